@@ -1,0 +1,1 @@
+"""cityservices: residence permits and police certificates, decided and issued online."""

@@ -1,0 +1,56 @@
+"""What the request log needs to know about the request in flight, filled in as the request proceeds."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    method: str
+    path: str
+    client_addr: str | None
+    route: str | None = None
+    actor_sub: str | None = None
+    actor_role: str | None = None
+    actor_station: str | None = None
+    channel: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    application_id: str | None = None
+    subject_id_number: str | None = None
+    # When only the keyed hash is at hand (a certificate record), with its masked form for display.
+    subject_hash: str | None = None
+    subject_masked: str | None = None
+    on_behalf_of: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    # Set when the handler already wrote this request's event inside its own transaction.
+    recorded: bool = False
+
+    def about(
+        self,
+        *,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        application_id: str | None = None,
+        subject_id_number: str | None = None,
+    ) -> None:
+        if resource_type:
+            self.resource_type = resource_type
+        if resource_id:
+            self.resource_id = resource_id
+        if application_id:
+            self.application_id = application_id
+        if subject_id_number:
+            self.subject_id_number = subject_id_number
+
+
+request_context: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
+
+
+def current_context() -> RequestContext | None:
+    return request_context.get()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.runtime import RuntimeDep
+
+router = APIRouter(tags=["public"])
+
+
+@router.get("/healthz", operation_id="liveness", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    operation_id="readiness",
+    summary="Readiness: the database and the agencies answer",
+    responses={503: {"description": "Not ready; the body says which dependency failed"}},
+)
+async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(2):
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # readiness reports, it never raises
+        checks["database"] = "unavailable"
+    for name, reachable in (await runtime.agencies.probe()).items():
+        checks[name] = "ok" if reachable else "unavailable"
+    # Agencies being down degrades (applications wait in pending_agency); only the database makes us unready.
+    ready = checks["database"] == "ok"
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

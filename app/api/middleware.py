@@ -1,0 +1,141 @@
+"""The one middleware every request passes: request id, language, security headers, metrics, JSON
+access log, and the request-log event, written before the response leaves (fail closed: no event,
+no answer)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.context import RequestContext, request_context
+from app.audit.service import AuditLog
+from app.errors import problem_response
+from app.i18n import Text, choose_language, language_var
+from app.observability import LATENCY, REQUESTS, log_fields
+from integrations.http import request_id_var
+
+logger = logging.getLogger("cityservices.access")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_UNAUDITED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico")
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def is_audited(path: str) -> bool:
+    return path.startswith("/v1/") or path.startswith("/verify/")
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent_id = _header(scope, b"x-request-id")
+        request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
+        client = scope.get("client")
+        ctx = RequestContext(
+            request_id=request_id,
+            method=scope["method"],
+            path=scope["path"],
+            client_addr=client[0] if client else None,
+        )
+        tokens = (
+            request_context.set(ctx),
+            language_var.set(choose_language(_header(scope, b"accept-language"))),
+            request_id_var.set(request_id),
+        )
+        started = time.perf_counter()
+        audit: AuditLog | None = getattr(scope["app"].state, "audit", None) if "app" in scope else None
+        state: dict[str, Any] = {"started": False, "replaced": False}
+
+        async def send_wrapper(message: Message) -> None:
+            if state["replaced"]:
+                return
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                status = message["status"]
+                route = scope.get("route")
+                ctx.route = getattr(route, "path", None)
+                latency_ms = (time.perf_counter() - started) * 1000
+                if audit is not None and is_audited(scope["path"]) and not ctx.recorded:
+                    try:
+                        await audit.write_request(ctx, status=status, latency_ms=latency_ms)
+                    except Exception:
+                        logger.exception("request log unavailable; refusing to answer without it")
+                        state["replaced"] = True
+                        await _send_problem(send, ctx, status=503)
+                        return
+                message["headers"] = self._headers(message.get("headers", []), request_id, scope["path"])
+                self._observe(ctx, status, latency_ms)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            if not state["started"] and audit is not None and is_audited(scope["path"]):
+                try:
+                    await audit.write_request(ctx, status=500, latency_ms=(time.perf_counter() - started) * 1000)
+                except Exception:
+                    logger.exception("request log unavailable while recording a failure")
+            raise
+        finally:
+            request_context.reset(tokens[0])
+            language_var.reset(tokens[1])
+            request_id_var.reset(tokens[2])
+
+    @staticmethod
+    def _headers(headers: Any, request_id: str, path: str) -> list[tuple[bytes, bytes]]:
+        out = [(k, v) for k, v in headers if k.lower() != b"server"]
+        out.append((b"x-request-id", request_id.encode()))
+        out.extend(_SECURITY_HEADERS)
+        if path.startswith("/v1/") and not any(k.lower() == b"cache-control" for k, _ in out):
+            out.append(_NO_STORE)
+        return out
+
+    @staticmethod
+    def _observe(ctx: RequestContext, status: int, latency_ms: float) -> None:
+        route = ctx.route or "unmatched"
+        REQUESTS.labels(ctx.method, route, str(status)).inc()
+        LATENCY.labels(ctx.method, route).observe(latency_ms / 1000)
+        logger.info(
+            "request",
+            extra=log_fields(
+                method=ctx.method, route=route, status=status, latency_ms=round(latency_ms, 2),
+                actor=ctx.actor_sub, role=ctx.actor_role,
+            ),
+        )
+
+
+async def _send_problem(send: Send, ctx: RequestContext, *, status: int) -> None:
+    response = problem_response(
+        status=status,
+        code="AUDIT_UNAVAILABLE",
+        title=Text("审计日志暂不可用，请稍后重试", "The request log is unavailable; try again later"),
+    )
+    response.headers["x-request-id"] = ctx.request_id
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

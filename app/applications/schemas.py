@@ -1,0 +1,109 @@
+"""The application resource as the API shows it (CONTRACT §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.identity.id_number import IdNumber
+from app.identity.names import clean_name
+from app.services.text_fields import ReasonText
+
+PersonName = Annotated[str, StringConstraints(max_length=256), AfterValidator(clean_name)]
+
+EXAMPLE_FILING = {
+    "service": "residence-permit",
+    "details": {"address": "上海市长宁区虹桥路1号5号楼301室", "material_ids": ["7d0c3c0e-2f4f-4c36-9a43-0d5b1a6b2e11"]},
+}
+
+
+class ApplicantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: IdNumber = Field(description="GB 11643 resident identity number", examples=["11010519491231002X"])
+    name: PersonName = Field(description="Real name as on the identity card", examples=["王芳"])
+
+
+class FilingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE_FILING]})
+
+    service: str = Field(description="A service code from GET /v1/services", examples=["residence-permit"])
+    details: dict[str, Any] = Field(description="Service-specific details (see the catalogue)")
+    applicant: ApplicantIn | None = Field(
+        default=None, description="Clerks filing at the window only: the person standing there"
+    )
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "approve", "reason": "租赁合同原件已核验 / lease checked in person"}]},
+    )
+
+    outcome: Literal["approve", "reject"]
+    reason: ReasonText = Field(description="Why, in a sentence; shown to the applicant")
+
+
+class LocalizedText(BaseModel):
+    zh: str
+    en: str
+
+
+class CheckOut(BaseModel):
+    code: str
+    agency: str
+    outcome: Literal["pass", "fail", "unavailable"]
+    detail: LocalizedText
+    evidence_sha256: str | None = Field(description="SHA-256 of the agency response this check relied on")
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: LocalizedText
+
+
+class DecisionOut(BaseModel):
+    outcome: Literal["issued", "rejected", "needs_review", "withdrawn"]
+    by: Literal["rules", "clerk", "applicant"]
+    reason: str | None = None
+    station_id: str | None = None
+    at: datetime
+
+
+class ApplicantOut(BaseModel):
+    name: str
+    id_number_masked: str
+
+
+class CertificateSummary(BaseModel):
+    serial: str
+    verification_code: str
+    issued_at: datetime
+    expires_at: datetime
+    status: Literal["valid", "revoked", "expired"]
+
+
+class ApplicationOut(BaseModel):
+    id: str
+    service: str
+    status: Literal["submitted", "verifying", "pending_agency", "needs_review", "issued", "rejected", "withdrawn"]
+    channel: Literal["online", "window"]
+    station_id: str | None
+    applicant: ApplicantOut
+    details: dict[str, Any]
+    checks: list[CheckOut]
+    reasons: list[ReasonOut]
+    decision: DecisionOut | None
+    certificate: CertificateSummary | None
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+
+
+class ApplicationPage(BaseModel):
+    items: list[ApplicationOut]
+    next_cursor: str | None

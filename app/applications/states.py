@@ -1,0 +1,58 @@
+"""The application lifecycle of CONTRACT §5, in one table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from app.errors import Conflict
+from app.i18n import Text
+
+if TYPE_CHECKING:
+    from app.applications.models import Application
+
+
+class Status(StrEnum):
+    submitted = "submitted"
+    verifying = "verifying"
+    pending_agency = "pending_agency"
+    needs_review = "needs_review"
+    issued = "issued"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
+
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.submitted: frozenset({Status.verifying, Status.withdrawn}),
+    Status.verifying: frozenset({Status.issued, Status.needs_review, Status.rejected, Status.pending_agency}),
+    Status.pending_agency: frozenset({Status.verifying, Status.needs_review, Status.withdrawn}),
+    Status.needs_review: frozenset({Status.issued, Status.rejected, Status.withdrawn}),
+    Status.issued: frozenset(),
+    Status.rejected: frozenset(),
+    Status.withdrawn: frozenset(),
+}
+DECIDED = frozenset({Status.issued, Status.rejected})
+
+
+class InvalidTransition(Conflict):
+    code = "INVALID_TRANSITION"
+    title = Text("申请当前状态不允许此操作", "The application's status does not allow this")
+
+    def __init__(self, current: str, new: str) -> None:
+        super().__init__(
+            Text(f"申请状态为 {current}，不能变为 {new}", f"The application is {current}; it cannot become {new}")
+        )
+        self.current = current
+        self.new = new
+
+
+def transition(application: Application, new: Status, *, at: datetime, by: str) -> None:
+    current = Status(application.status)
+    if new not in ALLOWED[current]:
+        raise InvalidTransition(current, new)
+    application.status = new.value
+    application.history = [*application.history, {"from": current.value, "to": new.value, "at": at.isoformat(), "by": by}]
+    application.updated_at = at
+    if new in DECIDED:
+        application.decided_at = at

@@ -1,0 +1,69 @@
+"""The background work: applications waiting on an agency are retried with backoff until decided, and
+handed to the clerks after AGENCY_WAIT_LIMIT. Safe to run in several processes (claims skip locked rows)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from app.applications import repository, workflow
+from app.applications.states import Status
+from app.audit.recorder import ConcurrentChange, commit
+from app.certificates.issuing import SHANGHAI
+from app.observability import log_fields
+from app.runtime import Runtime
+
+logger = logging.getLogger("cityservices.worker")
+
+POLL_SECONDS = 1.0
+BATCH = 20
+# A claimed application not finished within this lease (worker died) becomes due again.
+LEASE = timedelta(minutes=2)
+
+
+async def process_due(runtime: Runtime, *, now: datetime | None = None) -> int:
+    """Retry every application whose next attempt is due; return how many were tried."""
+    now = now or datetime.now(UTC)
+    async with runtime.sessionmaker() as session:
+        ids = await repository.claim_due(session, now=now, lease_until=now + LEASE, limit=BATCH)
+    await asyncio.gather(*(_retry(runtime, application_id, now=now) for application_id in ids))
+    return len(ids)
+
+
+async def _retry(runtime: Runtime, application_id: str, *, now: datetime) -> None:
+    async with runtime.sessionmaker() as session:
+        application = await repository.get(session, application_id)
+        if application is None or application.status != Status.pending_agency:
+            return
+        before = application.status
+        findings = await workflow.examine(runtime, session, application, ctx=None, today=now.astimezone(SHANGHAI).date())
+        await workflow.conclude(runtime, session, application, findings, now=max(now, datetime.now(UTC)),
+                                by="system:worker")
+        if application.status != before:
+            runtime.audit.record_change(
+                session, ctx=None, action=f"application.{application.status}", resource_type="application",
+                resource_id=application.id, application_id=application.id,
+                subject_id_number=application.applicant_id_number,
+                details={"from": before, "to": application.status, "attempts": application.attempts},
+            )
+        try:
+            await commit(session)
+        except ConcurrentChange:
+            # Withdrawn or decided meanwhile: that change stands.
+            return
+        logger.info("retried", extra=log_fields(application_id=application.id, status=application.status,
+                                                  attempts=application.attempts))
+
+
+async def run_forever(runtime: Runtime, *, poll_seconds: float = POLL_SECONDS) -> None:
+    while True:
+        try:
+            tried = await process_due(runtime)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("worker pass failed; trying again")
+            tried = 0
+        if not tried:
+            await asyncio.sleep(poll_seconds)

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.audit import export, repository
+from app.audit.repository import EventFilter
+from app.audit.schemas import AuditEventOut, AuditPage, ChainVerification, CheckpointOut, DataAccessOut, DataAccessPage
+from app.audit.verification import verify_events
+from app.auth.dependencies import Auditor, Citizen
+from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.identity.id_number import IdNumber
+from app.runtime import RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+
+
+def _filters(
+    runtime: RuntimeDep,
+    actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub`")] = None,
+    role: Annotated[Literal["citizen", "clerk", "auditor"] | None, Query()] = None,
+    subject_id_number: Annotated[IdNumber | None, Query(description="Whose data: hashed before searching")] = None,
+    action: Annotated[str | None, Query(max_length=80)] = None,
+    outcome: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    until: Annotated[datetime | None, Query()] = None,
+) -> EventFilter:
+    return EventFilter(
+        actor=actor, role=role,
+        subject_hash=runtime.audit.hasher.hash(subject_id_number) if subject_id_number else None,
+        action=action, outcome=outcome, since=since, until=until,
+    )
+
+
+Filters = Annotated[EventFilter, Depends(_filters)]
+
+
+@router.get(
+    "/audit/events",
+    operation_id="list_audit_events",
+    summary="The request log, filtered, in chain order",
+    tags=["audit"],
+    response_model=AuditPage,
+)
+async def list_audit_events(principal: Auditor, session: SessionDep, filters: Filters, limit: Limit = 50,
+                            cursor: Cursor = None) -> AuditPage:
+    after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
+    rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditPage(
+        items=[AuditEventOut.model_validate(e, from_attributes=True) for e in rows],
+        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+    )
+
+
+@router.get(
+    "/audit/export",
+    operation_id="export_audit_events",
+    summary="The request log streamed as NDJSON or CSV, with each event's chain hash",
+    tags=["audit"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The events"}},
+)
+async def export_audit_events(
+    principal: Auditor, runtime: RuntimeDep, filters: Filters,
+    format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
+) -> StreamingResponse:
+    events = repository.stream(runtime.sessionmaker, filters=filters)
+    if format == "csv":
+        return StreamingResponse(export.csv_rows(events), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'})
+    return StreamingResponse(export.ndjson(events), media_type="application/x-ndjson",
+                             headers={"Content-Disposition": 'attachment; filename="audit-events.ndjson"'})
+
+
+@router.get(
+    "/audit/verify",
+    operation_id="verify_audit_chain",
+    summary="Recompute the hash chain and name the first bad event",
+    tags=["audit"],
+    response_model=ChainVerification,
+)
+async def verify_audit_chain(principal: Auditor, runtime: RuntimeDep) -> ChainVerification:
+    state = await verify_events(repository.stream(runtime.sessionmaker))
+    intact = state.first_bad is None
+    return ChainVerification(
+        intact=intact,
+        events_checked=state.checked,
+        first_bad_event=state.first_bad,
+        head_seq=state.expected_seq - 1 if intact and state.checked else None,
+        head_hash=state.prev_hash if intact and state.checked else None,
+    )
+
+
+@router.get(
+    "/audit/checkpoints/latest",
+    operation_id="latest_audit_checkpoint",
+    summary="The latest signed chain head, for offline verification of an export",
+    tags=["audit"],
+    response_model=CheckpointOut | None,
+)
+async def latest_checkpoint(principal: Auditor, session: SessionDep) -> CheckpointOut | None:
+    checkpoint = await repository.latest_checkpoint(session)
+    return CheckpointOut.model_validate(checkpoint, from_attributes=True) if checkpoint else None
+
+
+def _kind(action: str, kind: str) -> str:
+    if kind == "agency_call":
+        return "agency_call"
+    if action.startswith("certificate.verify"):
+        return "verification"
+    return "staff_read"
+
+
+@router.get(
+    "/me/data-access",
+    operation_id="my_data_access",
+    summary="Every time data about me was consulted",
+    description="Agency calls made about you (and on whose behalf), clerks' and auditors' readings of your "
+    "applications, and public verifications of your certificates. Newest first.",
+    tags=["citizen"],
+    response_model=DataAccessPage,
+)
+async def my_data_access(principal: Citizen, runtime: RuntimeDep, session: SessionDep, limit: Limit = 50,
+                         cursor: Cursor = None) -> DataAccessPage:
+    assert principal.id_number is not None
+    before = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
+    rows = await repository.consultations_of(session, subject_hash=runtime.audit.hasher.hash(principal.id_number),
+                                             own_sub=principal.sub, before_seq=before, limit=limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DataAccessPage(
+        items=[
+            DataAccessOut(
+                at=e.occurred_at, kind=_kind(e.action, e.kind), action=e.action, agency=e.agency, dataset=e.dataset,
+                application_id=e.application_id,
+                certificate_serial=e.resource_id if e.resource_type == "certificate" else None,
+                on_behalf_of=e.on_behalf_of, by_role=e.actor_role, by_station=e.actor_station, request_id=e.request_id,
+            )
+            for e in rows
+        ],
+        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+    )

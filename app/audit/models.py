@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, UtcDateTime
+from app.db.types import BigIntId
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained request log. Never holds a raw id number."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_subject_hash_seq", "subject_hash", "seq"),
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    # Position in the chain; unique, so two writers can never both extend the same head.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(16))  # request | agency_call | change
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    actor_sub: Mapped[str | None] = mapped_column(String(255), index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    actor_station: Mapped[str | None] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(10))
+    method: Mapped[str | None] = mapped_column(String(8))
+    route: Mapped[str | None] = mapped_column(String(120))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    resource_type: Mapped[str | None] = mapped_column(String(32))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    application_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    subject_hash: Mapped[str | None] = mapped_column(String(64))
+    subject_masked: Mapped[str | None] = mapped_column(String(18))
+    agency: Mapped[str | None] = mapped_column(String(16))
+    dataset: Mapped[str | None] = mapped_column(String(64))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """The chain head at a moment, signed with the service's signing key, for offline verification."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    signature: Mapped[str] = mapped_column(Text)
+    certificate_pem: Mapped[str] = mapped_column(Text)

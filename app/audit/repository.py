@@ -1,0 +1,98 @@
+"""Queries over the request log: filtered pages, batches in chain order, a citizen's consultations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.audit.models import AuditCheckpoint, AuditEvent
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    actor: str | None = None
+    role: str | None = None
+    subject_hash: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, query: Select[tuple[AuditEvent]]) -> Select[tuple[AuditEvent]]:
+        conditions = [
+            c
+            for c in (
+                AuditEvent.actor_sub == self.actor if self.actor else None,
+                AuditEvent.actor_role == self.role if self.role else None,
+                AuditEvent.subject_hash == self.subject_hash if self.subject_hash else None,
+                AuditEvent.action == self.action if self.action else None,
+                AuditEvent.outcome == self.outcome if self.outcome else None,
+                AuditEvent.occurred_at >= self.since if self.since else None,
+                AuditEvent.occurred_at < self.until if self.until else None,
+            )
+            if c is not None
+        ]
+        return query.where(and_(*conditions)) if conditions else query
+
+
+async def page(session: AsyncSession, *, filters: EventFilter, after_seq: int | None, limit: int) -> list[AuditEvent]:
+    query = filters.apply(select(AuditEvent))
+    if after_seq is not None:
+        query = query.where(AuditEvent.seq > after_seq)
+    rows = await session.execute(query.order_by(AuditEvent.seq).limit(limit + 1))
+    return list(rows.scalars())
+
+
+async def stream(
+    sessionmaker: async_sessionmaker[AsyncSession], *, filters: EventFilter | None = None, batch: int = BATCH
+) -> AsyncIterator[AuditEvent]:
+    """Every matching event in chain order, a batch at a time: memory stays flat however long the log."""
+    after = 0
+    while True:
+        async with sessionmaker() as session:
+            query = select(AuditEvent).where(AuditEvent.seq > after)
+            if filters is not None:
+                query = filters.apply(query)
+            rows = list((await session.execute(query.order_by(AuditEvent.seq).limit(batch))).scalars())
+        if not rows:
+            return
+        for event in rows:
+            yield event
+        after = rows[-1].seq
+
+
+async def consultations_of(
+    session: AsyncSession, *, subject_hash: str, own_sub: str, before_seq: int | None, limit: int
+) -> list[AuditEvent]:
+    """Agency calls about the person, staff reading their records, and public verifications of their
+    certificates; not the person's own requests."""
+    query = select(AuditEvent).where(
+        AuditEvent.subject_hash == subject_hash,
+        or_(
+            AuditEvent.kind == "agency_call",
+            and_(AuditEvent.kind == "request", AuditEvent.actor_role.in_(("clerk", "auditor"))),
+            AuditEvent.action.in_(("certificate.verify", "certificate.verify_pdf")),
+        ),
+        or_(AuditEvent.actor_sub.is_(None), AuditEvent.actor_sub != own_sub, AuditEvent.kind == "agency_call"),
+    )
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    rows = await session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit + 1))
+    return list(rows.scalars())
+
+
+async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
+    return (
+        await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+    ).scalar_one_or_none()
+
+
+async def head(session: AsyncSession) -> tuple[int, str] | None:
+    row = (await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))).first()
+    return (row.seq, row.hash) if row else None

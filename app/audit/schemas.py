@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AuditEventOut(BaseModel):
+    seq: int
+    occurred_at: datetime
+    kind: str
+    action: str
+    outcome: str
+    request_id: str | None
+    actor_sub: str | None
+    actor_role: str | None
+    actor_station: str | None
+    channel: str | None
+    method: str | None
+    route: str | None
+    status_code: int | None
+    latency_ms: float | None
+    client_addr: str | None
+    resource_type: str | None
+    resource_id: str | None
+    application_id: str | None
+    subject_hash: str | None
+    subject_masked: str | None
+    agency: str | None
+    dataset: str | None
+    on_behalf_of: str | None
+    details: dict[str, Any] | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class ChainVerification(BaseModel):
+    intact: bool
+    events_checked: int
+    first_bad_event: int | None
+    head_seq: int | None
+    head_hash: str | None
+
+
+class DataAccessOut(BaseModel):
+    at: datetime
+    kind: str  # agency_call | staff_read | verification
+    action: str
+    agency: str | None
+    dataset: str | None
+    application_id: str | None
+    certificate_serial: str | None
+    on_behalf_of: str | None
+    by_role: str | None
+    by_station: str | None
+    request_id: str | None
+
+
+class DataAccessPage(BaseModel):
+    items: list[DataAccessOut]
+    next_cursor: str | None
+
+
+class CheckpointOut(BaseModel):
+    seq: int
+    head_hash: str
+    signed_at: datetime
+    signature: str
+    certificate_pem: str

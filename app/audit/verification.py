@@ -1,0 +1,53 @@
+"""Recomputing the chain: the first event whose position, link or content does not match is named."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
+from app.audit.models import AuditEvent
+
+
+@dataclass
+class ChainState:
+    expected_seq: int = 1
+    prev_hash: str = GENESIS_HASH
+    checked: int = 0
+    first_bad: int | None = None
+
+    def feed(self, seq: int, prev_hash: str, digest: str, fields: dict[str, Any]) -> bool:
+        """Check one event; False (and remember it) at the first that breaks the chain."""
+        self.checked += 1
+        if seq != self.expected_seq or prev_hash != self.prev_hash or event_hash(prev_hash, fields) != digest:
+            self.first_bad = seq
+            return False
+        self.expected_seq = seq + 1
+        self.prev_hash = digest
+        return True
+
+
+def fields_of(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in CHAINED_FIELDS}
+
+
+async def verify_events(events: AsyncIterable[AuditEvent]) -> ChainState:
+    state = ChainState()
+    async for event in events:
+        if not state.feed(event.seq, event.prev_hash, event.hash, fields_of(event)):
+            break
+    return state
+
+
+def verify_plain(events: Iterable[dict[str, Any]]) -> ChainState:
+    """The same over exported records (dicts as in the NDJSON export); used by the offline script."""
+    from datetime import datetime
+
+    state = ChainState()
+    for record in events:
+        fields = dict(record)
+        fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+        if not state.feed(record["seq"], record["prev_hash"], record["hash"], fields):
+            break
+    return state

@@ -1,0 +1,78 @@
+"""The FastAPI side of identity: one dependency per role set, declared by every /v1 route."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.api.context import current_context
+from app.auth.principal import ClaimsProblem, Principal, Role, principal_from_claims
+from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
+from app.errors import AppError, Forbidden, Unauthenticated
+from app.i18n import Text
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A JWT from the city's identity provider (RS256/ES256). In development: `cityservices token`.",
+)
+
+
+class IdentityProviderUnavailable(AppError):
+    status = 503
+    code = "IDENTITY_PROVIDER_UNAVAILABLE"
+    title = Text("暂时无法校验身份令牌", "Tokens cannot be checked right now")
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthenticated(Text("缺少 Bearer 身份令牌", "No bearer token was sent"))
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        claims = await verifier.verify(credentials.credentials)
+    except InvalidToken as exc:
+        if exc.reason == KEYS_UNAVAILABLE:
+            raise IdentityProviderUnavailable() from None
+        raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
+    try:
+        return principal_from_claims(claims)
+    except ClaimsProblem as exc:
+        raise Unauthenticated(Text("身份令牌缺少必要信息", str(exc))) from None
+
+
+def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        role = next((r for r in allowed if r in principal.roles), None)
+        ctx = current_context()
+        if ctx is not None:
+            ctx.actor_sub = principal.sub
+            ctx.actor_station = principal.station_id
+        if role is None:
+            if ctx is not None:
+                ctx.actor_role = principal.role.value
+            raise Forbidden(
+                Text(f"需要以下角色之一：{'、'.join(allowed)}", f"This needs one of the roles: {', '.join(allowed)}")
+            )
+        acting = principal.acting_as(role)
+        if ctx is not None:
+            ctx.actor_role = role.value
+            ctx.channel = acting.channel
+        return acting
+
+    dependency.__name__ = "require_" + "_or_".join(allowed)
+    return dependency
+
+
+Citizen = Annotated[Principal, Depends(require_roles(Role.citizen))]
+Clerk = Annotated[Principal, Depends(require_roles(Role.clerk))]
+Auditor = Annotated[Principal, Depends(require_roles(Role.auditor))]
+Filer = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]
+Reader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor, Role.citizen))]
+Staff = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor))]
+Downloader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]

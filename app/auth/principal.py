@@ -1,0 +1,78 @@
+"""Who is calling: the verified claims turned into a Principal, validated per role."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.identity.id_number import InvalidIdNumber, validate
+
+
+class Role(StrEnum):
+    citizen = "citizen"
+    clerk = "clerk"
+    auditor = "auditor"
+
+
+_STATION = re.compile(r"^\d{6}-[A-Z0-9]{2,12}$")
+
+
+class ClaimsProblem(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    roles: frozenset[Role]
+    name: str | None
+    id_number: str | None
+    station_id: str | None
+    role: Role  # the role this request acts in (the one the route allowed)
+
+    @property
+    def channel(self) -> str | None:
+        return {Role.citizen: "online", Role.clerk: "window"}.get(self.role)
+
+    def acting_as(self, role: Role) -> Principal:
+        return Principal(self.sub, self.roles, self.name, self.id_number, self.station_id, role)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    raw_roles = claims.get("roles")
+    if not isinstance(raw_roles, list) or not raw_roles:
+        raise ClaimsProblem("the token has no roles")
+    try:
+        roles = frozenset(Role(r) for r in raw_roles)
+    except ValueError as exc:
+        raise ClaimsProblem("the token names an unknown role") from exc
+    id_number = claims.get("id_number")
+    name = claims.get("name")
+    station = claims.get("station_id")
+    if Role.citizen in roles:
+        if not isinstance(id_number, str):
+            raise ClaimsProblem("a citizen token must carry id_number")
+        try:
+            id_number = validate(id_number)
+        except InvalidIdNumber as exc:
+            raise ClaimsProblem("the token's id_number is not a valid resident identity number") from exc
+        if not isinstance(name, str) or not name.strip():
+            raise ClaimsProblem("a citizen token must carry the verified name")
+    else:
+        id_number = None
+    if Role.clerk in roles and not (isinstance(station, str) and _STATION.match(station)):
+        raise ClaimsProblem("a clerk token must carry station_id like 310105-HQLB")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise ClaimsProblem("the token has no subject")
+    primary = next(r for r in (Role.citizen, Role.clerk, Role.auditor) if r in roles)
+    return Principal(
+        sub=sub,
+        roles=roles,
+        name=name if isinstance(name, str) else None,
+        id_number=id_number,
+        station_id=station if Role.clerk in roles else None,
+        role=primary,
+    )

@@ -1,0 +1,294 @@
+"""Verifying the identity provider's JWTs (CONTRACT section 1).
+
+This is the only module that imports python-jose. The rules:
+
+- The algorithm comes from our configuration (`ALLOWED_ALGORITHMS`) and from the JWK the `kid` names
+  (RSA -> RS256, EC P-256 -> ES256), never from the token. The header is read unverified only to
+  find the `kid` and to refuse, early, a token whose `alg` is not that one algorithm (`none`, HS*,
+  an RSA `alg` on an EC key, ...). jose is always called with `algorithms=[<that one algorithm>]` and
+  a key object built for it, which is what closes CVE-2024-33663 (HS256 "signed" with the public key).
+- Compact JWS only: a 5-part (JWE) token is refused before jose sees it (CVE-2024-33664), and so is
+  anything over `MAX_TOKEN_LENGTH` characters or outside the base64url alphabet.
+- `exp`, `iat`, `iss`, `aud`, `sub`, `jti` are required; `nbf` is optional; `exp`/`nbf`/`iat` allow
+  `leeway_s` of clock skew. jose checks them (with `require_*` and `leeway`) and this module checks them
+  again, more strictly (numbers must be JSON numbers, not strings or booleans; `iat` must not be in the
+  future), and turns the failure into a short machine `reason` rather than jose's message text.
+
+Roles and the claims each role needs are checked elsewhere (app.auth's FastAPI dependencies).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from jose import jwk as jose_jwk
+from jose import jws as jose_jws
+from jose import jwt as jose_jwt
+from jose.exceptions import JOSEError
+
+from app.auth.jwks import MAX_KID_LENGTH, KeySource, KeysUnavailable
+
+ALLOWED_ALGORITHMS = ("RS256", "ES256")
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+MAX_TOKEN_LENGTH = 8 * 1024
+MIN_RSA_BITS = 2048
+
+# Reasons (InvalidToken.reason). All mean 401 except KEYS_UNAVAILABLE, which means we could not check.
+MALFORMED = "malformed"
+TOKEN_TOO_LARGE = "token_too_large"
+JWE_NOT_ALLOWED = "jwe_not_allowed"
+UNSUPPORTED_HEADER = "unsupported_header"
+ALGORITHM_NOT_ALLOWED = "algorithm_not_allowed"
+MISSING_KID = "missing_kid"
+UNKNOWN_KID = "unknown_kid"
+UNSUPPORTED_KEY = "unsupported_key"
+KEYS_UNAVAILABLE = "keys_unavailable"
+BAD_SIGNATURE = "bad_signature"
+MISSING_CLAIM = "missing_claim"
+INVALID_CLAIM = "invalid_claim"
+EXPIRED = "expired"
+NOT_YET_VALID = "not_yet_valid"
+ISSUED_IN_FUTURE = "issued_in_future"
+WRONG_ISSUER = "wrong_issuer"
+WRONG_AUDIENCE = "wrong_audience"
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
+_EC_ALG_BY_CURVE = {"P-256": "ES256"}
+
+
+class InvalidToken(Exception):
+    """The token is not acceptable. `reason` is a short machine string (see the constants above);
+    `detail` is a human sentence that never contains token content."""
+
+    def __init__(self, reason: str, detail: str | None = None):
+        super().__init__(reason if detail is None else f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail or reason.replace("_", " ")
+
+
+def _b64url_decode(segment: str) -> bytes:
+    if not _SEGMENT.match(segment):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _b64url_uint(value: Any) -> int:
+    if not isinstance(value, str) or not value:
+        raise ValueError("not a base64url integer")
+    return int.from_bytes(_b64url_decode(value), "big")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _algorithm_for_key(jwk: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The one algorithm this JWK may verify, and the JWK reduced to its public members.
+
+    Raises InvalidToken(UNSUPPORTED_KEY) for anything but an RSA (>= 2048 bit) or EC P-256 signing key.
+    """
+    kty = jwk.get("kty")
+    if kty == "RSA":
+        alg = "RS256"
+        try:
+            bits = _b64url_uint(jwk.get("n")).bit_length()
+            _b64url_uint(jwk.get("e"))
+        except (ValueError, binascii.Error):
+            raise InvalidToken(UNSUPPORTED_KEY, "the RSA key is malformed") from None
+        if bits < MIN_RSA_BITS:
+            raise InvalidToken(UNSUPPORTED_KEY, f"RSA keys under {MIN_RSA_BITS} bits are not accepted")
+        public = {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}
+    elif kty == "EC":
+        alg = _EC_ALG_BY_CURVE.get(jwk.get("crv"))  # type: ignore[arg-type]
+        if alg is None:
+            raise InvalidToken(UNSUPPORTED_KEY, "only the P-256 curve is accepted")
+        if not isinstance(jwk.get("x"), str) or not isinstance(jwk.get("y"), str):
+            raise InvalidToken(UNSUPPORTED_KEY, "the EC key is malformed")
+        public = {"kty": "EC", "crv": jwk["crv"], "x": jwk["x"], "y": jwk["y"]}
+    else:
+        raise InvalidToken(UNSUPPORTED_KEY, "only RSA and EC signing keys are accepted")
+    if alg not in ALLOWED_ALGORITHMS:
+        raise InvalidToken(UNSUPPORTED_KEY, "the key's algorithm is not allowed")
+    if "alg" in jwk and jwk["alg"] != alg:
+        raise InvalidToken(UNSUPPORTED_KEY, "the key is published for another algorithm")
+    if "use" in jwk and jwk["use"] != "sig":
+        raise InvalidToken(UNSUPPORTED_KEY, "the key is not published for signatures")
+    key_ops = jwk.get("key_ops")
+    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+        raise InvalidToken(UNSUPPORTED_KEY, "the key is not published for verification")
+    return alg, public
+
+
+def _split(token: str) -> tuple[dict[str, Any], str]:
+    """Cheap structural checks before any cryptography: returns the unverified header and the alg."""
+    if not isinstance(token, str):
+        raise InvalidToken(MALFORMED, "the token is not a string")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken(TOKEN_TOO_LARGE, f"tokens over {MAX_TOKEN_LENGTH} characters are refused")
+    parts = token.split(".")
+    if len(parts) == 5:
+        raise InvalidToken(JWE_NOT_ALLOWED, "encrypted tokens (JWE) are not accepted")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise InvalidToken(MALFORMED, "a token has three dot-separated parts")
+    try:
+        header = json.loads(_b64url_decode(parts[0]))
+        _b64url_decode(parts[1])
+        _b64url_decode(parts[2])
+    except (ValueError, binascii.Error):
+        raise InvalidToken(MALFORMED, "the token is not base64url-encoded JSON") from None
+    if not isinstance(header, dict):
+        raise InvalidToken(MALFORMED, "the token header is not a JSON object")
+    if "enc" in header or "zip" in header:
+        raise InvalidToken(JWE_NOT_ALLOWED, "encrypted tokens (JWE) are not accepted")
+    if "crit" in header or header.get("b64") is False:
+        raise InvalidToken(UNSUPPORTED_HEADER, "critical header extensions are not supported")
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALLOWED_ALGORITHMS:
+        raise InvalidToken(ALGORITHM_NOT_ALLOWED, "only RS256 and ES256 are accepted")
+    return header, alg
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against a `KeySource`.
+
+    `await verify(token)` returns the claims (a dict) or raises `InvalidToken`.
+    """
+
+    def __init__(self, *, keys: KeySource, issuer: str, audience: str, leeway_s: int = 60):
+        if not issuer or not audience:
+            raise ValueError("issuer and audience must be configured")
+        if leeway_s < 0:
+            raise ValueError("leeway_s must be >= 0")
+        self._keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_s = int(leeway_s)
+        # jose key objects built from JWKs, by the JWK's public members (so a rotated key under an
+        # old kid is never confused with its predecessor).
+        self._key_cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        header, header_alg = _split(token)
+
+        kid = header.get("kid")
+        if kid is None:
+            raise InvalidToken(MISSING_KID, "the token names no key (kid)")
+        if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
+            raise InvalidToken(MALFORMED, "the token's kid is not a short string")
+        try:
+            jwk = await self._keys.key_for(kid)
+        except KeysUnavailable:
+            raise InvalidToken(KEYS_UNAVAILABLE, "the identity provider's keys cannot be loaded") from None
+        if jwk is None:
+            raise InvalidToken(UNKNOWN_KID, "the token is signed with a key we do not know")
+
+        alg, public = _algorithm_for_key(jwk)
+        if header_alg != alg:
+            # e.g. RS256 claimed for an EC key; the key decides, not the token.
+            raise InvalidToken(ALGORITHM_NOT_ALLOWED, "the token's algorithm does not match its key")
+        key = self._jose_key(alg, public)
+
+        options = {
+            "verify_signature": True,
+            "verify_aud": True,
+            "verify_iat": True,
+            "verify_exp": True,
+            "verify_nbf": True,
+            "verify_iss": True,
+            "verify_sub": True,
+            "verify_jti": True,
+            "verify_at_hash": False,
+            **{f"require_{claim}": True for claim in REQUIRED_CLAIMS},
+            "leeway": self.leeway_s,
+        }
+        try:
+            claims = jose_jwt.decode(
+                token, key, algorithms=[alg], options=options, audience=self.audience, issuer=self.issuer
+            )
+        except (JOSEError, TypeError, ValueError):
+            # TypeError/ValueError: jose's claim checks call int() on exp/nbf/iat and let a TypeError
+            # escape for a list or an object there. Whatever jose raised, the token is refused; to say
+            # why, check the signature on its own (jose reports failures only through message text).
+            raise InvalidToken(*self._why_refused(token, key, alg)) from None
+
+        problem = self._claims_problem(claims)
+        if problem is not None:
+            raise InvalidToken(*problem)
+        return claims
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _jose_key(self, alg: str, public: dict[str, str]) -> Any:
+        cache_key = (alg, tuple(sorted(public.items())))
+        key = self._key_cache.get(cache_key)
+        if key is None:
+            try:
+                key = jose_jwk.construct(public, alg)
+            except (JOSEError, ValueError, TypeError):
+                raise InvalidToken(UNSUPPORTED_KEY, "the published key cannot be loaded") from None
+            if len(self._key_cache) > 256:
+                self._key_cache.clear()
+            self._key_cache[cache_key] = key
+        return key
+
+    def _why_refused(self, token: str, key: Any, alg: str) -> tuple[str, str]:
+        try:
+            payload = jose_jws.verify(token, key, [alg])
+        except (JOSEError, TypeError, ValueError):
+            return BAD_SIGNATURE, "the signature does not verify"
+        # The signature is good, so the payload is authentic: find out what is wrong with it.
+        try:
+            verified_claims = json.loads(payload)
+        except ValueError:
+            return MALFORMED, "the token's claims are not JSON"
+        return self._claims_problem(verified_claims) or (INVALID_CLAIM, "a claim is invalid")
+
+    def _claims_problem(self, claims: Any) -> tuple[str, str] | None:
+        """Our own check of the standard claims: (reason, detail), or None if they are acceptable."""
+        if not isinstance(claims, dict):
+            return MALFORMED, "the token's claims are not a JSON object"
+        for name in REQUIRED_CLAIMS:
+            if name not in claims:
+                return MISSING_CLAIM, f"the token has no {name} claim"
+        for name in ("exp", "iat", "nbf"):
+            if name in claims and not _is_number(claims[name]):
+                return INVALID_CLAIM, f"{name} must be a number"
+        for name in ("sub", "jti", "iss"):
+            if not isinstance(claims[name], str) or not claims[name]:
+                return INVALID_CLAIM, f"{name} must be a non-empty string"
+
+        if claims["iss"] != self.issuer:
+            return WRONG_ISSUER, "the token is from another issuer"
+        aud = claims["aud"]
+        audiences = [aud] if isinstance(aud, str) else aud
+        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+            return INVALID_CLAIM, "aud must be a string or a list of strings"
+        if self.audience not in audiences:
+            return WRONG_AUDIENCE, "the token is meant for another audience"
+
+        now = time.time()
+        if now > claims["exp"] + self.leeway_s:
+            return EXPIRED, "the token has expired"
+        if "nbf" in claims and claims["nbf"] > now + self.leeway_s:
+            return NOT_YET_VALID, "the token is not valid yet"
+        if claims["iat"] > now + self.leeway_s:
+            return ISSUED_IN_FUTURE, "the token claims to be issued in the future"
+        return None
+
+
+def sign_token(claims: Mapping[str, Any], private_key_pem: bytes | str, *, algorithm: str, kid: str) -> str:
+    """Sign claims as a compact JWS (for development tokens and tests; the service never signs).
+
+    `algorithm` must be one of ALLOWED_ALGORITHMS.
+    """
+    if algorithm not in ALLOWED_ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALLOWED_ALGORITHMS}")
+    pem = private_key_pem.decode("ascii") if isinstance(private_key_pem, bytes) else private_key_pem
+    return jose_jwt.encode(dict(claims), pem, algorithm=algorithm, headers={"kid": kid, "typ": "JWT"})

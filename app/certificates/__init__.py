@@ -1,0 +1,1 @@
+"""Certificates: render, sign and verify PDFs."""

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import HTMLResponse
+
+from app.api.deps import ContextDep
+from app.auth.dependencies import Clerk, Downloader, Reader
+from app.certificates import service
+from app.certificates.codes import display_code
+from app.certificates.errors import AlreadyRevoked, CertificateNotFound
+from app.certificates.models import Certificate
+from app.certificates.pages import render_not_found_page, render_verify_page
+from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
+from app.certificates.status import public_status
+from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.identity.names import mask_name
+from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
+from app.materials.upload import read_file_part
+from app.runtime import RuntimeDep, SessionDep
+from app.services.registry import SERVICES
+
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+public_router = APIRouter(prefix="/v1", tags=["public"])
+page_router = APIRouter(tags=["public"])
+
+
+def _out(runtime: RuntimeDep, certificate: Certificate) -> CertificateOut:
+    return CertificateOut(
+        serial=certificate.serial,
+        service=certificate.service,
+        application_id=certificate.application_id,
+        verification_code=display_code(certificate.verification_code),
+        verify_url=runtime.issuer.verify_url(certificate.verification_code),
+        holder_name=certificate.holder_name,
+        id_number_masked=certificate.holder_id_masked,
+        facts=[(str(a), str(b)) for a, b in certificate.facts],
+        issued_at=certificate.issued_at,
+        expires_at=certificate.expires_at,
+        status=public_status(certificate),  # type: ignore[arg-type]
+        revoked_at=certificate.revoked_at,
+        revoked_reason=certificate.revoked_reason,
+        sha256=certificate.pdf_sha256,
+        size=certificate.pdf_size,
+    )
+
+
+@router.get(
+    "/certificates/{serial}",
+    operation_id="get_certificate",
+    summary="A certificate's record",
+    tags=["citizen", "window", "audit"],
+    response_model=CertificateOut,
+    responses=problem_responses(CertificateNotFound),
+)
+async def get_certificate(serial: str, principal: Reader, runtime: RuntimeDep, session: SessionDep,
+                          ctx: ContextDep) -> CertificateOut:
+    certificate = await service.visible(runtime, session, principal, serial, ctx=ctx)
+    ctx.action = "certificate.read"
+    return _out(runtime, certificate)
+
+
+@router.get(
+    "/certificates/{serial}/pdf",
+    operation_id="download_certificate_pdf",
+    summary="Download the signed PDF, byte for byte as issued",
+    tags=["citizen", "window"],
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+              "description": "The signed PDF"},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        **problem_responses(CertificateNotFound),
+    },
+)
+async def download_certificate_pdf(
+    serial: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    certificate = await service.visible(runtime, session, principal, serial, ctx=ctx, with_pdf=True)
+    ctx.action = "certificate.download"
+    etag = f'"{certificate.pdf_sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-store"}
+    if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    title = SERVICES[certificate.service].name.zh
+    ascii_name = f"{certificate.serial}.pdf"
+    headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(f'{title}-{certificate.serial}.pdf')}"
+    )
+    return Response(certificate.pdf, media_type="application/pdf", headers=headers)
+
+
+@router.post(
+    "/certificates/{serial}/revoke",
+    operation_id="revoke_certificate",
+    summary="Revoke a certificate issued in error",
+    tags=["window"],
+    response_model=CertificateOut,
+    responses=problem_responses(CertificateNotFound, AlreadyRevoked),
+)
+async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep,
+                             ctx: ContextDep) -> CertificateOut:
+    certificate = await service.revoke(runtime, session, ctx=ctx, principal=principal, serial=serial, reason=body.reason)
+    return _out(runtime, certificate)
+
+
+def _verification(certificate: Certificate) -> VerificationOut:
+    return VerificationOut(
+        status=public_status(certificate),  # type: ignore[arg-type]
+        service=certificate.service,
+        serial=certificate.serial,
+        holder_name_masked=mask_name(certificate.holder_name),
+        id_number_masked=certificate.holder_id_masked,
+        issued_at=certificate.issued_at,
+        expires_at=certificate.expires_at,
+        sha256=certificate.pdf_sha256,
+    )
+
+
+@public_router.get(
+    "/verify/{code}",
+    operation_id="verify_by_code",
+    summary="Verify a certificate by its code",
+    description="The code as printed (any case, dashes optional). Personal data only masked.",
+    response_model=VerificationOut,
+    responses=problem_responses(CertificateNotFound),
+)
+async def verify_by_code(code: str, session: SessionDep, ctx: ContextDep) -> VerificationOut:
+    return _verification(await service.by_code(session, code, ctx=ctx))
+
+
+@public_router.post(
+    "/verify",
+    operation_id="verify_pdf",
+    summary="Verify an uploaded certificate PDF",
+    description="Multipart field `file`: is the signature intact, is the document on record, and its status.",
+    response_model=PdfVerificationOut,
+    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload),
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},
+        }}}}
+    },
+)
+async def verify_pdf(request: Request, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> PdfVerificationOut:
+    upload = await read_file_part(request)
+    return await service.verify_pdf(runtime, session, upload.content, ctx=ctx)
+
+
+@page_router.get(
+    "/verify/{code}",
+    operation_id="verify_page",
+    summary="The verification page the QR code opens (HTML, Chinese)",
+    response_class=HTMLResponse,
+    responses={404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}}},
+)
+async def verify_page(code: str, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+    try:
+        certificate = await service.by_code(session, code, ctx=ctx)
+    except CertificateNotFound:
+        return HTMLResponse(render_not_found_page(code[:40]), status_code=404, headers={"Cache-Control": "no-store"})
+    v = _verification(certificate)
+    html = render_verify_page(
+        status=v.status,
+        service_name=SERVICES[certificate.service].name.zh,
+        serial=v.serial,
+        holder_name_masked=v.holder_name_masked,
+        id_number_masked=v.id_number_masked,
+        issued_at=v.issued_at,
+        expires_at=v.expires_at,
+        sha256=v.sha256,
+        revoked_reason=certificate.revoked_reason,
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from app.db.base import Base, UtcDateTime, utcnow
+from app.db.types import BigIntId
+
+
+class CertificateNumber(Base):
+    """Serial numbers come from this table's identity/autoincrement key: unique under concurrency, never max()+1."""
+
+    __tablename__ = "certificate_numbers"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    serial: Mapped[str] = mapped_column(String(32), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
+    service: Mapped[str] = mapped_column(String(64), index=True)
+    verification_code: Mapped[str] = mapped_column(String(16), unique=True)
+    holder_name: Mapped[str] = mapped_column(String(64))
+    holder_id_hash: Mapped[str] = mapped_column(String(64), index=True)
+    holder_id_masked: Mapped[str] = mapped_column(String(18))
+    facts: Mapped[list[Any]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="issued")
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    pdf_size: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,294 @@
+"""Certificate PDFs: one A4 page in Chinese, pure data -> bytes.
+
+CPU-bound and synchronous: callers run `CertificateRenderer.render` in a worker thread or process,
+never on the event loop. A renderer is built once (fonts registered, the static page prepared) and
+reused for every document; it holds no per-document state, so one instance may serve many threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import segno
+from reportlab import rl_config
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+# Streams Flate-compressed only, not also ASCII85-armoured: 25% smaller and skips a pure-Python
+# encoding pass per document. Process-wide, but certificates are this process's only reportlab user.
+rl_config.useA85 = 0
+
+BUILTIN_CID_FONT = "STSong-Light"
+"""Adobe-GB1 font every PDF viewer knows; not embedded, so glyph shapes depend on the viewer."""
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+_MARGIN_X = 80.0
+_CONTENT_WIDTH = PAGE_WIDTH - 2 * _MARGIN_X
+_LABEL_WIDTH = 112.0
+
+# Official red for rules and frame; black for everything that must print on a mono printer.
+_RED = (0.68, 0.07, 0.07)
+_GREY = (0.35, 0.35, 0.35)
+
+# Chinese line breaking (禁则): these never begin a line.
+_NO_LINE_START = set("，。、；：？！）》」』】〕,.;:?!)")
+
+_QR_MASK = 4
+
+
+@dataclass(frozen=True)
+class CertificateDocument:
+    service: (
+        str  # "residence-permit" | "no-criminal-record-certificate" | "household-registration-certificate"
+    )
+    title: str  # e.g. "上海市居住证"
+    holder_name: str
+    holder_id_number_masked: str  # e.g. "3101**********123X"
+    facts: tuple[tuple[str, str], ...]  # (label zh, value), service-specific
+    body: str  # the certifying sentence(s)
+    issued_on: date
+    expires_on: date
+    serial: str  # e.g. "JZZ-2026-00012345"
+    verification_code: str  # e.g. "7KQM-3XPT-9HWD"
+    verify_url: str  # PUBLIC_BASE_URL/verify/{code}
+    issuing_authority: str  # e.g. "上海市公安局"
+
+
+def format_date_zh(value: date) -> str:
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+_font_lock = threading.Lock()
+_registered: dict[str, str] = {}  # font file (or builtin name) -> reportlab font name
+
+
+def register_font(font_file: Path | None) -> str:
+    """Register a font once per process (reportlab's registry is global) and return its name.
+
+    Parsing a CJK TrueType collection costs tens of milliseconds, so it must not happen per document.
+    """
+    key = str(font_file) if font_file is not None else BUILTIN_CID_FONT
+    with _font_lock:
+        name = _registered.get(key)
+        if name is not None:
+            return name
+        if font_file is None:
+            pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_CID_FONT))
+            name = BUILTIN_CID_FONT
+        else:
+            path = Path(font_file)
+            if not path.is_file():
+                raise FileNotFoundError(f"certificate font file not found: {path}")
+            name = "CertFont-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
+            # TTC collections hold several faces; the first is the regular one (wqy-microhei, Noto CJK).
+            pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
+        _registered[key] = name
+        return name
+
+
+class CertificateRenderer:
+    """Renders `CertificateDocument`s; build one per process and reuse it."""
+
+    def __init__(self, *, font_file: Path | None = None) -> None:
+        self.font_name = register_font(font_file)
+        self.embeds_font = font_file is not None
+        self._char_widths: dict[tuple[str, float], float] = {}
+
+    # -- public ---------------------------------------------------------------------------------------
+
+    def render(self, doc: CertificateDocument) -> bytes:
+        buf = io.BytesIO()
+        canvas = Canvas(buf, pagesize=A4, pageCompression=1, lang="zh-CN")
+        self._set_metadata(canvas, doc)
+        self._draw_frame(canvas)
+        y = self._draw_heading(canvas, doc)
+        y = self._draw_facts(canvas, doc, y - 28)
+        self._draw_body(canvas, doc.body, y - 26)
+        self._draw_footer(canvas, doc)
+        canvas.showPage()
+        canvas.save()
+        return buf.getvalue()
+
+    # -- parts ----------------------------------------------------------------------------------------
+
+    def _set_metadata(self, canvas: Canvas, doc: CertificateDocument) -> None:
+        # /Subject carries the serial so an uploaded copy can be traced back to its record
+        # (pdf_inspection.read_serial); it is inside the signed byte range once signed.
+        canvas.setTitle(doc.title)
+        canvas.setSubject(doc.serial)
+        canvas.setAuthor(doc.issuing_authority)
+        canvas.setCreator("cityservices")
+        canvas.setKeywords(f"serial:{doc.serial} service:{doc.service}")
+        canvas.setViewerPreference("DisplayDocTitle", "true")
+
+    def _draw_frame(self, canvas: Canvas) -> None:
+        canvas.setStrokeColorRGB(*_RED)
+        canvas.setLineWidth(2.2)
+        canvas.rect(30, 30, PAGE_WIDTH - 60, PAGE_HEIGHT - 60, stroke=1, fill=0)
+        canvas.setLineWidth(0.6)
+        canvas.rect(36, 36, PAGE_WIDTH - 72, PAGE_HEIGHT - 72, stroke=1, fill=0)
+
+    def _draw_heading(self, canvas: Canvas, doc: CertificateDocument) -> float:
+        font = self.font_name
+        canvas.setFillColorRGB(*_GREY)
+        canvas.setFont(font, 12)
+        canvas.drawCentredString(PAGE_WIDTH / 2, 768, doc.issuing_authority)
+
+        # Title: spaced characters, stroked as well as filled to look bold (CJK fonts here have no bold).
+        canvas.setFillColorRGB(*_RED)
+        canvas.setStrokeColorRGB(*_RED)
+        canvas.setLineWidth(0.7)
+        size = 30.0
+        spacing = 10.0 if len(doc.title) <= 6 else 2.0
+        width = self._width(doc.title, size) + spacing * (len(doc.title) - 1)
+        text = canvas.beginText(PAGE_WIDTH / 2 - width / 2, 722)
+        text.setFont(font, size)
+        text.setCharSpace(spacing)
+        text.setTextRenderMode(2)
+        text.textOut(doc.title)
+        # Tc and Tr are text *state*: they outlive this text object unless reset here.
+        text.setCharSpace(0)
+        text.setTextRenderMode(0)
+        canvas.drawText(text)
+
+        canvas.setFillColorRGB(0, 0, 0)
+        canvas.setFont(font, 11)
+        canvas.drawRightString(PAGE_WIDTH - _MARGIN_X, 690, f"编号：{doc.serial}")
+        canvas.setStrokeColorRGB(*_RED)
+        canvas.setLineWidth(1.2)
+        canvas.line(_MARGIN_X, 680, PAGE_WIDTH - _MARGIN_X, 680)
+        return 680.0
+
+    def _draw_facts(self, canvas: Canvas, doc: CertificateDocument, top: float) -> float:
+        rows: list[tuple[str, str]] = [
+            ("姓名", doc.holder_name),
+            ("公民身份号码", doc.holder_id_number_masked),
+            *doc.facts,
+            ("签发日期", format_date_zh(doc.issued_on)),
+            ("有效期至", format_date_zh(doc.expires_on)),
+        ]
+        font, size, leading = self.font_name, 13.0, 19.0
+        value_x = _MARGIN_X + _LABEL_WIDTH
+        value_width = _CONTENT_WIDTH - _LABEL_WIDTH - 8
+        canvas.setStrokeColorRGB(0.6, 0.6, 0.6)
+        canvas.setLineWidth(0.5)
+        y = top
+        canvas.line(_MARGIN_X, y, PAGE_WIDTH - _MARGIN_X, y)
+        for label, value in rows:
+            lines = self._wrap(value, size, value_width) or [""]
+            height = 12 + leading * len(lines)
+            baseline = y - 6 - size
+            canvas.setFillColorRGB(*_GREY)
+            canvas.setFont(font, size)
+            canvas.drawString(_MARGIN_X + 6, baseline, label)
+            canvas.setFillColorRGB(0, 0, 0)
+            for i, line in enumerate(lines):
+                canvas.drawString(value_x, baseline - i * leading, line)
+            y -= height
+            canvas.line(_MARGIN_X, y, PAGE_WIDTH - _MARGIN_X, y)
+        canvas.line(value_x - 8, top, value_x - 8, y)
+        return y
+
+    def _draw_body(self, canvas: Canvas, body: str, top: float) -> None:
+        size, leading = 14.0, 25.0
+        indent = self._width("　　", size)  # two full-width spaces: Chinese paragraph indent
+        canvas.setFillColorRGB(0, 0, 0)
+        canvas.setFont(self.font_name, size)
+        y = top - size
+        for paragraph in body.splitlines() or [""]:
+            lines = self._wrap(paragraph, size, _CONTENT_WIDTH, first_indent=indent)
+            for i, line in enumerate(lines):
+                canvas.drawString(_MARGIN_X + (indent if i == 0 else 0), y, line)
+                y -= leading
+
+    def _draw_footer(self, canvas: Canvas, doc: CertificateDocument) -> None:
+        font = self.font_name
+        qr_size, qr_x, qr_y = 96.0, _MARGIN_X, 128.0
+        draw_qr(canvas, doc.verify_url, x=qr_x, y=qr_y, size=qr_size)
+        canvas.setFillColorRGB(0, 0, 0)
+        canvas.setFont(font, 10)
+        canvas.drawString(qr_x, qr_y - 16, "扫码核验真伪")
+        canvas.setFont(font, 11)
+        canvas.drawString(qr_x + qr_size + 14, qr_y + qr_size - 14, "核验码")
+        canvas.setFont("Courier-Bold", 15)
+        canvas.drawString(qr_x + qr_size + 14, qr_y + qr_size - 36, doc.verification_code)
+
+        right = PAGE_WIDTH - _MARGIN_X
+        canvas.setFont(font, 15)
+        canvas.drawRightString(right, 200, doc.issuing_authority)
+        canvas.setFont(font, 13)
+        canvas.drawRightString(right, 176, format_date_zh(doc.issued_on))
+
+        canvas.setFillColorRGB(*_GREY)
+        canvas.setFont(font, 8.5)
+        note = "本证明为电子证明，载有数字签名。可扫描二维码或访问以下地址核验其真伪与状态："
+        canvas.drawString(_MARGIN_X, 78, note)
+        canvas.setFont("Courier", 8.5)
+        canvas.drawString(_MARGIN_X, 66, doc.verify_url)
+
+    # -- text measurement -----------------------------------------------------------------------------
+
+    def _width(self, text: str, size: float) -> float:
+        return sum(self._char_width(ch, size) for ch in text)
+
+    def _char_width(self, ch: str, size: float) -> float:
+        # Per-character widths are cached: CJK wrapping measures every character of every line.
+        key = (ch, size)
+        width = self._char_widths.get(key)
+        if width is None:
+            width = pdfmetrics.stringWidth(ch, self.font_name, size)
+            self._char_widths[key] = width
+        return width
+
+    def _wrap(self, text: str, size: float, width: float, *, first_indent: float = 0.0) -> list[str]:
+        """Break Chinese text anywhere between characters, honouring the no-line-start rule."""
+        lines: list[str] = []
+        current: list[str] = []
+        used, limit = 0.0, width - first_indent
+        for ch in text:
+            w = self._char_width(ch, size)
+            if current and used + w > limit and ch not in _NO_LINE_START:
+                lines.append("".join(current))
+                current, used, limit = [], 0.0, width
+            current.append(ch)
+            used += w
+        if current:
+            lines.append("".join(current))
+        return lines
+
+
+def draw_qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:
+    """Draw a QR code from segno's module matrix as filled rectangles, one per horizontal run.
+
+    Why not reportlab's QrCodeWidget: several times slower (FACTS.md). Why raw operators: in module
+    units (a `cm` transform scales them) every coordinate is a small integer, so no per-rectangle
+    float formatting. Why a fixed mask: choosing the "best" of 8 masks is most of segno's time and
+    any mask is valid for decoders; the tests decode the result with zbarimg when it is installed.
+    """
+    qr = segno.make(data, error="m", micro=False, mask=_QR_MASK)
+    matrix = qr.matrix
+    border = 2  # quiet zone in modules; the page around it is white anyway
+    count = len(matrix) + 2 * border
+    module = size / count
+    ops = [f"q 0 g {module:.5f} 0 0 {module:.5f} {x:.3f} {y:.3f} cm"]
+    for row_index, row in enumerate(matrix):
+        bottom = count - border - row_index - 1
+        col, n = 0, len(row)
+        while col < n:
+            if row[col]:
+                start = col
+                while col < n and row[col]:
+                    col += 1
+                ops.append(f"{start + border} {bottom} {col - start} 1 re")
+            else:
+                col += 1
+    ops.append("f Q")
+    canvas.addLiteral("\n".join(ops))

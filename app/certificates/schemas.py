@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.services.text_fields import ReasonText
+
+CertificateStatus = Literal["valid", "revoked", "expired"]
+
+
+class CertificateOut(BaseModel):
+    serial: str = Field(examples=["JZZ-2026-00012345"])
+    service: str
+    application_id: str
+    verification_code: str = Field(examples=["7KQM-3XPT-9HWDA"])
+    verify_url: str
+    holder_name: str
+    id_number_masked: str
+    facts: list[tuple[str, str]]
+    issued_at: datetime
+    expires_at: datetime
+    status: CertificateStatus
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    sha256: str
+    size: int
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "地址信息填报错误 / wrong address"}]})
+
+    reason: ReasonText
+
+
+class VerificationOut(BaseModel):
+    status: CertificateStatus
+    service: str
+    serial: str
+    holder_name_masked: str
+    id_number_masked: str
+    issued_at: datetime
+    expires_at: datetime
+    sha256: str
+
+
+class PdfVerificationOut(BaseModel):
+    signature_intact: bool
+    on_record: bool
+    serial: str | None
+    status: CertificateStatus | None

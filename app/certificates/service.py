@@ -1,0 +1,85 @@
+"""Reading, downloading, revoking and publicly verifying certificates."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.context import RequestContext
+from app.audit.recorder import commit
+from app.auth.principal import Principal, Role
+from app.certificates import repository
+from app.certificates.codes import normalize_code
+from app.certificates.errors import AlreadyRevoked, CertificateNotFound
+from app.certificates.models import Certificate
+from app.certificates.pdf_inspection import inspect_pdf
+from app.certificates.schemas import PdfVerificationOut
+from app.certificates.status import public_status
+from app.runtime import Runtime
+
+
+def _about(ctx: RequestContext, certificate: Certificate) -> None:
+    ctx.about(resource_type="certificate", resource_id=certificate.serial, application_id=certificate.application_id)
+    ctx.subject_hash = certificate.holder_id_hash
+    ctx.subject_masked = certificate.holder_id_masked
+
+
+async def visible(
+    runtime: Runtime, session: AsyncSession, principal: Principal, serial: str, *, ctx: RequestContext,
+    with_pdf: bool = False,
+) -> Certificate:
+    certificate = await repository.by_serial(session, serial, with_pdf=with_pdf)
+    if certificate is None:
+        raise CertificateNotFound()
+    if principal.role is Role.citizen and (
+        principal.id_number is None or runtime.audit.hasher.hash(principal.id_number) != certificate.holder_id_hash
+    ):
+        raise CertificateNotFound()
+    _about(ctx, certificate)
+    return certificate
+
+
+async def revoke(
+    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, serial: str, reason: str
+) -> Certificate:
+    certificate = await visible(runtime, session, principal, serial, ctx=ctx)
+    ctx.action = "certificate.revoke"
+    if certificate.status == "revoked":
+        raise AlreadyRevoked()
+    certificate.status = "revoked"
+    certificate.revoked_at = datetime.now(UTC)
+    certificate.revoked_reason = reason
+    certificate.revoked_by = f"{principal.sub}@{principal.station_id}"
+    runtime.audit.record_request(session, ctx, status=200)
+    await commit(session)
+    return certificate
+
+
+async def by_code(session: AsyncSession, code: str, *, ctx: RequestContext) -> Certificate:
+    normalized = normalize_code(code)
+    certificate = await repository.by_code(session, normalized) if normalized else None
+    if certificate is None:
+        raise CertificateNotFound()
+    _about(ctx, certificate)
+    ctx.action = "certificate.verify"
+    return certificate
+
+
+async def verify_pdf(runtime: Runtime, session: AsyncSession, pdf: bytes, *, ctx: RequestContext) -> PdfVerificationOut:
+    signer = runtime.issuer.pdfs.signer
+    report = await asyncio.to_thread(inspect_pdf, pdf, trust_roots=signer.trust_roots)
+    record = await repository.by_sha256(session, hashlib.sha256(pdf).hexdigest())
+    if record is None and report.authentic and report.serial:
+        record = await repository.by_serial(session, report.serial)
+    ctx.action = "certificate.verify_pdf"
+    if record is not None:
+        _about(ctx, record)
+    return PdfVerificationOut(
+        signature_intact=report.signature_intact,
+        on_record=record is not None,
+        serial=record.serial if record else (report.serial if report.authentic else None),
+        status=public_status(record) if record else None,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,141 @@
+"""The `cityservices` command (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from app.config import Settings, load_settings
+
+
+def _migrate(settings: Settings) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
+    config.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    config.attributes["database_url"] = settings.resolved_database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.observability import configure_logging
+
+    settings = load_settings()
+    configure_logging()
+    if not settings.is_production:
+        _migrate(settings)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        server_header=False,
+        date_header=True,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from app.auth.dev_keys import mint_dev_token
+
+    settings = load_settings()
+    if settings.is_production or not settings.dev_auth:
+        print("cityservices: `token` mints development tokens only (no JWKS configured, not production)",
+              file=sys.stderr)
+        return 2
+    print(mint_dev_token(
+        settings.data_dir, issuer=settings.auth_issuer, audience=settings.auth_audience, roles=[args.role],
+        sub=args.sub, id_number=args.id_number, name=args.name, station_id=args.station, ttl_s=args.ttl,
+    ))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from integrations.simulate import run
+
+    run(args.agency, host=args.host, port=args.port, dataset=args.dataset, latency_ms=args.latency_ms,
+        error_rate=args.error_rate, down=args.down)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from app.applications.worker import run_forever
+    from app.main import build_runtime
+    from app.observability import configure_logging
+
+    configure_logging()
+    runtime = build_runtime(load_settings())
+
+    async def main() -> None:
+        try:
+            await run_forever(runtime)
+        finally:
+            await runtime.agencies.aclose()
+            await runtime.engine.dispose()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _migrate(load_settings())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cityservices", description="Shanghai city services")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (migrations first, in development)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="print a development token")
+    token.add_argument("--role", required=True, choices=["citizen", "clerk", "auditor"])
+    token.add_argument("--id-number")
+    token.add_argument("--name")
+    token.add_argument("--station")
+    token.add_argument("--sub")
+    token.add_argument("--ttl", type=int, default=3600)
+    token.set_defaults(func=cmd_token)
+
+    simulate = sub.add_parser("simulate", help="run one agency simulator as its own HTTP server")
+    simulate.add_argument("agency", choices=["police", "housing"])
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=None)
+    simulate.add_argument("--dataset", type=Path)
+    simulate.add_argument("--latency-ms", type=float, default=0.0)
+    simulate.add_argument("--error-rate", type=float, default=0.0)
+    simulate.add_argument("--down", action="store_true")
+    simulate.set_defaults(func=cmd_simulate)
+
+    worker = sub.add_parser("worker", help="run the background work (retries of pending_agency)")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
+    migrate.set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Settings from the environment (CONTRACT §2), validated once at start."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+_ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    environment: Environment = Field(default=Environment.development, description="`production` refuses dev defaults")
+    data_dir: Path = Field(default=Path("./data"), description="dev keys, SQLite file, anything local")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR"
+    )
+    auth_jwks_file: Path | None = Field(default=None, description="identity provider's public keys (file)")
+    auth_jwks_url: AnyHttpUrl | None = Field(default=None, description="identity provider's public keys (URL)")
+    auth_issuer: str = Field(default="cityservices-dev", description="expected `iss`")
+    auth_audience: str = Field(default="cityservices", description="expected `aud`")
+    police_api_url: AnyHttpUrl | None = Field(default=None, description="police base URL; unset = simulator")
+    housing_api_url: AnyHttpUrl | None = Field(default=None, description="housing base URL; unset = simulator")
+    simulator_dataset: Path | None = Field(default=None, description="dataset the simulators serve")
+    signing_key_file: Path | None = Field(default=None, description="PEM key that signs certificates")
+    signing_cert_file: Path | None = Field(default=None, description="PEM certificate chain of that key")
+    public_base_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("http://127.0.0.1:8000"), description="where the public verification page lives"
+    )
+    cert_font_file: Path | None = Field(default=None, description="TrueType CJK font to embed")
+    agency_wait_limit: int = Field(
+        default=86400, ge=1, description="seconds an application may wait on an agency before review"
+    )
+    audit_hmac_key: str | None = Field(
+        default=None, min_length=16, description="secret keying the hash of id numbers in the request log"
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    redis_url: str | None = Field(default=None, description="Redis for rate limits shared by processes")
+    run_worker_in_process: bool | None = Field(
+        default=None, description="run the background worker inside `serve` (default: outside production)"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("not a database URL (e.g. postgresql+asyncpg://user@host/db)") from exc
+        if url.drivername not in _ASYNC_DRIVERS:
+            raise ValueError(f"driver {url.drivername!r} is not one of {sorted(_ASYNC_DRIVERS)}")
+        return value
+
+    @field_validator("auth_jwks_file", "signing_key_file", "signing_cert_file", "cert_font_file", "simulator_dataset")
+    @classmethod
+    def _file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"file {str(value)!r} does not exist")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Settings:
+        if (self.signing_key_file is None) != (self.signing_cert_file is None):
+            raise ValueError("SIGNING_KEY_FILE and SIGNING_CERT_FILE must be set together")
+        if self.environment is not Environment.production:
+            return self
+        refusals = {
+            "AUTH_JWKS_FILE/AUTH_JWKS_URL": self.auth_jwks_file is None and self.auth_jwks_url is None,
+            "SIGNING_KEY_FILE": self.signing_key_file is None,
+            "POLICE_API_URL": self.police_api_url is None,
+            "HOUSING_API_URL": self.housing_api_url is None,
+            "DATABASE_URL": self.database_url is None or self.database_url.startswith("sqlite"),
+            "AUDIT_HMAC_KEY": self.audit_hmac_key is None,
+        }
+        missing = [name for name, refused in refusals.items() if refused]
+        if missing:
+            raise ValueError(
+                "ENVIRONMENT=production refuses development defaults; set " + ", ".join(missing)
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    @property
+    def dev_auth(self) -> bool:
+        return self.auth_jwks_file is None and self.auth_jwks_url is None
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'cityservices.db').resolve()}"
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker_in_process is not None:
+            return self.run_worker_in_process
+        return not self.is_production
+
+
+class SettingsError(SystemExit):
+    """A bad setting: stops the service with one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = "_".join(str(part) for part in first["loc"]).upper() or "ENVIRONMENT"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"cityservices: invalid setting {variable}: {message}") from None

@@ -1,0 +1,12 @@
+"""Every mapped class, imported once so Base.metadata is complete (Alembic, tests)."""
+
+from app.applications.models import Application, IdempotencyRecord
+from app.audit.models import AuditCheckpoint, AuditEvent
+from app.certificates.models import Certificate, CertificateNumber
+from app.db.base import Base
+from app.materials.models import Material
+
+__all__ = [
+    "Application", "AuditCheckpoint", "AuditEvent", "Base", "Certificate", "CertificateNumber",
+    "IdempotencyRecord", "Material",
+]

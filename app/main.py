@@ -1,0 +1,142 @@
+"""create_app(): the lifespan builds the engine, the agency clients, the signer; routers; one error shape."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager, suppress
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.api.health import router as health_router
+from app.api.middleware import RequestMiddleware
+from app.api.openapi import customize_openapi
+from app.applications.endpoints import router as applications_router
+from app.audit.endpoints import router as audit_router
+from app.audit.service import AuditLog
+from app.audit.subjects import SubjectHasher, load_or_create_dev_key
+from app.auth.dev_keys import ensure_dev_keys
+from app.auth.jwks import KeySource, RemoteJwks, StaticJwks
+from app.auth.tokens import TokenVerifier
+from app.certificates.endpoints import page_router, public_router
+from app.certificates.endpoints import router as certificates_router
+from app.certificates.issuing import CertificateIssuer, PdfFactory
+from app.certificates.signing import ensure_dev_signing_material
+from app.config import Settings, load_settings
+from app.db.session import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.materials.endpoints import router as materials_router
+from app.runtime import Runtime
+from app.services.endpoints import router as services_router
+from app.stats.endpoints import router as stats_router
+from integrations.agencies import build_agencies
+
+logger = logging.getLogger("cityservices")
+
+API_DESCRIPTION = """
+Shanghai city services: residence permits, no-criminal-record and household-registration certificates,
+decided against the police and housing-bureau records and issued as signed PDFs.
+
+Every `/v1` route except the public ones needs `Authorization: Bearer <JWT>` from the city's identity
+provider. In development, `cityservices token --role citizen --id-number … --name …` prints one; paste it
+into **Authorize**. Errors are RFC 9457 problem documents with a stable `code`.
+Send `Accept-Language: en` for English titles and details (Chinese is the default).
+"""
+
+TAGS = [
+    {"name": "citizen", "description": "The mobile app: a citizen's own applications and certificates"},
+    {"name": "window", "description": "Clerks at the police stations' comprehensive windows"},
+    {"name": "audit", "description": "Auditors: the request log, statistics, read-only views"},
+    {"name": "public", "description": "No token needed: catalogue, verification, health"},
+]
+
+
+def _key_source(settings: Settings) -> KeySource:
+    if settings.auth_jwks_file is not None:
+        return StaticJwks.from_file(settings.auth_jwks_file)
+    if settings.auth_jwks_url is not None:
+        return RemoteJwks(str(settings.auth_jwks_url))
+    return StaticJwks.from_file(ensure_dev_keys(settings.data_dir))
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    sessionmaker = create_sessionmaker(engine)
+    hmac_key = settings.audit_hmac_key.encode() if settings.audit_hmac_key else load_or_create_dev_key(settings.data_dir)
+    if settings.signing_key_file and settings.signing_cert_file:
+        key_file, cert_file = settings.signing_key_file, settings.signing_cert_file
+    else:
+        key_file, cert_file = ensure_dev_signing_material(settings.data_dir)
+    pdfs = PdfFactory(
+        font_file=settings.cert_font_file, key_file=key_file, cert_file=cert_file,
+        executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="pdf"),
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        audit=AuditLog(sessionmaker=sessionmaker, hasher=SubjectHasher(hmac_key)),
+        agencies=build_agencies(
+            police_url=str(settings.police_api_url) if settings.police_api_url else None,
+            housing_url=str(settings.housing_api_url) if settings.housing_api_url else None,
+            dataset_path=settings.simulator_dataset,
+        ),
+        issuer=CertificateIssuer(engine=engine, pdfs=pdfs, public_base_url=str(settings.public_base_url)),
+        token_verifier=TokenVerifier(
+            keys=_key_source(settings), issuer=settings.auth_issuer, audience=settings.auth_audience
+        ),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    runtime = build_runtime(settings)
+    app.state.runtime = runtime
+    app.state.audit = runtime.audit
+    app.state.token_verifier = runtime.token_verifier
+    worker: asyncio.Task[None] | None = None
+    if settings.worker_in_process and app.state.start_worker:
+        from app.applications.worker import run_forever
+
+        worker = asyncio.create_task(run_forever(runtime), name="pending-agency-worker")
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.cancel()
+            with suppress(asyncio.CancelledError):
+                await worker
+        await runtime.agencies.aclose()
+        await runtime.engine.dispose()
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="cityservices",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.settings = settings
+    app.state.start_worker = start_worker
+    install_error_handlers(app)
+    for router in (services_router, materials_router, applications_router, certificates_router, public_router,
+                   audit_router, stats_router, page_router, health_router):
+        app.include_router(router)
+    app.add_middleware(RequestMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "ETag", "Retry-After"],
+        )
+    customize_openapi(app)
+    return app

@@ -1,0 +1,188 @@
+"""What a service is: its catalogue entry, its details, the agency checks it runs, its rules, its document.
+Adding a service is one new package that subclasses ServiceDefinition and is listed in registry.py."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from app.i18n import Text
+from app.services.decisions import IDENTITY_MISMATCH, IDENTITY_NOT_FOUND, Check, Outcome
+from integrations.agencies import Agencies
+from integrations.errors import AgencyBadResponse, AgencyError, AgencyNotFound
+from integrations.http import AgencyResponse
+from integrations.police.schemas import Person
+
+
+@dataclass(frozen=True)
+class Applicant:
+    id_number: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """One agency call's result, whatever it was."""
+
+    agency: str
+    dataset: str
+    response: AgencyResponse[Any] | None = None
+    error: AgencyError | None = None
+
+    @property
+    def outcome(self) -> str:
+        """ok | not_found | unavailable | bad_response (the last two: no answer we can decide on)."""
+        if self.response is not None:
+            return "ok"
+        if isinstance(self.error, AgencyNotFound):
+            return "not_found"
+        if isinstance(self.error, AgencyBadResponse):
+            return "bad_response"
+        return "unavailable"
+
+    @property
+    def data(self) -> Any:
+        return self.response.data if self.response is not None else None
+
+    @property
+    def evidence(self) -> str | None:
+        return self.response.sha256 if self.response is not None else None
+
+    @property
+    def answered(self) -> bool:
+        return self.outcome in ("ok", "not_found")
+
+
+ConsultFn = Callable[[str, str, Awaitable[AgencyResponse[Any]]], Awaitable[Consultation]]
+
+
+@dataclass(frozen=True)
+class DocumentContent:
+    title: str
+    facts: tuple[tuple[str, str], ...]
+    body: str
+
+
+@dataclass
+class Findings:
+    checks: list[Check]
+    # What the document will state (e.g. hukou address), kept so a clerk's later approval can issue it.
+    document_facts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    code: str
+    name: Text
+    description: Text
+    required_materials: list[Text]
+    agencies: list[str]
+    processing_mode: str
+    validity_months: int
+
+
+def _same_name(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", s).split()).casefold()
+
+    return norm(a) == norm(b)
+
+
+class ServiceDefinition(ABC):
+    code: ClassVar[str]
+    name: ClassVar[Text]
+    description: ClassVar[Text]
+    serial_prefix: ClassVar[str]
+    validity_months: ClassVar[int]
+    required_materials: ClassVar[list[Text]] = []
+    agencies: ClassVar[list[str]]
+    details_model: ClassVar[type[BaseModel]]
+
+    def catalogue_entry(self) -> CatalogueEntry:
+        return CatalogueEntry(
+            code=self.code,
+            name=self.name,
+            description=self.description,
+            required_materials=self.required_materials,
+            agencies=self.agencies,
+            processing_mode="automatic",
+            validity_months=self.validity_months,
+        )
+
+    def parse_details(self, raw: dict[str, Any]) -> BaseModel:
+        return self.details_model.model_validate(raw)
+
+    @abstractmethod
+    async def examine(
+        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
+    ) -> Findings:
+        """Ask the agencies (concurrently) and turn each answer into checks."""
+
+    @abstractmethod
+    def document(self, *, applicant: Applicant, details: BaseModel, facts: dict[str, str]) -> DocumentContent:
+        """What the certificate states."""
+
+    # Shared by every service: the applicant must be who they say they are.
+    @staticmethod
+    def identity_check(person: Consultation, applicant: Applicant) -> Check:
+        if not person.answered:
+            return _unavailable("IDENTITY", person)
+        if person.outcome == "not_found":
+            return Check(
+                "IDENTITY", "police", Outcome.failed,
+                Text("人口信息库中无此身份证号码", "No such id number in the population registry"),
+                person.evidence, IDENTITY_NOT_FOUND,
+            )
+        record: Person = person.data
+        if not _same_name(record.name, applicant.name):
+            return Check(
+                "IDENTITY", "police", Outcome.failed,
+                Text("姓名与人口信息库登记不一致", "The name differs from the registry's"),
+                person.evidence, IDENTITY_MISMATCH,
+            )
+        if record.status != "active":
+            return Check(
+                "IDENTITY", "police", Outcome.failed,
+                Text(f"人口信息库中该人员状态为 {record.status}", f"The registry lists the person as {record.status}"),
+                person.evidence, IDENTITY_MISMATCH,
+            )
+        return Check(
+            "IDENTITY", "police", Outcome.passed,
+            Text("身份证号码与姓名与人口信息库一致，状态正常", "Id number and name match the registry; status active"),
+            person.evidence,
+        )
+
+
+def _unavailable(code: str, consultation: Consultation) -> Check:
+    return Check(
+        code, consultation.agency, Outcome.unavailable,
+        Text("部门暂时无法应答，将自动重试", f"The {consultation.agency} agency did not answer; retrying automatically"),
+        None,
+    )
+
+
+def unavailable_check(code: str, consultation: Consultation) -> Check:
+    return _unavailable(code, consultation)
+
+
+def combined_evidence(*consultations: Consultation) -> str | None:
+    """A check that relied on several answers: the hash of their hashes (each is in its agency-call event)."""
+    hashes = [c.evidence for c in consultations if c.evidence]
+    if len(hashes) <= 1:
+        return hashes[0] if hashes else None
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
+
+
+async def consult_all(consult: ConsultFn, calls: dict[str, tuple[str, str, Awaitable[AgencyResponse[Any]]]]) -> dict[str, Consultation]:
+    """Run the named agency calls concurrently."""
+    names = list(calls)
+    results = await asyncio.gather(*(consult(*calls[name]) for name in names))
+    return dict(zip(names, results, strict=True))

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from app.applications.schemas import LocalizedText
+from app.services.registry import SERVICES
+
+router = APIRouter(prefix="/v1")
+
+
+class ServiceOut(BaseModel):
+    code: str
+    name: LocalizedText
+    description: LocalizedText
+    required_materials: list[LocalizedText]
+    agencies: list[str]
+    processing_mode: str
+    validity_months: int
+    details_schema: dict[str, object]
+
+
+class Catalogue(BaseModel):
+    items: list[ServiceOut]
+
+
+@router.get(
+    "/services",
+    operation_id="list_services",
+    summary="The catalogue of services",
+    description="Each service's name in Chinese and English, required materials, agencies consulted, "
+    "processing mode and the JSON Schema of its `details`.",
+    tags=["public"],
+    response_model=Catalogue,
+)
+async def list_services() -> Catalogue:
+    items = []
+    for definition in SERVICES.values():
+        entry = definition.catalogue_entry()
+        items.append(ServiceOut(
+            code=entry.code,
+            name=LocalizedText(**entry.name.as_dict()),
+            description=LocalizedText(**entry.description.as_dict()),
+            required_materials=[LocalizedText(**m.as_dict()) for m in entry.required_materials],
+            agencies=entry.agencies,
+            processing_mode=entry.processing_mode,
+            validity_months=entry.validity_months,
+            details_schema=definition.details_model.model_json_schema(),
+        ))
+    return Catalogue(items=items)

@@ -1,0 +1,64 @@
+"""A circuit breaker per agency, so a dead agency costs callers nothing but an immediate "unavailable".
+
+Backed by purgatory (an asyncio circuit breaker, in-memory state). It is wrapped here so that the
+rest of `integrations` depends on two names only, and swapping the library touches one file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from purgatory import AsyncCircuitBreakerFactory
+
+# purgatory signals an open circuit by raising its state object; it is not re-exported at top level.
+from purgatory.domain.model import OpenedState
+
+
+class CircuitOpen(Exception):
+    """The circuit is open: the call was not attempted."""
+
+
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failed calls; lets calls through again after `reset_s`.
+
+    Only exceptions of the types in `counts` are failures. Anything else leaving the guarded block
+    (the agency answered, even if with a 404) proves the agency is up and resets the count.
+    """
+
+    def __init__(
+        self, *, name: str, threshold: int, reset_s: float, counts: tuple[type[BaseException], ...]
+    ) -> None:
+        self.name = name
+        self._counts = counts
+        self._factory = AsyncCircuitBreakerFactory(
+            default_threshold=threshold,
+            default_ttl=reset_s,
+            # A caller cancelled (client went away, a sibling check failed) says nothing about the
+            # agency's health: never let it open the circuit.
+            exclude=[(BaseException, self._is_not_failure)],
+        )
+
+    def _is_not_failure(self, exc: BaseException) -> bool:
+        return isinstance(exc, asyncio.CancelledError) or not isinstance(exc, self._counts)
+
+    @asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        breaker = await self._factory.get_breaker(self.name)
+        try:
+            await breaker.__aenter__()
+        except OpenedState as exc:
+            raise CircuitOpen(self.name) from exc
+        try:
+            yield
+        except BaseException as exc:
+            await breaker.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            await breaker.__aexit__(None, None, None)
+
+    async def state(self) -> str:
+        """"closed", "opened" or "half-opened" (purgatory's names); for health checks and tests."""
+        breaker = await self._factory.get_breaker(self.name)
+        return breaker.context.state

@@ -1,0 +1,44 @@
+"""The agencies' interfaces as OpenAPI documents, generated from the simulators' routes and wire models.
+
+`openapi/police.json` and `openapi/housing.json` are the committed contract; a test fails when the
+simulators drift from them. After a deliberate change, rewrite them with
+`python -m integrations.contracts` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from integrations.datasets import Dataset
+from integrations.housing import simulator as housing_simulator
+from integrations.police import simulator as police_simulator
+from integrations.simapp import agency_openapi
+
+OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+
+
+def agency_documents() -> dict[str, dict[str, Any]]:
+    empty = Dataset(persons=[], residence_registrations=[], criminal_records=[], properties=[], leases=[],
+                    today=date.today())
+    return {
+        "police": agency_openapi(police_simulator.create_app(empty)),
+        "housing": agency_openapi(housing_simulator.create_app(empty)),
+    }
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def main() -> None:
+    for agency, document in agency_documents().items():
+        path = OPENAPI_DIR / f"{agency}.json"
+        path.write_text(render(document), encoding="utf-8")
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The housing bureau: property ownership certificates and registered leases."""

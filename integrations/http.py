@@ -1,0 +1,243 @@
+"""How every agency call is made: one pooled httpx client per agency, a per-attempt timeout and a
+whole-call deadline, jittered retries of idempotent reads, a circuit breaker, the request id passed
+on, errors mapped to `integrations.errors`, and one log line per call.
+
+Privacy: URLs carry id numbers, so nothing here logs a URL or an exception text that might hold one;
+log lines name the route template instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
+from integrations.breaker import CircuitBreaker, CircuitOpen
+from integrations.errors import AgencyBadResponse, AgencyNotFound, AgencyUnavailable
+
+# httpx logs every request at INFO with its full URL, id number included.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+log = logging.getLogger("integrations.agency")
+
+request_id_var: ContextVar[str | None] = ContextVar("agency_request_id", default=None)
+"""Set by the app per request; sent to the agency as X-Request-ID so both logs can be joined."""
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class AgencyResponse(Generic[T]):
+    data: T
+    sha256: str  # of the raw body bytes: the evidence a decision relied on
+    dataset: str
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    timeout_s: float = 1.0  # per attempt
+    deadline_s: float = 3.0  # the whole call, retries and backoff included
+    attempts: int = 3
+    backoff_initial_s: float = 0.05
+    backoff_max_s: float = 0.5
+    breaker_threshold: int = 5  # consecutive failed calls (each after its own retries)
+    breaker_reset_s: float = 30.0
+    max_connections: int = 100
+    max_keepalive_connections: int = 20
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0 or self.deadline_s <= 0 or self.attempts < 1 or self.breaker_threshold < 1:
+            raise ValueError("timeouts must be positive and attempts and breaker threshold at least 1")
+
+
+def make_http_client(
+    *, base_url: str, policy: ClientPolicy, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The one pooled client for an agency; build it once at start-up (it loads the CA bundle)."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        timeout=httpx.Timeout(policy.timeout_s),
+        limits=httpx.Limits(
+            max_connections=policy.max_connections,
+            max_keepalive_connections=policy.max_keepalive_connections,
+        ),
+        headers={"Accept": "application/json", "User-Agent": "cityservices"},
+        follow_redirects=False,
+    )
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+_RETRYABLE = (httpx.TransportError, TimeoutError, _RetryableStatus)
+
+
+@dataclass
+class _CallLog:
+    agency: str
+    dataset: str
+    route: str
+    request_id: str
+    outcome: str = "error"
+    status: int | None = None
+    attempts: int = 0
+
+    def emit(self, elapsed_ms: float) -> None:
+        fields = {
+            "agency": self.agency,
+            "dataset": self.dataset,
+            "route": f"GET {self.route}",
+            "outcome": self.outcome,
+            "status": self.status,
+            "attempts": self.attempts,
+            "elapsed_ms": round(elapsed_ms, 1),
+            "request_id": self.request_id,
+        }
+        level = logging.INFO if self.outcome in {"ok", "not_found"} else logging.WARNING
+        text = " ".join(f"{key}={value}" for key, value in fields.items())
+        log.log(level, "agency call %s", text, extra={"agency_call": fields})
+
+
+class AgencyHttp:
+    """One agency's pooled client, breaker and call discipline; the typed clients sit on top."""
+
+    def __init__(self, *, agency: str, client: httpx.AsyncClient, policy: ClientPolicy) -> None:
+        self.agency = agency
+        self.policy = policy
+        self._client = client
+        self.breaker = CircuitBreaker(
+            name=agency,
+            threshold=policy.breaker_threshold,
+            reset_s=policy.breaker_reset_s,
+            counts=(AgencyUnavailable,),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        route: str,
+        *,
+        model: type[T],
+        dataset: str,
+        path: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+    ) -> AgencyResponse[T]:
+        """GET `route` (a template such as `/population/v1/persons/{id_number}`) and parse it as `model`."""
+        started = time.perf_counter()
+        call = _CallLog(self.agency, dataset, route, request_id_var.get() or uuid.uuid4().hex)
+        url = route.format_map({key: quote(value, safe="") for key, value in (path or {}).items()})
+        try:
+            try:
+                async with self.breaker.guard():
+                    response = await self._get_within_deadline(url, query, call)
+            except CircuitOpen:
+                call.outcome = "circuit_open"
+                raise AgencyUnavailable(self.agency, "circuit open: recent calls failed") from None
+            call.status = response.status_code
+            data = self._interpret(response, model, call)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            return AgencyResponse(
+                data=data,
+                sha256=hashlib.sha256(response.content).hexdigest(),
+                dataset=dataset,
+                elapsed_ms=elapsed_ms,
+            )
+        finally:
+            call.emit((time.perf_counter() - started) * 1000)
+
+    async def _get_within_deadline(
+        self, url: str, query: Mapping[str, str] | None, call: _CallLog
+    ) -> httpx.Response:
+        policy = self.policy
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.deadline_s),
+            wait=wait_random_exponential(multiplier=policy.backoff_initial_s, max=policy.backoff_max_s),
+            retry=retry_if_exception_type(_RETRYABLE),
+            before_sleep=self._log_retry(call),
+            reraise=True,
+        )
+        try:
+            # The deadline bounds the whole call even when an attempt hangs past its own timeout
+            # (the ASGI transport, for one, ignores httpx timeouts).
+            async with asyncio.timeout(policy.deadline_s):
+                async for attempt in retrying:
+                    with attempt:
+                        call.attempts += 1
+                        async with asyncio.timeout(policy.timeout_s):
+                            response = await self._client.get(
+                                url, params=query, headers={"X-Request-ID": call.request_id}
+                            )
+                        if response.status_code >= 500 or response.status_code == 429:
+                            call.status = response.status_code
+                            raise _RetryableStatus(response.status_code)
+                        return response
+        except TimeoutError:
+            call.outcome = "unavailable"
+            raise AgencyUnavailable(self.agency, "no answer within the deadline") from None
+        except _RetryableStatus as exc:
+            call.outcome = "unavailable"
+            raise AgencyUnavailable(self.agency, f"answered {exc.status} on every attempt") from None
+        except httpx.TransportError as exc:
+            call.outcome = "unavailable"
+            raise AgencyUnavailable(self.agency, f"transport error: {type(exc).__name__}") from None
+        except httpx.HTTPError as exc:  # e.g. a body that cannot be decoded
+            call.outcome = "bad_response"
+            raise AgencyBadResponse(self.agency, f"unreadable response: {type(exc).__name__}") from None
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    def _log_retry(self, call: _CallLog) -> Callable[[RetryCallState], None]:
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            reason = f"HTTP {exc.status}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
+            log.info(
+                "agency retry agency=%s route=GET %s attempt=%d reason=%s request_id=%s",
+                call.agency, call.route, state.attempt_number, reason, call.request_id,
+            )
+
+        return before_sleep
+
+    def _interpret(self, response: httpx.Response, model: type[T], call: _CallLog) -> T:
+        status = response.status_code
+        if status == 404:
+            call.outcome = "not_found"
+            raise AgencyNotFound(self.agency, f"no such subject at {call.route}")
+        if not 200 <= status < 300:
+            call.outcome = "bad_response"
+            raise AgencyBadResponse(self.agency, f"unexpected HTTP {status} from {call.route}")
+        try:
+            data = model.model_validate_json(response.content)
+        except ValidationError as exc:
+            call.outcome = "bad_response"
+            # Only locations and error types: the input values are personal data.
+            where = ", ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['type']}" for err in exc.errors()[:5]
+            )
+            raise AgencyBadResponse(self.agency, f"off-contract body from {call.route} ({where})") from None
+        call.outcome = "ok"
+        return data

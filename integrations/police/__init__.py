@@ -1,0 +1,1 @@
+"""The police: population registry (persons, residence registrations) and criminal records."""

@@ -1,0 +1,67 @@
+"""What both simulators share: the app shell, pre-encoded JSON answers, problem documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from integrations.faults import Faults, install_faults
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document, as the agencies answer errors."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+
+
+def encode(body: Any) -> bytes:
+    """Bodies are encoded once, when the index is built: a request then costs a dict lookup."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")
+
+
+def problem_response(status: int, title: str, detail: str) -> Response:
+    body = Problem(title=title, status=status, detail=detail).model_dump_json().encode()
+    return Response(content=body, status_code=status, media_type="application/problem+json")
+
+
+def not_found_doc(what: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        404: {
+            "description": f"No such {what}",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    }
+
+
+def new_app(*, title: str, description: str, faults: Faults | None) -> FastAPI:
+    app = FastAPI(title=title, description=description, version="1.0", docs_url="/_sim/docs", redoc_url=None)
+    install_faults(app, faults or Faults())
+    return app
+
+
+def agency_openapi(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document as committed in `openapi/`: FastAPI's request-validation 422s
+    are a simulator artefact, not part of the agency's contract, so they are left out."""
+    doc = app.openapi()
+    doc = json.loads(json.dumps(doc))  # a deep copy: FastAPI caches the original
+    for path_item in doc["paths"].values():
+        for operation in path_item.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = doc.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    # Problem is referenced by hand in `responses=`, so FastAPI does not collect it.
+    schemas["Problem"] = Problem.model_json_schema()
+    doc["components"]["schemas"] = dict(sorted(schemas.items()))
+    return doc

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.certificates.pages import render_not_found_page, render_verify_page
+
+
+def _page(**overrides: object) -> str:
+    ctx: dict[str, object] = {
+        "status": "valid",
+        "service_name": "上海市居住证",
+        "serial": "JZZ-2026-00012345",
+        "holder_name_masked": "张*丰",
+        "id_number_masked": "3301**********123X",
+        "issued_at": "2026年1月5日",
+        "expires_at": "2027年1月4日",
+        "sha256": "ab" * 32,
+    }
+    ctx.update(overrides)
+    return render_verify_page(**ctx)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("status", "word", "hint"),
+    [
+        ("valid", "有效", "真实有效"),
+        ("revoked", "已撤销", "已被签发机关撤销"),
+        ("expired", "已过期", "已超过有效期"),
+    ],
+)
+def test_each_status_is_stated_in_words_in_the_banner(status: str, word: str, hint: str) -> None:
+    html = _page(status=status)
+    banner = re.search(r'<section class="banner (\w+)".*?</section>', html, re.DOTALL)
+    assert banner is not None and banner.group(1) == status
+    assert f'<div class="word">{word}</div>' in banner.group(0)
+    assert hint in banner.group(0)
+    assert f"<title>{word}" in html
+    # a valid page must not carry the words of another status anywhere
+    others = {"有效", "已撤销", "已过期"} - {word}
+    if status == "valid":
+        assert not any(o in html for o in others)
+
+
+def test_the_page_shows_the_record_with_masked_data_only() -> None:
+    html = _page()
+    for expected in (
+        "上海市居住证",
+        "JZZ-2026-00012345",
+        "张*丰",
+        "3301**********123X",
+        "2026年1月5日",
+        "2027年1月4日",
+        "ab" * 32,
+    ):
+        assert expected in html
+    assert 'lang="zh-CN"' in html and 'name="viewport"' in html
+
+
+def test_html_metacharacters_in_the_holder_name_are_escaped() -> None:
+    html = _page(holder_name_masked='<script>alert("x")</script>&', revoked_reason=None)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in html
+
+
+def test_the_revocation_reason_is_shown_escaped_for_revoked_only() -> None:
+    revoked = _page(status="revoked", revoked_reason="<b>信息有误</b>")
+    assert "撤销原因" in revoked and "&lt;b&gt;信息有误&lt;/b&gt;" in revoked
+    assert "撤销原因" not in _page(status="valid", revoked_reason="x")
+
+
+def test_no_external_resources_are_loaded() -> None:
+    for html in (_page(), render_not_found_page("ABCD")):
+        assert not re.search(r"<(script|link|img|iframe)\b", html)
+        assert "url(" not in html and "@import" not in html
+
+
+def test_an_unknown_status_is_a_bug_not_a_page() -> None:
+    with pytest.raises(ValueError):
+        _page(status="valid-ish")
+
+
+def test_the_not_found_page_names_the_code_escaped() -> None:
+    html = render_not_found_page('<img src=x onerror="1">')
+    assert "未找到" in html
+    assert "<img" not in html and "&lt;img" in html
