@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -95,6 +96,30 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def render_openapi() -> str:
+    from app.config import Settings
+    from app.main import create_app
+
+    document = create_app(Settings(), start_worker=False).openapi()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    rendered = render_openapi()
+    if args.check:
+        if not OPENAPI_FILE.exists() or OPENAPI_FILE.read_text(encoding="utf-8") != rendered:
+            print(f"cityservices: {OPENAPI_FILE} is out of date; run `cityservices openapi`", file=sys.stderr)
+            return 1
+        return 0
+    OPENAPI_FILE.parent.mkdir(parents=True, exist_ok=True)
+    OPENAPI_FILE.write_text(rendered, encoding="utf-8")
+    print(f"wrote {OPENAPI_FILE}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cityservices", description="Shanghai city services")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the background work (retries of pending_agency)")
     worker.set_defaults(func=cmd_worker)
+
+    openapi = sub.add_parser("openapi", help="regenerate openapi/openapi.json from the code")
+    openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
+    openapi.set_defaults(func=cmd_openapi)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
     migrate.set_defaults(func=cmd_migrate)

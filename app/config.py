@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     agency_wait_limit: int = Field(
         default=86400, ge=1, description="seconds an application may wait on an agency before review"
     )
+    agency_timeout_seconds: float = Field(default=1.0, gt=0, description="per attempt of one agency call")
+    agency_deadline_seconds: float = Field(default=3.0, gt=0, description="one agency call, retries included")
+    agency_breaker_reset_seconds: float = Field(
+        default=30.0, gt=0, description="how long a tripped circuit to an agency stays open"
+    )
     audit_hmac_key: str | None = Field(
         default=None, min_length=16, description="secret keying the hash of id numbers in the request log"
     )

@@ -33,6 +33,7 @@ from app.runtime import Runtime
 from app.services.endpoints import router as services_router
 from app.stats.endpoints import router as stats_router
 from integrations.agencies import build_agencies
+from integrations.http import ClientPolicy
 
 logger = logging.getLogger("cityservices")
 
@@ -84,6 +85,11 @@ def build_runtime(settings: Settings) -> Runtime:
             police_url=str(settings.police_api_url) if settings.police_api_url else None,
             housing_url=str(settings.housing_api_url) if settings.housing_api_url else None,
             dataset_path=settings.simulator_dataset,
+            policy=ClientPolicy(
+                timeout_s=settings.agency_timeout_seconds,
+                deadline_s=settings.agency_deadline_seconds,
+                breaker_reset_s=settings.agency_breaker_reset_seconds,
+            ),
         ),
         issuer=CertificateIssuer(engine=engine, pdfs=pdfs, public_base_url=str(settings.public_base_url)),
         token_verifier=TokenVerifier(

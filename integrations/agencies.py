@@ -25,14 +25,17 @@ class Agencies:
     police_simulator: SimulatorControl | None  # set when in-process, so tests can inject faults
     housing_simulator: SimulatorControl | None
 
+    def reset_circuits(self) -> None:
+        """Close both circuit breakers, e.g. between tests that take an agency down."""
+        self.police.http.breaker.reset()
+        self.housing.http.breaker.reset()
+
     async def aclose(self) -> None:
         await self.police.aclose()
         await self.housing.aclose()
 
 
-def _http(
-    agency: str, url: str | None, simulator: FastAPI | None, policy: ClientPolicy
-) -> AgencyHttp:
+def _http(agency: str, url: str | None, simulator: FastAPI | None, policy: ClientPolicy) -> AgencyHttp:
     if url is not None:
         client = make_http_client(base_url=url, policy=policy)
     else:
@@ -65,8 +68,12 @@ def build_agencies(
         faults = Faults()
         housing_control = SimulatorControl("housing", housing_simulator.create_app(dataset, faults), faults)
     return Agencies(
-        police=PoliceClient(_http("police", police_url, police_control and police_control.app, policy)),
-        housing=HousingClient(_http("housing", housing_url, housing_control and housing_control.app, policy)),
+        police=PoliceClient(
+            _http("police", police_url, police_control.app if police_control else None, policy)
+        ),
+        housing=HousingClient(
+            _http("housing", housing_url, housing_control.app if housing_control else None, policy)
+        ),
         police_simulator=police_control,
         housing_simulator=housing_control,
     )

@@ -7,6 +7,7 @@ rest of `integrations` depends on two names only, and swapping the library touch
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,10 +32,15 @@ class CircuitBreaker:
         self, *, name: str, threshold: int, reset_s: float, counts: tuple[type[BaseException], ...]
     ) -> None:
         self.name = name
+        self.reset_s = reset_s
+        self._threshold = threshold
         self._counts = counts
-        self._factory = AsyncCircuitBreakerFactory(
-            default_threshold=threshold,
-            default_ttl=reset_s,
+        self._factory = self._new_factory()
+
+    def _new_factory(self) -> AsyncCircuitBreakerFactory:
+        return AsyncCircuitBreakerFactory(
+            default_threshold=self._threshold,
+            default_ttl=self.reset_s,
             # A caller cancelled (client went away, a sibling check failed) says nothing about the
             # agency's health: never let it open the circuit.
             exclude=[(BaseException, self._is_not_failure)],
@@ -59,6 +65,16 @@ class CircuitBreaker:
             await breaker.__aexit__(None, None, None)
 
     async def state(self) -> str:
-        """"closed", "opened" or "half-opened" (purgatory's names); for health checks and tests."""
-        breaker = await self._factory.get_breaker(self.name)
-        return breaker.context.state
+        """"closed", "opened" or "half-opened" (purgatory's names); for readiness checks and tests.
+
+        purgatory moves an open circuit to half-open only when the next call arrives; this reports
+        "half-opened" as soon as the reset interval has passed, which is what a caller means."""
+        context = (await self._factory.get_breaker(self.name)).context
+        if context.state == "opened" and context.opened_at is not None:
+            if time.time() > context.opened_at + self.reset_s:  # purgatory's own clock
+                return "half-opened"
+        return context.state
+
+    def reset(self) -> None:
+        """Forget all failures and close the circuit (tests, or an operator who knows better)."""
+        self._factory = self._new_factory()

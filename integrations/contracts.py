@@ -21,8 +21,14 @@ OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
 
 
 def agency_documents() -> dict[str, dict[str, Any]]:
-    empty = Dataset(persons=[], residence_registrations=[], criminal_records=[], properties=[], leases=[],
-                    today=date.today())
+    empty = Dataset(
+        persons=[],
+        residence_registrations=[],
+        criminal_records=[],
+        properties=[],
+        leases=[],
+        today=date.today(),
+    )
     return {
         "police": agency_openapi(police_simulator.create_app(empty)),
         "housing": agency_openapi(housing_simulator.create_app(empty)),

@@ -18,7 +18,12 @@ class AgencyError(Exception):
 
 
 class AgencyNotFound(AgencyError):
-    """The agency answered 404 for this subject."""
+    """The agency answered 404 for this subject. `evidence_sha256` hashes that answer: a "no such person"
+    is evidence a decision relies on, like any other answer."""
+
+    def __init__(self, agency: str, message: str, *, evidence_sha256: str | None = None) -> None:
+        super().__init__(agency, message)
+        self.evidence_sha256 = evidence_sha256
 
 
 class AgencyUnavailable(AgencyError):

@@ -16,7 +16,6 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
 ADMIN_PREFIX = "/_sim"
 
 
@@ -38,7 +37,11 @@ class Faults:
     _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.update(FaultSettings(latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed))
+        self.update(
+            FaultSettings(
+                latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed
+            )
+        )
 
     def update(self, settings: FaultSettings) -> None:
         """Replace every setting (PUT semantics); a new seed restarts the error draw."""
@@ -49,7 +52,9 @@ class Faults:
         self._rng = random.Random(settings.seed)
 
     def settings(self) -> FaultSettings:
-        return FaultSettings(latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed)
+        return FaultSettings(
+            latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed
+        )
 
     def draw_error(self) -> bool:
         return self.error_rate > 0 and self._rng.random() < self.error_rate

@@ -161,13 +161,15 @@ class AgencyHttp:
                 raise AgencyUnavailable(self.agency, "circuit open: recent calls failed") from None
             call.status = response.status_code
             data = self._interpret(response, model, call)
-            elapsed_ms = (time.perf_counter() - started) * 1000
             return AgencyResponse(
                 data=data,
                 sha256=hashlib.sha256(response.content).hexdigest(),
                 dataset=dataset,
-                elapsed_ms=elapsed_ms,
+                elapsed_ms=(time.perf_counter() - started) * 1000,
             )
+        except asyncio.CancelledError:
+            call.outcome = "cancelled"  # our caller gave up; that says nothing about the agency
+            raise
         finally:
             call.emit((time.perf_counter() - started) * 1000)
 
@@ -217,7 +219,11 @@ class AgencyHttp:
             reason = f"HTTP {exc.status}" if isinstance(exc, _RetryableStatus) else type(exc).__name__
             log.info(
                 "agency retry agency=%s route=GET %s attempt=%d reason=%s request_id=%s",
-                call.agency, call.route, state.attempt_number, reason, call.request_id,
+                call.agency,
+                call.route,
+                state.attempt_number,
+                reason,
+                call.request_id,
             )
 
         return before_sleep
@@ -226,7 +232,11 @@ class AgencyHttp:
         status = response.status_code
         if status == 404:
             call.outcome = "not_found"
-            raise AgencyNotFound(self.agency, f"no such subject at {call.route}")
+            raise AgencyNotFound(
+                self.agency,
+                f"no such subject at {call.route}",
+                evidence_sha256=hashlib.sha256(response.content).hexdigest(),
+            )
         if not 200 <= status < 300:
             call.outcome = "bad_response"
             raise AgencyBadResponse(self.agency, f"unexpected HTTP {status} from {call.route}")
@@ -236,7 +246,8 @@ class AgencyHttp:
             call.outcome = "bad_response"
             # Only locations and error types: the input values are personal data.
             where = ", ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['type']}" for err in exc.errors()[:5]
+                f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['type']}"
+                for err in exc.errors()[:5]
             )
             raise AgencyBadResponse(self.agency, f"off-contract body from {call.route} ({where})") from None
         call.outcome = "ok"

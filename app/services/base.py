@@ -54,7 +54,9 @@ class Consultation:
 
     @property
     def evidence(self) -> str | None:
-        return self.response.sha256 if self.response is not None else None
+        if self.response is not None:
+            return self.response.sha256
+        return self.error.evidence_sha256 if isinstance(self.error, AgencyNotFound) else None
 
     @property
     def answered(self) -> bool:

@@ -14,9 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
-
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationInfo
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 DEMO_PATH = Path(__file__).with_name("demo.json")
 
@@ -56,18 +55,20 @@ def _resolve(value: str, info: ValidationInfo) -> str:
 
 
 DatasetDate = Annotated[str, AfterValidator(_resolve)]
-IdNumber = Annotated[str, Field(pattern=r"^\d{17}[\dX]$")]
+IdShape = Annotated[
+    str, Field(pattern=r"^\d{17}[\dX]$")
+]  # the registry's word; checksums are not ours to judge
 
 
 class HukouRecord(TypedDict):
     province_code: str
     address: str
-    household_head_id_number: IdNumber
+    household_head_id_number: IdShape
     relation_to_head: str
 
 
 class PersonRecord(TypedDict):
-    id_number: IdNumber
+    id_number: IdShape
     name: str
     gender: Literal["M", "F"]
     ethnicity: str
@@ -77,13 +78,13 @@ class PersonRecord(TypedDict):
 
 
 class RegistrationRecord(TypedDict):
-    id_number: IdNumber
+    id_number: IdShape
     address: str
     registered_on: DatasetDate
 
 
 class CriminalRecordRecord(TypedDict):
-    id_number: IdNumber
+    id_number: IdShape
     case_number: str
     offence: str
     judgment_date: DatasetDate
@@ -92,13 +93,13 @@ class CriminalRecordRecord(TypedDict):
 class PropertyRecord(TypedDict):
     certificate_number: str
     address: str
-    owner_id_numbers: list[IdNumber]
+    owner_id_numbers: list[IdShape]
 
 
 class LeaseRecord(TypedDict):
     registration_number: str
     address: str
-    tenant_id_numbers: list[IdNumber]
+    tenant_id_numbers: list[IdShape]
     start_date: DatasetDate
     end_date: DatasetDate
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from app.identity.id_number import check_digit
-
 from integrations.datasets import DEMO_PATH
 
 ISSUED = "issued"
@@ -65,40 +64,71 @@ class _Builder:
     leases: list[dict[str, Any]] = field(default_factory=list)
 
     def person(
-        self, name: str, region: str, birth: str, seq: int, gender: str, *, hukou_address: str,
-        province: str | None = None, head: str | None = None, relation: str = "本人", status: str = "active",
-        ethnicity: str = "汉", want_x: bool = False,
+        self,
+        name: str,
+        region: str,
+        birth: str,
+        seq: int,
+        gender: str,
+        *,
+        hukou_address: str,
+        province: str | None = None,
+        head: str | None = None,
+        relation: str = "本人",
+        status: str = "active",
+        ethnicity: str = "汉",
+        want_x: bool = False,
     ) -> str:
         id_number = make_id(region, birth, seq, gender=gender, want_x=want_x)
-        self.persons.append({
-            "id_number": id_number, "name": name, "gender": gender, "ethnicity": ethnicity,
-            "birth_date": f"{birth[:4]}-{birth[4:6]}-{birth[6:]}", "status": status,
-            "hukou": {
-                "province_code": province or region[:2], "address": hukou_address,
-                "household_head_id_number": head or id_number, "relation_to_head": relation,
-            },
-        })
+        self.persons.append(
+            {
+                "id_number": id_number,
+                "name": name,
+                "gender": gender,
+                "ethnicity": ethnicity,
+                "birth_date": f"{birth[:4]}-{birth[4:6]}-{birth[6:]}",
+                "status": status,
+                "hukou": {
+                    "province_code": province or region[:2],
+                    "address": hukou_address,
+                    "household_head_id_number": head or id_number,
+                    "relation_to_head": relation,
+                },
+            }
+        )
         return id_number
 
     def registered(self, id_number: str, address: str, on: str) -> None:
         self.residence_registrations.append({"id_number": id_number, "address": address, "registered_on": on})
 
     def owns(self, certificate: str, address: str, *owners: str) -> None:
-        self.properties.append({"certificate_number": certificate, "address": address, "owner_id_numbers": list(owners)})
+        self.properties.append(
+            {"certificate_number": certificate, "address": address, "owner_id_numbers": list(owners)}
+        )
 
     def leases_(self, registration: str, address: str, start: str, end: str, *tenants: str) -> None:
-        self.leases.append({
-            "registration_number": registration, "address": address, "tenant_id_numbers": list(tenants),
-            "start_date": start, "end_date": end,
-        })
+        self.leases.append(
+            {
+                "registration_number": registration,
+                "address": address,
+                "tenant_id_numbers": list(tenants),
+                "start_date": start,
+                "end_date": end,
+            }
+        )
 
     def convicted(self, id_number: str, case: str, offence: str, on: str) -> None:
-        self.criminal_records.append({"id_number": id_number, "case_number": case, "offence": offence, "judgment_date": on})
+        self.criminal_records.append(
+            {"id_number": id_number, "case_number": case, "offence": offence, "judgment_date": on}
+        )
 
     def dataset(self) -> dict[str, Any]:
         return {
-            "persons": self.persons, "residence_registrations": self.residence_registrations,
-            "criminal_records": self.criminal_records, "properties": self.properties, "leases": self.leases,
+            "persons": self.persons,
+            "residence_registrations": self.residence_registrations,
+            "criminal_records": self.criminal_records,
+            "properties": self.properties,
+            "leases": self.leases,
         }
 
 
@@ -110,8 +140,16 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     b = _Builder()
     cases: list[DemoCase] = []
 
-    def case(id_number: str, name: str, purpose: str, address: str | None, rp: str, ncr: str, hr: str,
-             file_as: str | None = None) -> None:
+    def case(
+        id_number: str,
+        name: str,
+        purpose: str,
+        address: str | None,
+        rp: str,
+        ncr: str,
+        hr: str,
+        file_as: str | None = None,
+    ) -> None:
         cases.append(DemoCase(id_number, name, purpose, address, rp, ncr, hr, file_as))
 
     # --- happy paths first -------------------------------------------------------------------
@@ -119,7 +157,15 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     zhang = b.person("张伟", "330106", "19880312", 15, "M", hukou_address="浙江省杭州市西湖区文三路88号")
     b.registered(zhang, a, "today-3y")
     b.owns("沪(2019)长宁区不动产权第012345号", a, zhang)
-    case(zhang, "张伟", "happy path: residence permit via an owned flat; clean record", a, ISSUED, ISSUED, NOT_LOCAL)
+    case(
+        zhang,
+        "张伟",
+        "happy path: residence permit via an owned flat; clean record",
+        a,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市徐汇区漕溪北路88号12楼1203室"
     li = b.person("李娜", "340104", "19920520", 24, "F", hukou_address="安徽省合肥市蜀山区长江西路200号")
@@ -129,17 +175,35 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
 
     shen_home = "上海市黄浦区南京东路100弄3号"
     shen = b.person("沈国强", "310101", "19650815", 31, "M", hukou_address=shen_home)
-    case(shen, "沈国强", "happy path: household-registration certificate; head of household (本人)", None,
-         LOCAL, ISSUED, ISSUED)
+    case(
+        shen,
+        "沈国强",
+        "happy path: household-registration certificate; head of household (本人)",
+        None,
+        LOCAL,
+        ISSUED,
+        ISSUED,
+    )
 
     # --- Shanghai households -----------------------------------------------------------------
-    gu = b.person("顾美玲", "310101", "19670302", 42, "F", hukou_address=shen_home, head=shen, relation="配偶")
+    gu = b.person(
+        "顾美玲", "310101", "19670302", 42, "F", hukou_address=shen_home, head=shen, relation="配偶"
+    )
     case(gu, "顾美玲", "Shanghai hukou, spouse (配偶) of 沈国强", None, LOCAL, ISSUED, ISSUED)
     hao = b.person("沈浩", "310101", "19930610", 57, "M", hukou_address=shen_home, head=shen, relation="子")
     case(hao, "沈浩", "Shanghai hukou, son (子) of 沈国强", None, LOCAL, ISSUED, ISSUED)
-    yue = b.person("沈悦", "310101", "20010918", 60, "F", hukou_address=shen_home, head=shen, relation="女",
-                   want_x=True)
-    case(yue, "沈悦", "Shanghai hukou, daughter (女) of 沈国强; id number ends in X", None, LOCAL, ISSUED, ISSUED)
+    yue = b.person(
+        "沈悦", "310101", "20010918", 60, "F", hukou_address=shen_home, head=shen, relation="女", want_x=True
+    )
+    case(
+        yue,
+        "沈悦",
+        "Shanghai hukou, daughter (女) of 沈国强; id number ends in X",
+        None,
+        LOCAL,
+        ISSUED,
+        ISSUED,
+    )
 
     lu_home = "上海市徐汇区天平路20弄5号"
     lu = b.person("陆建华", "310104", "19580101", 13, "M", hukou_address=lu_home)
@@ -151,22 +215,48 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     b.convicted(wu, "(2016)沪0107刑初1234号", "盗窃罪", "2016-09-12")
     case(wu, "吴建国", "Shanghai hukou with a criminal record", None, LOCAL, CRIMINAL, ISSUED)
 
-    huang = b.person("黄丽", "340104", "19900214", 48, "F", province="31",
-                     hukou_address="上海市闵行区莘庄镇莘松路380号")
-    case(huang, "黄丽", "born in Anhui (id starts 34) but hukou moved to Shanghai: hukou decides, not the id",
-         None, LOCAL, ISSUED, ISSUED)
+    huang = b.person(
+        "黄丽", "340104", "19900214", 48, "F", province="31", hukou_address="上海市闵行区莘庄镇莘松路380号"
+    )
+    case(
+        huang,
+        "黄丽",
+        "born in Anhui (id starts 34) but hukou moved to Shanghai: hukou decides, not the id",
+        None,
+        LOCAL,
+        ISSUED,
+        ISSUED,
+    )
 
     wang_xm = b.person("王小明", "310105", "19850909", 71, "M", hukou_address="上海市长宁区愚园路1200弄8号")
-    case(wang_xm, "王小明", "name mismatch: file as 王晓明 (as 王小明: household-registration issued)", None,
-         MISMATCH, MISMATCH, MISMATCH, file_as="王晓明")
+    case(
+        wang_xm,
+        "王小明",
+        "name mismatch: file as 王晓明 (as 王小明: household-registration issued)",
+        None,
+        MISMATCH,
+        MISMATCH,
+        MISMATCH,
+        file_as="王晓明",
+    )
 
     # --- residence permit: every decision ------------------------------------------------------
     a = "上海市浦东新区世纪大道5号1号楼301室"
     zhao = b.person("赵敏", "430104", "19940405", 82, "F", hukou_address="湖南省长沙市岳麓区麓山南路2号")
     b.registered(zhao, "上海 浦东新区 世纪大道５号１号楼３０１室", "today-2y")
-    b.leases_("沪租备(2024)浦东第004567号", "浦东新区世纪大道五号一号楼三〇一室", "today-1y", "today+1y", zhao)
-    case(zhao, "赵敏", "address written differently in each record (full-width digits, spaces, 上海 prefix; "
-         "Chinese numerals 五/一/三〇一, no prefix): must still match", a, ISSUED, ISSUED, NOT_LOCAL)
+    b.leases_(
+        "沪租备(2024)浦东第004567号", "浦东新区世纪大道五号一号楼三〇一室", "today-1y", "today+1y", zhao
+    )
+    case(
+        zhao,
+        "赵敏",
+        "address written differently in each record (full-width digits, spaces, 上海 prefix; "
+        "Chinese numerals 五/一/三〇一, no prefix): must still match",
+        a,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市静安区延安中路1000号2号楼1502室"
     wang_f = b.person("王芳", "320102", "19910711", 64, "F", hukou_address="江苏省南京市玄武区中山路18号")
@@ -179,24 +269,54 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     b.registered(liu, "上海市虹口区四川北路1500号3号楼201室", "today-3y")
     b.registered(liu, a, "today-60d")
     b.leases_("沪租备(2025)杨浦第003131号", a, "today-60d", "today+305d", liu)
-    case(liu, "刘洋", "moved 60 days ago: registered at the new address under 6 months (an older "
-         "registration elsewhere does not count)", a, UNDER_6, ISSUED, NOT_LOCAL)
+    case(
+        liu,
+        "刘洋",
+        "moved 60 days ago: registered at the new address under 6 months (an older "
+        "registration elsewhere does not count)",
+        a,
+        UNDER_6,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市普陀区真北路1200号6号楼1101室"
     chen = b.person("陈静", "510107", "19960808", 44, "F", hukou_address="四川省成都市武侯区人民南路四段1号")
     b.leases_("沪租备(2025)普陀第001001号", a, "today-200d", "today+165d", chen)
-    case(chen, "陈静", "valid lease, but never registered residence with the police", a, NO_REG, ISSUED, NOT_LOCAL)
+    case(
+        chen,
+        "陈静",
+        "valid lease, but never registered residence with the police",
+        a,
+        NO_REG,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     yang = b.person("杨磊", "410105", "19870630", 17, "M", hukou_address="河南省郑州市金水区花园路66号")
-    case(yang, "杨磊", "no registration and no housing record anywhere", "上海市宝山区友谊路100号1号楼101室",
-         NO_REG_NO_HOUSING, ISSUED, NOT_LOCAL)
+    case(
+        yang,
+        "杨磊",
+        "no registration and no housing record anywhere",
+        "上海市宝山区友谊路100号1号楼101室",
+        NO_REG_NO_HOUSING,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市长宁区仙霞路300号4号楼302室"
     sun = b.person("孙丽", "350203", "19930303", 22, "F", hukou_address="福建省厦门市思明区湖滨南路50号")
     b.registered(sun, a, "today-2y")
     b.leases_("沪租备(2024)长宁第000777号", a, "today-2y", "today+1y", sun)
-    case(sun, "孙丽", "registered and leasing 302室, files for 301室: a different flat must not match",
-         "上海市长宁区仙霞路300号4号楼301室", NO_REG_NO_HOUSING, ISSUED, NOT_LOCAL)
+    case(
+        sun,
+        "孙丽",
+        "registered and leasing 302室, files for 301室: a different flat must not match",
+        "上海市长宁区仙霞路300号4号楼301室",
+        NO_REG_NO_HOUSING,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市徐汇区宜山路700号3号楼801室"
     shandong = "山东省济南市历下区泉城路10号"
@@ -206,27 +326,62 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     b.registered(wu_t, a, "today-2y")
     b.leases_("沪租备(2024)徐汇第000888号", a, "today-2y", "today+1y", zhou, wu_t)
     case(zhou, "周杰", "first of two tenants on one lease", a, ISSUED, ISSUED, NOT_LOCAL)
-    case(wu_t, "吴婷", "second tenant on 周杰's lease; spouse (配偶) in a non-Shanghai household", a, ISSUED,
-         ISSUED, NOT_LOCAL)
+    case(
+        wu_t,
+        "吴婷",
+        "second tenant on 周杰's lease; spouse (配偶) in a non-Shanghai household",
+        a,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市浦东新区锦绣路1500弄20号1202室"
-    ma = b.person("马超", "610113", "19840101", 51, "M", hukou_address="陕西省西安市雁塔区小寨东路3号", ethnicity="回")
+    ma = b.person(
+        "马超", "610113", "19840101", 51, "M", hukou_address="陕西省西安市雁塔区小寨东路3号", ethnicity="回"
+    )
     lin = b.person("林小红", "310115", "19860214", 62, "F", hukou_address=a)
     b.registered(ma, a, "today-4y")
     b.owns("沪(2020)浦字不动产权第054321号", a, lin, ma)
-    case(ma, "马超", "second co-owner of a flat with his Shanghai-hukou wife 林小红", a, ISSUED, ISSUED, NOT_LOCAL)
-    case(lin, "林小红", "Shanghai hukou, first co-owner of the flat 马超 files with", None, LOCAL, ISSUED, ISSUED)
+    case(
+        ma,
+        "马超",
+        "second co-owner of a flat with his Shanghai-hukou wife 林小红",
+        a,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
+    case(
+        lin,
+        "林小红",
+        "Shanghai hukou, first co-owner of the flat 马超 files with",
+        None,
+        LOCAL,
+        ISSUED,
+        ISSUED,
+    )
 
-    zhou_m = b.person("周敏", "310110", "19900612", 86, "F", province="32",
-                      hukou_address="江苏省苏州市姑苏区人民路1000号")
+    zhou_m = b.person(
+        "周敏", "310110", "19900612", 86, "F", province="32", hukou_address="江苏省苏州市姑苏区人民路1000号"
+    )
     a = "上海市杨浦区控江路1200号9号楼402室"
     b.registered(zhou_m, a, "today-18m")
     b.owns("沪(2021)杨字不动产权第007788号", a, zhou_m)
-    case(zhou_m, "周敏", "born in Shanghai (id starts 31) but hukou moved to Jiangsu: may get a residence permit",
-         a, ISSUED, ISSUED, NOT_LOCAL)
+    case(
+        zhou_m,
+        "周敏",
+        "born in Shanghai (id starts 31) but hukou moved to Jiangsu: may get a residence permit",
+        a,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市闵行区七莘路3000弄15号601室"
-    he = b.person("何刚", "500103", "19820707", 77, "M", hukou_address="重庆市渝中区解放碑路8号", ethnicity="土家")
+    he = b.person(
+        "何刚", "500103", "19820707", 77, "M", hukou_address="重庆市渝中区解放碑路8号", ethnicity="土家"
+    )
     b.registered(he, a, "today-1y")
     b.leases_("沪租备(2024)闵行第009900号", a, "today-1y", "today+1y", he)
     b.convicted(he, "(2012)渝0103刑初567号", "危险驾驶罪", "2012-11-30")
@@ -236,14 +391,23 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     guo = b.person("郭静", "360102", "19950115", 28, "F", hukou_address="江西省南昌市东湖区八一大道100号")
     b.registered(guo, a, "today-6m")
     b.leases_("沪租备(2025)静安第004444号", a, "today-6m", "today+6m", guo)
-    case(guo, "郭静", "boundary: registered exactly 6 calendar months ago (not under 6 months)", a, ISSUED,
-         ISSUED, NOT_LOCAL)
+    case(
+        guo,
+        "郭静",
+        "boundary: registered exactly 6 calendar months ago (not under 6 months)",
+        a,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     a = "上海市宝山区牡丹江路1500号2号楼203室"
     luo = b.person("罗斌", "130102", "19880808", 39, "M", hukou_address="河北省石家庄市长安区中山东路5号")
     b.registered(luo, a, "today-6m+1d")
     b.leases_("沪租备(2025)宝山第005555号", a, "today-6m+1d", "today+6m", luo)
-    case(luo, "罗斌", "boundary: registered 6 calendar months ago less one day", a, UNDER_6, ISSUED, NOT_LOCAL)
+    case(
+        luo, "罗斌", "boundary: registered 6 calendar months ago less one day", a, UNDER_6, ISSUED, NOT_LOCAL
+    )
 
     a = "上海市虹口区曲阳路800号5号楼1202室"
     liang = b.person("梁宇", "230103", "19830321", 93, "M", hukou_address="黑龙江省哈尔滨市南岗区西大直街1号")
@@ -252,25 +416,64 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     case(liang, "梁宇", "boundary: lease ends today (still valid today)", a, ISSUED, ISSUED, NOT_LOCAL)
 
     a = "上海市黄浦区西藏南路500号11楼1105室"
-    xie = b.person("谢婷", "110105", "19970228", 68, "F", hukou_address="北京市朝阳区建国路88号", ethnicity="满")
+    xie = b.person(
+        "谢婷", "110105", "19970228", 68, "F", hukou_address="北京市朝阳区建国路88号", ethnicity="满"
+    )
     b.registered(xie, a, "today-1y")
     b.leases_("沪租备(2026)黄浦第000321号", a, "today+14d", "today+1y", xie)
-    case(xie, "谢婷", "registered for a year, but her lease only starts in 14 days", a, NO_HOUSING, ISSUED,
-         NOT_LOCAL)
+    case(
+        xie,
+        "谢婷",
+        "registered for a year, but her lease only starts in 14 days",
+        a,
+        NO_HOUSING,
+        ISSUED,
+        NOT_LOCAL,
+    )
 
     # --- identity -----------------------------------------------------------------------------
-    qian = b.person("钱志明", "310106", "19400404", 19, "M", status="deceased", hukou_address="上海市静安区陕西北路500弄1号")
+    qian = b.person(
+        "钱志明",
+        "310106",
+        "19400404",
+        19,
+        "M",
+        status="deceased",
+        hukou_address="上海市静安区陕西北路500弄1号",
+    )
     case(qian, "钱志明", "deceased (Shanghai hukou)", None, MISMATCH, MISMATCH, MISMATCH)
 
     a = "上海市长宁区天山路600弄3号502室"
-    feng = b.person("冯强", "440106", "19810505", 55, "M", status="cancelled", hukou_address="广东省广州市天河区天河路385号")
+    feng = b.person(
+        "冯强",
+        "440106",
+        "19810505",
+        55,
+        "M",
+        status="cancelled",
+        hukou_address="广东省广州市天河区天河路385号",
+    )
     b.registered(feng, a, "today-3y")
     b.leases_("沪租备(2024)长宁第006060号", a, "today-1y", "today+1y", feng)
-    case(feng, "冯强", "registration cancelled (emigrated); housing and registration otherwise in order", a,
-         MISMATCH, MISMATCH, MISMATCH)
+    case(
+        feng,
+        "冯强",
+        "registration cancelled (emigrated); housing and registration otherwise in order",
+        a,
+        MISMATCH,
+        MISMATCH,
+        MISMATCH,
+    )
 
-    case(NOT_IN_DATASET, "(any)", "valid id number that no agency knows", "上海市长宁区虹桥路1号5号楼301室",
-         NOT_FOUND, NOT_FOUND, NOT_FOUND)
+    case(
+        NOT_IN_DATASET,
+        "(any)",
+        "valid id number that no agency knows",
+        "上海市长宁区虹桥路1号5号楼301室",
+        NOT_FOUND,
+        NOT_FOUND,
+        NOT_FOUND,
+    )
     return b.dataset(), cases
 
 

@@ -25,22 +25,66 @@ from app.identity.id_number import check_digit
 SECTIONS = ("persons", "residence_registrations", "criminal_records", "properties", "leases")
 
 SHANGHAI = [  # (region code, district)
-    ("310101", "黄浦区"), ("310104", "徐汇区"), ("310105", "长宁区"), ("310106", "静安区"),
-    ("310107", "普陀区"), ("310109", "虹口区"), ("310110", "杨浦区"), ("310112", "闵行区"),
-    ("310113", "宝山区"), ("310114", "嘉定区"), ("310115", "浦东新区"), ("310117", "松江区"),
+    ("310101", "黄浦区"),
+    ("310104", "徐汇区"),
+    ("310105", "长宁区"),
+    ("310106", "静安区"),
+    ("310107", "普陀区"),
+    ("310109", "虹口区"),
+    ("310110", "杨浦区"),
+    ("310112", "闵行区"),
+    ("310113", "宝山区"),
+    ("310114", "嘉定区"),
+    ("310115", "浦东新区"),
+    ("310117", "松江区"),
 ]
 ELSEWHERE = [  # (region code, province + city + district)
-    ("330106", "浙江省杭州市西湖区"), ("320102", "江苏省南京市玄武区"), ("320508", "江苏省苏州市姑苏区"),
-    ("340104", "安徽省合肥市蜀山区"), ("360102", "江西省南昌市东湖区"), ("410105", "河南省郑州市金水区"),
-    ("420106", "湖北省武汉市武昌区"), ("430104", "湖南省长沙市岳麓区"), ("510107", "四川省成都市武侯区"),
-    ("370102", "山东省济南市历下区"), ("110105", "北京市朝阳区"), ("440106", "广东省广州市天河区"),
-    ("350203", "福建省厦门市思明区"), ("130102", "河北省石家庄市长安区"), ("610113", "陕西省西安市雁塔区"),
-    ("230103", "黑龙江省哈尔滨市南岗区"), ("500103", "重庆市渝中区"), ("450103", "广西壮族自治区南宁市青秀区"),
+    ("330106", "浙江省杭州市西湖区"),
+    ("320102", "江苏省南京市玄武区"),
+    ("320508", "江苏省苏州市姑苏区"),
+    ("340104", "安徽省合肥市蜀山区"),
+    ("360102", "江西省南昌市东湖区"),
+    ("410105", "河南省郑州市金水区"),
+    ("420106", "湖北省武汉市武昌区"),
+    ("430104", "湖南省长沙市岳麓区"),
+    ("510107", "四川省成都市武侯区"),
+    ("370102", "山东省济南市历下区"),
+    ("110105", "北京市朝阳区"),
+    ("440106", "广东省广州市天河区"),
+    ("350203", "福建省厦门市思明区"),
+    ("130102", "河北省石家庄市长安区"),
+    ("610113", "陕西省西安市雁塔区"),
+    ("230103", "黑龙江省哈尔滨市南岗区"),
+    ("500103", "重庆市渝中区"),
+    ("450103", "广西壮族自治区南宁市青秀区"),
 ]
 ROADS = [
-    "虹桥路", "延安西路", "南京西路", "淮海中路", "四川北路", "曹杨路", "国定路", "世纪大道", "张杨路",
-    "漕溪北路", "宜山路", "中山北路", "共和新路", "真北路", "七莘路", "牡丹江路", "控江路", "长寿路",
-    "天山路", "仙霞路", "锦绣路", "浦东南路", "龙华中路", "武宁路", "江场路", "沪太路",
+    "虹桥路",
+    "延安西路",
+    "南京西路",
+    "淮海中路",
+    "四川北路",
+    "曹杨路",
+    "国定路",
+    "世纪大道",
+    "张杨路",
+    "漕溪北路",
+    "宜山路",
+    "中山北路",
+    "共和新路",
+    "真北路",
+    "七莘路",
+    "牡丹江路",
+    "控江路",
+    "长寿路",
+    "天山路",
+    "仙霞路",
+    "锦绣路",
+    "浦东南路",
+    "龙华中路",
+    "武宁路",
+    "江场路",
+    "沪太路",
 ]
 HOME_ROADS = ["人民路", "中山路", "解放路", "建设路", "文化路", "和平路", "长江路", "黄河路", "新华路"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
@@ -108,11 +152,19 @@ class _Generator:
         members: list[tuple[str, int, str, str]] = [("本人", head_age, rng.choice("MF"), surname)]
         if size >= 2:
             head_gender = members[0][2]
-            members.append(("配偶", max(20, head_age + rng.randint(-5, 5)), "F" if head_gender == "M" else "M",
-                            rng.choice(SURNAMES)))
+            members.append(
+                (
+                    "配偶",
+                    max(20, head_age + rng.randint(-5, 5)),
+                    "F" if head_gender == "M" else "M",
+                    rng.choice(SURNAMES),
+                )
+            )
         for _ in range(size - len(members)):
             gender = rng.choice("MF")
-            members.append(("子" if gender == "M" else "女", max(0, head_age - rng.randint(22, 38)), gender, surname))
+            members.append(
+                ("子" if gender == "M" else "女", max(0, head_age - rng.randint(22, 38)), gender, surname)
+            )
 
         head_id = ""
         adults: list[str] = []
@@ -122,27 +174,35 @@ class _Generator:
             head_id = head_id or id_number
             draw = rng.random()
             status = "active" if draw < 0.985 else ("deceased" if draw < 0.995 else "cancelled")
-            yield "persons", {
-                "id_number": id_number,
-                "name": self.name(family_name),
-                "gender": gender,
-                "ethnicity": rng.choice(ETHNICITIES),
-                "birth_date": birth.isoformat(),
-                "status": status,
-                "hukou": {
-                    "province_code": region[:2], "address": hukou_address,
-                    "household_head_id_number": head_id, "relation_to_head": relation,
+            yield (
+                "persons",
+                {
+                    "id_number": id_number,
+                    "name": self.name(family_name),
+                    "gender": gender,
+                    "ethnicity": rng.choice(ETHNICITIES),
+                    "birth_date": birth.isoformat(),
+                    "status": status,
+                    "hukou": {
+                        "province_code": region[:2],
+                        "address": hukou_address,
+                        "household_head_id_number": head_id,
+                        "relation_to_head": relation,
+                    },
                 },
-            }
+            )
             if age >= 18:
                 adults.append(id_number)
                 if rng.random() < 0.015:
-                    yield "criminal_records", {
-                        "id_number": id_number,
-                        "case_number": f"({rng.randint(1995, self.today.year - 1)})沪{region[2:]}刑初{self.cases.next()}号",
-                        "offence": rng.choice(OFFENCES),
-                        "judgment_date": self.day(days_ago_min=400, days_ago_max=9000).isoformat(),
-                    }
+                    yield (
+                        "criminal_records",
+                        {
+                            "id_number": id_number,
+                            "case_number": f"({rng.randint(1995, self.today.year - 1)})沪{region[2:]}刑初{self.cases.next()}号",
+                            "offence": rng.choice(OFFENCES),
+                            "judgment_date": self.day(days_ago_min=400, days_ago_max=9000).isoformat(),
+                        },
+                    )
         owners = adults[:2]
         if local:
             if owners and rng.random() < 0.6:
@@ -156,27 +216,38 @@ class _Generator:
         for id_number in adults:
             if rng.random() < 0.85:
                 registered = self.day(days_ago_min=0, days_ago_max=3000)
-                yield "residence_registrations", {"id_number": id_number, "address": home, "registered_on": registered.isoformat()}
+                yield (
+                    "residence_registrations",
+                    {"id_number": id_number, "address": home, "registered_on": registered.isoformat()},
+                )
         draw = rng.random()
         if owners and draw < 0.25:
             yield "properties", self._property(home, owners)
         elif adults and draw < 0.85:
             start = self.day(days_ago_min=0, days_ago_max=1500)
             end = start + timedelta(days=rng.choice([365, 730, 1095]) - 1)
-            yield "leases", {
-                "registration_number": f"沪租备({start.year})第{self.leases.next():08d}号",
-                "address": home, "tenant_id_numbers": adults,
-                "start_date": start.isoformat(), "end_date": end.isoformat(),
-            }
+            yield (
+                "leases",
+                {
+                    "registration_number": f"沪租备({start.year})第{self.leases.next():08d}号",
+                    "address": home,
+                    "tenant_id_numbers": adults,
+                    "start_date": start.isoformat(),
+                    "end_date": end.isoformat(),
+                },
+            )
 
     def _property(self, address: str, owners: list[str]) -> dict[str, Any]:
         return {
             "certificate_number": f"沪({self.rng.randint(2000, self.today.year)})不动产权第{self.certificates.next():08d}号",
-            "address": address, "owner_id_numbers": list(owners),
+            "address": address,
+            "owner_id_numbers": list(owners),
         }
 
 
-def iter_records(people: int, seed: int, *, today: date | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+def iter_records(
+    people: int, seed: int, *, today: date | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(section, record) pairs for exactly `people` persons, deterministic for a seed and a day."""
     gen = _Generator(seed, today or date.today())
     remaining = people
@@ -195,7 +266,11 @@ def generate(people: int, seed: int, *, today: date | None = None) -> dict[str, 
 
 
 def write_dataset(
-    path: Path, *, people: int, seed: int, today: date | None = None,
+    path: Path,
+    *,
+    people: int,
+    seed: int,
+    today: date | None = None,
     on_person: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Write the dataset to `path` streamingly; returns how many records of each section."""

@@ -48,14 +48,20 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
     )
 
     @app.get(
-        PROPERTIES, response_model=Properties, operation_id="listProperties", tags=["housing"],
+        PROPERTIES,
+        response_model=Properties,
+        operation_id="listProperties",
+        tags=["housing"],
         description="Properties whose ownership certificate names the person; empty for none.",
     )
     async def list_properties(owner_id_number: str) -> Response:
         return json_response(index.properties_by_owner.get(owner_id_number, _EMPTY))
 
     @app.get(
-        LEASES, response_model=Leases, operation_id="listLeases", tags=["housing"],
+        LEASES,
+        response_model=Leases,
+        operation_id="listLeases",
+        tags=["housing"],
         description="Registered leases naming the person as a tenant, current or not; empty for none.",
     )
     async def list_leases(tenant_id_number: str) -> Response:

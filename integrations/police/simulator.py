@@ -34,7 +34,11 @@ class PoliceIndex:
         records: defaultdict[str, list[dict[str, str]]] = defaultdict(list)
         for rec in dataset.criminal_records:
             records[rec["id_number"]].append(
-                {"case_number": rec["case_number"], "offence": rec["offence"], "judgment_date": rec["judgment_date"]}
+                {
+                    "case_number": rec["case_number"],
+                    "offence": rec["offence"],
+                    "judgment_date": rec["judgment_date"],
+                }
             )
         return cls(
             persons={p["id_number"]: encode(p) for p in dataset.persons},
@@ -52,8 +56,11 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
     )
 
     @app.get(
-        PERSON, response_model=Person, responses=not_found_doc("person"),
-        operation_id="getPerson", tags=["population"],
+        PERSON,
+        response_model=Person,
+        responses=not_found_doc("person"),
+        operation_id="getPerson",
+        tags=["population"],
     )
     async def get_person(id_number: str) -> Response:
         body = index.persons.get(id_number)
@@ -62,16 +69,20 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
         return json_response(body)
 
     @app.get(
-        RESIDENCE_REGISTRATIONS, response_model=ResidenceRegistrations,
-        operation_id="listResidenceRegistrations", tags=["population"],
+        RESIDENCE_REGISTRATIONS,
+        response_model=ResidenceRegistrations,
+        operation_id="listResidenceRegistrations",
+        tags=["population"],
         description="The person's residence registrations (居住登记); empty for none.",
     )
     async def list_residence_registrations(id_number: str) -> Response:
         return json_response(index.registrations.get(id_number, _EMPTY))
 
     @app.get(
-        CRIMINAL_RECORDS, response_model=CriminalRecords,
-        operation_id="listCriminalRecords", tags=["records"],
+        CRIMINAL_RECORDS,
+        response_model=CriminalRecords,
+        operation_id="listCriminalRecords",
+        tags=["records"],
         description="Criminal judgments against the person; empty for a clean record.",
     )
     async def list_criminal_records(id_number: str) -> Response:

@@ -150,3 +150,22 @@ def test_one_renderer_serves_several_threads() -> None:
     for doc, pdf in zip(docs, pdfs, strict=True):
         text = _pypdf_text(pdf)
         assert doc.holder_name in text and doc.serial in text and doc.title in text
+
+
+def test_a_long_body_shrinks_instead_of_running_into_the_footer(renderer: CertificateRenderer) -> None:
+    import dataclasses
+
+    from app.certificates.rendering import _BODY_FLOOR
+
+    sentence = "兹证明持证人在上海市长宁区虹桥路1号5号楼301室居住，已办理居住登记满六个月。"
+    doc = dataclasses.replace(make_document(), body=sentence * 9 + "\n特此证明。")
+    page = pypdf.PdfReader(io.BytesIO(renderer.render(doc))).pages[0]
+    body_baselines: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        if "兹证明" in text or "特此证明" in text or "六个月" in text:
+            body_baselines.append(tm[5] * cm[3] + cm[5])
+
+    page.extract_text(visitor_text=visit)
+    assert body_baselines
+    assert min(body_baselines) >= _BODY_FLOOR - 0.5

@@ -138,8 +138,9 @@ async def test_in_process_simulators_use_the_same_client_path() -> None:
 
 
 async def test_in_process_only_for_the_agency_without_a_url(housing_server) -> None:
-    agencies = build_agencies(police_url=None, housing_url=housing_server.url, dataset_path=None,
-                              policy=ClientPolicy(deadline_s=2))
+    agencies = build_agencies(
+        police_url=None, housing_url=housing_server.url, dataset_path=None, policy=ClientPolicy(deadline_s=2)
+    )
     try:
         assert agencies.police_simulator is not None and agencies.housing_simulator is None
         assert (await agencies.housing.get_leases(LI)).data.items

@@ -42,7 +42,7 @@ def _strict(node: Any) -> Any:
 
 def _validator(document: dict[str, Any], path: str, status: str) -> Draft202012Validator:
     content = document["paths"][path]["get"]["responses"][status]["content"]
-    [(media_type, body)] = content.items()
+    [body] = content.values()
     schema = {**body["schema"], "components": _strict(document["components"])}
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
@@ -59,8 +59,10 @@ def _police_urls(demo: Dataset) -> list[tuple[str, str]]:
         n = person["id_number"]
         urls += [
             ("/population/v1/persons/{id_number}", f"/population/v1/persons/{n}"),
-            ("/population/v1/persons/{id_number}/residence-registrations",
-             f"/population/v1/persons/{n}/residence-registrations"),
+            (
+                "/population/v1/persons/{id_number}/residence-registrations",
+                f"/population/v1/persons/{n}/residence-registrations",
+            ),
             ("/records/v1/persons/{id_number}/criminal-records", f"/records/v1/persons/{n}/criminal-records"),
         ]
     return urls
@@ -83,7 +85,10 @@ async def test_housing_simulator_serves_the_documented_shapes(housing_server, de
     document = _committed("housing")
     served = 0
     for person in demo.persons:
-        for path, param in (("/housing/v1/properties", "owner_id_number"), ("/housing/v1/leases", "tenant_id_number")):
+        for path, param in (
+            ("/housing/v1/properties", "owner_id_number"),
+            ("/housing/v1/leases", "tenant_id_number"),
+        ):
             response = await http.get(housing_server.url + path, params={param: person["id_number"]})
             assert response.status_code == 200
             body = response.json()
@@ -101,7 +106,9 @@ def test_documents_describe_every_route_of_section_9() -> None:
     assert set(_committed("housing")["paths"]) == {"/housing/v1/properties", "/housing/v1/leases"}
 
 
-async def test_clients_parse_everything_the_simulators_serve(police_server, housing_server, demo: Dataset) -> None:
+async def test_clients_parse_everything_the_simulators_serve(
+    police_server, housing_server, demo: Dataset
+) -> None:
     from integrations.agencies import build_agencies
 
     agencies = build_agencies(police_url=police_server.url, housing_url=housing_server.url, dataset_path=None)

@@ -40,8 +40,13 @@ def test_dates_may_be_iso_or_relative_to_the_load_day(form: str, expected: date)
 
 def test_a_malformed_date_is_refused_at_load() -> None:
     with pytest.raises(ValidationError, match="today"):
-        dataset_from_dict({"residence_registrations": [
-            {"id_number": "330106198803120150", "address": "x", "registered_on": "yesterday"}]})
+        dataset_from_dict(
+            {
+                "residence_registrations": [
+                    {"id_number": "330106198803120150", "address": "x", "registered_on": "yesterday"}
+                ]
+            }
+        )
 
 
 def test_relative_dates_are_resolved_when_loading() -> None:
@@ -71,7 +76,11 @@ def test_demo_covers_every_decision_of_section_5_for_each_service() -> None:
     identity = {"issued", "IDENTITY_NOT_FOUND", "IDENTITY_MISMATCH"}
     cases = demo_module.CASES
     assert _codes([c.residence_permit for c in cases]) == identity | {
-        "LOCAL_HUKOU", "NO_RESIDENCE_REGISTRATION", "RESIDENCE_UNDER_6_MONTHS", "NO_HOUSING_RECORD"}
+        "LOCAL_HUKOU",
+        "NO_RESIDENCE_REGISTRATION",
+        "RESIDENCE_UNDER_6_MONTHS",
+        "NO_HOUSING_RECORD",
+    }
     assert _codes([c.no_criminal_record for c in cases]) == identity | {"CRIMINAL_RECORD_FOUND"}
     assert _codes([c.household_registration for c in cases]) == identity | {"NOT_LOCAL_HUKOU"}
     first_three = demo_module.CASES[:3]
@@ -132,7 +141,9 @@ def test_generated_dataset_is_valid_and_consistent() -> None:
     assert {p["hukou"]["province_code"] == "31" for p in dataset.persons} == {True, False}
     statuses = {p["status"] for p in dataset.persons}
     assert "active" in statuses and len(statuses) > 1
-    valid_today = [lease for lease in dataset.leases if lease["start_date"] <= DAY.isoformat() <= lease["end_date"]]
+    valid_today = [
+        lease for lease in dataset.leases if lease["start_date"] <= DAY.isoformat() <= lease["end_date"]
+    ]
     assert 0 < len(valid_today) < len(dataset.leases)  # some current, some expired
     assert dataset.criminal_records and dataset.properties and dataset.residence_registrations
 
@@ -153,3 +164,13 @@ async def test_streamed_file_loads_and_is_served(tmp_path: Path) -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
         response = await client.get(f"/population/v1/persons/{someone['id_number']}")
     assert response.json() == someone
+
+
+def test_generate_command_writes_a_loadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from integrations.datasets.generate import main
+
+    out = tmp_path / "cli.json"
+    main(["--people", "300", "--seed", "2", "--out", str(out)])
+    assert "300 persons" in capsys.readouterr().out
+    assert len(load_dataset(out).persons) == 300
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".generate-")]  # spill files cleaned up

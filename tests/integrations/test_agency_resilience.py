@@ -19,8 +19,14 @@ from integrations.http import ClientPolicy
 ZHANG = "330106198803120150"
 MARGIN_S = 0.5  # scheduling slack on a loaded 2-core machine; the deadlines below are 1 s
 
-FAST = ClientPolicy(timeout_s=0.3, deadline_s=1.0, attempts=4, backoff_initial_s=0.02, backoff_max_s=0.1,
-                    breaker_threshold=1000)
+FAST = ClientPolicy(
+    timeout_s=0.3,
+    deadline_s=1.0,
+    attempts=4,
+    backoff_initial_s=0.02,
+    backoff_max_s=0.1,
+    breaker_threshold=1000,
+)
 
 
 async def _agencies(police_url: str, policy: ClientPolicy = FAST) -> Agencies:
@@ -50,7 +56,9 @@ async def test_5xx_on_every_attempt_is_unavailable_after_the_attempts(police, po
 
 
 async def test_server_not_running_is_unavailable_within_the_deadline(unused_port: int) -> None:
-    policy = ClientPolicy(timeout_s=0.3, deadline_s=1.0, attempts=50, backoff_initial_s=0.05, backoff_max_s=0.2)
+    policy = ClientPolicy(
+        timeout_s=0.3, deadline_s=1.0, attempts=50, backoff_initial_s=0.05, backoff_max_s=0.2
+    )
     agencies = await _agencies(f"http://127.0.0.1:{unused_port}", policy)
     try:
         started = time.monotonic()
@@ -61,7 +69,9 @@ async def test_server_not_running_is_unavailable_within_the_deadline(unused_port
         await agencies.aclose()
 
 
-async def test_latency_beyond_the_attempt_timeout_is_unavailable_within_the_deadline(police, police_server) -> None:
+async def test_latency_beyond_the_attempt_timeout_is_unavailable_within_the_deadline(
+    police, police_server
+) -> None:
     police_server.faults.latency_ms = 2000
     started = time.monotonic()
     with pytest.raises(AgencyUnavailable):
@@ -76,8 +86,15 @@ async def test_latency_within_the_attempt_timeout_is_fine(police, police_server)
 
 
 async def test_breaker_opens_fails_fast_and_closes_again(police_server) -> None:
-    policy = ClientPolicy(timeout_s=0.3, deadline_s=1.0, attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02,
-                          breaker_threshold=2, breaker_reset_s=0.5)
+    policy = ClientPolicy(
+        timeout_s=0.3,
+        deadline_s=1.0,
+        attempts=2,
+        backoff_initial_s=0.01,
+        backoff_max_s=0.02,
+        breaker_threshold=2,
+        breaker_reset_s=0.5,
+    )
     agencies = await _agencies(police_server.url, policy)
     breaker = agencies.police.http.breaker
     try:
@@ -129,7 +146,9 @@ def _off_contract_app() -> FastAPI:
 
     @app.get("/population/v1/persons/{id_number}/residence-registrations")
     async def registrations(id_number: str) -> Response:
-        return Response('{"items": [{"address": "x", "registered_on": "not a date"}]}', media_type="application/json")
+        return Response(
+            '{"items": [{"address": "x", "registered_on": "not a date"}]}', media_type="application/json"
+        )
 
     return app
 
@@ -147,7 +166,11 @@ async def test_off_contract_answers_are_bad_responses(id_number: str, route: str
     with serve(_off_contract_app()) as server:
         agencies = await _agencies(server.url)
         try:
-            call = agencies.police.get_person if route == "person" else agencies.police.get_residence_registrations
+            call = (
+                agencies.police.get_person
+                if route == "person"
+                else agencies.police.get_residence_registrations
+            )
             with pytest.raises(AgencyBadResponse) as caught:
                 await call(id_number)
             assert id_number not in str(caught.value)  # error texts end up in logs and reasons
@@ -185,3 +208,27 @@ async def test_fault_admin_routes_change_faults_at_run_time(police, police_serve
         assert (await admin.put("/_sim/faults", json={"error_rate": 1.5})).status_code == 422
         await admin.put("/_sim/faults", json={})
     assert (await police.police.get_person(ZHANG)).data.name == "张伟"
+
+
+async def test_breaker_reports_half_open_after_the_reset_interval_and_can_be_reset() -> None:
+    policy = ClientPolicy(timeout_s=0.3, deadline_s=1.0, attempts=1, breaker_threshold=1, breaker_reset_s=0.2)
+    agencies = build_agencies(police_url=None, housing_url=None, dataset_path=None, policy=policy)
+    try:
+        assert agencies.police_simulator is not None
+        agencies.police_simulator.set_faults(down=True)
+        with pytest.raises(AgencyUnavailable):
+            await agencies.police.get_person(ZHANG)
+        breaker = agencies.police.http.breaker
+        assert await breaker.state() == "opened"
+        await asyncio.sleep(0.3)
+        assert await breaker.state() == "half-opened"
+
+        with pytest.raises(AgencyUnavailable, match="503"):  # the trial call fails: open again
+            await agencies.police.get_person(ZHANG)
+        assert await breaker.state() == "opened"
+        agencies.police_simulator.reset()
+        agencies.reset_circuits()
+        assert await breaker.state() == "closed"
+        assert (await agencies.police.get_person(ZHANG)).data.name == "张伟"
+    finally:
+        await agencies.aclose()

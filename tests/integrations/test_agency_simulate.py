@@ -25,11 +25,17 @@ POLICY = ClientPolicy(timeout_s=0.5, deadline_s=1.5, attempts=4, backoff_initial
 
 @contextmanager
 def simulator(args: list[str], port: int, log: Path) -> Iterator[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "integrations.simulate", *args, "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
         try:
@@ -56,7 +62,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def test_police_runner_serves_a_generated_dataset(generated: Path, unused_port: int, tmp_path: Path) -> None:
+async def test_police_runner_serves_a_generated_dataset(
+    generated: Path, unused_port: int, tmp_path: Path
+) -> None:
     dataset = load_dataset(generated)
     registered = dataset.residence_registrations[0]["id_number"]
     log = tmp_path / "police.log"
@@ -66,7 +74,8 @@ async def test_police_runner_serves_a_generated_dataset(generated: Path, unused_
             for person in dataset.persons[:20]:
                 assert (await agencies.police.get_person(person["id_number"])).data.name == person["name"]
             assert (await agencies.police.get_residence_registrations(registered)).data.items
-            httpx.put(f"{url}/_sim/faults", json={"down": True}).raise_for_status()
+            async with httpx.AsyncClient() as admin:
+                (await admin.put(f"{url}/_sim/faults", json={"down": True})).raise_for_status()
             with pytest.raises(AgencyUnavailable):
                 await agencies.police.get_person(registered)
         finally:
@@ -84,7 +93,8 @@ async def test_housing_runner_takes_faults_on_the_command_line(
     tenant = dataset.leases[0]["tenant_id_numbers"][0]
     args = ["housing", "--dataset", str(generated), "--latency-ms", "5", "--error-rate", "0.3", "--seed", "9"]
     with simulator(args, unused_port, tmp_path / "housing.log") as url:
-        faults = httpx.get(f"{url}/_sim/faults").json()
+        async with httpx.AsyncClient() as admin:
+            faults = (await admin.get(f"{url}/_sim/faults")).json()
         assert faults == {"latency_ms": 5.0, "error_rate": 0.3, "down": False, "seed": 9}
         agencies = build_agencies(police_url=url, housing_url=url, dataset_path=None, policy=POLICY)
         try:

@@ -45,11 +45,12 @@ class HouseholdRegistration(ServiceDefinition):
             "person": ("police", "population.person", agencies.police.get_person(applicant.id_number)),
         })
         person = found["person"]
-        checks = [self.identity_check(person, applicant)]
+        identity = self.identity_check(person, applicant)
+        checks = [identity]
         facts: dict[str, str] = {}
         if not person.answered:
             checks.append(unavailable_check("HUKOU_LOCAL", person))
-        elif person.outcome == "ok":
+        elif identity.outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
             checks.append(_hukou_local(person))
             facts = {"hukou_address": person.data.hukou.address, "relation_to_head": person.data.hukou.relation_to_head}
         return Findings(checks, facts)

@@ -62,10 +62,11 @@ class ResidencePermit(ServiceDefinition):
             "leases": ("housing", "housing.leases", agencies.housing.get_leases(n)),
         })
         person = found["person"]
-        checks = [self.identity_check(person, applicant)]
+        identity = self.identity_check(person, applicant)
+        checks = [identity]
         if not person.answered:
             checks.append(unavailable_check("HUKOU_NOT_LOCAL", person))
-        elif person.outcome == "ok":
+        elif identity.outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
             checks.append(_hukou_not_local(person))
         checks.append(_residence_registration(found["registrations"], details.address, today))
         checks.append(_housing_record(found["properties"], found["leases"], n, details.address, today))

@@ -1,0 +1,45 @@
+"""Builders for tests: small functions that do one thing through the public API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+PDF_PROOF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+ZHANG_WEI = ("330106198803120150", "张伟", "上海市长宁区虹桥路1号5号楼301室")
+LI_NA = ("340104199205200242", "李娜", "上海市徐汇区漕溪北路88号12楼1203室")
+SHEN_GUOQIANG = ("31010119650815031X", "沈国强")
+WANG_FANG = ("320102199107110642", "王芳", "上海市静安区延安中路1000号2号楼1502室")  # NO_HOUSING_RECORD
+WU_JIANGUO = ("310107197511200333", "吴建国")  # criminal record
+UNKNOWN_ID = "320581199505051235"
+
+
+async def upload_proof(client: httpx.AsyncClient, headers: dict[str, str], content: bytes = PDF_PROOF) -> str:
+    response = await client.post("/v1/materials", headers=headers, files={"file": ("proof.pdf", content, "application/pdf")})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def residence_permit(address: str, material_ids: list[str]) -> dict[str, Any]:
+    return {"service": "residence-permit", "details": {"address": address, "material_ids": material_ids}}
+
+
+def no_criminal_record(purpose: str = "employment", note: str | None = None) -> dict[str, Any]:
+    details: dict[str, Any] = {"purpose": purpose}
+    if note is not None:
+        details["purpose_note"] = note
+    return {"service": "no-criminal-record-certificate", "details": details}
+
+
+def household_registration(purpose: str = "办理子女入学") -> dict[str, Any]:
+    return {"service": "household-registration-certificate", "details": {"purpose": purpose}}
+
+
+async def file(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    return await client.post("/v1/applications", headers=headers, json=body, **kwargs)
+
+
+async def file_residence_permit(client: httpx.AsyncClient, headers: dict[str, str], address: str) -> httpx.Response:
+    material = await upload_proof(client, headers)
+    return await file(client, headers, residence_permit(address, [material]))

@@ -1,0 +1,158 @@
+"""Test harness: one database per test worker, migrated once with Alembic, emptied between tests.
+
+SQLite by default; PostgreSQL when TEST_DATABASE_URL is set (a fresh database per xdist worker is
+created on that server). The app runs in-process behind httpx's ASGI transport with the agency
+simulators in-process too; tests that need real sockets start `cityservices` themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.auth.dev_keys import mint_dev_token
+from app.cli import _migrate
+from app.config import Settings
+from app.db.models import Base
+from app.db.session import create_engine
+from app.main import create_app
+from app.runtime import Runtime
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+ISSUER, AUDIENCE = "cityservices-dev", "cityservices"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+async def _create_pg_database(url: str) -> str:
+    parsed = make_url(url)
+    name = f"{parsed.database or 'cityservices'}_{_worker()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
+                          isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_pg_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
+                          isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> Iterator[str]:
+    if TEST_DATABASE_URL:
+        url = asyncio.run(_create_pg_database(TEST_DATABASE_URL))
+    else:
+        url = f"sqlite+aiosqlite:///{data_dir / 'test.db'}"
+    _migrate(Settings(data_dir=data_dir, database_url=url))
+    yield url
+    if TEST_DATABASE_URL:
+        asyncio.run(_drop_pg_database(url))
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        environment="test",
+        agency_deadline_seconds=1.5,
+        agency_timeout_seconds=0.5,
+        agency_breaker_reset_seconds=0.2,
+        public_base_url="http://testserver",
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings, start_worker=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def runtime(app: Any) -> Runtime:
+    return app.state.runtime
+
+
+async def _empty_tables(runtime: Runtime) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with runtime.engine.begin() as conn:
+        if runtime.engine.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(autouse=True)
+async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    if "runtime" not in request.fixturenames and "client" not in request.fixturenames:
+        yield
+        return
+    runtime: Runtime = request.getfixturevalue("runtime")
+    await _empty_tables(runtime)
+    for control in (runtime.agencies.police_simulator, runtime.agencies.housing_simulator):
+        if control is not None:
+            control.reset()
+    yield
+    # A test that tripped a circuit leaves it open for its reset interval: let it pass before the next.
+    breakers = [runtime.agencies.police.http.breaker, runtime.agencies.housing.http.breaker]
+    if any([await b.state() != "closed" for b in breakers]):
+        await asyncio.sleep(runtime.settings.agency_breaker_reset_seconds + 0.05)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as c:
+        yield c
+
+
+@dataclass
+class Tokens:
+    data_dir: Path
+
+    def mint(self, **claims: Any) -> str:
+        return mint_dev_token(self.data_dir, issuer=ISSUER, audience=AUDIENCE, **claims)
+
+    def citizen(self, id_number: str, name: str, *, sub: str | None = None) -> dict[str, str]:
+        return self.header(self.mint(roles=["citizen"], id_number=id_number, name=name, sub=sub))
+
+    def clerk(self, station: str = "310105-HQLB", *, sub: str = "clerk-1") -> dict[str, str]:
+        return self.header(self.mint(roles=["clerk"], sub=sub, name="窗口民警", station_id=station))
+
+    def auditor(self, *, sub: str = "auditor-1") -> dict[str, str]:
+        return self.header(self.mint(roles=["auditor"], sub=sub, name="审计员"))
+
+    @staticmethod
+    def header(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def tokens(data_dir: Path, app: Any) -> Tokens:
+    return Tokens(data_dir)
