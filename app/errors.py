@@ -156,6 +156,12 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(status=exc.status_code, code=code, title=title, detail=detail, headers=exc.headers)
 
 
+async def _too_deep(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        status=400, code="BODY_TOO_DEEPLY_NESTED", title=Text("请求体嵌套层级过深", "The request body is nested too deeply")
+    )
+
+
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
     code, title = _HTTP_CODES[500]
@@ -166,6 +172,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unhandled)
 
 

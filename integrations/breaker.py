@@ -65,14 +65,15 @@ class CircuitBreaker:
             await breaker.__aexit__(None, None, None)
 
     async def state(self) -> str:
-        """"closed", "opened" or "half-opened" (purgatory's names); for readiness checks and tests.
+        """ "closed", "opened" or "half-opened" (purgatory's names); for readiness checks and tests.
 
         purgatory moves an open circuit to half-open only when the next call arrives; this reports
         "half-opened" as soon as the reset interval has passed, which is what a caller means."""
         context = (await self._factory.get_breaker(self.name)).context
-        if context.state == "opened" and context.opened_at is not None:
-            if time.time() > context.opened_at + self.reset_s:  # purgatory's own clock
-                return "half-opened"
+        opened_at = context.opened_at
+        # purgatory stamps opened_at with time.time(), so compare on that clock.
+        if context.state == "opened" and opened_at is not None and time.time() > opened_at + self.reset_s:
+            return "half-opened"
         return context.state
 
     def reset(self) -> None:

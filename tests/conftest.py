@@ -119,10 +119,7 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         if control is not None:
             control.reset()
     yield
-    # A test that tripped a circuit leaves it open for its reset interval: let it pass before the next.
-    breakers = [runtime.agencies.police.http.breaker, runtime.agencies.housing.http.breaker]
-    if any([await b.state() != "closed" for b in breakers]):
-        await asyncio.sleep(runtime.settings.agency_breaker_reset_seconds + 0.05)
+    runtime.agencies.reset_circuits()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import time
 import uuid
 from typing import Any
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.context import RequestContext, request_context
@@ -36,6 +37,33 @@ def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin-1")
+    return None
+
+
+MAX_JSON_BODY = 256 * 1024
+_MULTIPART_ROUTES = {"/v1/materials", "/v1/verify"}
+
+
+class BodyTooLarge(HTTPException):
+    """An HTTPException so that FastAPI's body reader lets it through as a 413, not a generic 400."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="The request body is larger than 256 KiB")
+
+
+def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
+    """Refuse, before any handler runs, bodies we would never accept: too big, or not JSON where JSON is due."""
+    if scope["method"] not in ("POST", "PUT", "PATCH") or not scope["path"].startswith("/v1/"):
+        return None
+    length = _header(scope, b"content-length")
+    if scope["path"] in _MULTIPART_ROUTES:
+        return None
+    if length is not None and length.isdigit() and int(length) > MAX_JSON_BODY:
+        return 413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB")
+    content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+    has_body = (length is not None and length != "0") or _header(scope, b"transfer-encoding") is not None
+    if has_body and content_type != "application/json":
+        return 415, "UNSUPPORTED_MEDIA_TYPE", Text("请求体须为 application/json", "The body must be application/json")
     return None
 
 
@@ -90,8 +118,22 @@ class RequestMiddleware:
                 self._observe(ctx, status, latency_ms)
             await send(message)
 
+        refusal = _precheck(scope)
+        limited_receive = receive
+        if scope["path"] not in _MULTIPART_ROUTES:
+            limited_receive = _limited(receive, MAX_JSON_BODY)
         try:
-            await self.app(scope, receive, send_wrapper)
+            if refusal is not None:
+                status, code, title = refusal
+                await problem_response(status=status, code=code, title=title)(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, limited_receive, send_wrapper)
+        except BodyTooLarge:
+            if state["started"]:
+                raise
+            await problem_response(
+                status=413, code="PAYLOAD_TOO_LARGE", title=Text("请求体超过 256 KiB", "The request body is larger than 256 KiB")
+            )(scope, receive, send_wrapper)
         except Exception:
             if not state["started"] and audit is not None and is_audited(scope["path"]):
                 try:
@@ -125,6 +167,22 @@ class RequestMiddleware:
                 actor=ctx.actor_sub, role=ctx.actor_role,
             ),
         )
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """Counts body bytes as they arrive, for bodies sent without a Content-Length."""
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge()
+        return message
+
+    return wrapped
 
 
 async def _send_problem(send: Send, ctx: RequestContext, *, status: int) -> None:

@@ -9,8 +9,13 @@ from app.api.deps import ContextDep
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.applications import repository, service
 from app.applications.errors import (
-    ApplicantNotAllowed, ApplicantRequired, ApplicationNotFound, IdempotencyKeyReused, InvalidDetails,
-    MaterialNotFound, UnknownService,
+    ApplicantNotAllowed,
+    ApplicantRequired,
+    ApplicationNotFound,
+    IdempotencyKeyReused,
+    InvalidDetails,
+    MaterialNotFound,
+    UnknownService,
 )
 from app.applications.presenter import present
 from app.applications.schemas import ApplicationOut, ApplicationPage, DecisionIn, FilingIn

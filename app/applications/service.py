@@ -14,8 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.context import RequestContext
 from app.applications import repository, workflow
 from app.applications.errors import (
-    ApplicantNotAllowed, ApplicantRequired, ApplicationNotFound, IdempotencyKeyReused, InvalidDetails,
-    MaterialNotFound, UnknownService,
+    ApplicantNotAllowed,
+    ApplicantRequired,
+    ApplicationNotFound,
+    IdempotencyKeyReused,
+    InvalidDetails,
+    MaterialNotFound,
+    UnknownService,
 )
 from app.applications.models import Application, IdempotencyRecord
 from app.applications.schemas import DecisionIn, FilingIn

@@ -9,7 +9,14 @@ from fastapi.responses import StreamingResponse
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.audit import export, repository
 from app.audit.repository import EventFilter
-from app.audit.schemas import AuditEventOut, AuditPage, ChainVerification, CheckpointOut, DataAccessOut, DataAccessPage
+from app.audit.schemas import (
+    AuditEventOut,
+    AuditPage,
+    ChainVerification,
+    CheckpointOut,
+    DataAccessOut,
+    DataAccessPage,
+)
 from app.audit.verification import verify_events
 from app.auth.dependencies import Auditor, Citizen
 from app.errors import Forbidden, Unauthenticated, problem_responses

@@ -5,12 +5,14 @@ Autoescaping is on for everything: holder names and reasons are data that came f
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 VERIFY_STATUSES = ("valid", "revoked", "expired")
+_SHANGHAI = timezone(timedelta(hours=8))
 
 # Built once at import: template compilation is cached in the environment, rendering is ~0.1 ms.
 _env = Environment(
@@ -42,11 +44,29 @@ def render_verify_page(
         serial=serial,
         holder_name_masked=holder_name_masked,
         id_number_masked=id_number_masked,
-        issued_at=issued_at,
-        expires_at=expires_at,
+        issued_at=display_date(issued_at),
+        expires_at=display_date(expires_at),
         sha256=sha256,
         revoked_reason=revoked_reason,
     )
+
+
+def display_date(value: Any) -> str:
+    """Dates as a reader in Shanghai says them ("2026年1月5日"), from a date, datetime or ISO string.
+
+    An aware datetime is taken to Shanghai time first, so an expiry at 23:59:59+08:00 stays that day.
+    Anything unparseable is shown as given (escaped by the template).
+    """
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = (value.astimezone(_SHANGHAI) if value.tzinfo else value).date()
+    if isinstance(value, date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return str(value)
 
 
 def render_not_found_page(code: str) -> str:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import asyncio
 
 from tests.builders import (
-    LI_NA, SHEN_GUOQIANG, WANG_FANG, WU_JIANGUO, ZHANG_WEI, file, file_residence_permit, household_registration,
-    no_criminal_record, residence_permit, upload_proof,
+    LI_NA,
+    SHEN_GUOQIANG,
+    WANG_FANG,
+    WU_JIANGUO,
+    ZHANG_WEI,
+    file,
+    file_residence_permit,
+    household_registration,
+    no_criminal_record,
+    residence_permit,
+    upload_proof,
 )
 
 

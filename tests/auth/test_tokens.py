@@ -633,7 +633,7 @@ async def test_remote_jwks_over_real_http(keys: Keys) -> None:
     document = json.dumps({"keys": [rsa_jwk(keys.rsa, keys.rsa_kid)]}).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             hits.append(self.path)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-# Until the project is installed into the venv (or pytest gets `pythonpath`), make `app` importable
-# when pytest is run as `pytest tests/certificates` from the repository root.
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from cert_builders import make_document
-
 from app.certificates.rendering import CertificateRenderer
 from app.certificates.signing import PdfSigner, ensure_dev_signing_material
+from tests.certificates.cert_builders import make_document
 
 
 @pytest.fixture(scope="session")

@@ -85,3 +85,17 @@ def test_the_not_found_page_names_the_code_escaped() -> None:
     html = render_not_found_page('<img src=x onerror="1">')
     assert "未找到" in html
     assert "<img" not in html and "&lt;img" in html
+
+
+def test_dates_are_shown_the_chinese_way_in_shanghai_time() -> None:
+    from datetime import UTC, date, datetime
+
+    from app.certificates.pages import display_date
+
+    assert display_date(date(2026, 1, 5)) == "2026年1月5日"
+    assert display_date(datetime(2027, 1, 4, 15, 59, 59, tzinfo=UTC)) == "2027年1月4日"
+    assert display_date(datetime(2027, 1, 4, 16, 0, 0, tzinfo=UTC)) == "2027年1月5日"
+    assert display_date("2027-01-04T23:59:59+08:00") == "2027年1月4日"
+    assert display_date("soon") == "soon"
+    html = _page(issued_at="2026-01-05T10:00:00+08:00", expires_at=date(2027, 1, 4))
+    assert "2026年1月5日" in html and "2027年1月4日" in html

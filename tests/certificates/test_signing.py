@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from cert_builders import make_document
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -33,6 +32,7 @@ from app.certificates.signing import (
     ensure_dev_signing_material,
     verify_bytes,
 )
+from tests.certificates.cert_builders import make_document
 
 # -- development material -----------------------------------------------------------------------
 
@@ -133,6 +133,19 @@ async def test_sign_works_from_a_worker_thread_while_a_loop_runs(
     signed = await asyncio.to_thread(signer.sign, unsigned_pdf)
     report = await asyncio.to_thread(inspect_pdf, signed, trust_roots=signer.trust_roots)
     assert report.signature_intact
+
+
+def test_one_signer_serves_several_threads(signer: PdfSigner, renderer: CertificateRenderer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.certificates.cert_builders import SERVICES
+
+    pdfs = [renderer.render(make_document(service)) for service in SERVICES] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        signed = list(pool.map(signer.sign, pdfs))
+    for original, result in zip(pdfs, signed, strict=True):
+        assert result.startswith(original)
+        assert inspect_pdf(result, trust_roots=signer.trust_roots).authentic
 
 
 # -- RSA, a certificate chain, and the CMS template -------------------------------------------------

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.i18n import Text
 from app.identity.id_number import mask
 from app.services.base import (
-    Applicant, Consultation, ConsultFn, DocumentContent, Findings, ServiceDefinition, consult_all, unavailable_check,
+    Applicant,
+    Consultation,
+    ConsultFn,
+    DocumentContent,
+    Findings,
+    ServiceDefinition,
+    consult_all,
+    unavailable_check,
 )
 from app.services.decisions import NOT_LOCAL_HUKOU, Check, Outcome
 from app.services.text_fields import ShortText

@@ -11,7 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.i18n import Text
 from app.identity.id_number import mask
 from app.services.base import (
-    Applicant, Consultation, ConsultFn, DocumentContent, Findings, ServiceDefinition, consult_all, unavailable_check,
+    Applicant,
+    Consultation,
+    ConsultFn,
+    DocumentContent,
+    Findings,
+    ServiceDefinition,
+    consult_all,
+    unavailable_check,
 )
 from app.services.decisions import CRIMINAL_RECORD_FOUND, Check, Outcome
 from app.services.text_fields import ShortText

@@ -11,12 +11,24 @@ from app.i18n import Text
 from app.identity.address import same_address
 from app.identity.id_number import mask
 from app.services.base import (
-    Applicant, Consultation, ConsultFn, DocumentContent, Findings, ServiceDefinition, combined_evidence, consult_all,
+    Applicant,
+    Consultation,
+    ConsultFn,
+    DocumentContent,
+    Findings,
+    ServiceDefinition,
+    combined_evidence,
+    consult_all,
     unavailable_check,
 )
 from app.services.calendar import add_months
 from app.services.decisions import (
-    LOCAL_HUKOU, NO_HOUSING_RECORD, NO_RESIDENCE_REGISTRATION, RESIDENCE_UNDER_6_MONTHS, Check, Outcome,
+    LOCAL_HUKOU,
+    NO_HOUSING_RECORD,
+    NO_RESIDENCE_REGISTRATION,
+    RESIDENCE_UNDER_6_MONTHS,
+    Check,
+    Outcome,
 )
 from app.services.text_fields import ShortText
 from integrations.agencies import Agencies
