@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     agency_breaker_reset_seconds: float = Field(
         default=30.0, gt=0, description="how long a tripped circuit to an agency stays open"
     )
+    audit_checkpoint_seconds: float = Field(
+        default=300.0, gt=0, description="how often the worker signs the request log's chain head"
+    )
     audit_hmac_key: str | None = Field(
         default=None, min_length=16, description="secret keying the hash of id numbers in the request log"
     )

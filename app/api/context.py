@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ class RequestContext:
     method: str
     path: str
     client_addr: str | None
+    started: float = field(default_factory=time.perf_counter)
     route: str | None = None
     actor_sub: str | None = None
     actor_role: str | None = None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.api.context import RequestContext, current_context
 
 
-def get_context() -> RequestContext:
+def get_context(request: Request) -> RequestContext:
     ctx = current_context()
     assert ctx is not None, "RequestMiddleware is not installed"
+    # Known once routed; handlers that record their own event inside their transaction need it now.
+    ctx.route = getattr(request.scope.get("route"), "path", None)
     return ctx
 
 

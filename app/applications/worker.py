@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from app.applications import repository, workflow
 from app.applications.states import Status
+from app.audit.checkpoints import make_checkpoint
 from app.audit.recorder import ConcurrentChange, commit
 from app.certificates.issuing import SHANGHAI
 from app.observability import log_fields
@@ -57,9 +59,13 @@ async def _retry(runtime: Runtime, application_id: str, *, now: datetime) -> Non
 
 
 async def run_forever(runtime: Runtime, *, poll_seconds: float = POLL_SECONDS) -> None:
+    last_checkpoint = 0.0
     while True:
         try:
             tried = await process_due(runtime)
+            if time.monotonic() - last_checkpoint >= runtime.settings.audit_checkpoint_seconds:
+                await make_checkpoint(runtime)
+                last_checkpoint = time.monotonic()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,7 +57,8 @@ class AuditLog:
 
     def record_request(self, session: AsyncSession, ctx: RequestContext, *, status: int) -> None:
         """Inside a handler's own transaction: the event commits with the change it describes."""
-        record(session, **self._request_fields(ctx, status=status, latency_ms=None))
+        latency_ms = (time.perf_counter() - ctx.started) * 1000
+        record(session, **self._request_fields(ctx, status=status, latency_ms=latency_ms))
         on_commit(session, lambda: setattr(ctx, "recorded", True))
         AUDIT_EVENTS.labels("request").inc()
 

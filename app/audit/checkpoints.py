@@ -1,0 +1,37 @@
+"""Signed checkpoints: the chain head, signed with the service's signing key, so that an export can be
+verified offline by someone who trusts only our certificate (scripts/verify_audit_export.py)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from app.audit import repository
+from app.audit.models import AuditCheckpoint
+from app.runtime import Runtime
+
+
+def checkpoint_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
+    return f"cityservices-audit-checkpoint\n{seq}\n{head_hash}\n{signed_at.isoformat()}".encode()
+
+
+async def make_checkpoint(runtime: Runtime) -> AuditCheckpoint | None:
+    """Sign the current head unless the latest checkpoint already covers it."""
+    signer = runtime.issuer.pdfs.signer
+    async with runtime.sessionmaker() as session:
+        head = await repository.head(session)
+        latest = await repository.latest_checkpoint(session)
+        if head is None or (latest is not None and latest.seq == head[0]):
+            return None
+        seq, head_hash = head
+        signed_at = datetime.now(UTC).replace(microsecond=0)
+        checkpoint = AuditCheckpoint(
+            seq=seq,
+            head_hash=head_hash,
+            signed_at=signed_at,
+            signature=base64.b64encode(signer.sign_bytes(checkpoint_message(seq, head_hash, signed_at))).decode(),
+            certificate_pem=signer.certificate_pem,
+        )
+        session.add(checkpoint)
+        await session.commit()
+        return checkpoint
