@@ -58,9 +58,23 @@ class Settings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
     redis_url: str | None = Field(default=None, description="Redis for rate limits shared by processes")
+    rate_limit_filing: str = Field(default="20/minute", description="filings per citizen")
+    rate_limit_uploads: str = Field(default="30/minute", description="uploads per citizen")
+    rate_limit_verify: str = Field(default="60/minute", description="public verifications per client address")
     run_worker_in_process: bool | None = Field(
         default=None, description="run the background worker inside `serve` (default: outside production)"
     )
+
+    @field_validator("rate_limit_filing", "rate_limit_uploads", "rate_limit_verify")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError("not a rate like 20/minute") from exc
+        return value
 
     @field_validator("database_url")
     @classmethod

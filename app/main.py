@@ -29,6 +29,7 @@ from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.materials.endpoints import router as materials_router
+from app.ratelimit import RateLimiter
 from app.runtime import Runtime
 from app.services.endpoints import router as services_router
 from app.stats.endpoints import router as stats_router
@@ -94,6 +95,11 @@ def build_runtime(settings: Settings) -> Runtime:
         issuer=CertificateIssuer(engine=engine, pdfs=pdfs, public_base_url=str(settings.public_base_url)),
         token_verifier=TokenVerifier(
             keys=_key_source(settings), issuer=settings.auth_issuer, audience=settings.auth_audience
+        ),
+        limiter=RateLimiter(
+            rules={"filing": settings.rate_limit_filing, "uploads": settings.rate_limit_uploads,
+                   "verify": settings.rate_limit_verify},
+            redis_url=settings.redis_url,
         ),
     )
 

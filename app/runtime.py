@@ -12,6 +12,7 @@ from app.audit.service import AuditLog
 from app.auth.tokens import TokenVerifier
 from app.certificates.issuing import CertificateIssuer
 from app.config import Settings
+from app.ratelimit import RateLimiter
 from integrations.agencies import Agencies
 
 
@@ -24,6 +25,7 @@ class Runtime:
     agencies: Agencies
     issuer: CertificateIssuer
     token_verifier: TokenVerifier
+    limiter: RateLimiter
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -23,7 +23,7 @@ from app.applications.states import InvalidTransition, Status
 from app.audit.recorder import ConcurrentChange
 from app.auth.dependencies import Clerk, Filer, Reader, Staff
 from app.auth.principal import Role
-from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.errors import Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
@@ -51,7 +51,7 @@ IdempotencyKey = Annotated[
     responses={
         202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)"},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused),
+                            MaterialNotFound, IdempotencyKeyReused, TooManyRequests),
     },
 )
 async def file_application(
@@ -63,6 +63,8 @@ async def file_application(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationOut:
+    if principal.role is Role.citizen:
+        await runtime.limiter.check("filing", principal.sub)
     status_code, application = await service.file(
         runtime, session, ctx=ctx, principal=principal, body=body, idempotency_key=idempotency_key
     )

@@ -15,7 +15,7 @@ from app.certificates.models import Certificate
 from app.certificates.pages import render_not_found_page, render_verify_page
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
-from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.errors import Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 from app.materials.upload import read_file_part
@@ -126,9 +126,10 @@ def _verification(certificate: Certificate) -> VerificationOut:
     summary="Verify a certificate by its code",
     description="The code as printed (any case, dashes optional). Personal data only masked.",
     response_model=VerificationOut,
-    responses=problem_responses(CertificateNotFound),
+    responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
-async def verify_by_code(code: str, session: SessionDep, ctx: ContextDep) -> VerificationOut:
+async def verify_by_code(code: str, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> VerificationOut:
+    await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     return _verification(await service.by_code(session, code, ctx=ctx))
 
 
@@ -138,7 +139,7 @@ async def verify_by_code(code: str, session: SessionDep, ctx: ContextDep) -> Ver
     summary="Verify an uploaded certificate PDF",
     description="Multipart field `file`: is the signature intact, is the document on record, and its status.",
     response_model=PdfVerificationOut,
-    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload),
+    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests),
     openapi_extra={
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},
@@ -146,6 +147,7 @@ async def verify_by_code(code: str, session: SessionDep, ctx: ContextDep) -> Ver
     },
 )
 async def verify_pdf(request: Request, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> PdfVerificationOut:
+    await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     upload = await read_file_part(request)
     return await service.verify_pdf(runtime, session, upload.content, ctx=ctx)
 
@@ -157,7 +159,8 @@ async def verify_pdf(request: Request, runtime: RuntimeDep, session: SessionDep,
     response_class=HTMLResponse,
     responses={404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}}},
 )
-async def verify_page(code: str, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_page(code: str, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+    await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     try:
         certificate = await service.by_code(session, code, ctx=ctx)
     except CertificateNotFound:

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from app.api.deps import ContextDep
 from app.audit.recorder import commit
 from app.auth.dependencies import Filer
-from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.auth.principal import Role
+from app.errors import Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.materials import repository
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart, UnsupportedMaterial
 from app.materials.models import Material
@@ -35,7 +36,7 @@ class MaterialOut(BaseModel):
     tags=["citizen", "window"],
     status_code=201,
     response_model=MaterialOut,
-    responses=problem_responses(MaterialTooLarge, UnsupportedMaterial, NotMultipart, MalformedUpload),
+    responses=problem_responses(MaterialTooLarge, UnsupportedMaterial, NotMultipart, MalformedUpload, TooManyRequests),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -49,6 +50,8 @@ class MaterialOut(BaseModel):
 async def upload_material(
     request: Request, principal: Filer, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
 ) -> MaterialOut:
+    if principal.role is Role.citizen:
+        await runtime.limiter.check("uploads", principal.sub)
     upload = await read_file_part(request)
     media_type = media_type_of(upload.content)
     if media_type is None:

@@ -17,7 +17,13 @@ from app.audit.checkpoints import make_checkpoint
 from app.main import create_app
 from integrations.datasets.demo import CASES
 from tests.builders import (
-    LI_NA, SHEN_GUOQIANG, WANG_FANG, ZHANG_WEI, file, file_residence_permit, household_registration,
+    LI_NA,
+    SHEN_GUOQIANG,
+    WANG_FANG,
+    ZHANG_WEI,
+    file,
+    file_residence_permit,
+    household_registration,
     no_criminal_record,
 )
 
