@@ -96,6 +96,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run
+
+    return run(base_url=args.base_url, out_dir=args.out, data_dir=args.data_dir, temporary=args.temporary)
+
+
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
 
 
@@ -155,6 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = sub.add_parser("openapi", help="regenerate openapi/openapi.json from the code")
     openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
     openapi.set_defaults(func=cmd_openapi)
+
+    demo = sub.add_parser("demo", help="run the whole story (citizen, clerk, auditor) and keep the signed PDFs")
+    demo.add_argument("--base-url", default="http://127.0.0.1:8000",
+                      help="a running service; if nothing answers /healthz there, a temporary one is started")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="where the PDFs go")
+    demo.add_argument("--data-dir", type=Path, default=None,
+                      help="DATA_DIR of the running service, for its dev tokens (default: $DATA_DIR or ./data)")
+    demo.add_argument("--temporary", action="store_true", help="always start a temporary service of its own")
+    demo.set_defaults(func=cmd_demo)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
     migrate.set_defaults(func=cmd_migrate)

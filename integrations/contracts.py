@@ -8,10 +8,10 @@ simulators drift from them. After a deliberate change, rewrite them with
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.clock import shanghai_today
 from integrations.datasets import Dataset
 from integrations.housing import simulator as housing_simulator
 from integrations.police import simulator as police_simulator
@@ -27,7 +27,7 @@ def agency_documents() -> dict[str, dict[str, Any]]:
         criminal_records=[],
         properties=[],
         leases=[],
-        today=date.today(),
+        today=shanghai_today(),
     )
     return {
         "police": agency_openapi(police_simulator.create_app(empty)),

@@ -28,7 +28,7 @@ from app.applications.states import InvalidTransition, Status, transition
 from app.audit.recorder import commit
 from app.auth.access import may_see_person
 from app.auth.principal import Principal, Role
-from app.certificates.issuing import SHANGHAI
+from app.clock import SHANGHAI
 from app.materials import repository as materials
 from app.runtime import Runtime
 from app.services.base import Applicant, ServiceDefinition

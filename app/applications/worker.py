@@ -12,7 +12,7 @@ from app.applications import repository, workflow
 from app.applications.states import Status
 from app.audit.checkpoints import make_checkpoint
 from app.audit.recorder import ConcurrentChange, commit
-from app.certificates.issuing import SHANGHAI
+from app.clock import SHANGHAI
 from app.observability import log_fields
 from app.runtime import Runtime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from concurrent.futures import Executor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -15,11 +15,11 @@ from app.certificates.codes import display_code, new_verification_code, serial
 from app.certificates.models import Certificate, CertificateNumber
 from app.certificates.rendering import CertificateDocument, CertificateRenderer
 from app.certificates.signing import PdfSigner
+from app.clock import SHANGHAI
 from app.identity.id_number import mask
 from app.services.base import Applicant, DocumentContent
 from app.services.calendar import add_months
 
-SHANGHAI = timezone(timedelta(hours=8))
 ISSUING_AUTHORITY = "上海市公安局"
 
 

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationInfo
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from app.clock import shanghai_today
+
 DEMO_PATH = Path(__file__).with_name("demo.json")
 
 _RELATIVE = re.compile(r"^today((?:[+-]\d+[dmy])*)$")
@@ -47,7 +49,7 @@ def resolve_date(value: str, *, today: date) -> date:
 
 
 def _resolve(value: str, info: ValidationInfo) -> str:
-    today = (info.context or {}).get("today") or date.today()
+    today = (info.context or {}).get("today") or shanghai_today()
     try:
         return resolve_date(value, today=today).isoformat()
     except ValueError as exc:
@@ -142,12 +144,12 @@ def _from_validated(raw: _DatasetFile, today: date) -> Dataset:
 
 def load_dataset(path: Path | str | None = None, *, today: date | None = None) -> Dataset:
     """Load a dataset file (None: the bundled demo). Raises pydantic.ValidationError if malformed."""
-    today = today or date.today()
+    today = today or shanghai_today()
     raw = Path(path or DEMO_PATH).read_bytes()
     return _from_validated(_ADAPTER.validate_json(raw, context={"today": today}), today)
 
 
 def dataset_from_dict(raw: dict[str, Any], *, today: date | None = None) -> Dataset:
     """The same checks for a dataset already in memory (e.g. from `generate`)."""
-    today = today or date.today()
+    today = today or shanghai_today()
     return _from_validated(_ADAPTER.validate_python(raw, context={"today": today}), today)

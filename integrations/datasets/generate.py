@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from app.clock import shanghai_today
 from app.identity.id_number import check_digit
 
 SECTIONS = ("persons", "residence_registrations", "criminal_records", "properties", "leases")
@@ -249,7 +250,7 @@ def iter_records(
     people: int, seed: int, *, today: date | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(section, record) pairs for exactly `people` persons, deterministic for a seed and a day."""
-    gen = _Generator(seed, today or date.today())
+    gen = _Generator(seed, today or shanghai_today())
     remaining = people
     while remaining > 0:
         size = min(remaining, gen.rng.choice((1, 1, 2, 2, 3, 3, 4)))

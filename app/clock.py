@@ -1,0 +1,12 @@
+"""Shanghai time: the day that counts for residence, leases and certificates is Shanghai's (UTC+8),
+whatever zone the machine runs in."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def shanghai_today() -> date:
+    return datetime.now(UTC).astimezone(SHANGHAI).date()
