@@ -64,7 +64,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from integrations.simulate import run
 
-    run(args.agency, host=args.host, port=args.port, dataset=args.dataset, latency_ms=args.latency_ms,
+    port = args.port or {"police": 8101, "housing": 8102}[args.agency]
+    dataset = args.dataset or load_settings().simulator_dataset
+    run(args.agency, host=args.host, port=port, dataset=dataset, latency_ms=args.latency_ms,
         error_rate=args.error_rate, down=args.down)
     return 0
 

@@ -1,0 +1,84 @@
+"""Resident memory of the service's worker processes, sampled in a background thread (psutil)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+
+
+class RssSampler(threading.Thread):
+    """Every `interval` seconds: RSS of each worker process under each watched service leader.
+
+    uvicorn `--workers N` starts its workers with multiprocessing's spawn (`spawn_main` in their
+    command line); with one worker the leader serves itself, so it is counted instead.
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        super().__init__(daemon=True, name="rss-sampler")
+        self.interval = interval
+        self.t0 = time.monotonic()
+        self.samples: list[tuple[float, str, int, float]] = []  # (t, stack label, pid, MB)
+        self.marks: list[tuple[float, str]] = []
+        self._watch: dict[str, psutil.Process] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def watch(self, label: str, pid: int) -> None:
+        with self._lock:
+            self._watch[label] = psutil.Process(pid)
+
+    def unwatch(self, label: str) -> None:
+        with self._lock:
+            self._watch.pop(label, None)
+
+    def mark(self, name: str) -> None:
+        self.marks.append((self.now(), name))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)
+
+    def workers(self, label: str) -> list[psutil.Process]:
+        with self._lock:
+            leader = self._watch.get(label)
+        if leader is None:
+            return []
+        try:
+            kids = [p for p in leader.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
+                    and "resource_tracker" not in " ".join(p.cmdline())]
+        except psutil.Error:
+            return []
+        return kids or [leader]
+
+    def run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self._lock:
+                labels = list(self._watch)
+            t = self.now()
+            for label in labels:
+                for proc in self.workers(label):
+                    try:
+                        self.samples.append((t, label, proc.pid, proc.memory_info().rss / 2**20))
+                    except psutil.Error:
+                        continue
+            if len(self.samples) > 200_000:  # bounded
+                del self.samples[:100_000]
+
+    def peak(self, label: str, *, since: float = 0.0, until: float = float("inf")) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for t, lab, pid, mb in self.samples:
+            if lab == label and since <= t <= until:
+                out[pid] = max(out.get(pid, 0.0), mb)
+        return out
+
+    def latest(self, label: str, *, before: float) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for t, lab, pid, mb in self.samples:
+            if lab == label and t <= before:
+                out[pid] = mb
+        return out

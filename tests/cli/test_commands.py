@@ -1,0 +1,124 @@
+"""The `cityservices` command as a user runs it: serve, token, simulate, bad settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+CITYSERVICES = [str(BIN / "cityservices")] if (BIN / "cityservices").exists() else [sys.executable, "-m", "app.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENVIRONMENT")}
+    env.update({"DATA_DIR": str(data_dir), **extra})
+    return env
+
+
+def _wait(url: str, deadline_s: float = 30) -> None:
+    stop = time.monotonic() + deadline_s
+    while time.monotonic() < stop:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {deadline_s} s")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = _free_port()
+    process = subprocess.Popen([*CITYSERVICES, "serve", "--port", str(port)], env=_env(tmp_path),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{base}/healthz")
+        yield base, tmp_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_serve_answers_health_and_readiness_on_sqlite(served):
+    base, data_dir = served
+    assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{base}/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["database"] == "ok"
+    assert (data_dir / "cityservices.db").exists()
+
+
+def test_a_token_from_the_token_command_works_against_serve(served):
+    base, data_dir = served
+    minted = subprocess.run([*CITYSERVICES, "token", "--role", "citizen", "--id-number", "330106198803120150",
+                             "--name", "张伟"], env=_env(data_dir), capture_output=True, text=True, timeout=60)
+    assert minted.returncode == 0, minted.stderr
+    token = minted.stdout.strip()
+    response = httpx.get(f"{base}/v1/applications", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert httpx.get(f"{base}/v1/applications", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+@pytest.mark.parametrize("variable,value", [
+    ("DATABASE_URL", "nonsense"),
+    ("DATABASE_URL", "mysql://u@h/db"),
+    ("AGENCY_WAIT_LIMIT", "-5"),
+    ("PUBLIC_BASE_URL", "not a url"),
+    ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
+])
+def test_a_bad_setting_stops_serve_with_one_line_naming_it(tmp_path, variable, value):
+    result = subprocess.run([*CITYSERVICES, "serve", "--port", str(_free_port())],
+                            env=_env(tmp_path, **{variable: value}), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0]
+
+
+def test_production_refuses_development_defaults(tmp_path):
+    result = subprocess.run([*CITYSERVICES, "serve"], env=_env(tmp_path, ENVIRONMENT="production"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    line = result.stderr.strip()
+    assert "production" in line and "AUTH_JWKS_FILE" in line and "SIGNING_KEY_FILE" in line and "DATABASE_URL" in line
+
+
+def test_token_is_refused_in_production(tmp_path):
+    result = subprocess.run([*CITYSERVICES, "token", "--role", "auditor"], env=_env(tmp_path, ENVIRONMENT="production"),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("cityservices") is None and not (BIN / "cityservices").exists(),
+                    reason="console script not installed")
+def test_simulate_serves_the_police_api(tmp_path):
+    port = _free_port()
+    process = subprocess.Popen([*CITYSERVICES, "simulate", "police", "--port", str(port)], env=_env(tmp_path),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait(f"http://127.0.0.1:{port}/_sim/health")
+        person = httpx.get(f"http://127.0.0.1:{port}/population/v1/persons/330106198803120150").json()
+        assert person["name"] == "张伟"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
