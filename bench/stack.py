@@ -130,6 +130,7 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
     service_port: int | None = None
+    service: Child | None = None
     data_dir: Path | None = None
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
@@ -181,7 +182,7 @@ class Stack:
         }
         child = self.spawn(f"service-{port}", [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port),
                                                "--workers", str(workers)], env)
-        self.service_port = port
+        self.service_port, self.service = port, child
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         return child
 

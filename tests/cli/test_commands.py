@@ -2,61 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-BIN = Path(sys.executable).parent
-CITYSERVICES = [str(BIN / "cityservices")] if (BIN / "cityservices").exists() else [sys.executable, "-m", "app.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENVIRONMENT")}
-    env.update({"DATA_DIR": str(data_dir), **extra})
-    return env
-
-
-def _wait(url: str, deadline_s: float = 30) -> None:
-    stop = time.monotonic() + deadline_s
-    while time.monotonic() < stop:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {deadline_s} s")
+from tests.servers import BIN, CITYSERVICES, free_port, running_service, service_env, wait_until_up
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
-    process = subprocess.Popen([*CITYSERVICES, "serve", "--port", str(port)], env=_env(tmp_path),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(f"{base}/healthz")
+    with running_service(tmp_path) as base:
         yield base, tmp_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_serve_answers_health_and_readiness_on_sqlite(served):
@@ -70,7 +30,7 @@ def test_serve_answers_health_and_readiness_on_sqlite(served):
 def test_a_token_from_the_token_command_works_against_serve(served):
     base, data_dir = served
     minted = subprocess.run([*CITYSERVICES, "token", "--role", "citizen", "--id-number", "330106198803120150",
-                             "--name", "张伟"], env=_env(data_dir), capture_output=True, text=True, timeout=60)
+                             "--name", "张伟"], env=service_env(data_dir), capture_output=True, text=True, timeout=60)
     assert minted.returncode == 0, minted.stderr
     token = minted.stdout.strip()
     response = httpx.get(f"{base}/v1/applications", headers={"Authorization": f"Bearer {token}"})
@@ -87,8 +47,8 @@ def test_a_token_from_the_token_command_works_against_serve(served):
     ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
 ])
 def test_a_bad_setting_stops_serve_with_one_line_naming_it(tmp_path, variable, value):
-    result = subprocess.run([*CITYSERVICES, "serve", "--port", str(_free_port())],
-                            env=_env(tmp_path, **{variable: value}), capture_output=True, text=True, timeout=60)
+    result = subprocess.run([*CITYSERVICES, "serve", "--port", str(free_port())],
+                            env=service_env(tmp_path, **{variable: value}), capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -96,7 +56,7 @@ def test_a_bad_setting_stops_serve_with_one_line_naming_it(tmp_path, variable, v
 
 
 def test_production_refuses_development_defaults(tmp_path):
-    result = subprocess.run([*CITYSERVICES, "serve"], env=_env(tmp_path, ENVIRONMENT="production"),
+    result = subprocess.run([*CITYSERVICES, "serve"], env=service_env(tmp_path, ENVIRONMENT="production"),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     line = result.stderr.strip()
@@ -104,7 +64,7 @@ def test_production_refuses_development_defaults(tmp_path):
 
 
 def test_token_is_refused_in_production(tmp_path):
-    result = subprocess.run([*CITYSERVICES, "token", "--role", "auditor"], env=_env(tmp_path, ENVIRONMENT="production"),
+    result = subprocess.run([*CITYSERVICES, "token", "--role", "auditor"], env=service_env(tmp_path, ENVIRONMENT="production"),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
 
@@ -112,11 +72,11 @@ def test_token_is_refused_in_production(tmp_path):
 @pytest.mark.skipif(shutil.which("cityservices") is None and not (BIN / "cityservices").exists(),
                     reason="console script not installed")
 def test_simulate_serves_the_police_api(tmp_path):
-    port = _free_port()
-    process = subprocess.Popen([*CITYSERVICES, "simulate", "police", "--port", str(port)], env=_env(tmp_path),
+    port = free_port()
+    process = subprocess.Popen([*CITYSERVICES, "simulate", "police", "--port", str(port)], env=service_env(tmp_path),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait(f"http://127.0.0.1:{port}/_sim/health")
+        wait_until_up(f"http://127.0.0.1:{port}/_sim/health")
         person = httpx.get(f"http://127.0.0.1:{port}/population/v1/persons/330106198803120150").json()
         assert person["name"] == "张伟"
     finally:

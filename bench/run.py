@@ -1,0 +1,531 @@
+"""The load benchmark of issue 9, in one command:
+
+    python bench/run.py --workers 2 --people 100000 --duration 30
+
+Starts (on loopback only) a fresh PostgreSQL database, both agency simulators on a generated dataset,
+and `cityservices serve --workers N`; drives the three services end to end and the reads; measures in
+the same run a bare FastAPI endpoint and a naive reportlab + pyHanko render-and-sign loop; then the
+open-loop tail test, the data-size test (10,000 vs 1,000,000 people and audit events), the memory of
+each worker (also while streaming a 1,000,000-event audit export) and a py-spy profile. Prints a
+summary table, writes bench/results/run-<time>.json and .png. Stops everything it started, always.
+See bench/README.md for how to read the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import report  # noqa: E402
+from bench.citizens import Citizen, pick  # noqa: E402
+from bench.loadgen import (  # noqa: E402
+    HttpxClient,
+    RawClient,
+    Recorder,
+    RequestFailed,
+    closed_loop,
+    make_client,
+    open_loop,
+)
+from bench.monitor import RssSampler  # noqa: E402
+from bench.naive import run_naive  # noqa: E402
+from bench.profiling import start_record, summarize  # noqa: E402
+from bench.stack import (  # noqa: E402
+    Stack,
+    create_database,
+    ensure_postgres,
+    fill_audit_events,
+    venv_bin,
+)
+
+RESULTS = ROOT / "bench" / "results"
+CACHE = RESULTS / "cache"
+T0 = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[{time.monotonic() - T0:7.1f}s] {msg}", flush=True)
+
+
+# -- inputs -----------------------------------------------------------------------------------------
+
+
+def ensure_dataset(people: int, seed: int) -> tuple[Path, float]:
+    """Generated once per (size, seed, day) and cached: the dates in it are relative to the day."""
+    path = CACHE / f"people-{people}-seed{seed}-{datetime.now():%Y%m%d}.json"
+    if path.exists():
+        return path, 0.0
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for old in CACHE.glob(f"people-{people}-seed{seed}-*.json"):
+        old.unlink()
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "integrations.datasets.generate", "--people", str(people), "--seed",
+                    str(seed), "--out", str(path)], cwd=ROOT, check=True, timeout=1800,
+                   stdout=subprocess.DEVNULL)
+    return path, time.monotonic() - start
+
+
+def proof_pdf() -> bytes:
+    """A small, real PDF to upload as proof of address."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    buf = io.BytesIO()
+    c = Canvas(buf)
+    c.drawString(72, 760, "Lease agreement (benchmark proof of address)")
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+BOUNDARY = "cityservicesbench7d1f0c"
+
+
+def multipart(content: bytes, filename: str = "proof.pdf", media_type: str = "application/pdf") -> bytes:
+    return (
+        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+        f"Content-Type: {media_type}\r\n\r\n"
+    ).encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def mint_tokens(data_dir: Path, citizens: list[Citizen]) -> list[str]:
+    """The function `cityservices token` calls, in-process (one process per token would cost ~0.5 s of
+    CPU each). One real `cityservices token` call first proves the command works with this DATA_DIR."""
+    from app.auth.dev_keys import mint_dev_token
+
+    if citizens:
+        env = os.environ | {"DATA_DIR": str(data_dir), "ENVIRONMENT": "development"}
+        subprocess.run([venv_bin("cityservices"), "token", "--role", "citizen", "--id-number", citizens[0].id_number,
+                        "--name", citizens[0].name, "--ttl", "7200"], env=env, check=True, capture_output=True,
+                       timeout=60)
+    return [mint_dev_token(data_dir, issuer="cityservices-dev", audience="cityservices", roles=["citizen"],
+                           id_number=c.id_number, name=c.name, ttl_s=7200) for c in citizens]
+
+
+def mint_role(data_dir: Path, role: str) -> str:
+    from app.auth.dev_keys import mint_dev_token
+
+    return mint_dev_token(data_dir, issuer="cityservices-dev", audience="cityservices", roles=[role],
+                          name=f"bench {role}", station_id="310105-HQLB" if role == "clerk" else None, ttl_s=7200)
+
+
+# -- flows ------------------------------------------------------------------------------------------
+
+
+class Flows:
+    """The citizens' journeys. Each flow raises RequestFailed on any unexpected answer."""
+
+    def __init__(self, client, picked, tokens: dict[str, list[str]], upload_body: bytes) -> None:
+        self.client = client
+        self.picked = picked
+        self.tokens = tokens
+        self.upload_body = upload_body
+        self.issued: list[tuple[str, str, str]] = []  # (token, application id, verification code), bounded
+
+    def _auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def _who(self, service: str, u: int, i: int) -> tuple[Citizen, str]:
+        people = getattr(self.picked, service)
+        k = (u * 7919 + i) % len(people)
+        return people[k], self.tokens[service][k]
+
+    async def _file_and_download(self, rec: Recorder, u: int, token: str, body: dict) -> None:
+        auth = self._auth(token)
+        _, _, raw = await rec.timed("file", self.client.request(
+            "POST", "/v1/applications", auth | {"Content-Type": "application/json"},
+            json.dumps(body, ensure_ascii=False).encode(), user=u), expect=(201,))
+        app = json.loads(raw)
+        if app.get("status") != "issued" or not app.get("certificate"):
+            raise RequestFailed(f"file-{app.get('status')}", 201, raw)
+        cert = app["certificate"]
+        _, _, pdf = await rec.timed("download", self.client.request(
+            "GET", f"/v1/certificates/{cert['serial']}/pdf", auth, user=u))
+        if not pdf.startswith(b"%PDF-"):
+            raise RequestFailed("download-not-pdf", 200, pdf[:100])
+        if len(self.issued) < 20_000:
+            self.issued.append((token, app["id"], cert["verification_code"]))
+
+    async def residence_permit(self, u: int, i: int, rec: Recorder) -> None:
+        citizen, token = self._who("residence_permit", u, i)
+        start = time.perf_counter()
+        _, _, raw = await rec.timed("upload", self.client.request(
+            "POST", "/v1/materials", self._auth(token) | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+            self.upload_body, user=u), expect=(201,))
+        material = json.loads(raw)["id"]
+        await self._file_and_download(rec, u, token, {
+            "service": "residence-permit", "details": {"address": citizen.address, "material_ids": [material]}})
+        rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
+
+    async def no_criminal_record(self, u: int, i: int, rec: Recorder) -> None:
+        _, token = self._who("no_criminal_record", u, i)
+        start = time.perf_counter()
+        await self._file_and_download(rec, u, token, {
+            "service": "no-criminal-record-certificate", "details": {"purpose": "employment"}})
+        rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
+
+    async def household_registration(self, u: int, i: int, rec: Recorder) -> None:
+        _, token = self._who("household_registration", u, i)
+        start = time.perf_counter()
+        await self._file_and_download(rec, u, token, {
+            "service": "household-registration-certificate", "details": {"purpose": "子女入学"}})
+        rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
+
+
+def read_flows(client, issued: list[tuple[str, str, str]]):
+    async def get_application(u: int, i: int, rec: Recorder) -> None:
+        token, app_id, _ = issued[(u * 7919 + i) % len(issued)]
+        await rec.timed("flow", client.request("GET", f"/v1/applications/{app_id}",
+                                               {"Authorization": f"Bearer {token}"}, user=u))
+
+    async def verify(u: int, i: int, rec: Recorder) -> None:
+        _, _, code = issued[(u * 7919 + i) % len(issued)]
+        await rec.timed("flow", client.request("GET", f"/v1/verify/{code}", user=u))
+
+    return get_application, verify
+
+
+async def bare_phase(port: int, args) -> Recorder:
+    client = make_client(args.read_client, f"http://127.0.0.1:{port}", connections=args.read_users)
+
+    async def ping(u: int, i: int, rec: Recorder) -> None:
+        await rec.timed("flow", client.request("GET", "/ping", user=u))
+
+    try:
+        return await closed_loop(ping, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000,
+                                 warmup=1.0)
+    finally:
+        await client.aclose()
+
+
+# -- phases -----------------------------------------------------------------------------------------
+
+
+async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, results: dict, raw: dict) -> None:
+    base = f"http://127.0.0.1:{stack.service_port}"
+    flows_client = HttpxClient(base, connections=args.users + 8)
+    read_client = make_client(args.read_client, base, connections=args.read_users)
+    flows = Flows(flows_client, picked, tokens, multipart(proof_pdf()))
+    phases = results["phases"]
+    try:
+        for name, fn, duration in (
+            ("residence_permit", flows.residence_permit, args.duration),
+            ("no_criminal_record", flows.no_criminal_record, args.duration / 2),
+            ("household_registration", flows.household_registration, args.duration / 2),
+        ):
+            sampler.mark(name)
+            log(f"phase {name}: {args.users} users, closed loop, {duration:.0f}s")
+            rec = await closed_loop(fn, users=args.users, duration=duration, max_iterations=100_000, warmup=3.0)
+            phases[name] = rec.summary()
+            raw[name] = rec.latencies
+            log(f"  {rec.completed / rec.elapsed:.1f}/s, failures {dict(rec.failures)}")
+        if not flows.issued:
+            raise RuntimeError("no certificate was issued; see failure samples: "
+                               + json.dumps({k: v.get("failure_samples") for k, v in phases.items()}, ensure_ascii=False))
+
+        get_application, verify = read_flows(read_client, flows.issued)
+        for name, fn in (("read_application", get_application), ("verify_code", verify)):
+            sampler.mark(name)
+            log(f"phase {name}: {args.read_users} users, {args.read_client} client, {args.read_duration:.0f}s")
+            rec = await closed_loop(fn, users=args.read_users, duration=args.read_duration,
+                                    max_iterations=2_000_000, warmup=1.0)
+            phases[name] = rec.summary()
+            raw[name] = rec.latencies
+            log(f"  {rec.completed / rec.elapsed:.0f}/s, failures {dict(rec.failures)}")
+
+        sampler.mark("single_citizen")
+        log("phase single_citizen: one citizen alone, residence permit, sequential")
+        solo = HttpxClient(base, connections=2)
+        solo_flows = Flows(solo, picked, tokens, flows.upload_body)
+        rec = await closed_loop(solo_flows.residence_permit, users=1, duration=args.single_duration,
+                                max_iterations=300, warmup=2.0)
+        await solo.aclose()
+        phases["single_citizen"] = rec.summary()
+        raw["single_citizen"] = rec.latencies
+        log(f"  issuance (POST /v1/applications) p50 {phases['single_citizen']['steps']['file']['p50_ms']} ms")
+
+        max_rate = phases["residence_permit"]["throughput_per_s"]
+        rate = max(0.5, 0.7 * max_rate)
+        sampler.mark("open_loop")
+        log(f"phase open_loop: Poisson arrivals at {rate:.1f}/s (70% of {max_rate}/s), {args.duration:.0f}s")
+        rec = await open_loop(flows.residence_permit, rate=rate, duration=args.duration, max_inflight=512)
+        phases["open_loop"] = rec.summary()
+        raw["open_loop"] = rec.latencies
+        log(f"  completed {rec.completed}, dropped {rec.extra['dropped']}, failures {dict(rec.failures)}")
+
+        if args.profile:
+            sampler.mark("profile")
+            out = RESULTS / f"{results['run_id']}-profile.txt"
+            log(f"phase profile: py-spy on the service workers for {args.profile_duration}s under residence-permit load")
+            spy = start_record(stack.service.proc.pid, out, duration=args.profile_duration)
+            if spy is None:
+                results["profile"] = {"error": "py-spy not installed"}
+            else:
+                await asyncio.sleep(0.5)
+                rec = await closed_loop(flows.residence_permit, users=args.users, duration=args.profile_duration,
+                                        max_iterations=100_000)
+                try:
+                    _, err = await asyncio.to_thread(spy.communicate, timeout=60)
+                except subprocess.TimeoutExpired:
+                    spy.kill()
+                    err = b"timeout"
+                if out.exists():
+                    results["profile"] = summarize(out) | {"file": str(out.relative_to(ROOT)),
+                                                           "throughput_under_profiler": round(rec.completed / rec.elapsed, 2)}
+                else:
+                    results["profile"] = {"error": (err or b"").decode(errors="replace")[-500:]}
+    finally:
+        await flows_client.aclose()
+        await read_client.aclose()
+
+
+async def flat_measure(args, stack: Stack, picked, tokens) -> Recorder:
+    base = f"http://127.0.0.1:{stack.service_port}"
+    client = HttpxClient(base, connections=2)
+    flows = Flows(client, picked, tokens, multipart(proof_pdf()))
+    try:
+        return await closed_loop(flows.residence_permit, users=1, duration=args.flat_duration,
+                                 max_iterations=args.flat_samples, warmup=3.0)
+    finally:
+        await client.aclose()
+
+
+async def export_stream(base: str, token: str, timeout: float, max_events: int) -> dict[str, float]:
+    import httpx
+
+    lines = size = 0
+    start = time.perf_counter()
+    truncated = False
+    async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(120.0)) as client:
+        async with client.stream("GET", "/v1/audit/export", params={"format": "ndjson"},
+                                 headers={"Authorization": f"Bearer {token}"}) as r:
+            if r.status_code != 200:
+                return {"error": f"HTTP {r.status_code}: {(await r.aread())[:300]!r}"}
+            async for chunk in r.aiter_raw():
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+                if time.perf_counter() - start > timeout or lines >= max_events:
+                    truncated = True
+                    break
+    elapsed = time.perf_counter() - start
+    return {"events": lines, "bytes": size, "seconds": round(elapsed, 2), "events_per_s": round(lines / elapsed, 1),
+            "truncated_by_bound": truncated}
+
+
+def start_stack(stack: Stack, args, sampler: RssSampler, label: str, dataset: Path, audit_events: int) -> dict:
+    info: dict[str, object] = {}
+    db = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+    pg_url = create_database(db)
+    stack.databases.append(db)
+    database_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    t = time.monotonic()
+    urls = stack.start_simulators(dataset, timeout=args.sim_timeout)
+    info["simulators_start_s"] = round(time.monotonic() - t, 1)
+    info["migrate_s"] = round(stack.migrate(database_url), 1)
+    if audit_events:
+        log(f"  filling audit_events with {audit_events:,} rows by SQL")
+        info["audit_fill_s"] = round(fill_audit_events(pg_url, audit_events), 1)
+    service = stack.start_service(workers=args.workers, database_url=database_url, urls=urls)
+    sampler.watch(label, service.proc.pid)
+    info["database"] = db
+    info["pg_url"] = pg_url
+    return info
+
+
+def stop_stack(stack: Stack, sampler: RssSampler, label: str) -> None:
+    sampler.unwatch(label)
+    for child in list(stack.children):
+        stack.stop(child)
+
+
+def pick_and_mint(stack: Stack, dataset: Path, limit: int):
+    picked = pick(dataset, limit=limit)
+    for service in ("residence_permit", "no_criminal_record", "household_registration"):
+        if not getattr(picked, service):
+            raise RuntimeError(f"no citizen in {dataset} qualifies for {service}")
+    assert stack.data_dir is not None
+    tokens = {s: mint_tokens(stack.data_dir, getattr(picked, s))
+              for s in ("residence_permit", "no_criminal_record", "household_registration")}
+    return picked, tokens
+
+
+def run(args) -> dict:
+    results: dict = {
+        "run_id": f"run-{datetime.now():%Y%m%d-%H%M%S}",
+        "started_at": datetime.now().isoformat(timespec="seconds"),
+        "args": vars(args) | {"cores": os.cpu_count()},
+        "machine": machine_info(),
+        "reference": {},
+        "phases": {},
+        "memory": {},
+        "flatness": {},
+    }
+    raw: dict[str, dict[str, list[float]]] = {}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    sampler = RssSampler()
+    sampler.start()
+    stack = Stack(log)
+    try:
+        ensure_postgres(log)
+
+        sampler.mark("naive")
+        procs = args.naive_procs or os.cpu_count() or 1
+        log(f"reference: naive render + sign loop, {procs} processes, {args.ref_duration:.0f}s")
+        results["reference"]["naive_render_sign"] = run_naive(procs, args.ref_duration)
+        log(f"  {results['reference']['naive_render_sign']['throughput_per_s']} documents/s")
+
+        sampler.mark("bare")
+        log(f"reference: bare FastAPI endpoint, {args.workers} uvicorn workers, {args.read_users} users, "
+            f"{args.read_client} client, {args.read_duration:.0f}s")
+        bare_port = stack.start_bare(workers=args.workers)
+        rec = asyncio.run(bare_phase(bare_port, args))
+        results["reference"]["bare_endpoint"] = rec.summary()
+        raw["bare_endpoint"] = rec.latencies
+        for child in list(stack.children):
+            stack.stop(child)
+        log(f"  {results['reference']['bare_endpoint']['throughput_per_s']:.0f} requests/s")
+
+        dataset, gen_s = ensure_dataset(args.people, args.seed)
+        results["dataset"] = {"people": args.people, "file": str(dataset), "generate_s": round(gen_s, 1)}
+        log(f"main stack: {args.people:,} people ({dataset.name}), {args.workers} workers")
+        info = start_stack(stack, args, sampler, "main", dataset, 0)
+        results["main_stack"] = {k: v for k, v in info.items() if k != "pg_url"}
+        picked, tokens = pick_and_mint(stack, dataset, limit=max(200, 4 * args.users))
+        results["citizens"] = {s: len(getattr(picked, s)) for s in tokens}
+        t_main = sampler.now()
+        asyncio.run(main_phases(args, stack, sampler, picked, tokens, results, raw))
+        results["memory"]["main_peak_rss_mb_per_worker"] = {
+            str(k): round(v, 1) for k, v in sampler.peak("main", since=t_main).items()}
+        stop_stack(stack, sampler, "main")
+        stack.close()
+
+        if args.flat:
+            for label, people, events in (("small", args.flat_small, args.flat_small),
+                                          ("large", args.flat_large, args.flat_large)):
+                sampler.mark(f"flat_{label}")
+                log(f"data size {label}: {people:,} people, {events:,} audit events")
+                dataset, gen_s = ensure_dataset(people, args.seed)
+                if gen_s:
+                    log(f"  generated {dataset.name} in {gen_s:.0f}s")
+                t = time.monotonic()
+                info = start_stack(stack, args, sampler, label, dataset, events)
+                log(f"  stack up in {time.monotonic() - t:.0f}s (simulators {info['simulators_start_s']}s)")
+                picked, tokens = pick_and_mint(stack, dataset, limit=50)
+                rec = asyncio.run(flat_measure(args, stack, picked, tokens))
+                entry = {"people": people, "audit_events": events, "generate_s": round(gen_s, 1),
+                         **{k: v for k, v in info.items() if k != "pg_url"}, **rec.summary()}
+                results["flatness"][label] = entry
+                raw[f"decision_{label}"] = {"file": rec.latencies["file"]}
+                log(f"  decision (POST /v1/applications) p50 {entry['steps'].get('file', {}).get('p50_ms')} ms")
+                if label == "large" and args.export:
+                    results["memory"]["export"] = export_memory(args, stack, sampler, label)
+                results["memory"][f"{label}_peak_rss_mb_per_worker"] = {
+                    str(k): round(v, 1) for k, v in sampler.peak(label).items()}
+                stop_stack(stack, sampler, label)
+                stack.close()
+    finally:
+        sampler.stop()
+        stack.close()
+        results["finished_at"] = datetime.now().isoformat(timespec="seconds")
+        results["wall_s"] = round(time.monotonic() - T0, 1)
+        results["rss_timeline"] = [(round(t, 2), lab, pid, round(mb, 1)) for t, lab, pid, mb in sampler.samples[::4]]
+        results["marks"] = [(round(t, 2), name) for t, name in sampler.marks]
+    results["targets"] = report.targets(results)
+    return results, raw
+
+
+def export_memory(args, stack: Stack, sampler: RssSampler, label: str) -> dict:
+    assert stack.data_dir is not None
+    token = mint_role(stack.data_dir, "auditor")
+    before = sampler.latest(label, before=sampler.now())
+    t0 = sampler.now()
+    log(f"  streaming GET /v1/audit/export?format=ndjson (bounded: {args.export_timeout:.0f}s)")
+    stream = asyncio.run(export_stream(f"http://127.0.0.1:{stack.service_port}", token, args.export_timeout,
+                                       args.flat_large + 100_000))
+    time.sleep(2 * sampler.interval)
+    peak = sampler.peak(label, since=t0)
+    deltas = {str(pid): round(peak[pid] - before.get(pid, peak[pid]), 1) for pid in peak}
+    log(f"  exported {stream.get('events')} events in {stream.get('seconds')}s; RSS rise per worker {deltas} MB")
+    return {"stream": stream, "rss_before_mb": {str(k): round(v, 1) for k, v in before.items()},
+            "rss_peak_mb": {str(k): round(v, 1) for k, v in peak.items()}, "rss_rise_mb": deltas,
+            "max_rise_mb": max(deltas.values()) if deltas else None}
+
+
+def machine_info() -> dict:
+    import platform
+
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (0, 0, 0)
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "loadavg_at_start": [round(x, 2) for x in load]}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workers", type=int, default=2, help="service (and bare endpoint) worker processes")
+    p.add_argument("--people", type=int, default=100_000, help="people in the main dataset")
+    p.add_argument("--duration", type=float, default=30, help="seconds of the residence-permit and open-loop phases "
+                   "(the other two services get half)")
+    p.add_argument("--users", type=int, default=32, help="concurrent virtual citizens in the closed-loop flows")
+    p.add_argument("--read-users", type=int, default=32)
+    p.add_argument("--read-duration", type=float, default=10)
+    p.add_argument("--read-client", choices=["raw", "httpx"], default="raw",
+                   help="client for the bare endpoint and the reads (same for both)")
+    p.add_argument("--ref-duration", type=float, default=10, help="seconds of the naive render-and-sign loop")
+    p.add_argument("--naive-procs", type=int, default=0, help="default: one per core")
+    p.add_argument("--single-duration", type=float, default=10)
+    p.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--profile-duration", type=int, default=15)
+    p.add_argument("--flat", action=argparse.BooleanOptionalAction, default=True, help="run the data-size test")
+    p.add_argument("--flat-small", type=int, default=10_000)
+    p.add_argument("--flat-large", type=int, default=1_000_000)
+    p.add_argument("--flat-samples", type=int, default=60, help="sequential filings per size (bounded)")
+    p.add_argument("--flat-duration", type=float, default=20)
+    p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
+                   help="stream the audit export of the large size and watch RSS")
+    p.add_argument("--export-timeout", type=float, default=240)
+    p.add_argument("--sim-timeout", type=float, default=600, help="seconds for a simulator to load its dataset")
+    p.add_argument("--seed", type=int, default=1)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    results, raw = run(args)
+    out = RESULTS / f"{results['run_id']}.json"
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    png = RESULTS / f"{results['run_id']}.png"
+    try:
+        report.plot(results, raw, png)
+    except Exception as exc:  # the figures matter more than the picture
+        log(f"plot failed: {exc!r}")
+    print()
+    print(report.table(results))
+    log(f"wrote {out.relative_to(ROOT)} and {png.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    mp.set_start_method("spawn", force=True)
+    sys.exit(main())

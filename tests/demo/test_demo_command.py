@@ -1,0 +1,108 @@
+"""`cityservices demo` on a fresh machine: it starts its own service and leaves three signed PDFs with
+readable Chinese text, one per service, named in summary.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pypdf
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from rich.console import Console
+
+from app.demo import free_port, run, settings_env_names
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLES = {
+    "residence-permit": "上海市居住证",
+    "no-criminal-record-certificate": "无犯罪记录证明",
+    "household-registration-certificate": "户籍证明",
+}
+
+
+def _cityservices() -> list[str]:
+    script = Path(sys.executable).with_name("cityservices")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    work = tmp_path_factory.mktemp("demo")
+    out = work / "demo-output"
+    env = {key: value for key, value in os.environ.items() if key.upper() not in settings_env_names()}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    # Nothing answers at this --base-url (a free port), so the demo starts its own service; the
+    # default 127.0.0.1:8000 might be someone's running service on this machine.
+    result = subprocess.run(
+        [*_cityservices(), "demo", "--base-url", f"http://127.0.0.1:{free_port()}", "--out", str(out)],
+        cwd=work, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120,
+    )
+    return result, out
+
+
+def test_demo_exits_zero_and_tells_each_step(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, _ = demo_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    for told in ("张伟", "沈国强", "李娜", "王芳", "NO_HOUSING_RECORD", "chain intact", "/verify/"):
+        assert told in result.stdout, told
+
+
+def test_demo_leaves_one_signed_pdf_per_service_with_readable_chinese_titles(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, out = demo_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    by_service = {}
+    for entry in summary:
+        by_service.setdefault(entry["service"], entry)
+        assert entry["verification_url"].rsplit("/", 1)[-1] == entry["verification_code"]
+    assert set(by_service) == set(TITLES)
+    for service, entry in by_service.items():
+        pdf = out / entry["file"]
+        data = pdf.read_bytes()
+        assert data.startswith(b"%PDF-") and b"/ByteRange" in data
+        signatures = PdfFileReader(pdf.open("rb"), strict=False).embedded_signatures
+        assert len(signatures) == 1
+        # The temporary service's certificate is gone with it: trust the embedded one, so this checks
+        # that the signature is intact and covers the whole file.
+        status = validate_pdf_signature(signatures[0], ValidationContext(trust_roots=[signatures[0].signer_cert]))
+        assert status.intact and status.valid
+        assert status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        text = pypdf.PdfReader(pdf).pages[0].extract_text()
+        assert TITLES[service] in text
+        assert entry["serial"] in text
+
+
+def test_against_a_running_service_without_its_keys_the_demo_says_which_option_to_pass(tmp_path: Path) -> None:
+    class Healthy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Healthy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        console = Console(record=True, width=200)
+        status = run(base_url=f"http://127.0.0.1:{server.server_address[1]}", out_dir=tmp_path / "out",
+                     data_dir=tmp_path / "not-the-service-data-dir", console=console)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == 1
+    told = console.export_text()
+    assert "holds no development keys" in told and "--data-dir" in told
+    assert not (tmp_path / "out").exists()

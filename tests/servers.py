@@ -1,0 +1,66 @@
+"""Starting real `cityservices` processes for tests that need a socket (a browser, the CLI)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+CITYSERVICES = [str(BIN / "cityservices")] if (BIN / "cityservices").exists() else [sys.executable, "-m", "app.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def service_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "ENVIRONMENT")}
+    env.update({"DATA_DIR": str(data_dir), **extra})
+    return env
+
+
+def wait_until_up(url: str, deadline_s: float = 30) -> None:
+    stop = time.monotonic() + deadline_s
+    while time.monotonic() < stop:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {deadline_s} s")
+
+
+@contextmanager
+def running_service(data_dir: Path, **env: str) -> Iterator[str]:
+    """`cityservices serve` on a free port; yields its base URL; always stopped."""
+    port = free_port()
+    process = subprocess.Popen([*CITYSERVICES, "serve", "--port", str(port)],
+                               env=service_env(data_dir, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", **env),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/healthz")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def mint(data_dir: Path, *args: str) -> str:
+    result = subprocess.run([*CITYSERVICES, "token", *args], env=service_env(data_dir), capture_output=True,
+                            text=True, timeout=60, check=True)
+    return result.stdout.strip()
