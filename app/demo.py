@@ -35,7 +35,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.config import Settings
+from app.config import Settings, load_settings
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_OUT_DIR = Path("demo-output")
@@ -550,7 +550,7 @@ def run(
     started = time.monotonic()
     try:
         if not temporary and answers_healthz(base_url):
-            settings = Settings()
+            settings = load_settings()
             data_dir = Path(data_dir) if data_dir is not None else settings.data_dir
             if settings.is_production or not settings.dev_auth:
                 raise DemoError("the demo mints development tokens; this environment configures a JWKS or "

@@ -19,6 +19,9 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+APPLICATIONS_FILED = Counter(
+    "cityservices_applications_filed_total", "Applications filed, by their first answer", ["service", "status", "channel"]
+)
 APPLICATIONS_DECIDED = Counter(
     "cityservices_applications_decided_total", "Applications decided", ["service", "status", "channel"]
 )

@@ -23,7 +23,7 @@ class RssSampler(threading.Thread):
         self.marks: list[tuple[float, str]] = []
         self._watch: dict[str, psutil.Process] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -40,7 +40,7 @@ class RssSampler(threading.Thread):
         self.marks.append((self.now(), name))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
     def workers(self, label: str) -> list[psutil.Process]:
@@ -56,7 +56,7 @@ class RssSampler(threading.Thread):
         return kids or [leader]
 
     def run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._halt.wait(self.interval):
             with self._lock:
                 labels = list(self._watch)
             t = self.now()

@@ -30,6 +30,7 @@ from app.auth.access import may_see_person
 from app.auth.principal import Principal, Role
 from app.clock import SHANGHAI
 from app.materials import repository as materials
+from app.observability import APPLICATIONS_FILED
 from app.runtime import Runtime
 from app.services.base import Applicant, ServiceDefinition
 from app.services.registry import get_service
@@ -150,6 +151,7 @@ async def file(
         if earlier is None:
             raise
         return await _replay(session, earlier, request_hash)
+    APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
     return status_code, application
 
 

@@ -20,6 +20,7 @@ logger = logging.getLogger("cityservices.worker")
 
 POLL_SECONDS = 1.0
 BATCH = 20
+CONCURRENCY = 4
 # A claimed application not finished within this lease (worker died) becomes due again.
 LEASE = timedelta(minutes=2)
 
@@ -29,7 +30,14 @@ async def process_due(runtime: Runtime, *, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     async with runtime.sessionmaker() as session:
         ids = await repository.claim_due(session, now=now, lease_until=now + LEASE, limit=BATCH)
-    await asyncio.gather(*(_retry(runtime, application_id, now=now) for application_id in ids))
+    # A few at a time: each retry may wait on an agency, and must not starve the request path of connections.
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def retry(application_id: str) -> None:
+        async with limit:
+            await _retry(runtime, application_id, now=now)
+
+    await asyncio.gather(*(retry(application_id) for application_id in ids))
     return len(ids)
 
 
@@ -39,6 +47,7 @@ async def _retry(runtime: Runtime, application_id: str, *, now: datetime) -> Non
         if application is None or application.status != Status.pending_agency:
             return
         before = application.status
+        await session.commit()  # end the read: no connection held while the agencies answer
         findings = await workflow.examine(runtime, session, application, ctx=None, today=now.astimezone(SHANGHAI).date())
         await workflow.conclude(runtime, session, application, findings, now=max(now, datetime.now(UTC)),
                                 by="system:worker")

@@ -71,9 +71,9 @@ async def by_code(session: AsyncSession, code: str, *, ctx: RequestContext) -> C
 async def verify_pdf(runtime: Runtime, session: AsyncSession, pdf: bytes, *, ctx: RequestContext) -> PdfVerificationOut:
     signer = runtime.issuer.pdfs.signer
     report = await asyncio.to_thread(inspect_pdf, pdf, trust_roots=signer.trust_roots)
+    # On record means these exact bytes were issued; a valid signature on other bytes (a leaked key)
+    # must not borrow a real certificate's status.
     record = await repository.by_sha256(session, hashlib.sha256(pdf).hexdigest())
-    if record is None and report.authentic and report.serial:
-        record = await repository.by_serial(session, report.serial)
     ctx.action = "certificate.verify_pdf"
     if record is not None:
         _about(ctx, record)

@@ -1,8 +1,9 @@
 """The README's walk-through, run as written: every ```sh block of its "Walk-through" section, in order,
 with bash, against a real `cityservices serve`, so the README cannot rot.
 
-A person pastes the blocks into one shell, so variables and functions defined in one block are there
-in the next; the test carries them over (`declare -p` / `declare -f` into a file each block sources).
+A person pastes the blocks into one shell, so variables, functions and the working directory of one
+block are there in the next; the test carries them over (`declare -p`, `declare -f` and `cd` into a
+file each block sources).
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(
             "set -eo pipefail\n"
             f". '{state}'\n"
             f"{block}\n"
-            f"{{ declare -p {variables} 2>/dev/null; declare -f {functions} 2>/dev/null; }} > '{state}.next' || true\n"
+            f"{{ declare -p {variables} 2>/dev/null; declare -f {functions} 2>/dev/null; printf 'cd %q\\n' \"$PWD\"; }}"
+            f" > '{state}.next' || true\n"
             f"mv '{state}.next' '{state}'\n"
         )
         result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
@@ -97,5 +99,5 @@ def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(
                      '"signature_intact":true', '"intact":true'):
         assert expected in told, f"{expected!r} not in the walk-through's output:\n{told}"
     for name in PDFS:
-        pdf = (tmp_path / name).read_bytes()
+        pdf = (tmp_path / "demo-output" / "walkthrough" / name).read_bytes()
         assert pdf.startswith(b"%PDF-") and b"/ByteRange" in pdf, name
