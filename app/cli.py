@@ -83,6 +83,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         try:
             await run_forever(runtime)
         finally:
+            runtime.issuer.pdfs.close()
             await runtime.agencies.aclose()
             await runtime.engine.dispose()
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     agency_breaker_reset_seconds: float = Field(
         default=30.0, gt=0, description="how long a tripped circuit to an agency stays open"
     )
+    pdf_processes: int = Field(
+        default=1, ge=0, le=16, description="processes per service worker that render and sign PDFs (0 = threads)"
+    )
     audit_checkpoint_seconds: float = Field(
         default=300.0, gt=0, description="how often the worker signs the request log's chain head"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
@@ -23,7 +22,8 @@ from app.auth.jwks import KeySource, RemoteJwks, StaticJwks
 from app.auth.tokens import TokenVerifier
 from app.certificates.endpoints import page_router, public_router
 from app.certificates.endpoints import router as certificates_router
-from app.certificates.issuing import CertificateIssuer, PdfFactory
+from app.certificates.issuing import CertificateIssuer
+from app.certificates.production import PdfFactory
 from app.certificates.signing import ensure_dev_signing_material
 from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker
@@ -73,10 +73,8 @@ def build_runtime(settings: Settings) -> Runtime:
         key_file, cert_file = settings.signing_key_file, settings.signing_cert_file
     else:
         key_file, cert_file = ensure_dev_signing_material(settings.data_dir)
-    pdfs = PdfFactory(
-        font_file=settings.cert_font_file, key_file=key_file, cert_file=cert_file,
-        executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="pdf"),
-    )
+    pdfs = PdfFactory(font_file=settings.cert_font_file, key_file=key_file, cert_file=cert_file,
+                      processes=settings.pdf_processes)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -111,6 +109,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runtime = runtime
     app.state.audit = runtime.audit
     app.state.token_verifier = runtime.token_verifier
+    runtime.audit.writer.start()
+    await runtime.issuer.pdfs.warm_up()
     worker: asyncio.Task[None] | None = None
     if settings.worker_in_process and app.state.start_worker:
         from app.applications.worker import run_forever
@@ -123,6 +123,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.cancel()
             with suppress(asyncio.CancelledError):
                 await worker
+        await runtime.audit.writer.stop()
+        runtime.issuer.pdfs.close()
         await runtime.agencies.aclose()
         await runtime.engine.dispose()
 

@@ -83,6 +83,7 @@ def settings(data_dir: Path, database_url: str) -> Settings:
         agency_timeout_seconds=0.5,
         agency_breaker_reset_seconds=0.2,
         public_base_url="http://testserver",
+        pdf_processes=0,  # threads in tests; `cityservices serve` in tests/cli and tests/reliability uses processes
         # Generous here; tests/security/test_rate_limits.py builds an app with tight limits.
         rate_limit_filing="10000/minute",
         rate_limit_uploads="10000/minute",

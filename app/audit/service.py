@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.api.context import RequestContext
-from app.audit.recorder import commit, on_commit, record
+from app.audit.batching import RequestLogWriter
+from app.audit.recorder import on_commit, record
 from app.audit.subjects import SubjectHasher
 from app.observability import AUDIT_EVENTS
 
@@ -23,8 +24,8 @@ def outcome_of(status: int) -> str:
 
 class AuditLog:
     def __init__(self, *, sessionmaker: async_sessionmaker[AsyncSession], hasher: SubjectHasher) -> None:
-        self._sessionmaker = sessionmaker
         self.hasher = hasher
+        self.writer = RequestLogWriter(sessionmaker)
 
     def subject(self, id_number: str | None) -> dict[str, str | None]:
         if not id_number:
@@ -63,10 +64,9 @@ class AuditLog:
         AUDIT_EVENTS.labels("request").inc()
 
     async def write_request(self, ctx: RequestContext, *, status: int, latency_ms: float) -> None:
-        """After a handler that changed nothing (or failed): the event in a transaction of its own."""
-        async with self._sessionmaker() as session:
-            record(session, **self._request_fields(ctx, status=status, latency_ms=latency_ms))
-            await commit(session)
+        """After a handler that changed nothing (or failed): committed with other such events (group
+        commit) before the response leaves."""
+        await self.writer.write(self._request_fields(ctx, status=status, latency_ms=latency_ms))
         AUDIT_EVENTS.labels("request").inc()
 
     def record_agency_call(

@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from concurrent.futures import Executor
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.certificates.codes import display_code, new_verification_code, serial
 from app.certificates.models import Certificate, CertificateNumber
-from app.certificates.rendering import CertificateDocument, CertificateRenderer
-from app.certificates.signing import PdfSigner
+from app.certificates.production import PdfFactory
+from app.certificates.rendering import CertificateDocument
 from app.clock import SHANGHAI
 from app.identity.id_number import mask
 from app.services.base import Applicant, DocumentContent
 from app.services.calendar import add_months
 
 ISSUING_AUTHORITY = "上海市公安局"
-
-
-class PdfFactory:
-    """Renders and signs one document; CPU work, so it runs in an executor."""
-
-    def __init__(self, *, font_file: Path | None, key_file: Path, cert_file: Path, executor: Executor) -> None:
-        self.renderer = CertificateRenderer(font_file=font_file)
-        self.signer = PdfSigner(key_file=key_file, cert_file=cert_file)
-        self._executor = executor
-
-    def _produce(self, doc: CertificateDocument) -> bytes:
-        return self.signer.sign(self.renderer.render(doc), reason=f"{doc.title} {doc.serial}")
-
-    async def produce(self, doc: CertificateDocument) -> bytes:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._produce, doc)
 
 
 class CertificateIssuer:
