@@ -25,6 +25,12 @@ APPLICATIONS_FILED = Counter(
 APPLICATIONS_DECIDED = Counter(
     "cityservices_applications_decided_total", "Applications decided", ["service", "status", "channel"]
 )
+PROCESSING_SECONDS = Histogram(
+    "cityservices_application_processing_seconds",
+    "Filing to decision (issued or rejected), per service",
+    ["service"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 60, 600, 3600, 86400, 604800),
+)
 AUDIT_EVENTS = Counter("cityservices_audit_events_total", "Request-log events written", ["kind"])
 
 

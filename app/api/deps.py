@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from app.api.context import RequestContext, current_context
 
 
-def get_context(request: Request) -> RequestContext:
+async def get_context(request: Request) -> RequestContext:
     ctx = current_context()
     assert ctx is not None, "RequestMiddleware is not installed"
     # Known once routed; handlers that record their own event inside their transaction need it now.

@@ -71,22 +71,24 @@ async def idempotency_record(session: AsyncSession, *, actor_sub: str, key: str)
 
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[str]:
     """Take up to `limit` applications whose retry is due, pushing their next attempt past the lease so
-    no other worker takes them meanwhile. On PostgreSQL, SKIP LOCKED lets several workers share the work."""
-    query = (
+    no other worker takes them meanwhile. One UPDATE … RETURNING, so the claim is atomic; on PostgreSQL
+    the candidates are chosen FOR UPDATE SKIP LOCKED, so several workers share the work."""
+    due = (
         select(Application.id)
         .where(Application.status == Status.pending_agency.value, Application.next_attempt_at <= now)
         .order_by(Application.next_attempt_at)
         .limit(limit)
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list((await session.execute(query)).scalars())
-    if ids:
-        await session.execute(
-            update(Application)
-            .where(Application.id.in_(ids))
-            .values(next_attempt_at=lease_until, version=Application.version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        due = due.with_for_update(skip_locked=True)
+    claimed = await session.execute(
+        update(Application)
+        .where(Application.id.in_(due.scalar_subquery()), Application.status == Status.pending_agency.value,
+               Application.next_attempt_at <= now)
+        .values(next_attempt_at=lease_until, version=Application.version + 1)
+        .returning(Application.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(claimed.scalars())
     await session.commit()
     return ids

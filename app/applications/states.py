@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.errors import Conflict
 from app.i18n import Text
+from app.observability import PROCESSING_SECONDS
 
 if TYPE_CHECKING:
     from app.applications.models import Application
@@ -56,3 +57,4 @@ def transition(application: Application, new: Status, *, at: datetime, by: str) 
     application.updated_at = at
     if new in DECIDED:
         application.decided_at = at
+        PROCESSING_SECONDS.labels(application.service).observe((at - application.created_at).total_seconds())

@@ -26,7 +26,7 @@ from app.runtime import RuntimeDep, SessionDep
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
 
-def _filters(
+async def _filters(
     runtime: RuntimeDep,
     actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub`")] = None,
     role: Annotated[Literal["citizen", "clerk", "auditor"] | None, Query()] = None,

@@ -99,3 +99,18 @@ async def test_keys_are_per_caller(client, tokens, runtime):
     b = await file(client, {**tokens.citizen("340104199205200242", "李娜"), "Idempotency-Key": "shared"},
                    no_criminal_record())
     assert a.json()["id"] != b.json()["id"]
+
+
+async def test_concurrent_workers_never_take_the_same_application_twice(client, tokens, runtime):
+    headers = tokens.citizen(*ZHANG_WEI[:2])
+    runtime.agencies.police_simulator.set_faults(down=True)
+    pending = [(await file(client, headers, no_criminal_record())).json()["id"] for _ in range(6)]
+    runtime.agencies.police_simulator.reset()
+    runtime.agencies.reset_circuits()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    tried = await asyncio.gather(*(process_due(runtime, now=later) for _ in range(3)))
+    assert sum(tried) == len(pending)  # each application claimed by exactly one of the three
+    async with runtime.sessionmaker() as session:
+        rows = (await session.execute(select(Application.status, Application.attempts))).all()
+    assert [status for status, _ in rows] == ["issued"] * 6
+    assert await _count(runtime, Certificate) == 6
