@@ -72,6 +72,24 @@ class Forbidden(AppError):
     title = Text("无权执行此操作", "You are not allowed to do this")
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    title = Text("请求内容过大", "Payload too large")
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    title = Text("不支持的内容类型", "Unsupported media type")
+
+
+class BodyTooDeeplyNested(AppError):
+    status = 400
+    code = "BODY_TOO_DEEPLY_NESTED"
+    title = Text("请求体嵌套层级过深", "The request body is nested too deeply")
+
+
 class TooManyRequests(AppError):
     status = 429
     code = "RATE_LIMITED"
@@ -150,6 +168,12 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    # FastAPI turns a body it cannot decode into a bare 400; say what was wrong with it, as documented.
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        return problem_response(status=422, code="MALFORMED_JSON",
+                                title=Text("请求体不是有效的 JSON", "The request body is not valid JSON"))
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        return problem_response(status=400, code=BodyTooDeeplyNested.code, title=BodyTooDeeplyNested.title)
     code, title = _HTTP_CODES.get(exc.status_code, (HTTPStatus(exc.status_code).name, Text(
         HTTPStatus(exc.status_code).phrase, HTTPStatus(exc.status_code).phrase)))
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
@@ -157,9 +181,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _too_deep(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(
-        status=400, code="BODY_TOO_DEEPLY_NESTED", title=Text("请求体嵌套层级过深", "The request body is nested too deeply")
-    )
+    return problem_response(status=400, code=BodyTooDeeplyNested.code, title=BodyTooDeeplyNested.title)
 
 
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
@@ -174,6 +196,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unhandled)
+
+
+# Answered before a JSON body reaches its handler: too big, not JSON, too deep.
+JSON_BODY_ERRORS: tuple[type[AppError], ...] = (PayloadTooLarge, UnsupportedMediaType, BodyTooDeeplyNested)
 
 
 def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

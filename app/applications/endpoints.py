@@ -23,7 +23,7 @@ from app.applications.states import InvalidTransition, Status
 from app.audit.recorder import ConcurrentChange
 from app.auth.dependencies import Clerk, Filer, Reader, Staff
 from app.auth.principal import Role
-from app.errors import Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
@@ -51,7 +51,7 @@ IdempotencyKey = Annotated[
     responses={
         202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)"},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused, TooManyRequests),
+                            MaterialNotFound, IdempotencyKeyReused, TooManyRequests, *JSON_BODY_ERRORS),
     },
 )
 async def file_application(
@@ -146,7 +146,7 @@ async def get_application(application_id: str, principal: Reader, session: Sessi
     summary="Withdraw an application before it is decided",
     tags=["citizen", "window"],
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange),
+    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, *JSON_BODY_ERRORS),
 )
 async def withdraw_application(
     application_id: str, principal: Filer, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
@@ -162,7 +162,7 @@ async def withdraw_application(
     description="Only on `needs_review`. Approving issues the certificate.",
     tags=["window"],
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange),
+    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, *JSON_BODY_ERRORS),
 )
 async def decide_application(
     application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep

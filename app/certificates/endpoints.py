@@ -15,7 +15,7 @@ from app.certificates.models import Certificate
 from app.certificates.pages import render_not_found_page, render_verify_page
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
-from app.errors import Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 from app.materials.upload import read_file_part
@@ -99,7 +99,7 @@ async def download_certificate_pdf(
     summary="Revoke a certificate issued in error",
     tags=["window"],
     response_model=CertificateOut,
-    responses=problem_responses(CertificateNotFound, AlreadyRevoked),
+    responses=problem_responses(CertificateNotFound, AlreadyRevoked, *JSON_BODY_ERRORS),
 )
 async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep,
                              ctx: ContextDep) -> CertificateOut:
