@@ -132,8 +132,10 @@ async def _page(session: SessionDep, *, applicant_hash: str | None, status: Stat
     response_model=ApplicationOut,
     responses=problem_responses(ApplicationNotFound),
 )
-async def get_application(application_id: str, principal: Reader, session: SessionDep, ctx: ContextDep) -> ApplicationOut:
-    application = await service.visible(session, principal, application_id)
+async def get_application(
+    application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
+) -> ApplicationOut:
+    application = await service.visible(runtime, session, principal, application_id)
     ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
               subject_id_number=application.applicant_id_number)
     ctx.action = "application.read"

@@ -26,7 +26,7 @@ from app.applications.models import Application, IdempotencyRecord
 from app.applications.schemas import DecisionIn, FilingIn
 from app.applications.states import InvalidTransition, Status, transition
 from app.audit.recorder import commit
-from app.auth.access import may_see_person
+from app.auth.access import may_see_subject
 from app.auth.principal import Principal, Role
 from app.clock import SHANGHAI
 from app.materials import repository as materials
@@ -155,10 +155,10 @@ async def file(
     return status_code, application
 
 
-async def visible(session: AsyncSession, principal: Principal, application_id: str) -> Application:
+async def visible(runtime: Runtime, session: AsyncSession, principal: Principal, application_id: str) -> Application:
     """The application if this caller may see it; otherwise the same 404 as for one that doesn't exist."""
     application = await repository.get(session, application_id)
-    if application is None or not may_see_person(principal, application.applicant_id_number):
+    if application is None or not may_see_subject(principal, application.applicant_id_hash, runtime.audit.hasher):
         raise ApplicationNotFound()
     return application
 
@@ -166,7 +166,7 @@ async def visible(session: AsyncSession, principal: Principal, application_id: s
 async def withdraw(
     runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, application_id: str
 ) -> Application:
-    application = await visible(session, principal, application_id)
+    application = await visible(runtime, session, principal, application_id)
     ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
               subject_id_number=application.applicant_id_number)
     ctx.action = "application.withdraw"
@@ -189,7 +189,7 @@ async def decide(
     application_id: str,
     body: DecisionIn,
 ) -> Application:
-    application = await visible(session, principal, application_id)
+    application = await visible(runtime, session, principal, application_id)
     ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
               subject_id_number=application.applicant_id_number)
     ctx.action = f"application.decision.{body.outcome}"

@@ -44,11 +44,6 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
-def discard_pending(session: AsyncSession) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_ON_COMMIT, None)
-
-
 @asynccontextmanager
 async def _chain_lock(session: AsyncSession) -> AsyncIterator[None]:
     bind = session.bind

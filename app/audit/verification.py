@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,18 +36,5 @@ async def verify_events(events: AsyncIterable[AuditEvent]) -> ChainState:
     state = ChainState()
     async for event in events:
         if not state.feed(event.seq, event.prev_hash, event.hash, fields_of(event)):
-            break
-    return state
-
-
-def verify_plain(events: Iterable[dict[str, Any]]) -> ChainState:
-    """The same over exported records (dicts as in the NDJSON export); used by the offline script."""
-    from datetime import datetime
-
-    state = ChainState()
-    for record in events:
-        fields = dict(record)
-        fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
-        if not state.feed(record["seq"], record["prev_hash"], record["hash"], fields):
             break
     return state

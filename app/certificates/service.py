@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import RequestContext
 from app.audit.recorder import commit
-from app.auth.principal import Principal, Role
+from app.auth.access import may_see_subject
+from app.auth.principal import Principal
 from app.certificates import repository
 from app.certificates.codes import normalize_code
 from app.certificates.errors import AlreadyRevoked, CertificateNotFound
@@ -32,11 +33,7 @@ async def visible(
     with_pdf: bool = False,
 ) -> Certificate:
     certificate = await repository.by_serial(session, serial, with_pdf=with_pdf)
-    if certificate is None:
-        raise CertificateNotFound()
-    if principal.role is Role.citizen and (
-        principal.id_number is None or runtime.audit.hasher.hash(principal.id_number) != certificate.holder_id_hash
-    ):
+    if certificate is None or not may_see_subject(principal, certificate.holder_id_hash, runtime.audit.hasher):
         raise CertificateNotFound()
     _about(ctx, certificate)
     return certificate
