@@ -63,6 +63,10 @@ async def commit(session: AsyncSession) -> None:
     pending: list[dict[str, Any]] = session.info.pop(_PENDING, [])
     callbacks: list[Callable[[], None]] = session.info.pop(_ON_COMMIT, [])
     try:
+        if session.bind is not None and session.bind.dialect.name == "postgresql":
+            # The change's own rows (and their row locks) first: the chain lock then covers only the append.
+            # SQLite must instead write everything under the lock (see app.db.session).
+            await session.flush()
         async with _chain_lock(session):
             await session.flush()
             if pending:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.certificates.codes import display_code, new_verification_code, serial
@@ -27,8 +27,12 @@ class CertificateIssuer:
         self._public_base_url = public_base_url.rstrip("/")
 
     async def _next_number(self) -> int:
-        # Its own short transaction: the number is taken even if the issuing transaction rolls back
-        # (a gap, never a duplicate).
+        """Unique under concurrency, never max()+1; a rolled-back issuance leaves a gap, never a duplicate."""
+        if self._engine.dialect.name == "postgresql":
+            # The table's own identity sequence: nextval is not transactional, so no commit is needed.
+            async with self._engine.connect() as conn:
+                result = await conn.execute(text("SELECT nextval(pg_get_serial_sequence('certificate_numbers', 'id'))"))
+                return int(result.scalar_one())
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 insert(CertificateNumber).values(created_at=datetime.now(SHANGHAI)).returning(CertificateNumber.id)

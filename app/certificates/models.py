@@ -11,7 +11,8 @@ from app.db.types import BigIntId
 
 
 class CertificateNumber(Base):
-    """Serial numbers come from this table's identity/autoincrement key: unique under concurrency, never max()+1."""
+    """Serial numbers come from this table's identity key: unique under concurrency, never max()+1. On
+    PostgreSQL only its sequence is drawn from (nextval); SQLite, which has no sequences, inserts a row."""
 
     __tablename__ = "certificate_numbers"
 
