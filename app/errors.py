@@ -205,7 +205,8 @@ JSON_BODY_ERRORS: tuple[type[AppError], ...] = (PayloadTooLarge, UnsupportedMedi
 def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: every error it can answer, so the OpenAPI document is true."""
     documented: dict[int | str, dict[str, Any]] = {}
-    for error in (*errors, ValidationFailed):
+    every: tuple[type[AppError], ...] = (*errors, ValidationFailed)
+    for error in every:
         entry = documented.setdefault(
             error.status,
             {"description": "", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},

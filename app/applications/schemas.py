@@ -13,7 +13,7 @@ from app.services.text_fields import ReasonText
 
 PersonName = Annotated[str, StringConstraints(max_length=256), AfterValidator(clean_name)]
 
-EXAMPLE_FILING = {
+EXAMPLE_FILING: dict[str, Any] = {
     "service": "residence-permit",
     "details": {"address": "上海市长宁区虹桥路1号5号楼301室", "material_ids": ["7d0c3c0e-2f4f-4c36-9a43-0d5b1a6b2e11"]},
 }

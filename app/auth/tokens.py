@@ -106,9 +106,10 @@ def _algorithm_for_key(jwk: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             raise InvalidToken(UNSUPPORTED_KEY, f"RSA keys under {MIN_RSA_BITS} bits are not accepted")
         public = {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}
     elif kty == "EC":
-        alg = _EC_ALG_BY_CURVE.get(jwk.get("crv"))  # type: ignore[arg-type]
-        if alg is None:
+        curve_alg = _EC_ALG_BY_CURVE.get(str(jwk.get("crv")))
+        if curve_alg is None:
             raise InvalidToken(UNSUPPORTED_KEY, "only the P-256 curve is accepted")
+        alg = curve_alg
         if not isinstance(jwk.get("x"), str) or not isinstance(jwk.get("y"), str):
             raise InvalidToken(UNSUPPORTED_KEY, "the EC key is malformed")
         public = {"kty": "EC", "crv": jwk["crv"], "x": jwk["x"], "y": jwk["y"]}

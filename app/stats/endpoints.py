@@ -78,6 +78,7 @@ async def get_stats(
     ).all()
     durations: dict[str, list[float]] = {}
     for service, created, decided_at in decided:
+        assert decided_at is not None  # filtered by the query
         durations.setdefault(service, []).append((decided_at - created).total_seconds())
     per_service: dict[str, ServiceStats] = {}
     totals_status: dict[str, int] = {}
