@@ -15,6 +15,7 @@ from app.api.middleware import RequestMiddleware
 from app.api.openapi import customize_openapi
 from app.applications.endpoints import router as applications_router
 from app.audit.endpoints import router as audit_router
+from app.audit.sealing import Sealer
 from app.audit.service import AuditLog
 from app.audit.subjects import SubjectHasher, load_or_create_dev_key
 from app.auth.dev_keys import ensure_dev_keys
@@ -110,6 +111,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.audit = runtime.audit
     app.state.token_verifier = runtime.token_verifier
     runtime.audit.writer.start()
+    sealer = Sealer(runtime.sessionmaker)
+    sealer.start()
     await runtime.issuer.pdfs.warm_up()
     worker: asyncio.Task[None] | None = None
     if settings.worker_in_process and app.state.start_worker:
@@ -124,6 +127,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with suppress(asyncio.CancelledError):
                 await worker
         await runtime.audit.writer.stop()
+        await sealer.stop()
         runtime.issuer.pdfs.close()
         await runtime.agencies.aclose()
         await runtime.engine.dispose()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app.audit import repository
 from app.audit.models import AuditCheckpoint
+from app.audit.sealing import seal_all
 from app.runtime import Runtime
 
 
@@ -18,6 +19,7 @@ def checkpoint_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
 async def make_checkpoint(runtime: Runtime) -> AuditCheckpoint | None:
     """Sign the current head unless the latest checkpoint already covers it."""
     signer = runtime.issuer.pdfs.signer
+    await seal_all(runtime.sessionmaker)
     async with runtime.sessionmaker() as session:
         head = await repository.head(session)
         latest = await repository.latest_checkpoint(session)

@@ -17,6 +17,7 @@ from app.audit.schemas import (
     DataAccessOut,
     DataAccessPage,
 )
+from app.audit.sealing import seal_all
 from app.audit.verification import verify_events
 from app.auth.dependencies import Auditor, Citizen
 from app.errors import Forbidden, Unauthenticated, problem_responses
@@ -53,8 +54,9 @@ Filters = Annotated[EventFilter, Depends(_filters)]
     tags=["audit"],
     response_model=AuditPage,
 )
-async def list_audit_events(principal: Auditor, session: SessionDep, filters: Filters, limit: Limit = 50,
-                            cursor: Cursor = None) -> AuditPage:
+async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: SessionDep, filters: Filters,
+                            limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
+    await seal_all(runtime.sessionmaker)
     after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
     rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
     more = len(rows) > limit
@@ -77,6 +79,7 @@ async def export_audit_events(
     principal: Auditor, runtime: RuntimeDep, filters: Filters,
     format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
 ) -> StreamingResponse:
+    await seal_all(runtime.sessionmaker)
     events = repository.stream(runtime.sessionmaker, filters=filters)
     if format == "csv":
         return StreamingResponse(export.csv_rows(events), media_type="text/csv; charset=utf-8",
@@ -93,6 +96,7 @@ async def export_audit_events(
     response_model=ChainVerification,
 )
 async def verify_audit_chain(principal: Auditor, runtime: RuntimeDep) -> ChainVerification:
+    await seal_all(runtime.sessionmaker)
     state = await verify_events(repository.stream(runtime.sessionmaker))
     intact = state.first_bad is None
     return ChainVerification(
@@ -136,6 +140,7 @@ def _kind(action: str, kind: str) -> str:
 async def my_data_access(principal: Citizen, runtime: RuntimeDep, session: SessionDep, limit: Limit = 50,
                          cursor: Cursor = None) -> DataAccessPage:
     assert principal.id_number is not None
+    await seal_all(runtime.sessionmaker)
     before = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
     rows = await repository.consultations_of(session, subject_hash=runtime.audit.hasher.hash(principal.id_number),
                                              own_sub=principal.sub, before_seq=before, limit=limit)

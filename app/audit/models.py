@@ -20,8 +20,9 @@ class AuditEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    # Position in the chain; unique, so two writers can never both extend the same head.
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # Position in the chain, set when the event is sealed (null until then, for milliseconds); unique, so
+    # two sealers can never both extend the same head.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(16))  # request | agency_call | change
     action: Mapped[str] = mapped_column(String(80), index=True)
@@ -45,8 +46,8 @@ class AuditEvent(Base):
     dataset: Mapped[str | None] = mapped_column(String(64))
     on_behalf_of: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditCheckpoint(Base):

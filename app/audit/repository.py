@@ -43,7 +43,7 @@ class EventFilter:
 
 
 async def page(session: AsyncSession, *, filters: EventFilter, after_seq: int | None, limit: int) -> list[AuditEvent]:
-    query = filters.apply(select(AuditEvent))
+    query = filters.apply(select(AuditEvent).where(AuditEvent.seq.is_not(None)))
     if after_seq is not None:
         query = query.where(AuditEvent.seq > after_seq)
     rows = await session.execute(query.order_by(AuditEvent.seq).limit(limit + 1))
@@ -65,7 +65,7 @@ async def stream(
             return
         for event in rows:
             yield event
-        after = rows[-1].seq
+        after = rows[-1].seq or after
 
 
 async def consultations_of(
@@ -74,6 +74,7 @@ async def consultations_of(
     """Agency calls about the person, staff reading their records, and public verifications of their
     certificates; not the person's own requests."""
     query = select(AuditEvent).where(
+        AuditEvent.seq.is_not(None),
         AuditEvent.subject_hash == subject_hash,
         or_(
             AuditEvent.kind == "agency_call",
@@ -95,5 +96,6 @@ async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
 
 
 async def head(session: AsyncSession) -> tuple[int, str] | None:
-    row = (await session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))).first()
+    row = (await session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
+                                 .order_by(AuditEvent.seq.desc()).limit(1))).first()
     return (row.seq, row.hash) if row else None

@@ -35,6 +35,8 @@ def fields_of(event: AuditEvent) -> dict[str, Any]:
 async def verify_events(events: AsyncIterable[AuditEvent]) -> ChainState:
     state = ChainState()
     async for event in events:
+        # Only sealed events are streamed; an unsealed one has no place in the chain yet.
+        assert event.seq is not None and event.prev_hash is not None and event.hash is not None
         if not state.feed(event.seq, event.prev_hash, event.hash, fields_of(event)):
             break
     return state

@@ -2,14 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-29 15:52:49.961687
+Create Date: 2026-11-29 17:19:42.819939
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 import app.db.base
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -61,7 +61,7 @@ def upgrade() -> None:
     )
     op.create_table('audit_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('seq', sa.BigInteger(), nullable=False),
+    sa.Column('seq', sa.BigInteger(), nullable=True),
     sa.Column('occurred_at', app.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('action', sa.String(length=80), nullable=False),
@@ -85,8 +85,8 @@ def upgrade() -> None:
     sa.Column('dataset', sa.String(length=64), nullable=True),
     sa.Column('on_behalf_of', sa.String(length=64), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
-    sa.Column('prev_hash', sa.String(length=64), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=True),
+    sa.Column('hash', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events')),
     sa.UniqueConstraint('seq', name=op.f('uq_audit_events_seq'))
     )

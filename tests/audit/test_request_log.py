@@ -114,6 +114,7 @@ async def test_chain_verifies_and_a_direct_update_is_named(client, tokens, runti
 
 async def test_deleting_an_event_is_detected_as_a_gap(client, tokens, runtime):
     await _a_day_of_work(client, tokens)
+    assert (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()["intact"] is True
     async with runtime.engine.begin() as conn:
         await conn.execute(text("DELETE FROM audit_events WHERE seq = 5"))
     broken = (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()
