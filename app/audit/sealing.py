@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit import recorder
@@ -70,12 +71,29 @@ async def seal_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         return len(links)
 
 
-async def seal_all(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
-    """Seal everything committed so far (readers of the log call this first)."""
+async def seal_all(sessionmaker: async_sessionmaker[AsyncSession], *, max_rounds: int = 50) -> int:
+    """Seal everything committed so far (readers of the log call this first). Bounded, so that a reader
+    under a constant stream of new events still gets its answer."""
     total = 0
-    while sealed := await seal_once(sessionmaker):
+    for _ in range(max_rounds):
+        sealed = await _seal_once_retrying(sessionmaker)
+        if not sealed:
+            break
         total += sealed
     return total
+
+
+async def _seal_once_retrying(sessionmaker: async_sessionmaker[AsyncSession], attempts: int = 5) -> int:
+    # SQLite: a sealer whose read snapshot went stale before its write gets "database is locked"/busy
+    # snapshot, and a second process's sealer loses on the unique seq; both simply try again.
+    for attempt in range(attempts):
+        try:
+            return await seal_once(sessionmaker)
+        except (OperationalError, IntegrityError):
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.01 * (attempt + 1))
+    return 0
 
 
 class Sealer:
