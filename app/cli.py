@@ -73,6 +73,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.applications.worker import run_forever
+    from app.audit.sealing import Sealer
     from app.main import build_runtime
     from app.observability import configure_logging
 
@@ -80,10 +81,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     runtime = build_runtime(load_settings())
 
     async def main() -> None:
+        # The worker's own events (and any a dead process left unsealed) are sealed here too.
+        sealer = Sealer(runtime.sessionmaker)
+        sealer.start()
         try:
             await run_forever(runtime)
         finally:
-            runtime.issuer.pdfs.close()
+            await sealer.stop()
+            await runtime.issuer.pdfs.aclose()
             await runtime.agencies.aclose()
             await runtime.engine.dispose()
 

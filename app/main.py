@@ -128,7 +128,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await worker
         await runtime.audit.writer.stop()
         await sealer.stop()
-        runtime.issuer.pdfs.close()
+        await runtime.issuer.pdfs.aclose()
         await runtime.agencies.aclose()
         await runtime.engine.dispose()
 

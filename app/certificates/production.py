@@ -79,5 +79,7 @@ class PdfFactory:
             self._executor = self._new_executor()
             return await loop.run_in_executor(self._executor, _produce_in_process, doc)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    async def aclose(self) -> None:
+        # Wait for the pool's processes to exit: leaving spawned children to interpreter exit was seen
+        # to hang the parent (and to orphan the children when the parent was then killed).
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
