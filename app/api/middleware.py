@@ -51,6 +51,9 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="The request body is larger than 256 KiB")
 
 
+_TOO_LARGE = (413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB"))
+
+
 def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
     """Refuse, before any handler runs, bodies we would never accept: too big, or not JSON where JSON is due."""
     if scope["method"] not in ("POST", "PUT", "PATCH") or not scope["path"].startswith("/v1/"):
@@ -59,7 +62,7 @@ def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
     if scope["path"] in _MULTIPART_ROUTES:
         return None
     if length is not None and length.isdigit() and int(length) > MAX_JSON_BODY:
-        return 413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB")
+        return _TOO_LARGE
     content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     has_body = (length is not None and length != "0") or _header(scope, b"transfer-encoding") is not None
     if has_body and content_type != "application/json":
@@ -131,9 +134,8 @@ class RequestMiddleware:
         except BodyTooLarge:
             if state["started"]:
                 raise
-            await problem_response(
-                status=413, code="PAYLOAD_TOO_LARGE", title=Text("请求体超过 256 KiB", "The request body is larger than 256 KiB")
-            )(scope, receive, send_wrapper)
+            status, code, title = _TOO_LARGE
+            await problem_response(status=status, code=code, title=title)(scope, receive, send_wrapper)
         except Exception:
             if not state["started"] and audit is not None and is_audited(scope["path"]):
                 try:

@@ -135,9 +135,7 @@ async def _page(session: SessionDep, *, applicant_hash: str | None, status: Stat
 async def get_application(
     application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
 ) -> ApplicationOut:
-    application = await service.visible(runtime, session, principal, application_id)
-    ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
-              subject_id_number=application.applicant_id_number)
+    application = await service.visible(runtime, session, principal, application_id, ctx=ctx)
     ctx.action = "application.read"
     return present(application, await repository.certificate_for(session, application.id))
 

@@ -129,8 +129,7 @@ async def file(
         created_at=now,
         updated_at=now,
     )
-    ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
-              subject_id_number=applicant.id_number)
+    _about(ctx, application)
     ctx.action = "application.file"
     transition(application, Status.verifying, at=now, by=principal.sub)
     findings = await workflow.examine(runtime, session, application, ctx=ctx, today=now.astimezone(SHANGHAI).date())
@@ -155,26 +154,32 @@ async def file(
     return status_code, application
 
 
-async def visible(runtime: Runtime, session: AsyncSession, principal: Principal, application_id: str) -> Application:
+def _about(ctx: RequestContext, application: Application) -> None:
+    ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
+              subject_id_number=application.applicant_id_number)
+
+
+async def visible(
+    runtime: Runtime, session: AsyncSession, principal: Principal, application_id: str, *, ctx: RequestContext
+) -> Application:
     """The application if this caller may see it; otherwise the same 404 as for one that doesn't exist."""
     application = await repository.get(session, application_id)
     if application is None or not may_see_subject(principal, application.applicant_id_hash, runtime.audit.hasher):
         raise ApplicationNotFound()
+    _about(ctx, application)
     return application
 
 
 async def withdraw(
     runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, application_id: str
 ) -> Application:
-    application = await visible(runtime, session, principal, application_id)
-    ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
-              subject_id_number=application.applicant_id_number)
+    application = await visible(runtime, session, principal, application_id, ctx=ctx)
     ctx.action = "application.withdraw"
     now = _now()
     transition(application, Status.withdrawn, at=now, by=principal.sub)
     application.next_attempt_at = None
-    application.decision = {"outcome": "withdrawn", "by": "clerk" if principal.role is Role.clerk else "applicant",
-                            "reason": None, "station_id": principal.station_id, "at": now.isoformat()}
+    workflow.decide_as(application, "withdrawn", by="clerk" if principal.role is Role.clerk else "applicant",
+                       at=now, station_id=principal.station_id)
     runtime.audit.record_request(session, ctx, status=200)
     await commit(session)
     return application
@@ -189,17 +194,15 @@ async def decide(
     application_id: str,
     body: DecisionIn,
 ) -> Application:
-    application = await visible(runtime, session, principal, application_id)
-    ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
-              subject_id_number=application.applicant_id_number)
+    application = await visible(runtime, session, principal, application_id, ctx=ctx)
     ctx.action = f"application.decision.{body.outcome}"
     now = _now()
     new = Status.issued if body.outcome == "approve" else Status.rejected
     if application.status != Status.needs_review:
         raise InvalidTransition(application.status, new)
     transition(application, new, at=now, by=principal.sub)
-    application.decision = {"outcome": new.value, "by": "clerk", "reason": body.reason,
-                            "station_id": principal.station_id, "at": now.isoformat()}
+    workflow.decide_as(application, new.value, by="clerk", at=now, reason=body.reason,
+                       station_id=principal.station_id)
     if new is Status.issued:
         await workflow.issue(runtime, session, application, now=now)
     runtime.audit.record_request(session, ctx, status=200)

@@ -12,7 +12,6 @@ from app.applications import repository, workflow
 from app.applications.states import Status
 from app.audit.checkpoints import make_checkpoint
 from app.audit.recorder import ConcurrentChange, commit
-from app.audit.sealing import seal_all
 from app.clock import SHANGHAI
 from app.observability import log_fields
 from app.runtime import Runtime
@@ -73,7 +72,6 @@ async def run_forever(runtime: Runtime, *, poll_seconds: float = POLL_SECONDS) -
     while True:
         try:
             tried = await process_due(runtime)
-            await seal_all(runtime.sessionmaker)  # a standalone worker also seals what dead processes left
             if time.monotonic() - last_checkpoint >= runtime.settings.audit_checkpoint_seconds:
                 await make_checkpoint(runtime)
                 last_checkpoint = time.monotonic()

@@ -43,6 +43,15 @@ def on_behalf_of(application: Application) -> str:
     return "citizen" if application.channel == "online" else f"clerk@{application.station_id}"
 
 
+def decide_as(
+    application: Application, outcome: str, *, by: str, at: datetime, reason: str | None = None,
+    station_id: str | None = None,
+) -> None:
+    """The `decision` every path writes the same way: the rules, a clerk, or the applicant withdrawing."""
+    application.decision = {"outcome": outcome, "by": by, "reason": reason, "station_id": station_id,
+                            "at": at.isoformat()}
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter, so a recovering agency is not hit by every waiting case at once."""
     base = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
@@ -99,8 +108,7 @@ async def conclude(
     transition(application, Status(verdict.status), at=now, by=by)
     application.reasons = [reason_dict(r) for r in verdict.reasons]
     application.next_attempt_at = None
-    application.decision = {"outcome": verdict.status, "by": "rules", "reason": None, "station_id": None,
-                            "at": now.isoformat()}
+    decide_as(application, verdict.status, by="rules", at=now)
     if verdict.status == Status.issued:
         await issue(runtime, session, application, now=now)
     APPLICATIONS_DECIDED.labels(application.service, application.status, application.channel).inc()
@@ -116,8 +124,7 @@ def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetim
         transition(application, Status.needs_review, at=now, by=by)
         application.reasons = [reason_dict(AGENCY_UNAVAILABLE)]
         application.next_attempt_at = None
-        application.decision = {"outcome": "needs_review", "by": "rules", "reason": None, "station_id": None,
-                                "at": now.isoformat()}
+        decide_as(application, "needs_review", by="rules", at=now)
         return
     application.next_attempt_at = min(now + retry_delay(application.attempts), deadline)
 
