@@ -36,7 +36,7 @@ def document(i: int) -> CertificateDocument:
         service="residence-permit",
         title="上海市居住证",
         holder_name="张三丰",
-        holder_id_number_masked="3301**********123X",
+        holder_id_number="330106198803120150",
         facts=(("居住地址", f"上海市长宁区虹桥路{i % 999 + 1}号5号楼301室"),),
         body="兹证明持证人在上述地址居住，已办理居住登记满六个月，符合《上海市居住证管理办法》规定的条件，"
         "准予发放上海市居住证。",

@@ -17,16 +17,20 @@ async def get(session: AsyncSession, application_id: str) -> Application | None:
     return await session.get(Application, application_id)
 
 
+# An application's certificate is its current one: after a re-issue the replaced one is superseded.
+_CURRENT = Certificate.superseded_by.is_(None)
+
+
 async def certificate_for(session: AsyncSession, application_id: str) -> Certificate | None:
     return (
-        await session.execute(select(Certificate).where(Certificate.application_id == application_id))
+        await session.execute(select(Certificate).where(Certificate.application_id == application_id, _CURRENT))
     ).scalar_one_or_none()
 
 
 async def certificates_for(session: AsyncSession, application_ids: Sequence[str]) -> dict[str, Certificate]:
     if not application_ids:
         return {}
-    rows = await session.execute(select(Certificate).where(Certificate.application_id.in_(application_ids)))
+    rows = await session.execute(select(Certificate).where(Certificate.application_id.in_(application_ids), _CURRENT))
     return {c.application_id: c for c in rows.scalars()}
 
 

@@ -129,7 +129,11 @@ def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetim
     application.next_attempt_at = min(now + retry_delay(application.attempts), deadline)
 
 
-async def issue(runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime) -> Certificate:
+async def issue(
+    runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime,
+    replaces: Certificate | None = None,
+) -> Certificate:
+    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content)."""
     service = service_of(application)
     applicant = applicant_of(application)
     content = service.document(applicant=applicant, details=details_of(application), facts=application.document_facts or {})
@@ -143,4 +147,5 @@ async def issue(runtime: Runtime, session: AsyncSession, application: Applicatio
         content=content,
         holder_id_hash=application.applicant_id_hash,
         now=now,
+        replaces=replaces,
     )

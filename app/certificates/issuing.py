@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -54,9 +54,15 @@ class CertificateIssuer:
         content: DocumentContent,
         holder_id_hash: str,
         now: datetime,
+        replaces: Certificate | None = None,
     ) -> Certificate:
+        """Number, render, sign and add a certificate to the session. With `replaces` it is a re-issue
+        (补发): the same content and expiry as that certificate, a new serial, code and issue date."""
         local_day = now.astimezone(SHANGHAI).date()
-        expires_on = add_months(local_day, validity_months)
+        expires_on: date = (
+            replaces.expires_at.astimezone(SHANGHAI).date() if replaces is not None
+            else add_months(local_day, validity_months)
+        )
         number = await self._next_number()
         cert_serial = serial(serial_prefix, local_day.year, number)
         code = new_verification_code()
@@ -64,7 +70,8 @@ class CertificateIssuer:
             service=service_code,
             title=content.title,
             holder_name=applicant.name,
-            holder_id_number_masked=mask(applicant.id_number),
+            # The holder's own proof (CONTRACT 10.6): the full number, as on paper certificates.
+            holder_id_number=applicant.id_number,
             facts=content.facts,
             body=content.body,
             issued_on=local_day,
@@ -73,6 +80,7 @@ class CertificateIssuer:
             verification_code=display_code(code),
             verify_url=self.verify_url(code),
             issuing_authority=ISSUING_AUTHORITY,
+            replaces=replaces.serial if replaces is not None else None,
         )
         pdf = await self.pdfs.produce(doc)
         certificate = Certificate(
@@ -91,6 +99,7 @@ class CertificateIssuer:
             pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             pdf_size=len(pdf),
             pdf=pdf,
+            replaces=replaces.serial if replaces is not None else None,
         )
         session.add(certificate)
         return certificate
