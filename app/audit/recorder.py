@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.models import AuditEvent
+from app.audit.sanitise import storable
 from app.errors import Conflict
 from app.i18n import Text
 
@@ -31,7 +32,8 @@ def record(session: AsyncSession, **fields: Any) -> None:
     fields.setdefault("occurred_at", datetime.now(UTC))
     if fields.get("latency_ms") is not None:
         fields["latency_ms"] = round(float(fields["latency_ms"]), 3)
-    session.info.setdefault(_PENDING, []).append(fields)
+    # Bounded and cleaned here, the one way into the log, so no event can fail on what a caller sent.
+    session.info.setdefault(_PENDING, []).append(storable(fields))
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from app.api.deps import ContextDep
 from app.auth.dependencies import Clerk, Downloader, Reader
+from app.auth.separation import SeparationOfDuties
 from app.certificates import service
 from app.certificates.codes import display_code
 from app.certificates.errors import AlreadyRevoked, CertificateNotFound
@@ -15,7 +16,7 @@ from app.certificates.models import Certificate
 from app.certificates.pages import render_not_found_page, render_verify_page
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
-from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import JSON_BODY_ERRORS, UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 from app.materials.upload import read_file_part
@@ -99,7 +100,7 @@ async def download_certificate_pdf(
     summary="Revoke a certificate issued in error",
     tags=["window"],
     response_model=CertificateOut,
-    responses=problem_responses(CertificateNotFound, AlreadyRevoked, *JSON_BODY_ERRORS),
+    responses=problem_responses(CertificateNotFound, AlreadyRevoked, SeparationOfDuties, *JSON_BODY_ERRORS),
 )
 async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep,
                              ctx: ContextDep) -> CertificateOut:
@@ -139,7 +140,7 @@ async def verify_by_code(code: str, runtime: RuntimeDep, session: SessionDep, ct
     summary="Verify an uploaded certificate PDF",
     description="Multipart field `file`: is the signature intact, is the document on record, and its status.",
     response_model=PdfVerificationOut,
-    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests),
+    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
     openapi_extra={
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},

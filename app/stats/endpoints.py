@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import func, select
 
 from app.applications.models import Application
@@ -55,8 +55,8 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 async def get_stats(
     principal: Staff,
     session: SessionDep,
-    since: Annotated[datetime | None, Query(description="Filed at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Filed before")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="Filed at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Filed before")] = None,
 ) -> Stats:
     window = []
     if since is not None:
