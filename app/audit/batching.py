@@ -16,14 +16,18 @@ import contextlib
 import logging
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit.recorder import commit, record
+from app.audit.models import AuditEvent
+from app.audit.recorder import events_committed, prepared
 
 logger = logging.getLogger("cityservices.audit")
 
 MAX_BATCH = 500
+# Every column but the generated id; seq and hashes stay null until the sealer links the event.
+_COLUMNS = [column.name for column in AuditEvent.__table__.columns if column.name != "id"]
 
 Events = list[dict[str, Any]]
 _Item = tuple[Events, "asyncio.Future[None]"]
@@ -99,7 +103,14 @@ class RequestLogWriter:
                     done.set_result(None)
 
     async def _write_batch(self, batch: list[dict[str, Any]]) -> None:
+        # One executemany: one multi-row INSERT per batch on PostgreSQL (and on SQLite), whatever the
+        # number of events; the ORM would insert row by row where it needs each generated id back.
+        rows = [{name: event.get(name) for name in _COLUMNS} for event in map(prepared, batch)]
         async with self._sessionmaker() as session:
-            for fields in batch:
-                record(session, **fields)
-            await commit(session)
+            try:
+                await session.execute(insert(AuditEvent.__table__), rows)  # Core: one statement, not ORM groups
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        events_committed()

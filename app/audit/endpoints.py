@@ -63,7 +63,8 @@ Filters = Annotated[EventFilter, Depends(_filters)]
     response_model=AuditPage,
 )
 async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: SessionDep, filters: Filters,
-                            limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
+                            ctx: ContextDep, limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
+    ctx.action = "audit.events"
     await seal_all(runtime.sessionmaker)
     after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
     rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
@@ -84,9 +85,10 @@ async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: Se
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The events"}},
 )
 async def export_audit_events(
-    principal: Auditor, runtime: RuntimeDep, filters: Filters,
+    principal: Auditor, runtime: RuntimeDep, filters: Filters, ctx: ContextDep,
     format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
 ) -> StreamingResponse:
+    ctx.action = "audit.export"
     await seal_all(runtime.sessionmaker)
     events = repository.stream(runtime.sessionmaker, filters=filters)
     if format == "csv":

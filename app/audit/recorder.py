@@ -28,12 +28,23 @@ class ConcurrentChange(Conflict):
     title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")
 
 
-def record(session: AsyncSession, **fields: Any) -> None:
+def prepared(fields: dict[str, Any]) -> dict[str, Any]:
+    """An event as it is inserted: timestamped, latency rounded, every string bounded and cleaned (the one
+    way into the log, so that no event can fail on what a caller sent)."""
+    fields = dict(fields)
     fields.setdefault("occurred_at", datetime.now(UTC))
     if fields.get("latency_ms") is not None:
         fields["latency_ms"] = round(float(fields["latency_ms"]), 3)
-    # Bounded and cleaned here, the one way into the log, so no event can fail on what a caller sent.
-    session.info.setdefault(_PENDING, []).append(storable(fields))
+    return storable(fields)
+
+
+def record(session: AsyncSession, **fields: Any) -> None:
+    session.info.setdefault(_PENDING, []).append(prepared(fields))
+
+
+def events_committed() -> None:
+    for wake in after_events_committed:
+        wake()
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -61,5 +72,4 @@ async def commit(session: AsyncSession) -> None:
     for callback in callbacks:
         callback()
     if pending:
-        for wake in after_events_committed:
-            wake()
+        events_committed()
