@@ -16,7 +16,7 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,8 +26,9 @@ from app.audit.recorder import events_committed, prepared
 logger = logging.getLogger("cityservices.audit")
 
 MAX_BATCH = 500
+_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]
 # Every column but the generated id; seq and hashes stay null until the sealer links the event.
-_COLUMNS = [column.name for column in AuditEvent.__table__.columns if column.name != "id"]
+_COLUMNS = [column.name for column in _TABLE.columns if column.name != "id"]
 
 Events = list[dict[str, Any]]
 _Item = tuple[Events, "asyncio.Future[None]"]
@@ -108,7 +109,7 @@ class RequestLogWriter:
         rows = [{name: event.get(name) for name in _COLUMNS} for event in map(prepared, batch)]
         async with self._sessionmaker() as session:
             try:
-                await session.execute(insert(AuditEvent.__table__), rows)  # Core: one statement, not ORM groups
+                await session.execute(insert(_TABLE), rows)  # Core: one statement, not ORM groups
                 await session.commit()
             except BaseException:
                 await session.rollback()
