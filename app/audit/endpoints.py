@@ -4,9 +4,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from app.api.deps import ContextDep
+from app.api.instants import Instant
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.audit import export, repository
 from app.audit.checkpoints import checkpoint_signature_ok
@@ -38,8 +38,8 @@ async def _filters(
     subject_id_number: Annotated[IdNumber | None, Query(description="Whose data: hashed before searching")] = None,
     action: Annotated[str | None, Query(max_length=80)] = None,
     outcome: Annotated[str | None, Query(max_length=32)] = None,
-    since: Annotated[AwareDatetime | None, Query()] = None,
-    until: Annotated[AwareDatetime | None, Query()] = None,
+    since: Annotated[Instant | None, Query()] = None,
+    until: Annotated[Instant | None, Query()] = None,
 ) -> EventFilter:
     subject_hash = runtime.audit.hasher.hash(subject_id_number) if subject_id_number else None
     if subject_id_number and subject_hash:
