@@ -158,7 +158,8 @@ async def verify_pdf(request: Request, runtime: RuntimeDep, session: SessionDep,
     operation_id="verify_page",
     summary="The verification page the QR code opens (HTML, Chinese)",
     response_class=HTMLResponse,
-    responses={404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}}},
+    responses={404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}},
+               429: {"description": "RATE_LIMITED", "content": {"text/html": {}}}},  # an HTML page
 )
 async def verify_page(code: str, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
     await runtime.limiter.check("verify", ctx.client_addr or "unknown")
