@@ -25,6 +25,7 @@ def _migrate(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.api.serving import uvicorn_protocol_options
     from app.observability import configure_logging
 
     settings = load_settings()
@@ -42,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_config=None,
         proxy_headers=True,
+        **uvicorn_protocol_options(),  # request headers must arrive in time (slowloris)
     )
     return 0
 

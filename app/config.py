@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     rate_limit_filing: str = Field(default="20/minute", description="filings per citizen")
     rate_limit_uploads: str = Field(default="30/minute", description="uploads per citizen")
     rate_limit_verify: str = Field(default="60/minute", description="public verifications per client address")
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request's headers must arrive within this (else 408 and closed)"
+    )
+    http_body_idle_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="longest pause between two parts of a request body (else 408)"
+    )
+    http_body_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="a whole request body, uploads included, must arrive within this"
+    )
+    uploads_per_address: int = Field(
+        default=4, ge=1, description="uploads (materials, PDFs to verify) in flight at once per client address, "
+        "per process"
+    )
+    docs_enabled: bool | None = Field(
+        default=None, description="serve /docs and /redoc (default: outside production only); assets are local"
+    )
     run_worker_in_process: bool | None = Field(
         default=None, description="run the background worker inside `serve` (default: outside production)"
     )
@@ -127,6 +143,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ENVIRONMENT=production refuses development defaults; set " + ", ".join(missing)
             )
+        if self.auth_jwks_url is not None and self.auth_jwks_url.scheme != "https":
+            # Keys fetched in clear text can be swapped on the way: anyone on the path could mint tokens.
+            raise ValueError("ENVIRONMENT=production refuses an http:// AUTH_JWKS_URL; use https://")
         return self
 
     @property
@@ -142,6 +161,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'cityservices.db').resolve()}"
+
+    @property
+    def serve_docs(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
     @property
     def worker_in_process(self) -> bool:

@@ -96,6 +96,22 @@ class TooManyRequests(AppError):
     title = Text("请求过于频繁", "Too many requests")
 
 
+class TooManyConcurrentUploads(TooManyRequests):
+    """Answered by the middleware (app.api.slow_clients) before the upload route runs; listed on the
+    upload routes so that the OpenAPI document names every 429 they can give."""
+
+    code = "TOO_MANY_CONCURRENT_UPLOADS"
+    title = Text("同一地址同时进行的上传过多，请稍后重试", "Too many uploads in flight from this address; retry shortly")
+
+
+class RequestTimeout(AppError):
+    """Answered by the middleware when a request body stalls (app.api.slow_clients)."""
+
+    status = 408
+    code = "REQUEST_TIMEOUT"
+    title = Text("请求体未能按时送达", "The request body did not arrive in time")
+
+
 # Framework-raised statuses mapped to their stable codes and bilingual titles.
 _HTTP_CODES: dict[int, tuple[str, Text]] = {
     400: ("BAD_REQUEST", Text("请求无效", "Bad request")),
@@ -104,6 +120,7 @@ _HTTP_CODES: dict[int, tuple[str, Text]] = {
     404: ("NOT_FOUND", Text("未找到", "Not found")),
     405: ("METHOD_NOT_ALLOWED", Text("不支持该请求方法", "Method not allowed")),
     406: ("NOT_ACCEPTABLE", Text("无法提供所请求的格式", "Not acceptable")),
+    408: ("REQUEST_TIMEOUT", Text("请求体未能按时送达", "The request body did not arrive in time")),
     409: ("CONFLICT", Text("状态冲突", "Conflict")),
     413: ("PAYLOAD_TOO_LARGE", Text("请求内容过大", "Payload too large")),
     415: ("UNSUPPORTED_MEDIA_TYPE", Text("不支持的内容类型", "Unsupported media type")),
@@ -199,7 +216,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # Answered before a JSON body reaches its handler: too big, not JSON, too deep.
-JSON_BODY_ERRORS: tuple[type[AppError], ...] = (PayloadTooLarge, UnsupportedMediaType, BodyTooDeeplyNested)
+JSON_BODY_ERRORS: tuple[type[AppError], ...] = (PayloadTooLarge, UnsupportedMediaType, BodyTooDeeplyNested,
+                                                 RequestTimeout)
+# Answered before an upload reaches its handler: too many in flight from the address, or stalled.
+UPLOAD_ERRORS: tuple[type[AppError], ...] = (TooManyConcurrentUploads, RequestTimeout)
 
 
 def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:

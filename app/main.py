@@ -6,9 +6,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from app.api.health import router as health_router
 from app.api.middleware import RequestMiddleware
@@ -38,6 +40,8 @@ from integrations.agencies import build_agencies
 from integrations.http import ClientPolicy
 
 logger = logging.getLogger("cityservices")
+
+DOCS_ASSETS = "/docs/assets"
 
 API_DESCRIPTION = """
 Shanghai city services: residence permits, no-criminal-record and household-registration certificates,
@@ -136,14 +140,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
     settings = settings or load_settings()
-    app = FastAPI(
-        title="cityservices",
-        version="1.0.0",
-        description=API_DESCRIPTION,
-        openapi_tags=TAGS,
-        lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
-    )
+    common: dict[str, Any] = {
+        "title": "cityservices", "version": "1.0.0", "description": API_DESCRIPTION, "openapi_tags": TAGS,
+        "lifespan": lifespan, "swagger_ui_parameters": {"persistAuthorization": True},
+    }
+    if settings.serve_docs:
+        # Swagger UI and ReDoc with their assets served from this service: no CDN, so /docs works offline
+        # and no third-party script runs next to a bearer token.
+        app = FastAPIOffline(static_url=DOCS_ASSETS, **common)
+    else:  # production, unless DOCS_ENABLED=true
+        app = FastAPI(docs_url=None, redoc_url=None, **common)
     app.state.settings = settings
     app.state.start_worker = start_worker
     install_error_handlers(app)

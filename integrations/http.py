@@ -139,6 +139,16 @@ class AgencyHttp:
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def probe(self, *, timeout_s: float) -> bool:
+        """Does the agency answer HTTP at all right now? For readiness only: one attempt, no breaker,
+        no data asked for (its base URL; any answer below 500, a 404 included, means it is up)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                response = await self._client.get("/", headers={"X-Request-ID": uuid.uuid4().hex})
+        except (httpx.HTTPError, TimeoutError, OSError):
+            return False
+        return response.status_code < 500
+
     async def get(
         self,
         route: str,

@@ -32,6 +32,9 @@ class RequestContext:
     details: dict[str, Any] = field(default_factory=dict)
     # Set when the handler already wrote this request's event inside its own transaction.
     recorded: bool = False
+    # Whose data a staff member received in this response (CONTRACT 10.1): one consultation event each,
+    # written with the request's own event. Items: application_id, subject_hash, subject_masked.
+    consulted: list[dict[str, str | None]] = field(default_factory=list)
 
     def about(
         self,

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from app.api.readiness import AgencyProbes
 from app.runtime import RuntimeDep
 
 router = APIRouter(tags=["public"])
@@ -21,9 +22,12 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     operation_id="readiness",
     summary="Readiness: the database and the agencies answer",
+    description="200 while the database answers, even with an agency down (applications then wait in "
+    "`pending_agency`); each agency is probed (cached a few seconds) and named in `unavailable` when it does "
+    "not answer. 503 only when the database is unreachable.",
     responses={503: {"description": "Not ready; the body says which dependency failed"}},
 )
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
+async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
         async with asyncio.timeout(2):
@@ -32,12 +36,15 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
         checks["database"] = "ok"
     except Exception:  # readiness reports, it never raises
         checks["database"] = "unavailable"
-    # A closed (or half-open) circuit means the agency answered lately; an open one means it did not.
-    for name, client in (("police", runtime.agencies.police), ("housing", runtime.agencies.housing)):
-        checks[name] = "unavailable" if await client.http.breaker.state() == "opened" else "ok"
+    probes: AgencyProbes = getattr(request.app.state, "agency_probes", None) or AgencyProbes()
+    request.app.state.agency_probes = probes
+    checks.update(await probes.statuses({"police": runtime.agencies.police.http,
+                                         "housing": runtime.agencies.housing.http}))
     # Agencies being down degrades (applications wait in pending_agency); only the database makes us unready.
     ready = checks["database"] == "ok"
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+    unavailable = sorted(name for name, state in checks.items() if state != "ok")
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks, "unavailable": unavailable},
+                        status_code=200 if ready else 503)
 
 
 @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)

@@ -8,14 +8,16 @@ import logging
 import re
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.context import RequestContext, request_context
+from app.api.slow_clients import BodyTimeout, UploadSlots, deadlined
 from app.audit.service import AuditLog
-from app.errors import problem_response
+from app.errors import RequestTimeout, TooManyConcurrentUploads, problem_response
 from app.i18n import Text, choose_language, language_var
 from app.observability import LATENCY, REQUESTS, log_fields
 from integrations.http import request_id_var
@@ -51,11 +53,27 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413, detail="The request body is larger than 256 KiB")
 
 
+_BODY_TIMEOUT = (RequestTimeout.status, RequestTimeout.code, RequestTimeout.title)
+_TOO_MANY_UPLOADS = (TooManyConcurrentUploads.status, TooManyConcurrentUploads.code, TooManyConcurrentUploads.title)
 _TOO_LARGE = (413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB"))
 
 
+# The methods the API knows. Anything else (PROPFIND, UNSUBSCRIBE, a 40-letter token) is refused
+# before routing and before the request log: RFC 9110 section 9.1 says 501 for an unrecognised method.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_UNKNOWN_METHOD = (501, "METHOD_NOT_IMPLEMENTED",
+                   Text("不支持该请求方法", "This request method is not implemented"))
+_NUL_REFUSED = (422, "INVALID_CHARACTER",
+                Text("请求地址或查询参数含有 NUL 字符", "The path or query string contains a NUL character"))
+
+
 def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
-    """Refuse, before any handler runs, bodies we would never accept: too big, or not JSON where JSON is due."""
+    """Refuse, before any handler runs, what we would never accept: an unknown method, a NUL byte in the
+    path or query (no database stores one), bodies too big or not JSON where JSON is due."""
+    if scope["method"] not in KNOWN_METHODS:
+        return _UNKNOWN_METHOD
+    if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
+        return _NUL_REFUSED
     if scope["method"] not in ("POST", "PUT", "PATCH") or not scope["path"].startswith("/v1/"):
         return None
     length = _header(scope, b"content-length")
@@ -70,8 +88,8 @@ def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
     return None
 
 
-def is_audited(path: str) -> bool:
-    return path.startswith("/v1/") or path.startswith("/verify/")
+def is_audited(path: str, method: str = "GET") -> bool:
+    return method in KNOWN_METHODS and (path.startswith("/v1/") or path.startswith("/verify/"))
 
 
 class RequestMiddleware:
@@ -109,7 +127,7 @@ class RequestMiddleware:
                 route = scope.get("route")
                 ctx.route = getattr(route, "path", None)
                 latency_ms = (time.perf_counter() - started) * 1000
-                if audit is not None and is_audited(scope["path"]) and not ctx.recorded:
+                if audit is not None and is_audited(scope["path"], scope["method"]) and not ctx.recorded:
                     try:
                         await audit.write_request(ctx, status=status, latency_ms=latency_ms)
                     except Exception:
@@ -122,22 +140,33 @@ class RequestMiddleware:
             await send(message)
 
         refusal = _precheck(scope)
+        settings = getattr(scope["app"].state, "settings", None) if "app" in scope else None
         limited_receive = receive
+        if settings is not None:
+            limited_receive = deadlined(receive, idle_s=settings.http_body_idle_timeout_seconds,
+                                        total_s=settings.http_body_timeout_seconds)
         if scope["path"] not in _MULTIPART_ROUTES:
-            limited_receive = _limited(receive, MAX_JSON_BODY)
+            limited_receive = _limited(limited_receive, MAX_JSON_BODY)
+        is_upload = scope["path"] in _MULTIPART_ROUTES and scope["method"] == "POST"
         try:
-            if refusal is not None:
-                status, code, title = refusal
-                await problem_response(status=status, code=code, title=title)(scope, receive, send_wrapper)
-            else:
-                await self.app(scope, limited_receive, send_wrapper)
-        except BodyTooLarge:
+            with self._upload_slot(scope, settings, ctx.client_addr if is_upload else None) as slot:
+                if refusal is None and not slot:
+                    refusal = _TOO_MANY_UPLOADS
+                if refusal is not None:
+                    status, code, title = refusal
+                    headers = {"Retry-After": "5"} if status == 429 else None
+                    await problem_response(status=status, code=code, title=title, headers=headers)(
+                        scope, receive, send_wrapper)
+                else:
+                    await self.app(scope, limited_receive, send_wrapper)
+        except (BodyTooLarge, BodyTimeout) as exc:
             if state["started"]:
                 raise
-            status, code, title = _TOO_LARGE
-            await problem_response(status=status, code=code, title=title)(scope, receive, send_wrapper)
+            status, code, title = _TOO_LARGE if isinstance(exc, BodyTooLarge) else _BODY_TIMEOUT
+            await problem_response(status=status, code=code, title=title, headers=exc.headers)(
+                scope, receive, send_wrapper)
         except Exception:
-            if not state["started"] and audit is not None and is_audited(scope["path"]):
+            if not state["started"] and audit is not None and is_audited(scope["path"], scope["method"]):
                 try:
                     await audit.write_request(ctx, status=500, latency_ms=(time.perf_counter() - started) * 1000)
                 except Exception:
@@ -147,6 +176,14 @@ class RequestMiddleware:
             request_context.reset(tokens[0])
             language_var.reset(tokens[1])
             request_id_var.reset(tokens[2])
+
+    def _upload_slot(self, scope: Scope, settings: Any, address: str | None) -> AbstractContextManager[bool]:
+        if address is None or settings is None:
+            return nullcontext(True)
+        slots: UploadSlots | None = getattr(scope["app"].state, "upload_slots", None)
+        if slots is None:
+            slots = scope["app"].state.upload_slots = UploadSlots(settings.uploads_per_address)
+        return slots.hold(address)
 
     @staticmethod
     def _headers(headers: Any, request_id: str, path: str) -> list[tuple[bytes, bytes]]:
@@ -160,12 +197,13 @@ class RequestMiddleware:
     @staticmethod
     def _observe(ctx: RequestContext, status: int, latency_ms: float) -> None:
         route = ctx.route or "unmatched"
-        REQUESTS.labels(ctx.method, route, str(status)).inc()
-        LATENCY.labels(ctx.method, route).observe(latency_ms / 1000)
+        method = ctx.method if ctx.method in KNOWN_METHODS else "OTHER"  # a caller must not mint label values
+        REQUESTS.labels(method, route, str(status)).inc()
+        LATENCY.labels(method, route).observe(latency_ms / 1000)
         logger.info(
             "request",
             extra=log_fields(
-                method=ctx.method, route=route, status=status, latency_ms=round(latency_ms, 2),
+                method=method, route=route, status=status, latency_ms=round(latency_ms, 2),
                 actor=ctx.actor_sub, role=ctx.actor_role,
             ),
         )

@@ -26,12 +26,42 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
+_MAX_INT = 2**63 - 1  # a BIGINT; anything larger never came from us and would overflow the query
+_MAX_STR = 64
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a cursor value")
+
+
+def _value(raw: Any, kind: type) -> Any:
+    """One cursor element, accepted only in exactly the shape encode_cursor writes it."""
+    if kind is int:
+        if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= _MAX_INT:
+            raise ValueError("not a sequence number")
+        return raw
+    if kind is datetime:
+        if not isinstance(raw, str) or len(raw) > _MAX_STR:
+            raise ValueError("not a timestamp")
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError("a cursor timestamp carries its time zone")
+        return value
+    if kind is str:
+        if not isinstance(raw, str) or len(raw) > _MAX_STR or "\x00" in raw:
+            raise ValueError("not an id")
+        return raw
+    raise TypeError(f"unsupported cursor element {kind!r}")
+
+
 def decode_cursor(cursor: str, *, kinds: tuple[type, ...]) -> tuple[Any, ...]:
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        # Infinity, NaN and 1e300 are valid to json.loads; none of them is a position in a list.
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)),
+                         parse_constant=_refuse_constant)
         if not isinstance(raw, list) or len(raw) != len(kinds):
             raise ValueError("shape")
-        values = [datetime.fromisoformat(v) if kind is datetime else kind(v) for v, kind in zip(raw, kinds, strict=True)]
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        values = [_value(v, kind) for v, kind in zip(raw, kinds, strict=True)]
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidCursor() from exc
     return tuple(values)

@@ -20,9 +20,11 @@ from app.applications.errors import (
 from app.applications.presenter import present
 from app.applications.schemas import ApplicationOut, ApplicationPage, DecisionIn, FilingIn
 from app.applications.states import InvalidTransition, Status
+from app.audit.consultations import note_applications_read
 from app.audit.recorder import ConcurrentChange
 from app.auth.dependencies import Clerk, Filer, Reader, Staff
-from app.auth.principal import Role
+from app.auth.principal import Principal, Role
+from app.auth.separation import SeparationOfDuties
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.runtime import RuntimeDep, SessionDep
 
@@ -84,14 +86,16 @@ async def list_applications(
     principal: Reader,
     runtime: RuntimeDep,
     session: SessionDep,
+    ctx: ContextDep,
     status: StatusFilter = None,
     service_code: Annotated[ServiceFilter, Query(alias="service")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> ApplicationPage:
     own = runtime.audit.hasher.hash(principal.id_number) if principal.role is Role.citizen and principal.id_number else None
-    return await _page(session, applicant_hash=own, status=status, service_code=service_code, limit=limit,
-                       cursor=cursor, oldest_first=False)
+    ctx.action = "application.list"
+    return await _page(session, ctx, principal, applicant_hash=own, status=status, service_code=service_code,
+                       limit=limit, cursor=cursor, oldest_first=False)
 
 
 @router.get(
@@ -103,20 +107,24 @@ async def list_applications(
     response_model=ApplicationPage,
 )
 async def review_queue(
-    principal: Staff, session: SessionDep, service_code: Annotated[ServiceFilter, Query(alias="service")] = None,
-    limit: Limit = 20, cursor: Cursor = None,
+    principal: Staff, session: SessionDep, ctx: ContextDep,
+    service_code: Annotated[ServiceFilter, Query(alias="service")] = None, limit: Limit = 20, cursor: Cursor = None,
 ) -> ApplicationPage:
-    return await _page(session, applicant_hash=None, status=Status.needs_review, service_code=service_code,
-                       limit=limit, cursor=cursor, oldest_first=True)
+    ctx.action = "application.review_queue"
+    return await _page(session, ctx, principal, applicant_hash=None, status=Status.needs_review,
+                       service_code=service_code, limit=limit, cursor=cursor, oldest_first=True)
 
 
-async def _page(session: SessionDep, *, applicant_hash: str | None, status: Status | None, service_code: str | None,
-                limit: int, cursor: str | None, oldest_first: bool) -> ApplicationPage:
+async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, applicant_hash: str | None,
+                status: Status | None, service_code: str | None, limit: int, cursor: str | None,
+                oldest_first: bool) -> ApplicationPage:
     after = decode_cursor(cursor, kinds=(datetime, str)) if cursor else None
     rows = await repository.page(session, applicant_hash=applicant_hash, status=status.value if status else None,
                                  service=service_code, after=after, limit=limit, oldest_first=oldest_first)  # type: ignore[arg-type]
     more = len(rows) > limit
     rows = rows[:limit]
+    if principal.role is not Role.citizen:
+        note_applications_read(ctx, rows)
     certificates = await repository.certificates_for(session, [a.id for a in rows])
     return ApplicationPage(
         items=[present(a, certificates.get(a.id)) for a in rows],
@@ -162,7 +170,7 @@ async def withdraw_application(
     description="Only on `needs_review`. Approving issues the certificate.",
     tags=["window"],
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, *JSON_BODY_ERRORS),
+    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties, *JSON_BODY_ERRORS),
 )
 async def decide_application(
     application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep

@@ -28,6 +28,7 @@ from app.applications.states import InvalidTransition, Status, transition
 from app.audit.recorder import commit
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal, Role
+from app.auth.separation import ensure_not_own_case
 from app.clock import SHANGHAI
 from app.materials import repository as materials
 from app.observability import APPLICATIONS_FILED
@@ -196,6 +197,7 @@ async def decide(
 ) -> Application:
     application = await visible(runtime, session, principal, application_id, ctx=ctx)
     ctx.action = f"application.decision.{body.outcome}"
+    ensure_not_own_case(principal, application, hasher=runtime.audit.hasher)
     now = _now()
     new = Status.issued if body.outcome == "approve" else Status.rejected
     if application.status != Status.needs_review:

@@ -16,6 +16,16 @@ def checkpoint_message(seq: int, head_hash: str, signed_at: datetime) -> bytes:
     return f"cityservices-audit-checkpoint\n{seq}\n{head_hash}\n{signed_at.isoformat()}".encode()
 
 
+def checkpoint_signature_ok(runtime: Runtime, checkpoint: AuditCheckpoint) -> bool:
+    """Signed by our signing key over exactly this position, hash and time."""
+    try:
+        signature = base64.b64decode(checkpoint.signature, validate=True)
+    except ValueError:
+        return False
+    message = checkpoint_message(checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at)
+    return runtime.issuer.pdfs.signer.verify_bytes(message, signature)
+
+
 async def make_checkpoint(runtime: Runtime) -> AuditCheckpoint | None:
     """Sign the current head unless the latest checkpoint already covers it."""
     signer = runtime.issuer.pdfs.signer

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from app.api.deps import ContextDep
+from app.api.instants import Instant
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.audit import export, repository
+from app.audit.checkpoints import checkpoint_signature_ok
+from app.audit.consultations import note_consultation
 from app.audit.repository import EventFilter
 from app.audit.schemas import (
     AuditEventOut,
@@ -29,17 +32,22 @@ router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Fo
 
 async def _filters(
     runtime: RuntimeDep,
+    ctx: ContextDep,
     actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub`")] = None,
     role: Annotated[Literal["citizen", "clerk", "auditor"] | None, Query()] = None,
     subject_id_number: Annotated[IdNumber | None, Query(description="Whose data: hashed before searching")] = None,
     action: Annotated[str | None, Query(max_length=80)] = None,
     outcome: Annotated[str | None, Query(max_length=32)] = None,
-    since: Annotated[datetime | None, Query()] = None,
-    until: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Instant | None, Query()] = None,
+    until: Annotated[Instant | None, Query()] = None,
 ) -> EventFilter:
+    subject_hash = runtime.audit.hasher.hash(subject_id_number) if subject_id_number else None
+    if subject_id_number and subject_hash:
+        # Searching the log for a person is a consultation of that person's data (CONTRACT 10.1).
+        note_consultation(ctx, subject_hash=subject_hash, subject_masked=runtime.audit.hasher.mask(subject_id_number))
     return EventFilter(
         actor=actor, role=role,
-        subject_hash=runtime.audit.hasher.hash(subject_id_number) if subject_id_number else None,
+        subject_hash=subject_hash,
         action=action, outcome=outcome, since=since, until=until,
     )
 
@@ -55,7 +63,8 @@ Filters = Annotated[EventFilter, Depends(_filters)]
     response_model=AuditPage,
 )
 async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: SessionDep, filters: Filters,
-                            limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
+                            ctx: ContextDep, limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
+    ctx.action = "audit.events"
     await seal_all(runtime.sessionmaker)
     after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
     rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
@@ -76,9 +85,10 @@ async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: Se
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The events"}},
 )
 async def export_audit_events(
-    principal: Auditor, runtime: RuntimeDep, filters: Filters,
+    principal: Auditor, runtime: RuntimeDep, filters: Filters, ctx: ContextDep,
     format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
 ) -> StreamingResponse:
+    ctx.action = "audit.export"
     await seal_all(runtime.sessionmaker)
     events = repository.stream(runtime.sessionmaker, filters=filters)
     if format == "csv":
@@ -95,16 +105,31 @@ async def export_audit_events(
     tags=["audit"],
     response_model=ChainVerification,
 )
-async def verify_audit_chain(principal: Auditor, runtime: RuntimeDep) -> ChainVerification:
+async def verify_audit_chain(principal: Auditor, runtime: RuntimeDep, session: SessionDep) -> ChainVerification:
     await seal_all(runtime.sessionmaker)
-    state = await verify_events(repository.stream(runtime.sessionmaker))
+    checkpoint = await repository.latest_checkpoint(session)
+    await session.commit()  # no connection held while the whole log streams
+    state = await verify_events(repository.stream(runtime.sessionmaker),
+                                watch_seq=checkpoint.seq if checkpoint else None)
+    signature_ok: bool | None = None
+    if checkpoint is not None:
+        signature_ok = checkpoint_signature_ok(runtime, checkpoint)
+        if signature_ok:
+            state.hold_against_checkpoint(checkpoint.seq, checkpoint.head_hash)
+        elif state.first_bad is None:
+            # A checkpoint we did not sign cannot vouch for anything; one altered to hide a deletion
+            # must not pass quietly either.
+            state.first_bad, state.break_reason = checkpoint.seq, "checkpoint_signature_invalid"
     intact = state.first_bad is None
     return ChainVerification(
         intact=intact,
         events_checked=state.checked,
         first_bad_event=state.first_bad,
-        head_seq=state.expected_seq - 1 if intact and state.checked else None,
+        break_reason=state.break_reason,
+        head_seq=state.head_seq if intact and state.checked else None,
         head_hash=state.prev_hash if intact and state.checked else None,
+        checkpoint_seq=checkpoint.seq if checkpoint else None,
+        checkpoint_signature_valid=signature_ok,
     )
 
 

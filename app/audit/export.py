@@ -1,4 +1,9 @@
-"""Streaming the log as NDJSON or CSV (UTF-8 with BOM so spreadsheets keep the Chinese intact)."""
+"""Streaming the log as NDJSON or CSV (UTF-8 with BOM so spreadsheets keep the Chinese intact).
+
+CSV cells are neutralised against formula injection (OWASP "CSV Injection"): much of an event comes from
+callers (a token's `sub`, a path), and a cell such as `=HYPERLINK(...)` must reach an auditor's spreadsheet
+as text, never as a formula.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,23 @@ from app.audit.models import AuditEvent
 from app.audit.schemas import AuditEventOut
 
 COLUMNS = list(AuditEventOut.model_fields)
+# A spreadsheet evaluates a cell starting with any of these (full-width forms too, which some convert).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(cell: str) -> str:
+    """OWASP: prefix a text cell that a spreadsheet would read as a formula with a single quote."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return neutralise(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, str):
+        return neutralise(value)
+    return value  # numbers stay numbers
 
 
 def _record(event: AuditEvent) -> dict[str, object]:
@@ -31,8 +53,5 @@ async def csv_rows(events: AsyncIterator[AuditEvent]) -> AsyncIterator[bytes]:
         buffer.seek(0)
         buffer.truncate()
         record = _record(event)
-        writer.writerow(
-            json.dumps(record[c], ensure_ascii=False) if isinstance(record[c], dict) else ("" if record[c] is None else record[c])
-            for c in COLUMNS
-        )
+        writer.writerow(_cell(record[c]) for c in COLUMNS)
         yield buffer.getvalue().encode()

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.models import AuditEvent
+from app.audit.sanitise import storable
 from app.errors import Conflict
 from app.i18n import Text
 
@@ -27,11 +28,23 @@ class ConcurrentChange(Conflict):
     title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")
 
 
-def record(session: AsyncSession, **fields: Any) -> None:
+def prepared(fields: dict[str, Any]) -> dict[str, Any]:
+    """An event as it is inserted: timestamped, latency rounded, every string bounded and cleaned (the one
+    way into the log, so that no event can fail on what a caller sent)."""
+    fields = dict(fields)
     fields.setdefault("occurred_at", datetime.now(UTC))
     if fields.get("latency_ms") is not None:
         fields["latency_ms"] = round(float(fields["latency_ms"]), 3)
-    session.info.setdefault(_PENDING, []).append(fields)
+    return storable(fields)
+
+
+def record(session: AsyncSession, **fields: Any) -> None:
+    session.info.setdefault(_PENDING, []).append(prepared(fields))
+
+
+def events_committed() -> None:
+    for wake in after_events_committed:
+        wake()
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
@@ -59,5 +72,4 @@ async def commit(session: AsyncSession) -> None:
     for callback in callbacks:
         callback()
     if pending:
-        for wake in after_events_committed:
-            wake()
+        events_committed()

@@ -78,7 +78,7 @@ async def consultations_of(
         AuditEvent.subject_hash == subject_hash,
         or_(
             AuditEvent.kind == "agency_call",
-            and_(AuditEvent.kind == "request", AuditEvent.actor_role.in_(("clerk", "auditor"))),
+            and_(AuditEvent.kind.in_(("request", "consultation")), AuditEvent.actor_role.in_(("clerk", "auditor"))),
             AuditEvent.action.in_(("certificate.verify", "certificate.verify_pdf")),
         ),
         or_(AuditEvent.actor_sub.is_(None), AuditEvent.actor_sub != own_sub, AuditEvent.kind == "agency_call"),

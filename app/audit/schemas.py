@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class AuditEventOut(BaseModel):
@@ -44,8 +44,18 @@ class ChainVerification(BaseModel):
     intact: bool
     events_checked: int
     first_bad_event: int | None
+    break_reason: str | None = Field(
+        default=None,
+        description="Why the chain is broken: an event altered or missing (`event_mismatch`), the newest events "
+        "gone (`behind_checkpoint`: the head is behind the latest signed checkpoint), a chain that differs from "
+        "the checkpoint (`checkpoint_mismatch`), or a checkpoint not signed by our key "
+        "(`checkpoint_signature_invalid`)",
+        examples=["behind_checkpoint"],
+    )
     head_seq: int | None
     head_hash: str | None
+    checkpoint_seq: int | None = Field(default=None, description="The latest signed checkpoint held against")
+    checkpoint_signature_valid: bool | None = None
 
 
 class DataAccessOut(BaseModel):

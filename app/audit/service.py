@@ -65,9 +65,35 @@ class AuditLog:
 
     async def write_request(self, ctx: RequestContext, *, status: int, latency_ms: float) -> None:
         """After a handler that changed nothing (or failed): committed with other such events (group
-        commit) before the response leaves."""
-        await self.writer.write(self._request_fields(ctx, status=status, latency_ms=latency_ms))
+        commit) before the response leaves, together with the consultations the response carries."""
+        consultations = self._consultation_fields(ctx) if status < 400 else []
+        await self.writer.write(self._request_fields(ctx, status=status, latency_ms=latency_ms), *consultations)
         AUDIT_EVENTS.labels("request").inc()
+        if consultations:
+            AUDIT_EVENTS.labels("consultation").inc(len(consultations))
+
+    @staticmethod
+    def _consultation_fields(ctx: RequestContext) -> list[dict[str, Any]]:
+        """A staff member received these people's data: each is a consultation the citizen sees in
+        GET /v1/me/data-access (CONTRACT 10.1)."""
+        return [
+            {
+                "kind": "consultation",
+                "action": ctx.action or f"{ctx.method} {ctx.route or 'unmatched'}",
+                "outcome": "success",
+                "request_id": ctx.request_id,
+                "actor_sub": ctx.actor_sub,
+                "actor_role": ctx.actor_role,
+                "actor_station": ctx.actor_station,
+                "channel": ctx.channel,
+                "resource_type": "application" if seen.get("application_id") else None,
+                "resource_id": seen.get("application_id"),
+                "application_id": seen.get("application_id"),
+                "subject_hash": seen.get("subject_hash"),
+                "subject_masked": seen.get("subject_masked"),
+            }
+            for seen in ctx.consulted
+        ]
 
     def record_agency_call(
         self,

@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.context import current_context
-from app.auth.principal import ClaimsProblem, Principal, Role, principal_from_claims
+from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
 from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
@@ -42,6 +42,11 @@ async def authenticate(
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
         return principal_from_claims(claims)
+    except NoAcceptedRole as exc:
+        ctx = current_context()
+        if ctx is not None and isinstance(claims.get("sub"), str):
+            ctx.actor_sub = claims["sub"]
+        raise Forbidden(Text("身份令牌不含本服务接受的角色", str(exc))) from None
     except ClaimsProblem as exc:
         raise Unauthenticated(Text("身份令牌缺少必要信息", str(exc))) from None
 

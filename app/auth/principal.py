@@ -23,6 +23,10 @@ class ClaimsProblem(ValueError):
     pass
 
 
+class NoAcceptedRole(ClaimsProblem):
+    """The token is genuine but grants no role here."""
+
+
 @dataclass(frozen=True)
 class Principal:
     sub: str
@@ -40,14 +44,24 @@ class Principal:
         return Principal(self.sub, self.roles, self.name, self.id_number, self.station_id, role)
 
 
+def _valid_or_none(id_number: Any) -> str | None:
+    if not isinstance(id_number, str):
+        return None
+    try:
+        return validate(id_number)
+    except InvalidIdNumber:
+        return None
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     raw_roles = claims.get("roles")
-    if not isinstance(raw_roles, list) or not raw_roles:
-        raise ClaimsProblem("the token has no roles")
-    try:
-        roles = frozenset(Role(r) for r in raw_roles)
-    except ValueError as exc:
-        raise ClaimsProblem("the token names an unknown role") from exc
+    if raw_roles is not None and not isinstance(raw_roles, list):
+        raise ClaimsProblem("roles must be a list")
+    # Roles this service does not know grant nothing; a validly signed token left with none is a
+    # caller we know but may not serve: 403, not 401 (CONTRACT 10.1).
+    roles = frozenset(Role(r) for r in raw_roles or [] if isinstance(r, str) and r in Role.__members__)
+    if not roles:
+        raise NoAcceptedRole("the token carries no role this service accepts")
     id_number = claims.get("id_number")
     name = claims.get("name")
     station = claims.get("station_id")
@@ -61,7 +75,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         if not isinstance(name, str) or not name.strip():
             raise ClaimsProblem("a citizen token must carry the verified name")
     else:
-        id_number = None
+        # Staff tokens may carry the person's own id number too; kept (when valid) so that separation of
+        # duties can tell a clerk acting on their own case (CONTRACT 10.1).
+        id_number = _valid_or_none(id_number)
     if Role.clerk in roles and not (isinstance(station, str) and _STATION.match(station)):
         raise ClaimsProblem("a clerk token must carry station_id like 310105-HQLB")
     sub = claims.get("sub")

@@ -39,6 +39,9 @@ ALLOWED_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 MAX_TOKEN_LENGTH = 8 * 1024
 MIN_RSA_BITS = 2048
+# An identity provider issues short-lived tokens; one valid for longer than a day is a stolen-forever
+# credential (or a forged `exp`), so it is refused however good its signature.
+MAX_LIFETIME_S = 24 * 3600
 
 # Reasons (InvalidToken.reason). All mean 401 except KEYS_UNAVAILABLE, which means we could not check.
 MALFORMED = "malformed"
@@ -54,6 +57,7 @@ BAD_SIGNATURE = "bad_signature"
 MISSING_CLAIM = "missing_claim"
 INVALID_CLAIM = "invalid_claim"
 EXPIRED = "expired"
+EXPIRES_TOO_LATE = "expires_too_late"
 NOT_YET_VALID = "not_yet_valid"
 ISSUED_IN_FUTURE = "issued_in_future"
 WRONG_ISSUER = "wrong_issuer"
@@ -277,6 +281,8 @@ class TokenVerifier:
         now = time.time()
         if now > claims["exp"] + self.leeway_s:
             return EXPIRED, "the token has expired"
+        if claims["exp"] > now + MAX_LIFETIME_S + self.leeway_s:
+            return EXPIRES_TOO_LATE, "the token expires more than a day from now"
         if "nbf" in claims and claims["nbf"] > now + self.leeway_s:
             return NOT_YET_VALID, "the token is not valid yet"
         if claims["iat"] > now + self.leeway_s:

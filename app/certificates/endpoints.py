@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from app.api.deps import ContextDep
 from app.auth.dependencies import Clerk, Downloader, Reader
 from app.auth.principal import Principal, Role
+from app.auth.separation import SeparationOfDuties
 from app.certificates import reissue, service
 from app.certificates.codes import display_code
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
@@ -16,7 +17,7 @@ from app.certificates.models import Certificate
 from app.certificates.pages import render_not_found_page, render_too_many_requests_page, render_verify_page
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
-from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import JSON_BODY_ERRORS, UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.i18n import language_var
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
@@ -108,7 +109,8 @@ async def download_certificate_pdf(
     "clerk's own words, kept for staff and never shown publicly.",
     tags=["window"],
     response_model=CertificateOut,
-    responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, *JSON_BODY_ERRORS),
+    responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, SeparationOfDuties,
+                                *JSON_BODY_ERRORS),
 )
 async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep,
                              ctx: ContextDep) -> CertificateOut:
@@ -170,7 +172,7 @@ async def verify_by_code(code: str, runtime: RuntimeDep, session: SessionDep, ct
     summary="Verify an uploaded certificate PDF",
     description="Multipart field `file`: is the signature intact, is the document on record, and its status.",
     response_model=PdfVerificationOut,
-    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests),
+    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
     openapi_extra={
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},

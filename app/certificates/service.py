@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import RequestContext
+from app.applications import repository as applications
 from app.audit.recorder import commit
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal
+from app.auth.separation import ensure_not_own_case
 from app.certificates import repository
 from app.certificates.codes import normalize_code
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateNotFound
@@ -46,6 +48,9 @@ async def revoke(
 ) -> Certificate:
     certificate = await visible(runtime, session, principal, serial, ctx=ctx)
     ctx.action = "certificate.revoke"
+    case = await applications.get(session, certificate.application_id)
+    if case is not None:
+        ensure_not_own_case(principal, case, hasher=runtime.audit.hasher)
     if certificate.status == "revoked":
         raise AlreadyRevoked()
     if certificate.status == "superseded":

@@ -10,7 +10,7 @@ from app.api.deps import ContextDep
 from app.audit.recorder import commit
 from app.auth.dependencies import Filer
 from app.auth.principal import Role
-from app.errors import Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.materials import repository
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart, UnsupportedMaterial
 from app.materials.models import Material
@@ -36,7 +36,8 @@ class MaterialOut(BaseModel):
     tags=["citizen", "window"],
     status_code=201,
     response_model=MaterialOut,
-    responses=problem_responses(MaterialTooLarge, UnsupportedMaterial, NotMultipart, MalformedUpload, TooManyRequests),
+    responses=problem_responses(MaterialTooLarge, UnsupportedMaterial, NotMultipart, MalformedUpload, TooManyRequests,
+                                *UPLOAD_ERRORS),
     openapi_extra={
         "requestBody": {
             "required": True,

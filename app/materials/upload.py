@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
@@ -87,7 +88,7 @@ async def read_file_part(request: Request, *, field_name: str = "file", max_byte
                 raise MaterialTooLarge()
             parser.write(chunk)
         parser.finalize()
-    except (MaterialTooLarge, ClientDisconnect):
+    except (MaterialTooLarge, ClientDisconnect, HTTPException):  # HTTPException: the body timed out (408)
         raise
     except Exception as exc:  # the parser's own errors: malformed input, whatever its shape
         raise MalformedUpload() from exc

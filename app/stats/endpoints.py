@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from app.api.instants import Instant
 from app.applications.models import Application
 from app.auth.dependencies import Staff
 from app.errors import Forbidden, Unauthenticated, problem_responses
@@ -55,8 +56,8 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 async def get_stats(
     principal: Staff,
     session: SessionDep,
-    since: Annotated[datetime | None, Query(description="Filed at or after")] = None,
-    until: Annotated[datetime | None, Query(description="Filed before")] = None,
+    since: Annotated[Instant | None, Query(description="Filed at or after")] = None,
+    until: Annotated[Instant | None, Query(description="Filed before")] = None,
 ) -> Stats:
     window = []
     if since is not None:

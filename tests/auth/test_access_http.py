@@ -76,7 +76,7 @@ REFUSALS = {
     "wrong issuer": lambda k: _signed(k, iss="someone-else"),
     "wrong audience": lambda k: _signed(k, aud="another-service"),
     "citizen without a valid id number": lambda k: _signed(k, id_number="330106198803120151"),
-    "unknown role": lambda k: _signed(k, roles=["mayor"]),
+    "expires more than a day ahead": lambda k: _signed(k, exp=int(time.time()) + 2 * 86400),
 }
 
 
@@ -108,6 +108,20 @@ async def test_a_valid_token_without_the_role_is_403(client, tokens):
     assert response.status_code == 403 and response.json()["code"] == "FORBIDDEN"
     clerk_reads_citizen_view = await client.get("/v1/me/data-access", headers=tokens.clerk())
     assert clerk_reads_citizen_view.status_code == 403
+
+
+@pytest.mark.parametrize("roles", [["mayor"], [], None, ["", "root"]])
+async def test_a_genuine_token_with_no_accepted_role_is_403_not_401(client, runtime, dev_key, roles):
+    # CONTRACT 10.1: the signature is good, so the caller is known; they simply may not do this.
+    claims = _claims(roles=roles)
+    if roles is None:
+        del claims["roles"]  # absent altogether
+    token = sign_token(claims, dev_key[1], algorithm="ES256", kid=dev_key[0])
+    response = await client.post("/v1/applications", headers={"Authorization": f"Bearer {token}"},
+                                 json=no_criminal_record())
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "FORBIDDEN"
+    assert await _applications(runtime) == 0
 
 
 async def test_a_citizen_reaching_for_anothers_application_gets_404(client, tokens):

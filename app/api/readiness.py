@@ -1,0 +1,40 @@
+"""Readiness of the agencies, probed rather than inferred (CONTRACT section 4).
+
+The circuit breaker only knows about past calls: an agency whose URL points at a dead port looks fine
+until an application needs it. So /readyz asks each agency directly, concurrently, and keeps the answer
+a few seconds, so that a load balancer polling every second (or an attacker hammering /readyz) costs
+the agencies at most one request per agency per CACHE_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+CACHE_SECONDS = 3.0
+PROBE_TIMEOUT_SECONDS = 1.0
+
+
+class Probeable(Protocol):
+    async def probe(self, *, timeout_s: float) -> bool: ...
+
+
+class AgencyProbes:
+    def __init__(self, *, cache_s: float = CACHE_SECONDS, timeout_s: float = PROBE_TIMEOUT_SECONDS) -> None:
+        self._cache_s = cache_s
+        self._timeout_s = timeout_s
+        self._known: dict[str, tuple[float, str]] = {}
+        self._lock = asyncio.Lock()
+
+    async def statuses(self, agencies: Mapping[str, Probeable]) -> dict[str, str]:
+        """`ok` or `unavailable` for each agency, at most CACHE_SECONDS old."""
+        async with self._lock:  # concurrent /readyz calls share one round of probes
+            now = time.monotonic()
+            stale = [name for name in agencies if name not in self._known or self._known[name][0] <= now]
+            if stale:
+                results = await asyncio.gather(*(agencies[n].probe(timeout_s=self._timeout_s) for n in stale))
+                for name, up in zip(stale, results, strict=True):
+                    self._known[name] = (time.monotonic() + self._cache_s, "ok" if up else "unavailable")
+            return {name: self._known[name][1] for name in agencies}

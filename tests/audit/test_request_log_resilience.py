@@ -1,0 +1,103 @@
+"""Nothing a stranger sends can make other people's requests fail on the request log (issue 13, item 1).
+
+Run on PostgreSQL (TEST_DATABASE_URL) to mean anything for lengths and NUL bytes: SQLite enforces neither,
+which is how the original defect passed every SQLite test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from app.audit.models import AuditEvent
+from app.audit.sanitise import LENGTHS, storable
+from app.audit.sealing import seal_all
+from tests.builders import ZHANG_WEI, file, no_criminal_record
+
+BAD_METHODS = ["UNSUBSCRIBE", "PROPPATCH", "MKCALENDAR", "X" * 40, "BREW"]
+
+
+async def _events(runtime, **where) -> list[AuditEvent]:
+    await seal_all(runtime.sessionmaker)
+    async with runtime.sessionmaker() as session:
+        query = select(AuditEvent)
+        for name, value in where.items():
+            query = query.where(getattr(AuditEvent, name) == value)
+        return list((await session.execute(query.order_by(AuditEvent.id))).scalars())
+
+
+async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, tokens, runtime):
+    citizen = tokens.citizen(*ZHANG_WEI[:2])
+    issued = await file(client, citizen, no_criminal_record())
+    serial = issued.json()["certificate"]["serial"]
+
+    async def normal(i: int):
+        if i % 3 == 0:
+            return await client.get(f"/v1/certificates/{serial}/pdf", headers=citizen)
+        if i % 3 == 1:
+            return await client.get("/v1/applications", headers=citizen)
+        return await client.get("/v1/services")
+
+    async def hostile(i: int):
+        return await client.request(BAD_METHODS[i % len(BAD_METHODS)], "/v1/services")
+
+    rounds = 5
+    normal_statuses: Counter[int] = Counter()
+    hostile_statuses: Counter[int] = Counter()
+    for _ in range(rounds):
+        # Interleaved in one burst, so that they share group-commit batches.
+        results = await asyncio.gather(*(normal(i) for i in range(40)), *(hostile(i) for i in range(40)))
+        normal_statuses.update(r.status_code for r in results[:40])
+        hostile_statuses.update(r.status_code for r in results[40:])
+    print(f"normal requests: {dict(normal_statuses)}; bad-method requests: {dict(hostile_statuses)}")
+    assert normal_statuses[503] == 0
+    assert set(normal_statuses) == {200}
+    assert set(hostile_statuses) == {501}
+    refused = (await client.request("UNSUBSCRIBE", "/v1/services"))
+    assert refused.json()["code"] == "METHOD_NOT_IMPLEMENTED"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    # Every normal request was logged; no event carries a method the service does not know.
+    methods = {e.method for e in await _events(runtime, kind="request")}
+    assert methods <= {"GET", "POST"}
+
+
+async def test_over_long_and_nul_strings_from_a_token_are_bounded_not_fatal(client, tokens, runtime):
+    sub = "evil\x00" + "s" * 2000
+    token = tokens.mint(roles=["auditor"], sub=sub, name="审计员")
+    response = await client.get("/v1/applications", headers=tokens.header(token))
+    assert response.status_code == 200, response.text
+    [event] = [e for e in await _events(runtime, kind="request") if e.actor_role == "auditor"]
+    assert event.actor_sub is not None and "\x00" not in event.actor_sub
+    assert len(event.actor_sub) <= LENGTHS["actor_sub"]
+
+
+async def test_one_unstorable_event_fails_only_its_own_request_in_a_shared_batch(runtime):
+    writer = runtime.audit.writer
+
+    def good(i: int) -> dict:
+        return {"kind": "request", "action": "test.batch", "outcome": "success", "request_id": f"good-{i}"}
+
+    bad = {"kind": None, "action": "test.batch", "outcome": "success", "request_id": "bad"}  # NOT NULL
+    results = await asyncio.gather(*(writer.write(good(i)) for i in range(10)), writer.write(bad),
+                                   *(writer.write(good(i)) for i in range(10, 20)), return_exceptions=True)
+    failures = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
+    assert failures == [10]
+    async with runtime.sessionmaker() as session:
+        stored = (await session.execute(select(func.count()).select_from(AuditEvent)
+                                        .where(AuditEvent.action == "test.batch"))).scalar_one()
+    assert stored == 20
+
+
+@pytest.mark.parametrize("name", ["method", "actor_sub", "route", "client_addr", "resource_id", "subject_masked"])
+def test_every_string_is_cut_to_its_column_and_loses_nul_bytes(name):
+    cleaned = storable({name: "a\x00b" + "x" * 5000})
+    assert len(cleaned[name]) <= LENGTHS[name] and "\x00" not in cleaned[name]
+
+
+def test_details_are_cleaned_and_bounded():
+    cleaned = storable({"details": {"note": "a\x00b", "huge": "y" * 100_000, "nested": [{"k": "\x00"}]}})
+    assert "\x00" not in repr(cleaned["details"])
+    assert len(repr(cleaned["details"])) < 10_000
