@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
@@ -220,7 +220,7 @@ async def decide_application(
     return present(application, await repository.certificate_for(session, application.id))
 
 
-_REDECIDED = {
+_REDECIDED: dict[int | str, dict[str, Any]] = {
     202: {"model": ApplicationOut, "description": "Decided again, or waiting on an agency (`pending_agency`)"},
 }
 
