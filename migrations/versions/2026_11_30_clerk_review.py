@@ -1,6 +1,6 @@
 """clerk review: attached materials, one open case per service
 
-Revision ID: 0002
+Revision ID: 0002_clerk_review
 Revises: 0001
 Create Date: 2026-11-30 10:29:02.259378
 """
@@ -12,7 +12,7 @@ from alembic import op
 import app.db.base
 
 
-revision: str = '0002'
+revision: str = '0002_clerk_review'
 down_revision: str | None = '0001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
