@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     agency_wait_limit: int = Field(
         default=86400, ge=1, description="seconds an application may wait on an agency before review"
     )
+    materials_wait_limit: int = Field(
+        default=2592000, ge=1, description="seconds a citizen has to supply materials a clerk asked for"
+    )
     agency_timeout_seconds: float = Field(default=1.0, gt=0, description="per attempt of one agency call")
     agency_deadline_seconds: float = Field(default=3.0, gt=0, description="one agency call, retries included")
     agency_breaker_reset_seconds: float = Field(

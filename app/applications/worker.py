@@ -9,12 +9,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from app.applications import repository, workflow
-from app.applications.states import Status
+from app.applications.states import Status, transition
 from app.audit.checkpoints import make_checkpoint
 from app.audit.recorder import ConcurrentChange, commit
 from app.clock import SHANGHAI
 from app.observability import log_fields
 from app.runtime import Runtime
+from app.services.decisions import MATERIALS_NOT_SUPPLIED, reason_dict
 
 logger = logging.getLogger("cityservices.worker")
 
@@ -38,7 +39,37 @@ async def process_due(runtime: Runtime, *, now: datetime | None = None) -> int:
             await _retry(runtime, application_id, now=now)
 
     await asyncio.gather(*(retry(application_id) for application_id in ids))
-    return len(ids)
+    return len(ids) + await reject_unanswered_material_requests(runtime, now=now)
+
+
+async def reject_unanswered_material_requests(runtime: Runtime, *, now: datetime) -> int:
+    """MATERIALS_WAIT_LIMIT passed with no answer: MATERIALS_NOT_SUPPLIED. Exactly once, however many
+    workers run: each rejection is an UPDATE guarded by the version it read (ConcurrentChange otherwise)."""
+    async with runtime.sessionmaker() as session:
+        ids = await repository.overdue_material_requests(session, now=now, limit=BATCH)
+    rejected = 0
+    for application_id in ids:
+        async with runtime.sessionmaker() as session:
+            application = await repository.get(session, application_id)
+            if application is None or application.status != Status.needs_materials:
+                continue
+            transition(application, Status.rejected, at=now, by="system:worker")
+            application.reasons = [reason_dict(MATERIALS_NOT_SUPPLIED)]
+            application.next_attempt_at = None
+            workflow.decide_as(application, Status.rejected.value, by="rules", at=now)
+            runtime.audit.record_change(
+                session, ctx=None, action="application.rejected", resource_type="application",
+                resource_id=application.id, application_id=application.id,
+                subject_id_number=application.applicant_id_number,
+                details={"from": Status.needs_materials.value, "to": Status.rejected.value,
+                         "reason": MATERIALS_NOT_SUPPLIED.code},
+            )
+            try:
+                await commit(session)
+            except ConcurrentChange:
+                continue  # supplied, withdrawn or rejected by another worker meanwhile: that stands
+            rejected += 1
+    return rejected
 
 
 async def _retry(runtime: Runtime, application_id: str, *, now: datetime) -> None:
