@@ -19,7 +19,7 @@ from pyhanko_certvalidator import ValidationContext
 from app.certificates.pdf_inspection import inspect_pdf
 from app.certificates.signing import DEV_CERT_FILENAME, PdfSigner, ensure_dev_signing_material
 from app.main import create_app
-from tests.builders import ZHANG_WEI, file_residence_permit
+from tests.builders import LI_NA, ZHANG_WEI, file_residence_permit
 from tests.certificates.tsa_server import running_tsa
 
 PDFSIG = shutil.which("pdfsig")
@@ -81,8 +81,10 @@ def test_an_unreachable_tsa_degrades_to_a_signature_without_time_stamp(
     assert _pyhanko_status(signed, trust=signer.trust_roots).timestamp_validity is None
 
 
-async def _issue_and_download(client: httpx.AsyncClient, headers: dict[str, str]) -> tuple[dict, bytes]:
-    application = (await file_residence_permit(client, headers, ZHANG_WEI[2])).json()
+async def _issue_and_download(
+    client: httpx.AsyncClient, headers: dict[str, str], address: str = ZHANG_WEI[2]
+) -> tuple[dict, bytes]:
+    application = (await file_residence_permit(client, headers, address)).json()
     assert application["status"] == "issued", application
     serial = application["certificate"]["serial"]
     pdf = (await client.get(f"/v1/certificates/{serial}/pdf", headers=headers)).content
@@ -132,7 +134,8 @@ async def test_after_a_key_rotation_earlier_pdfs_verify_and_other_keys_do_not(
                 verdicts[label] = (await c.post("/v1/verify", files={"file": ("c.pdf", before_rotation)})).json()
                 verdicts[f"{label}-forged"] = (await c.post("/v1/verify", files={"file": ("c.pdf", forged)})).json()
                 if label == "trusting":  # and new documents are signed by the new key
-                    _, after = await _issue_and_download(c, tokens.citizen(*ZHANG_WEI[:2]))
+                    # Another person: 张伟 already holds a valid permit (CERTIFICATE_STILL_VALID).
+                    _, after = await _issue_and_download(c, tokens.citizen(*LI_NA[:2]), LI_NA[2])
                     verdicts["new"] = (await c.post("/v1/verify", files={"file": ("c.pdf", after)})).json()
     assert verdicts["trusting"] == {
         "signature_intact": True,
