@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.context import current_context
-from app.auth.principal import ClaimsProblem, Principal, Role, principal_from_claims
+from app.auth.principal import ClaimNames, ClaimsProblem, Principal, Role, principal_from_claims
 from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
@@ -41,7 +41,7 @@ async def authenticate(
             raise IdentityProviderUnavailable() from None
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
-        return principal_from_claims(claims)
+        return principal_from_claims(claims, getattr(request.app.state, "claim_names", ClaimNames()))
     except ClaimsProblem as exc:
         raise Unauthenticated(Text("身份令牌缺少必要信息", str(exc))) from None
 

@@ -39,7 +39,7 @@ class Certificate(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(255))
     pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdf_size: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # None: in the object store (STORAGE_URL)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
