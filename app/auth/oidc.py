@@ -77,6 +77,11 @@ class OidcJwks:
             raise KeysUnavailable(f"OpenID Connect discovery at {discovery_url(self.issuer)} has not succeeded")
         return await self._jwks.key_for(kid)
 
+    async def sole_kid(self) -> str | None:
+        if self._jwks is None:
+            await self._discover()
+        return await self._jwks.sole_kid() if self._jwks is not None else None
+
     async def _discover(self) -> None:
         async with self._lock:
             now = self._clock()

@@ -20,6 +20,7 @@ Roles and the claims each role needs are checked elsewhere (app.auth's FastAPI d
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import json
 import math
@@ -179,6 +180,10 @@ class TokenVerifier:
         header, header_alg = _split(token)
 
         kid = header.get("kid")
+        if kid is None and hasattr(self._keys, "sole_kid"):
+            # Only a remote identity provider's set (OIDC Core §10.1: kid may be omitted when it holds one key).
+            with contextlib.suppress(KeysUnavailable):
+                kid = await self._keys.sole_kid()
         if kid is None:
             raise InvalidToken(MISSING_KID, "the token names no key (kid)")
         if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
