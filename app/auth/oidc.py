@@ -85,19 +85,26 @@ class OidcJwks:
     async def _discover(self) -> None:
         async with self._lock:
             now = self._clock()
-            if self._jwks is not None or (self._attempted_at is not None and now - self._attempted_at < self._min_retry_s):
+            if self._jwks is not None or (
+                self._attempted_at is not None and now - self._attempted_at < self._min_retry_s
+            ):
                 return
             self._attempted_at = now
             http = self._http or httpx.AsyncClient()
             try:
-                response = await http.get(discovery_url(self.issuer), timeout=self._timeout_s,
-                                          headers={"Accept": "application/json"})
+                response = await http.get(
+                    discovery_url(self.issuer), timeout=self._timeout_s, headers={"Accept": "application/json"}
+                )
                 if response.status_code != 200:
                     raise DiscoveryFailed(f"HTTP {response.status_code}")
                 jwks_uri = jwks_uri_from(response.json(), issuer=self.issuer)
             except (httpx.HTTPError, ValueError, DiscoveryFailed) as exc:
-                log.warning("OpenID Connect discovery at %s failed (%s: %s)", discovery_url(self.issuer),
-                            type(exc).__name__, exc)
+                log.warning(
+                    "OpenID Connect discovery at %s failed (%s: %s)",
+                    discovery_url(self.issuer),
+                    type(exc).__name__,
+                    exc,
+                )
                 return
             finally:
                 if self._http is None:

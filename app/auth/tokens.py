@@ -20,8 +20,8 @@ Roles and the claims each role needs are checked elsewhere (app.auth's FastAPI d
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import json
 import math
 import re

@@ -31,9 +31,11 @@ async def sample_backlogs(sessionmaker: async_sessionmaker[AsyncSession], *, now
             pending = await session.scalar(
                 select(func.count()).select_from(Application).where(Application.status == Status.pending_agency)
             )
-            unsealed, oldest = (await session.execute(
-                select(func.count(), func.min(AuditEvent.occurred_at)).where(AuditEvent.seq.is_(None))
-            )).one()
+            unsealed, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(AuditEvent.occurred_at)).where(AuditEvent.seq.is_(None))
+                )
+            ).one()
     except Exception as exc:  # noqa: BLE001 - metrics report, they never raise
         logger.warning("sampling backlogs failed (%s)", type(exc).__name__)
         return

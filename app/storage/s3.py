@@ -31,8 +31,9 @@ class S3Store:
     def from_url(cls, url: str) -> S3Store:
         parts = urlsplit(url)
         # Adaptive retries ride out a throttled or briefly unreachable store; a bounded pool per process.
-        config = Config(retries={"mode": "adaptive", "max_attempts": 4}, max_pool_connections=20,
-                        connect_timeout=3, read_timeout=10)
+        config = Config(
+            retries={"mode": "adaptive", "max_attempts": 4}, max_pool_connections=20, connect_timeout=3, read_timeout=10
+        )
         return cls(bucket=parts.netloc, prefix=parts.path, client=boto3.session.Session().client("s3", config=config))
 
     def key(self, sha256: str) -> str:

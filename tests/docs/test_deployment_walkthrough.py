@@ -66,12 +66,20 @@ def empty_bucket() -> Iterator[tuple[dict[str, str], object]]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    aws = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "walkthrough",
-           "AWS_SECRET_ACCESS_KEY": "walkthrough", "AWS_DEFAULT_REGION": "us-east-1"}
+    aws = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "walkthrough",
+        "AWS_SECRET_ACCESS_KEY": "walkthrough",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     try:
-        bucket = boto3.resource("s3", endpoint_url=aws["AWS_ENDPOINT_URL"], region_name="us-east-1",
-                                aws_access_key_id="walkthrough", aws_secret_access_key="walkthrough"
-                                ).create_bucket(Bucket="cityservices-documents")
+        bucket = boto3.resource(
+            "s3",
+            endpoint_url=aws["AWS_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="walkthrough",
+            aws_secret_access_key="walkthrough",
+        ).create_bucket(Bucket="cityservices-documents")
         yield aws, bucket
     finally:
         server.stop()
@@ -81,8 +89,15 @@ def test_the_deployment_walkthrough_has_blocks_to_run() -> None:
     blocks = walkthrough_blocks(DOC.read_text(encoding="utf-8"))
     assert len(blocks) >= 6
     commands = "\n".join(blocks)
-    for step in ("cityservices migrate", "cityservices worker --metrics-port", "cityservices serve", "AUTH_OIDC_ISSUER_URL",
-                 "AGENCY_CLIENT_CERT_FILE", "STORAGE_URL", "kill -TERM"):
+    for step in (
+        "cityservices migrate",
+        "cityservices worker --metrics-port",
+        "cityservices serve",
+        "AUTH_OIDC_ISSUER_URL",
+        "AGENCY_CLIENT_CERT_FILE",
+        "STORAGE_URL",
+        "kill -TERM",
+    ):
         assert step in commands, step
 
 
@@ -98,35 +113,67 @@ def test_every_deployment_walkthrough_command_runs(empty_database, empty_bucket,
     state.write_text("", encoding="utf-8")
     groups: list[int] = []
     secrets = tmp_path / "secrets"
-    with running_provider() as issuer, \
-            tls_simulator("police", pki, token="police-token", data_dir=tmp_path) as police, \
-            tls_simulator("housing", pki, token="housing-token", data_dir=tmp_path) as housing:
-        token = login(issuer, sub="walkthrough-citizen", claims={
-            "roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1], "jti": str(uuid.uuid4())})
-        env = {key: value for key, value in os.environ.items()
-               if key.upper() not in settings_env_names() and not key.startswith(("AWS_", "PROMETHEUS_"))}
-        env.update(aws, PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-                   SECRETS=str(secrets), DATABASE_URL=empty_database, REDIS_URL="redis://127.0.0.1:6379/15",
-                   STORAGE_URL="s3://cityservices-documents/walkthrough", AUTH_OIDC_ISSUER_URL=issuer,
-                   AUTH_AUDIENCE=CLIENT_ID, POLICE_API_URL=police.url, HOUSING_API_URL=housing.url,
-                   POLICE_API_TOKEN="police-token", HOUSING_API_TOKEN="housing-token",
-                   AGENCY_CLIENT_CERT_FILE=str(pki.client_cert), AGENCY_CLIENT_KEY_FILE=str(pki.client_key),
-                   AGENCY_CA_FILE=str(pki.ca), PUBLIC_BASE_URL="http://127.0.0.1:8000", PORT=str(free_port()),
-                   WORKER_METRICS_PORT=str(free_port()), TOKEN=token)
+    with (
+        running_provider() as issuer,
+        tls_simulator("police", pki, token="police-token", data_dir=tmp_path) as police,
+        tls_simulator("housing", pki, token="housing-token", data_dir=tmp_path) as housing,
+    ):
+        token = login(
+            issuer,
+            sub="walkthrough-citizen",
+            claims={"roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1], "jti": str(uuid.uuid4())},
+        )
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key.upper() not in settings_env_names() and not key.startswith(("AWS_", "PROMETHEUS_"))
+        }
+        env.update(
+            aws,
+            PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+            SECRETS=str(secrets),
+            DATABASE_URL=empty_database,
+            REDIS_URL="redis://127.0.0.1:6379/15",
+            STORAGE_URL="s3://cityservices-documents/walkthrough",
+            AUTH_OIDC_ISSUER_URL=issuer,
+            AUTH_AUDIENCE=CLIENT_ID,
+            POLICE_API_URL=police.url,
+            HOUSING_API_URL=housing.url,
+            POLICE_API_TOKEN="police-token",
+            HOUSING_API_TOKEN="housing-token",
+            AGENCY_CLIENT_CERT_FILE=str(pki.client_cert),
+            AGENCY_CLIENT_KEY_FILE=str(pki.client_key),
+            AGENCY_CA_FILE=str(pki.ca),
+            PUBLIC_BASE_URL="http://127.0.0.1:8000",
+            PORT=str(free_port()),
+            WORKER_METRICS_PORT=str(free_port()),
+            TOKEN=token,
+        )
         outputs = []
         try:
             for number, block in enumerate(blocks, start=1):
-                script = (f"set -eo pipefail\n. '{state}'\n{block}\n"
-                          f"{{ declare -p {variables} 2>/dev/null; printf 'cd %q\\n' \"$PWD\"; }} > '{state}.next' || true\n"
-                          f"mv '{state}.next' '{state}'\n")
-                process = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                           stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
+                script = (
+                    f"set -eo pipefail\n. '{state}'\n{block}\n"
+                    f"{{ declare -p {variables} 2>/dev/null; printf 'cd %q\\n' \"$PWD\"; }} > '{state}.next' || true\n"
+                    f"mv '{state}.next' '{state}'\n"
+                )
+                process = subprocess.Popen(
+                    ["bash", "-c", script],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
+                    start_new_session=True,
+                )
                 groups.append(process.pid)
                 stdout, stderr = process.communicate(timeout=300)
                 assert process.returncode == 0, (
                     f"deployment walk-through block {number} failed (exit {process.returncode}):\n{block}\n"
                     f"--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- serve.log\n{_tail(secrets / 'serve.log')}"
-                    f"\n--- worker.log\n{_tail(secrets / 'worker.log')}")
+                    f"\n--- worker.log\n{_tail(secrets / 'worker.log')}"
+                )
                 outputs.append(stdout)
         finally:
             for group in groups:  # whatever the walk-through left running if it stopped half-way
@@ -137,7 +184,10 @@ def test_every_deployment_walkthrough_command_runs(empty_database, empty_bucket,
     told = "\n".join(outputs)
     assert re.search(r"^cityservices \d", told, re.MULTILINE), told
     assert '"status":"ready"' in told and "issued " in told and ": %PDF-" in told, told
-    assert "cityservices_pending_agency_applications" in told and 'cityservices_agency_circuit_open{agency="police"}' in told
+    assert (
+        "cityservices_pending_agency_applications" in told
+        and 'cityservices_agency_circuit_open{agency="police"}' in told
+    )
     keys = [item.key for item in bucket.objects.all()]  # type: ignore[attr-defined]
     assert keys and all(re.fullmatch(r"walkthrough/sha256/[0-9a-f]{2}/[0-9a-f]{64}", key) for key in keys), keys
     for name in ("serve.pid", "worker.pid"):  # stopped by the last block

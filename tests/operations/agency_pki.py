@@ -35,9 +35,13 @@ def make_pki(directory: Path) -> Pki:
     client = agency_ca.issue_cert("cityservices-platform")
     stranger = stranger_ca.issue_cert("cityservices-platform")
     files = {
-        "ca": agency_ca.cert_pem, "server_cert": server.cert_chain_pems[0], "server_key": server.private_key_pem,
-        "client_cert": client.cert_chain_pems[0], "client_key": client.private_key_pem,
-        "stranger_cert": stranger.cert_chain_pems[0], "stranger_key": stranger.private_key_pem,
+        "ca": agency_ca.cert_pem,
+        "server_cert": server.cert_chain_pems[0],
+        "server_key": server.private_key_pem,
+        "client_cert": client.cert_chain_pems[0],
+        "client_key": client.private_key_pem,
+        "stranger_cert": stranger.cert_chain_pems[0],
+        "stranger_key": stranger.private_key_pem,
     }
     for name, blob in files.items():
         blob.write_to_path(str(directory / f"{name}.pem"))
@@ -48,8 +52,10 @@ def _tls_port_open(port: int, pki: Pki) -> bool:
     context = ssl.create_default_context(cafile=str(pki.ca))
     context.load_cert_chain(str(pki.client_cert), str(pki.client_key))
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, \
-                context.wrap_socket(raw, server_hostname="127.0.0.1"):
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1"),
+        ):
             return True
     except OSError:
         return False
@@ -65,14 +71,26 @@ class RunningSimulator:
 def tls_simulator(agency: str, pki: Pki, *, token: str | None, data_dir: Path) -> Iterator[RunningSimulator]:
     """`cityservices simulate <agency>` over mutual TLS (and a bearer token if given); always stopped."""
     port = free_port()
-    args = [*CITYSERVICES, "simulate", agency, "--port", str(port), "--tls-cert", str(pki.server_cert),
-            "--tls-key", str(pki.server_key), "--client-ca", str(pki.ca)]
+    args = [
+        *CITYSERVICES,
+        "simulate",
+        agency,
+        "--port",
+        str(port),
+        "--tls-cert",
+        str(pki.server_cert),
+        "--tls-key",
+        str(pki.server_key),
+        "--client-ca",
+        str(pki.ca),
+    ]
     if token:
         args += ["--require-token", token]
     log = data_dir / f"{agency}-{port}.log"
     with log.open("w") as sink:
-        process = subprocess.Popen(args, env=service_env(data_dir), stdout=sink, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            args, env=service_env(data_dir), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
     running = RunningSimulator(url=f"https://127.0.0.1:{port}", log_lines=[])
     try:
         deadline = time.monotonic() + 60

@@ -28,14 +28,28 @@ def login(issuer: str, *, sub: str, claims: dict[str, Any]) -> str:
     with httpx.Client(base_url=issuer, timeout=10) as http:
         assert http.put(f"/users/{quote(sub, safe='')}", json=claims).status_code == 204
         config = http.get("/.well-known/openid-configuration").json()
-        authorize = http.post(config["authorization_endpoint"], params={
-            "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI, "response_type": "code",
-            "scope": "openid profile", "nonce": secrets.token_hex(8), "state": "s",
-        }, data={"sub": sub})
+        authorize = http.post(
+            config["authorization_endpoint"],
+            params={
+                "client_id": CLIENT_ID,
+                "redirect_uri": REDIRECT_URI,
+                "response_type": "code",
+                "scope": "openid profile",
+                "nonce": secrets.token_hex(8),
+                "state": "s",
+            },
+            data={"sub": sub},
+        )
         assert authorize.status_code in (302, 303), authorize.text
         code = parse_qs(urlsplit(authorize.headers["location"]).query)["code"][0]
-        token = http.post(config["token_endpoint"], data={
-            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        }, auth=(CLIENT_ID, "secret"))
+        token = http.post(
+            config["token_endpoint"],
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+            },
+            auth=(CLIENT_ID, "secret"),
+        )
         assert token.status_code == 200, token.text
         return str(token.json()["id_token"])

@@ -34,14 +34,23 @@ def police(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
 
 
 def _client(url: str, credentials: AgencyCredentials):  # type: ignore[no-untyped-def]
-    agencies = build_agencies(police_url=url, housing_url="http://127.0.0.1:9", dataset_path=None, policy=POLICY,
-                              police_credentials=credentials)
+    agencies = build_agencies(
+        police_url=url,
+        housing_url="http://127.0.0.1:9",
+        dataset_path=None,
+        policy=POLICY,
+        police_credentials=credentials,
+    )
     return agencies
 
 
 async def test_with_our_client_certificate_and_token_the_police_answer(police, pki):
-    agencies = _client(police.url, AgencyCredentials(client_cert_file=pki.client_cert, client_key_file=pki.client_key,
-                                                     ca_file=pki.ca, token=TOKEN))
+    agencies = _client(
+        police.url,
+        AgencyCredentials(
+            client_cert_file=pki.client_cert, client_key_file=pki.client_key, ca_file=pki.ca, token=TOKEN
+        ),
+    )
     try:
         person = await agencies.police.get_person(ZHANG_WEI[0])
     finally:
@@ -59,8 +68,12 @@ async def test_without_a_client_certificate_the_handshake_is_refused(police, pki
 
 
 async def test_a_certificate_from_another_ca_is_refused(police, pki):
-    agencies = _client(police.url, AgencyCredentials(client_cert_file=pki.stranger_cert,
-                                                     client_key_file=pki.stranger_key, ca_file=pki.ca, token=TOKEN))
+    agencies = _client(
+        police.url,
+        AgencyCredentials(
+            client_cert_file=pki.stranger_cert, client_key_file=pki.stranger_key, ca_file=pki.ca, token=TOKEN
+        ),
+    )
     try:
         with pytest.raises(AgencyUnavailable, match="transport error"):
             await agencies.police.get_person(ZHANG_WEI[0])
@@ -70,8 +83,9 @@ async def test_a_certificate_from_another_ca_is_refused(police, pki):
 
 async def test_a_server_not_signed_by_the_agency_ca_is_not_trusted(police, pki):
     # Without AGENCY_CA_FILE the public roots are used, and they do not know the agency's CA.
-    agencies = _client(police.url, AgencyCredentials(client_cert_file=pki.client_cert,
-                                                     client_key_file=pki.client_key, token=TOKEN))
+    agencies = _client(
+        police.url, AgencyCredentials(client_cert_file=pki.client_cert, client_key_file=pki.client_key, token=TOKEN)
+    )
     try:
         with pytest.raises(AgencyUnavailable, match="transport error"):
             await agencies.police.get_person(ZHANG_WEI[0])
@@ -80,8 +94,12 @@ async def test_a_server_not_signed_by_the_agency_ca_is_not_trusted(police, pki):
 
 
 async def test_a_wrong_bearer_token_is_answered_401(police, pki):
-    agencies = _client(police.url, AgencyCredentials(client_cert_file=pki.client_cert,
-                                                     client_key_file=pki.client_key, ca_file=pki.ca, token="wrong"))
+    agencies = _client(
+        police.url,
+        AgencyCredentials(
+            client_cert_file=pki.client_cert, client_key_file=pki.client_key, ca_file=pki.ca, token="wrong"
+        ),
+    )
     try:
         with pytest.raises(AgencyBadResponse, match="HTTP 401"):
             await agencies.police.get_person(ZHANG_WEI[0])
@@ -89,12 +107,19 @@ async def test_a_wrong_bearer_token_is_answered_401(police, pki):
         await agencies.aclose()
 
 
-async def test_the_service_configured_by_environment_issues_against_the_tls_simulator(police, pki, settings, runtime, tokens):
-    configured = Settings(**{
-        **settings.model_dump(exclude={"police_api_token"}),
-        "police_api_url": police.url, "police_api_token": TOKEN, "agency_client_cert_file": pki.client_cert,
-        "agency_client_key_file": pki.client_key, "agency_ca_file": pki.ca,
-    })
+async def test_the_service_configured_by_environment_issues_against_the_tls_simulator(
+    police, pki, settings, runtime, tokens
+):
+    configured = Settings(
+        **{
+            **settings.model_dump(exclude={"police_api_token"}),
+            "police_api_url": police.url,
+            "police_api_token": TOKEN,
+            "agency_client_cert_file": pki.client_cert,
+            "agency_client_key_file": pki.client_key,
+            "agency_ca_file": pki.ca,
+        }
+    )
     app = create_app(configured, start_worker=False)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:

@@ -19,8 +19,13 @@ from app.observability import METRIC_NAMES
 from tests.servers import CITYSERVICES, free_port, service_env, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
-GAUGES = ("cityservices_pending_agency_applications", "cityservices_agency_circuit_open",
-          "cityservices_audit_sealer_lag_seconds", "cityservices_pdf_pool_queue", "cityservices_outbox_backlog")
+GAUGES = (
+    "cityservices_pending_agency_applications",
+    "cityservices_agency_circuit_open",
+    "cityservices_audit_sealer_lag_seconds",
+    "cityservices_pdf_pool_queue",
+    "cityservices_outbox_backlog",
+)
 
 
 def _samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
@@ -33,16 +38,23 @@ def _samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
 
 
 def _healthz_count(metrics: str) -> float:
-    return sum(value for labels, value in _samples(metrics, "cityservices_http_requests_total").items()
-               if ("route", "/healthz") in labels)
+    return sum(
+        value
+        for labels, value in _samples(metrics, "cityservices_http_requests_total").items()
+        if ("route", "/healthz") in labels
+    )
 
 
 def test_metrics_add_up_every_worker_process(tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([*CITYSERVICES, "serve", "--port", str(port), "--workers", "2"],
-                               env=service_env(tmp_path / "data", PDF_PROCESSES="0"),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [*CITYSERVICES, "serve", "--port", str(port), "--workers", "2"],
+        env=service_env(tmp_path / "data", PDF_PROCESSES="0"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_until_up(f"{base}/healthz", deadline_s=120)
         # New connections each time, so both processes answer some of them.
@@ -70,8 +82,13 @@ def test_the_worker_serves_its_metrics_and_drains_on_sigterm(tmp_path):
     port = free_port()
     log = tmp_path / "worker.log"
     with log.open("w") as sink:
-        worker = subprocess.Popen([*CITYSERVICES, "worker", "--metrics-port", str(port)], env=env,
-                                  stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        worker = subprocess.Popen(
+            [*CITYSERVICES, "worker", "--metrics-port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/metrics", deadline_s=120)
         deadline = time.monotonic() + 60
@@ -82,14 +99,19 @@ def test_the_worker_serves_its_metrics_and_drains_on_sigterm(tmp_path):
             time.sleep(0.5)
         assert _samples(metrics, "cityservices_pending_agency_applications") == {(): 0.0}
         assert set(_samples(metrics, "cityservices_agency_circuit_open")) == {
-            (("agency", "housing"),), (("agency", "police"),)}
+            (("agency", "housing"),),
+            (("agency", "police"),),
+        }
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0, log.read_text()
     finally:
         if worker.poll() is None:
             worker.kill()
-    assert any(json.loads(line).get("message") == "worker stopped: drained"
-               for line in log.read_text().splitlines() if line.startswith("{")), log.read_text()
+    assert any(
+        json.loads(line).get("message") == "worker stopped: drained"
+        for line in log.read_text().splitlines()
+        if line.startswith("{")
+    ), log.read_text()
 
 
 def _names_used(text: str) -> set[str]:
@@ -123,5 +145,6 @@ def test_scaling_doc_names_the_gauges():
 
 @pytest.mark.skipif(not Path("/usr/bin/promtool").exists(), reason="promtool is not installed")
 def test_promtool_accepts_the_rules():
-    subprocess.run(["/usr/bin/promtool", "check", "rules", str(ROOT / "deploy/prometheus/cityservices-alerts.yml")],
-                   check=True)
+    subprocess.run(
+        ["/usr/bin/promtool", "check", "rules", str(ROOT / "deploy/prometheus/cityservices-alerts.yml")], check=True
+    )

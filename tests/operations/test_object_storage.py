@@ -37,8 +37,12 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     s3 = boto3.resource("s3")
     created = s3.create_bucket(Bucket=f"materials-{uuid.uuid4().hex[:12]}")
@@ -54,8 +58,9 @@ async def s3_app(settings: Settings, bucket: Any, runtime: Any) -> AsyncIterator
 
 @pytest.fixture
 async def s3_client(s3_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=s3_app), base_url="http://testserver",
-                                 timeout=30) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=s3_app), base_url="http://testserver", timeout=30
+    ) as client:
         yield client
 
 
@@ -63,9 +68,14 @@ def _key(sha256: str) -> str:
     return f"{PREFIX}/sha256/{sha256[:2]}/{sha256}"
 
 
-async def test_an_upload_lands_in_the_bucket_under_its_sha256_and_not_in_the_database(s3_client, s3_app, bucket, tokens):
-    response = await s3_client.post("/v1/materials", headers=tokens.citizen(*ZHANG_WEI[:2]),
-                                    files={"file": ("proof.pdf", PDF_PROOF, "application/pdf")})
+async def test_an_upload_lands_in_the_bucket_under_its_sha256_and_not_in_the_database(
+    s3_client, s3_app, bucket, tokens
+):
+    response = await s3_client.post(
+        "/v1/materials",
+        headers=tokens.citizen(*ZHANG_WEI[:2]),
+        files={"file": ("proof.pdf", PDF_PROOF, "application/pdf")},
+    )
 
     assert response.status_code == 201, response.text
     sha256 = hashlib.sha256(PDF_PROOF).hexdigest()
@@ -89,8 +99,9 @@ async def test_an_issued_certificate_pdf_is_stored_in_the_bucket_and_served_from
     sha256 = hashlib.sha256(download.content).hexdigest()
     assert bucket.Object(_key(sha256)).get()["Body"].read() == download.content
     async with s3_app.state.runtime.sessionmaker() as session:
-        stored = (await session.execute(select(Certificate.pdf, Certificate.pdf_sha256)
-                                        .where(Certificate.serial == serial))).one()
+        stored = (
+            await session.execute(select(Certificate.pdf, Certificate.pdf_sha256).where(Certificate.serial == serial))
+        ).one()
     assert stored.pdf is None and stored.pdf_sha256 == sha256
 
 
@@ -110,8 +121,11 @@ async def test_when_the_store_refuses_the_write_no_record_is_committed(s3_client
     bucket.objects.all().delete()
     bucket.delete()  # every write now fails: NoSuchBucket
 
-    response = await s3_client.post("/v1/materials", headers=tokens.citizen(*ZHANG_WEI[:2]),
-                                    files={"file": ("proof.pdf", PDF_PROOF, "application/pdf")})
+    response = await s3_client.post(
+        "/v1/materials",
+        headers=tokens.citizen(*ZHANG_WEI[:2]),
+        files={"file": ("proof.pdf", PDF_PROOF, "application/pdf")},
+    )
 
     assert response.status_code == 503
     assert response.json()["code"] == "STORED_OBJECT_UNAVAILABLE"

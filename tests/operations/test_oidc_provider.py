@@ -15,8 +15,12 @@ from app.main import create_app
 from tests.builders import ZHANG_WEI, file, no_criminal_record
 from tests.operations.oidc_login import CLIENT_ID, login, running_provider
 
-CLAIM_SETTINGS = {"auth_claim_roles": "cityservices.roles", "auth_claim_id_number": "resident_id",
-                  "auth_claim_name": "name", "auth_claim_station": "police_station"}
+CLAIM_SETTINGS = {
+    "auth_claim_roles": "cityservices.roles",
+    "auth_claim_id_number": "resident_id",
+    "auth_claim_name": "name",
+    "auth_claim_station": "police_station",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +31,14 @@ def issuer() -> Any:
 
 @pytest.fixture
 async def oidc_client(settings: Settings, issuer: str, runtime: Any) -> AsyncIterator[httpx.AsyncClient]:
-    configured = settings.model_copy(update={"auth_oidc_issuer_url": issuer, "auth_audience": CLIENT_ID,
-                                             "auth_jwks_cache_seconds": 60, **CLAIM_SETTINGS})
+    configured = settings.model_copy(
+        update={
+            "auth_oidc_issuer_url": issuer,
+            "auth_audience": CLIENT_ID,
+            "auth_jwks_cache_seconds": 60,
+            **CLAIM_SETTINGS,
+        }
+    )
     app = create_app(configured, start_worker=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -38,9 +48,16 @@ async def oidc_client(settings: Settings, issuer: str, runtime: Any) -> AsyncIte
 
 def _citizen_token(issuer: str, id_number: str, name: str) -> str:
     # The provider's own claim names (see CLAIM_SETTINGS); jti because CONTRACT §1 requires one.
-    return login(issuer, sub=f"user-{uuid.uuid4()}", claims={
-        "cityservices": {"roles": ["citizen"]}, "resident_id": id_number, "name": name, "jti": str(uuid.uuid4()),
-    })
+    return login(
+        issuer,
+        sub=f"user-{uuid.uuid4()}",
+        claims={
+            "cityservices": {"roles": ["citizen"]},
+            "resident_id": id_number,
+            "name": name,
+            "jti": str(uuid.uuid4()),
+        },
+    )
 
 
 async def test_a_citizen_logged_in_at_the_provider_files_with_its_id_token(oidc_client, issuer):
@@ -56,23 +73,35 @@ async def test_a_citizen_logged_in_at_the_provider_files_with_its_id_token(oidc_
 
 
 async def test_a_clerk_claim_named_by_the_settings_is_read(oidc_client, issuer):
-    token = login(issuer, sub="clerk-9", claims={"cityservices": {"roles": ["clerk"]}, "name": "窗口民警",
-                                                 "police_station": "310105-HQLB", "jti": str(uuid.uuid4())})
+    token = login(
+        issuer,
+        sub="clerk-9",
+        claims={
+            "cityservices": {"roles": ["clerk"]},
+            "name": "窗口民警",
+            "police_station": "310105-HQLB",
+            "jti": str(uuid.uuid4()),
+        },
+    )
     response = await oidc_client.get("/v1/review-queue", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
 
 
 async def test_a_token_with_the_default_claim_names_lacks_what_this_provider_is_configured_for(oidc_client, issuer):
-    token = login(issuer, sub="someone", claims={"roles": ["citizen"], "id_number": ZHANG_WEI[0],
-                                                 "name": ZHANG_WEI[1], "jti": str(uuid.uuid4())})
+    token = login(
+        issuer,
+        sub="someone",
+        claims={"roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1], "jti": str(uuid.uuid4())},
+    )
     response = await oidc_client.get("/v1/applications", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_a_token_for_another_audience_is_refused(settings, issuer, runtime):
-    configured = settings.model_copy(update={"auth_oidc_issuer_url": issuer, "auth_audience": "someone-else",
-                                             **CLAIM_SETTINGS})
+    configured = settings.model_copy(
+        update={"auth_oidc_issuer_url": issuer, "auth_audience": "someone-else", **CLAIM_SETTINGS}
+    )
     app = create_app(configured, start_worker=False)
     token = _citizen_token(issuer, ZHANG_WEI[0], ZHANG_WEI[1])
     async with app.router.lifespan_context(app):

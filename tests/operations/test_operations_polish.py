@@ -22,15 +22,18 @@ from tests.servers import CITYSERVICES, service_env
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(("variable", "value", "says"), [
-    ("CORS_ORIGINS", "[not json", "CORS_ORIGINS"),
-    ("REDIS_URL", "nonsense", "REDIS_URL"),
-    ("DATABASE_URL", "mysql+aiomysql://u@h/db", "DATABASE_URL"),
-    ("DATABASE_URL", "postgresql://u@h/db", "DATABASE_URL"),
-    ("DATABASE_URL", "::::", "DATABASE_URL"),
-    ("STORAGE_URL", "https://bucket", "STORAGE_URL"),
-    ("AUTH_OIDC_ISSUER_URL", "idp.example.cn", "AUTH_OIDC_ISSUER_URL"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("CORS_ORIGINS", "[not json", "CORS_ORIGINS"),
+        ("REDIS_URL", "nonsense", "REDIS_URL"),
+        ("DATABASE_URL", "mysql+aiomysql://u@h/db", "DATABASE_URL"),
+        ("DATABASE_URL", "postgresql://u@h/db", "DATABASE_URL"),
+        ("DATABASE_URL", "::::", "DATABASE_URL"),
+        ("STORAGE_URL", "https://bucket", "STORAGE_URL"),
+        ("AUTH_OIDC_ISSUER_URL", "idp.example.cn", "AUTH_OIDC_ISSUER_URL"),
+    ],
+)
 def test_a_bad_setting_stops_with_one_line_naming_it(variable, value, says, monkeypatch):
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as stopped:
@@ -40,15 +43,22 @@ def test_a_bad_setting_stops_with_one_line_naming_it(variable, value, says, monk
 
 
 def test_the_command_prints_that_line_and_no_traceback(tmp_path):
-    result = subprocess.run([*CITYSERVICES, "migrate"], env=service_env(tmp_path, REDIS_URL="nonsense"),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [*CITYSERVICES, "migrate"],
+        env=service_env(tmp_path, REDIS_URL="nonsense"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "cityservices: invalid setting REDIS_URL: not a Redis URL (redis://host:6379/0, rediss://… or unix://…)"]
+        "cityservices: invalid setting REDIS_URL: not a Redis URL (redis://host:6379/0, rediss://… or unix://…)"
+    ]
 
 
-@pytest.mark.parametrize("value", ['["https://a.example.cn", "https://b.example.cn"]',
-                                   "https://a.example.cn, https://b.example.cn"])
+@pytest.mark.parametrize(
+    "value", ['["https://a.example.cn", "https://b.example.cn"]', "https://a.example.cn, https://b.example.cn"]
+)
 def test_cors_origins_may_be_json_or_comma_separated(value, monkeypatch):
     monkeypatch.setenv("CORS_ORIGINS", value)
     assert load_settings().cors_origins == ["https://a.example.cn", "https://b.example.cn"]
@@ -81,8 +91,13 @@ def test_version_is_printed(capsys):
 def test_the_contracts_tool_prints_help_and_writes_nothing():
     before = {p: p.read_bytes() for p in (ROOT / "openapi").glob("*.json")}
     mtimes = {p: p.stat().st_mtime_ns for p in before}
-    result = subprocess.run([sys.executable, "-m", "integrations.contracts", "--help"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "integrations.contracts", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "usage:" in result.stdout and "--check" in result.stdout
     assert {p: p.stat().st_mtime_ns for p in before} == mtimes
 

@@ -31,7 +31,8 @@ def test_pyhanko_async_sign_still_takes_the_arguments_our_override_passes_on():
     ours = inspect.signature(CachedKeySigner.async_sign).parameters
     assert list(theirs) == list(ours), (
         "pyHanko's Signer.async_sign changed its parameters; review _CachedKeySigner.async_sign in "
-        f"app/certificates/signing.py (theirs: {list(theirs)})")
+        f"app/certificates/signing.py (theirs: {list(theirs)})"
+    )
     assert inspect.iscoroutinefunction(signers.SimpleSigner.async_sign)
 
 
@@ -70,8 +71,10 @@ def test_sniffio_is_what_httpcore_asks_on_every_request():
 
 
 def _pins(path: Path) -> dict[str, str]:
-    return {m[0].lower().replace("_", "-"): m[1]
-            for m in re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+) \\$", path.read_text(), re.MULTILINE)}
+    return {
+        m[0].lower().replace("_", "-"): m[1]
+        for m in re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+) \\$", path.read_text(), re.MULTILINE)
+    }
 
 
 def _declared(requirements: list[str]) -> set[str]:
