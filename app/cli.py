@@ -130,7 +130,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import run
+    try:
+        from app.demo import run
+    except ModuleNotFoundError as exc:
+        if exc.name != "rich":
+            raise
+        print("cityservices: the demo draws with rich, which the server does not need: "
+              "pip install 'cityservices[demo]'", file=sys.stderr)
+        return 2
 
     return run(base_url=args.base_url, out_dir=args.out, data_dir=args.data_dir, temporary=args.temporary)
 
