@@ -4,6 +4,7 @@ handed to the clerks after AGENCY_WAIT_LIMIT. Safe to run in several processes (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from app.clock import SHANGHAI
 from app.observability import log_fields
 from app.runtime import Runtime
 from app.services.decisions import MATERIALS_NOT_SUPPLIED, reason_dict
+from app.stats.gauges import sample_backlogs, sample_breakers
 
 logger = logging.getLogger("cityservices.worker")
 
@@ -24,6 +26,7 @@ BATCH = 20
 CONCURRENCY = 4
 # A claimed application not finished within this lease (worker died) becomes due again.
 LEASE = timedelta(minutes=2)
+SAMPLE_SECONDS = 15.0  # how often the worker refreshes the backlog gauges its /metrics shows
 
 
 async def process_due(runtime: Runtime, *, now: datetime | None = None) -> int:
@@ -98,18 +101,28 @@ async def _retry(runtime: Runtime, application_id: str, *, now: datetime) -> Non
                                                   attempts=application.attempts))
 
 
-async def run_forever(runtime: Runtime, *, poll_seconds: float = POLL_SECONDS) -> None:
-    last_checkpoint = 0.0
-    while True:
+async def run_forever(
+    runtime: Runtime, *, poll_seconds: float = POLL_SECONDS, stop: asyncio.Event | None = None
+) -> None:
+    """Until cancelled, or until `stop` is set: then the pass under way finishes first (a drain)."""
+    stop = stop or asyncio.Event()
+    last_checkpoint = last_sample = 0.0
+    while not stop.is_set():
         try:
             tried = await process_due(runtime)
             if time.monotonic() - last_checkpoint >= runtime.settings.audit_checkpoint_seconds:
                 await make_checkpoint(runtime)
                 last_checkpoint = time.monotonic()
+            if time.monotonic() - last_sample >= SAMPLE_SECONDS:
+                await sample_backlogs(runtime.sessionmaker)
+                await sample_breakers(runtime.agencies)
+                last_sample = time.monotonic()
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("worker pass failed; trying again")
             tried = 0
         if not tried:
-            await asyncio.sleep(poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), poll_seconds)
+    logger.info("worker stopped: drained")

@@ -98,7 +98,8 @@ async def download_certificate_pdf(
     headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(f'{title}-{certificate.serial}.pdf')}"
     )
-    return Response(certificate.pdf, media_type="application/pdf", headers=headers)
+    pdf = await runtime.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.post(

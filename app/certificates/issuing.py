@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 
 from sqlalchemy import insert, text
@@ -16,13 +15,17 @@ from app.clock import SHANGHAI
 from app.identity.id_number import mask
 from app.services.base import Applicant, DocumentContent
 from app.services.calendar import add_months
+from app.storage import BlobStore, DatabaseStore
 
 ISSUING_AUTHORITY = "上海市公安局"
 
 
 class CertificateIssuer:
-    def __init__(self, *, engine: AsyncEngine, pdfs: PdfFactory, public_base_url: str) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, pdfs: PdfFactory, public_base_url: str, storage: BlobStore | None = None
+    ) -> None:
         self._engine = engine
+        self._storage = storage or DatabaseStore()
         self.pdfs = pdfs
         self._public_base_url = public_base_url.rstrip("/")
 
@@ -83,6 +86,8 @@ class CertificateIssuer:
             replaces=replaces.serial if replaces is not None else None,
         )
         pdf = await self.pdfs.produce(doc)
+        # Stored before the record commits: a committed certificate always has its document.
+        pdf_sha256, pdf_inline = await self._storage.save(pdf)
         certificate = Certificate(
             serial=cert_serial,
             application_id=application_id,
@@ -96,9 +101,9 @@ class CertificateIssuer:
             # Valid through the last day: expiry at the end of that day, Shanghai time.
             expires_at=datetime.combine(expires_on, datetime.max.time(), SHANGHAI).replace(microsecond=0),
             status="issued",
-            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf_sha256=pdf_sha256,
             pdf_size=len(pdf),
-            pdf=pdf,
+            pdf=pdf_inline,
             replaces=replaces.serial if replaces is not None else None,
         )
         session.add(certificate)

@@ -46,7 +46,7 @@ class Certificate(Base):
     replaces: Mapped[str | None] = mapped_column(String(32))  # on a re-issue: the serial it replaces
     pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdf_size: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # None: in the object store (STORAGE_URL)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}

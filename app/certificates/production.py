@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.certificates.rendering import CertificateDocument, CertificateRenderer
 from app.certificates.signing import PdfSigner
+from app.observability import PDF_POOL_QUEUE
 
 logger = logging.getLogger("cityservices.certificates")
 
@@ -71,6 +72,10 @@ class PdfFactory:
             await asyncio.get_running_loop().run_in_executor(self._executor, _ready)
 
     async def produce(self, doc: CertificateDocument) -> bytes:
+        with PDF_POOL_QUEUE.track_inprogress():
+            return await self._produce(doc)
+
+    async def _produce(self, doc: CertificateDocument) -> bytes:
         loop = asyncio.get_running_loop()
         if self._processes == 0:
             return await loop.run_in_executor(self._executor, self._produce_in_thread, doc)
