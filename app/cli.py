@@ -75,6 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.applications.worker import run_forever
     from app.audit.sealing import Sealer
     from app.main import build_runtime
+    from app.notifications.dispatcher import build_dispatcher
     from app.observability import configure_logging
 
     configure_logging()
@@ -84,9 +85,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         # The worker's own events (and any a dead process left unsealed) are sealed here too.
         sealer = Sealer(runtime.sessionmaker)
         sealer.start()
+        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker)
+        dispatcher.start()
         try:
             await run_forever(runtime)
         finally:
+            await dispatcher.stop()
             await sealer.stop()
             await runtime.issuer.pdfs.aclose()
             await runtime.agencies.aclose()
@@ -97,6 +101,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_notifications(args: argparse.Namespace) -> int:
+    from app.notifications.operator import run
+
+    return run(load_settings(), failed=args.failed, replay=args.replay)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -163,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--down", action="store_true")
     simulate.set_defaults(func=cmd_simulate)
 
-    worker = sub.add_parser("worker", help="run the background work (retries of pending_agency)")
+    worker = sub.add_parser("worker", help="run the background work (retries of pending_agency, notification delivery)")
     worker.set_defaults(func=cmd_worker)
 
     openapi = sub.add_parser("openapi", help="regenerate openapi/openapi.json from the code")
@@ -178,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="DATA_DIR of the running service, for its dev tokens (default: $DATA_DIR or ./data)")
     demo.add_argument("--temporary", action="store_true", help="always start a temporary service of its own")
     demo.set_defaults(func=cmd_demo)
+
+    notifications = sub.add_parser("notifications", help="dead-lettered notifications: list them, replay one")
+    action = notifications.add_mutually_exclusive_group(required=True)
+    action.add_argument("--failed", action="store_true", help="list events whose delivery gave up")
+    action.add_argument("--replay", type=int, metavar="ID", help="deliver this dead-lettered event again")
+    notifications.set_defaults(func=cmd_notifications)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
     migrate.set_defaults(func=cmd_migrate)

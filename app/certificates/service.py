@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import RequestContext
+from app.applications.models import Application
 from app.audit.recorder import commit
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal
@@ -19,6 +20,7 @@ from app.certificates.models import Certificate
 from app.certificates.pdf_inspection import inspect_pdf
 from app.certificates.schemas import PdfVerificationOut
 from app.certificates.status import public_status
+from app.notifications.outbox import emit
 from app.runtime import Runtime
 
 
@@ -50,6 +52,9 @@ async def revoke(
     certificate.revoked_at = datetime.now(UTC)
     certificate.revoked_reason = reason
     certificate.revoked_by = f"{principal.sub}@{principal.station_id}"
+    application = await session.get(Application, certificate.application_id)
+    assert application is not None
+    emit(session, certificate=certificate, application=application, change="revoked", at=certificate.revoked_at)
     runtime.audit.record_request(session, ctx, status=200)
     await commit(session)
     return certificate
