@@ -90,6 +90,6 @@ async def _replay_as_a_retry(dispatcher: Dispatcher, url: str) -> None:
     from app.notifications.models import OutboxEvent
 
     async with dispatcher.sessionmaker() as session:
-        await session.execute(update(OutboxEvent).values(state="pending"))
+        await session.execute(update(OutboxEvent).values(state="pending", next_attempt_at=datetime.now(UTC)))
         await session.commit()
     assert await dispatcher.run_once() == 1
