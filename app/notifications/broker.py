@@ -27,8 +27,15 @@ DEFAULT_STREAM = "CITYSERVICES_NOTIFICATIONS"
 class NatsSink:
     name = "nats"
 
-    def __init__(self, url: str, *, secret: str | None, timeout_s: float, subject: str = DEFAULT_SUBJECT,
-                 stream: str = DEFAULT_STREAM) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | None,
+        timeout_s: float,
+        subject: str = DEFAULT_SUBJECT,
+        stream: str = DEFAULT_STREAM,
+    ) -> None:
         self.url = url
         self.subject = subject
         self.stream = stream
@@ -42,8 +49,13 @@ class NatsSink:
         if self._js is None or self._client is None or self._client.is_closed:
             # Bounded: with reconnects allowed, a first connection to a server that is down could wait forever.
             self._client = await asyncio.wait_for(
-                nats.connect(self.url, connect_timeout=self._timeout_s, allow_reconnect=True,
-                             max_reconnect_attempts=-1, reconnect_time_wait=self._timeout_s),
+                nats.connect(
+                    self.url,
+                    connect_timeout=self._timeout_s,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=self._timeout_s,
+                ),
                 timeout=self._timeout_s * 2,
             )
             js = self._client.jetstream(timeout=self._timeout_s)
@@ -56,8 +68,11 @@ class NatsSink:
 
     async def deliver(self, payload: dict[str, object], *, sent_at: datetime) -> None:
         body = delivery_body(payload, sent_at=sent_at)
-        headers = {"Nats-Msg-Id": str(payload["id"]), "Content-Type": "application/json",
-                   **signed_headers(body, self._secret)}
+        headers = {
+            "Nats-Msg-Id": str(payload["id"]),
+            "Content-Type": "application/json",
+            **signed_headers(body, self._secret),
+        }
         try:
             js = await self._jetstream()
             await js.publish(f"{self.subject}.{payload['type']}", body, headers=headers, timeout=self._timeout_s)

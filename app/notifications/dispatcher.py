@@ -63,8 +63,9 @@ class Dispatcher:
         """One round: deliver every due event (up to a batch); return how many were tried."""
         now = now or datetime.now(UTC)
         async with self.sessionmaker() as session:
-            events = await repository.claim_due(session, now=now, lease_until=now + self.policy.lease,
-                                                limit=self.policy.batch)
+            events = await repository.claim_due(
+                session, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
+            )
         if not events:
             return 0
         if not self.sinks:
@@ -90,14 +91,19 @@ class Dispatcher:
                 await sink.deliver(payload, sent_at=datetime.now(UTC))
             except DeliveryFailed as exc:
                 DELIVERIES.labels("retry" if event.attempts < self.policy.max_attempts else "dead").inc()
-                logger.warning("notification not delivered", extra=log_fields(
-                    event_id=event.id, type=event.type, sink=sink.name, attempts=event.attempts, error=str(exc)))
+                logger.warning(
+                    "notification not delivered",
+                    extra=log_fields(
+                        event_id=event.id, type=event.type, sink=sink.name, attempts=event.attempts, error=str(exc)
+                    ),
+                )
                 return f"{sink.name}: {exc}"
         DELIVERIES.labels("delivered").inc()
         return None
 
-    async def _mark(self, delivered: list[int], failed: list[tuple[OutboxEvent, str]], *, now: datetime,
-                    state: str = "sent") -> None:
+    async def _mark(
+        self, delivered: list[int], failed: list[tuple[OutboxEvent, str]], *, now: datetime, state: str = "sent"
+    ) -> None:
         async with self.sessionmaker() as session:
             await repository.mark_sent(session, delivered, now=now, state=state)
             for event, error in failed:
@@ -111,11 +117,19 @@ class Dispatcher:
         now = now or datetime.now(UTC)
         written = 0
         async with self.sessionmaker() as session:
-            rows = await repository.expiring_without_reminder(session, now=now, window=self.policy.expiry_window,
-                                                              limit=200)
-            reminders = [outbox.certificate_event(certificate=certificate, application=application, change="expiring",
-                                                  at=now, dedupe_key=repository.expiry_key(certificate.serial))
-                         for certificate, application in rows]
+            rows = await repository.expiring_without_reminder(
+                session, now=now, window=self.policy.expiry_window, limit=200
+            )
+            reminders = [
+                outbox.certificate_event(
+                    certificate=certificate,
+                    application=application,
+                    change="expiring",
+                    at=now,
+                    dedupe_key=repository.expiry_key(certificate.serial),
+                )
+                for certificate, application in rows
+            ]
             # End the read first: on SQLite a transaction that read and then writes can lose to another writer.
             await session.commit()
             for event in reminders:
@@ -126,7 +140,7 @@ class Dispatcher:
     async def run_forever(self) -> None:
         self._wake = asyncio.Event()
         loop = asyncio.get_running_loop()
-        unsubscribe = outbox.on_outbox_commit(lambda: loop.call_soon_threadsafe(self._wake_up))
+        unsubscribe = outbox.on_outbox_commit(lambda: _ignore(loop.call_soon_threadsafe(self._wake_up)))
         last_scan = float("-inf")
         try:
             while True:
@@ -164,17 +178,30 @@ class Dispatcher:
             await sink.aclose()
 
 
+def _ignore(_: object) -> None:
+    pass
+
+
 def sinks_from(settings: Settings) -> list[Sink]:
     sinks: list[Sink] = []
     if settings.notify_webhook_url is not None:
-        sinks.append(WebhookSink(str(settings.notify_webhook_url), secret=settings.notify_webhook_secret,
-                                 timeout_s=settings.notify_timeout_seconds))
+        sinks.append(
+            WebhookSink(
+                str(settings.notify_webhook_url),
+                secret=settings.notify_webhook_secret,
+                timeout_s=settings.notify_timeout_seconds,
+            )
+        )
     if settings.notify_nats_url is not None:
-        sinks.append(NatsSink(settings.notify_nats_url, secret=settings.notify_webhook_secret,
-                              timeout_s=settings.notify_timeout_seconds))
+        sinks.append(
+            NatsSink(
+                settings.notify_nats_url,
+                secret=settings.notify_webhook_secret,
+                timeout_s=settings.notify_timeout_seconds,
+            )
+        )
     return sinks
 
 
 def build_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    return Dispatcher(sessionmaker, sinks_from(settings),
-                      DispatchPolicy(max_attempts=settings.notify_max_attempts))
+    return Dispatcher(sessionmaker, sinks_from(settings), DispatchPolicy(max_attempts=settings.notify_max_attempts))

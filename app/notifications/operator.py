@@ -17,8 +17,12 @@ async def _run(settings: Settings, *, failed: bool, replay: int | None) -> int:
         async with create_sessionmaker(engine)() as session:
             if failed:
                 for event in await service.dead_letters(session):
-                    print(json.dumps({**event.payload(), "attempts": event.attempts, "last_error": event.last_error},
-                                     ensure_ascii=False))
+                    print(
+                        json.dumps(
+                            {**event.payload(), "attempts": event.attempts, "last_error": event.last_error},
+                            ensure_ascii=False,
+                        )
+                    )
                 return 0
             assert replay is not None
             if await service.replay(session, replay):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+
 from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -55,25 +56,45 @@ def certificate_event(
     if change not in CERTIFICATE_CHANGES:
         raise ValueError(f"not a certificate change the contract announces: {change!r}")
     return OutboxEvent(
-        type=f"certificate.{change}", occurred_at=at, application_id=application.id, service=certificate.service,
-        status=_CERTIFICATE_STATUS[change], certificate_serial=certificate.serial, subject=subject_of(application),
-        subject_hash=certificate.holder_id_hash, dedupe_key=dedupe_key, state="pending", attempts=0,
-        next_attempt_at=at, created_at=at,
+        type=f"certificate.{change}",
+        occurred_at=at,
+        application_id=application.id,
+        service=certificate.service,
+        status=_CERTIFICATE_STATUS[change],
+        certificate_serial=certificate.serial,
+        subject=subject_of(application),
+        subject_hash=certificate.holder_id_hash,
+        dedupe_key=dedupe_key,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
+        created_at=at,
     )
 
 
 def _application_event(application: Application, status: str, at: datetime, serial: str | None) -> OutboxEvent:
     return OutboxEvent(
-        type=f"application.{status}", occurred_at=at, application_id=application.id, service=application.service,
-        status=status, certificate_serial=serial, subject=subject_of(application),
-        subject_hash=application.applicant_id_hash, state="pending", attempts=0, next_attempt_at=at,
+        type=f"application.{status}",
+        occurred_at=at,
+        application_id=application.id,
+        service=application.service,
+        status=status,
+        certificate_serial=serial,
+        subject=subject_of(application),
+        subject_hash=application.applicant_id_hash,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
     )
 
 
 @event.listens_for(Session, "before_flush")
 def _outbox_rows_for_announcements(session: Session, _context: object, _instances: object) -> None:
-    waiting = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, Application)
-               and inspect(obj).info.get(_WAITING)]
+    waiting = [
+        obj
+        for obj in (*session.new, *session.dirty)
+        if isinstance(obj, Application) and inspect(obj).info.get(_WAITING)
+    ]
     if waiting or any(isinstance(obj, OutboxEvent) for obj in session.new):
         session.info[_WROTE] = True
     if not waiting:

@@ -35,7 +35,8 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
         # PostgreSQL may rescan the subquery per row, skip the rows it has just updated, and so claim
         # far more than n (measured: all 60 of 60 with n = 10).
         chosen: Sequence[int] | ColumnElement[int] = list(
-            (await session.execute(due.with_for_update(skip_locked=True))).scalars())
+            (await session.execute(due.with_for_update(skip_locked=True))).scalars()
+        )
     else:
         # SQLite: one statement, so the transaction begins by writing (a read first could lose its snapshot).
         chosen = due.scalar_subquery()
@@ -47,9 +48,15 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
         .execution_options(synchronize_session=False)
     )
     ids = list(claimed.scalars())
-    events = list((await session.execute(
-        select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id)
-    )).scalars()) if ids else []
+    events = (
+        list(
+            (
+                await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
+            ).scalars()
+        )
+        if ids
+        else []
+    )
     await session.commit()
     return events
 
@@ -57,7 +64,8 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
 async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime, state: str = SENT) -> None:
     if ids:
         await session.execute(
-            update(OutboxEvent).where(OutboxEvent.id.in_(ids), OutboxEvent.state == PENDING)
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(ids), OutboxEvent.state == PENDING)
             .values(state=state, delivered_at=now, last_error=None)
             .execution_options(synchronize_session=False)
         )
@@ -68,21 +76,25 @@ async def mark_failed(session: AsyncSession, event_id: int, *, error: str, retry
     values: dict[str, object] = {"last_error": error[:500]}
     values.update({"next_attempt_at": retry_at} if retry_at is not None else {"state": DEAD})
     await session.execute(
-        update(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.state == PENDING).values(**values)
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.state == PENDING)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 
 
 async def dead(session: AsyncSession, *, limit: int = 100) -> list[OutboxEvent]:
-    rows = await session.execute(select(OutboxEvent).where(OutboxEvent.state == DEAD).order_by(OutboxEvent.id)
-                                 .limit(limit))
+    rows = await session.execute(
+        select(OutboxEvent).where(OutboxEvent.state == DEAD).order_by(OutboxEvent.id).limit(limit)
+    )
     return list(rows.scalars())
 
 
 async def replay(session: AsyncSession, event_id: int, *, now: datetime) -> bool:
     """A dead (or skipped) event becomes due now, with a fresh count of attempts."""
     result = await session.execute(
-        update(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.state.in_((DEAD, SKIPPED)))
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.state.in_((DEAD, SKIPPED)))
         .values(state=PENDING, attempts=0, next_attempt_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
@@ -101,15 +113,20 @@ async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None
 
 async def expiring_without_reminder(
     session: AsyncSession, *, now: datetime, window: timedelta, limit: int
-) -> Sequence[Row[tuple[Certificate, Application]]]:
+) -> Sequence[Row[Certificate, Application]]:
     """Valid certificates ending within `window` that have no reminder yet. A certificate valid for less
     than the window in all (a 30-day temporary certificate) gets none: it would be told at issue."""
     reminded = exists().where(OutboxEvent.dedupe_key == literal(EXPIRY_KEY_PREFIX) + Certificate.serial)
     rows = await session.execute(
         select(Certificate, Application)
         .join(Application, Application.id == Certificate.application_id)
-        .where(Certificate.status == "issued", Certificate.expires_at > now, Certificate.expires_at <= now + window,
-               _valid_longer_than(session, window), ~reminded)
+        .where(
+            Certificate.status == "issued",
+            Certificate.expires_at > now,
+            Certificate.expires_at <= now + window,
+            _valid_longer_than(session, window),
+            ~reminded,
+        )
         .order_by(Certificate.expires_at)
         .limit(limit)
     )
@@ -136,6 +153,7 @@ async def add_once(session: AsyncSession, event: OutboxEvent) -> bool:
     once): INSERT … ON CONFLICT DO NOTHING on both databases."""
     insert = pg_insert if _is_postgresql(session) else sqlite_insert
     values = {c.name: getattr(event, c.key) for c in OutboxEvent.__table__.columns if getattr(event, c.key) is not None}
-    result = await session.execute(insert(OutboxEvent).values(**values).on_conflict_do_nothing(
-        index_elements=[OutboxEvent.dedupe_key]))
+    result = await session.execute(
+        insert(OutboxEvent).values(**values).on_conflict_do_nothing(index_elements=[OutboxEvent.dedupe_key])
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -7,8 +7,10 @@ from pydantic import BaseModel, Field
 
 class NotificationOut(BaseModel):
     id: int = Field(description="The event's id, the same as the webhook's; pass the last one as `since_id`")
-    type: str = Field(description="`application.<status>` or `certificate.<revoked|superseded|expiring>`",
-                      examples=["application.issued"])
+    type: str = Field(
+        description="`application.<status>` or `certificate.<revoked|superseded|expiring>`",
+        examples=["application.issued"],
+    )
     occurred_at: datetime
     application_id: str | None
     service: str | None

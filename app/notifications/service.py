@@ -17,9 +17,15 @@ async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None
 
 
 def present(event: OutboxEvent) -> NotificationOut:
-    return NotificationOut(id=event.id, type=event.type, occurred_at=event.occurred_at,
-                           application_id=event.application_id, service=event.service, status=event.status,
-                           certificate_serial=event.certificate_serial)
+    return NotificationOut(
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        application_id=event.application_id,
+        service=event.service,
+        status=event.status,
+        certificate_serial=event.certificate_serial,
+    )
 
 
 async def dead_letters(session: AsyncSession) -> list[OutboxEvent]:

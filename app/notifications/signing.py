@@ -18,8 +18,7 @@ SIGNATURE_HEADER = "X-Cityservices-Signature"
 
 
 def delivery_body(payload: dict[str, object], *, sent_at: datetime) -> bytes:
-    return json.dumps({**payload, "sent_at": sent_at.isoformat()}, ensure_ascii=False,
-                      separators=(",", ":")).encode()
+    return json.dumps({**payload, "sent_at": sent_at.isoformat()}, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def signature(body: bytes, secret: str) -> str:

@@ -35,8 +35,9 @@ class WebhookSink:
         self._secret = secret
         # One client for the process (it loads the CA bundle once); a short timeout: a slow receiver is
         # retried later rather than holding the dispatcher.
-        self._client = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False,
-                                         headers={"User-Agent": "cityservices-notifications/1"})
+        self._client = httpx.AsyncClient(
+            timeout=timeout_s, follow_redirects=False, headers={"User-Agent": "cityservices-notifications/1"}
+        )
 
     async def deliver(self, payload: dict[str, object], *, sent_at: datetime) -> None:
         body = delivery_body(payload, sent_at=sent_at)

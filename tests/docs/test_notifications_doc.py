@@ -24,8 +24,11 @@ SECRET = "docs-example-secret-0123456789"
 
 
 def example_receiver() -> str:
-    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "docs" / "notifications.md").read_text(encoding="utf-8"),
-                        re.MULTILINE | re.DOTALL)
+    blocks = re.findall(
+        r"^```python\n(.*?)^```",
+        (ROOT / "docs" / "notifications.md").read_text(encoding="utf-8"),
+        re.MULTILINE | re.DOTALL,
+    )
     [receiver] = [b for b in blocks if "X-Cityservices-Signature" in b]
     return receiver
 
@@ -41,8 +44,13 @@ def running_receiver(tmp_path: Path):  # type: ignore[no-untyped-def]
     script = tmp_path / "receiver.py"
     script.write_text(example_receiver(), encoding="utf-8")
     port = free_port()
-    process = subprocess.Popen([sys.executable, str(script)], env={"NOTIFY_WEBHOOK_SECRET": SECRET, "PORT": str(port)},
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={"NOTIFY_WEBHOOK_SECRET": SECRET, "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/"
     for _ in range(100):
         try:
@@ -67,11 +75,21 @@ async def test_the_example_receiver_takes_a_signed_event_once_and_refuses_forger
     finally:
         await dispatcher.stop()
 
-    payload = {"id": 999, "type": "application.issued", "occurred_at": datetime.now(UTC).isoformat(),
-               "application_id": "x", "service": "s", "status": "issued", "certificate_serial": None, "subject": None}
+    payload = {
+        "id": 999,
+        "type": "application.issued",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "application_id": "x",
+        "service": "s",
+        "status": "issued",
+        "certificate_serial": None,
+        "subject": None,
+    }
     fresh = delivery_body(payload, sent_at=datetime.now(UTC))
     async with httpx.AsyncClient() as http:
-        forged = await http.post(url, content=fresh, headers={"X-Cityservices-Signature": signature(fresh, "wrong" * 4)})
+        forged = await http.post(
+            url, content=fresh, headers={"X-Cityservices-Signature": signature(fresh, "wrong" * 4)}
+        )
         stale = delivery_body(payload, sent_at=datetime(2026, 1, 1, tzinfo=UTC))
         replayed = await http.post(url, content=stale, headers={"X-Cityservices-Signature": signature(stale, SECRET)})
     assert (forged.status_code, replayed.status_code) == (401, 401)

@@ -42,8 +42,9 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
-                    receiver.received.append(Received(body, self.headers.get("X-Cityservices-Signature"),
-                                                      time.perf_counter()))
+                    receiver.received.append(
+                        Received(body, self.headers.get("X-Cityservices-Signature"), time.perf_counter())
+                    )
                     answer = receiver.script.pop(0) if receiver.script else "ok"
                 if answer == "slow":
                     time.sleep(receiver.slow_s)

@@ -62,13 +62,17 @@ async def test_a_decision_is_published_signed_and_a_republish_after_a_crash_is_d
     name, subject = stream
     application = (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).json()
     policy = DispatchPolicy(lease=timedelta(seconds=30))
-    dying = Dispatcher(runtime.sessionmaker, [CrashAfterPublishing(NATS_URL, secret=SECRET, timeout_s=2,
-                                                                   subject=subject, stream=name)], policy)
+    dying = Dispatcher(
+        runtime.sessionmaker,
+        [CrashAfterPublishing(NATS_URL, secret=SECRET, timeout_s=2, subject=subject, stream=name)],
+        policy,
+    )
     with pytest.raises(Crash):
         await dying.run_once()
     await dying.stop()
-    successor = Dispatcher(runtime.sessionmaker, [NatsSink(NATS_URL, secret=SECRET, timeout_s=2, subject=subject,
-                                                           stream=name)], policy)
+    successor = Dispatcher(
+        runtime.sessionmaker, [NatsSink(NATS_URL, secret=SECRET, timeout_s=2, subject=subject, stream=name)], policy
+    )
     try:
         assert await successor.run_once(now=datetime.now(UTC) + timedelta(seconds=31)) == 1
     finally:
@@ -93,8 +97,16 @@ async def test_a_decision_is_published_signed_and_a_republish_after_a_crash_is_d
 
 async def test_a_broker_that_is_down_is_a_failed_attempt_retried_later(runtime):
     async with runtime.sessionmaker() as session:
-        session.add(OutboxEvent(type="application.issued", occurred_at=datetime.now(UTC), subject_hash="h" * 64,
-                                state="pending", attempts=0, next_attempt_at=datetime.now(UTC)))
+        session.add(
+            OutboxEvent(
+                type="application.issued",
+                occurred_at=datetime.now(UTC),
+                subject_hash="h" * 64,
+                state="pending",
+                attempts=0,
+                next_attempt_at=datetime.now(UTC),
+            )
+        )
         await session.commit()
     d = Dispatcher(runtime.sessionmaker, [NatsSink("nats://127.0.0.1:1", secret=None, timeout_s=0.5)])
     try:

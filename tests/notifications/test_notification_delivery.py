@@ -27,9 +27,21 @@ def dispatcher(runtime, receiver: Receiver, *, timeout_s: float = 0.5, policy: D
 
 async def add_events(runtime, count: int) -> list[int]:
     now = datetime.now(UTC)
-    rows = [OutboxEvent(type="application.issued", occurred_at=now, application_id=f"app-{i}", service="s",
-                        status="issued", subject=f"citizen-{i}", subject_hash="h" * 64, state="pending", attempts=0,
-                        next_attempt_at=now) for i in range(count)]
+    rows = [
+        OutboxEvent(
+            type="application.issued",
+            occurred_at=now,
+            application_id=f"app-{i}",
+            service="s",
+            status="issued",
+            subject=f"citizen-{i}",
+            subject_hash="h" * 64,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+        )
+        for i in range(count)
+    ]
     async with runtime.sessionmaker() as session:
         session.add_all(rows)
         await session.commit()
@@ -48,14 +60,17 @@ def later(seconds: float = 1.0) -> datetime:
 async def test_a_receiver_that_fails_then_times_out_then_recovers_gets_the_event_signed_with_one_id(
     client, tokens, runtime
 ):
-    application = (await file(client, tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang"),
-                              no_criminal_record())).json()
+    application = (await file(client, tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang"), no_criminal_record())).json()
     with Receiver(script=["fail", "slow"], slow_s=1.5) as receiver:
         d = dispatcher(runtime, receiver, timeout_s=0.3)
         try:
             assert await d.run_once() == 1
             [event] = await _all(runtime)
-            assert (event.state, event.attempts, event.last_error) == ("pending", 1, "webhook: webhook answered HTTP 500")
+            assert (event.state, event.attempts, event.last_error) == (
+                "pending",
+                1,
+                "webhook: webhook answered HTTP 500",
+            )
             assert await d.run_once(now=later()) == 1
             assert "timed out" in (await state_of(runtime, event.id)).last_error
             assert await d.run_once(now=later(2)) == 1
@@ -68,11 +83,23 @@ async def test_a_receiver_that_fails_then_times_out_then_recovers_gets_the_event
         assert received.signature == signature(received.body, SECRET)
         body = received.payload
         assert {k: body[k] for k in ("type", "application_id", "status", "subject")} == {
-            "type": "application.issued", "application_id": application["id"], "status": "issued",
-            "subject": "citizen-zhang"}
+            "type": "application.issued",
+            "application_id": application["id"],
+            "status": "issued",
+            "subject": "citizen-zhang",
+        }
         assert body["certificate_serial"] == application["certificate"]["serial"]
-        assert set(body) == {"id", "type", "occurred_at", "application_id", "service", "status",
-                             "certificate_serial", "subject", "sent_at"}
+        assert set(body) == {
+            "id",
+            "type",
+            "occurred_at",
+            "application_id",
+            "service",
+            "status",
+            "certificate_serial",
+            "subject",
+            "sent_at",
+        }
     assert len({r.body for r in receiver.received}) == 3  # a new `sent_at`, so a new signature, each time
 
 
@@ -87,17 +114,31 @@ async def test_after_the_limit_an_event_is_dead_lettered_listed_and_replayed_by_
             assert (await state_of(runtime, event_id)).state == "dead"
             assert await d.run_once(now=later(60)) == 0  # a dead letter is left alone
 
-            env = {"DATABASE_URL": settings.resolved_database_url, "DATA_DIR": str(settings.data_dir),
-                   "PATH": "/usr/bin:/bin"}
-            listed = subprocess.run([*CITYSERVICES, "notifications", "--failed"], env=env, capture_output=True,
-                                    text=True, timeout=60)
+            env = {
+                "DATABASE_URL": settings.resolved_database_url,
+                "DATA_DIR": str(settings.data_dir),
+                "PATH": "/usr/bin:/bin",
+            }
+            listed = subprocess.run(
+                [*CITYSERVICES, "notifications", "--failed"], env=env, capture_output=True, text=True, timeout=60
+            )
             assert listed.returncode == 0, listed.stderr
             assert f'"id": {event_id},' in listed.stdout and "HTTP 500" in listed.stdout
-            replayed = subprocess.run([*CITYSERVICES, "notifications", "--replay", str(event_id)], env=env,
-                                      capture_output=True, text=True, timeout=60)
+            replayed = subprocess.run(
+                [*CITYSERVICES, "notifications", "--replay", str(event_id)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert replayed.returncode == 0, replayed.stderr
-            again = subprocess.run([*CITYSERVICES, "notifications", "--replay", str(event_id)], env=env,
-                                   capture_output=True, text=True, timeout=60)
+            again = subprocess.run(
+                [*CITYSERVICES, "notifications", "--replay", str(event_id)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert again.returncode == 1 and "no dead-lettered notification" in again.stderr
 
             assert await d.run_once() == 1
@@ -141,6 +182,7 @@ async def test_two_dispatchers_at_once_never_send_one_event_twice(runtime):
     with Receiver() as receiver:
         pair = [dispatcher(runtime, receiver, policy=policy), dispatcher(runtime, receiver, policy=policy)]
         try:
+
             async def drain(d: Dispatcher) -> int:
                 total = 0
                 while tried := await d.run_once():

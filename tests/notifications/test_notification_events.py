@@ -28,9 +28,14 @@ async def test_an_issued_application_has_its_event_with_the_certificate_and_the_
 
     [event] = await _events(runtime)
     assert event.payload() == {
-        "id": event.id, "type": "application.issued", "occurred_at": event.occurred_at.isoformat(),
-        "application_id": issued["id"], "service": "no-criminal-record-certificate", "status": "issued",
-        "certificate_serial": issued["certificate"]["serial"], "subject": "citizen-zhang",
+        "id": event.id,
+        "type": "application.issued",
+        "occurred_at": event.occurred_at.isoformat(),
+        "application_id": issued["id"],
+        "service": "no-criminal-record-certificate",
+        "status": "issued",
+        "certificate_serial": issued["certificate"]["serial"],
+        "subject": "citizen-zhang",
     }
     assert ZHANG_WEI[0] not in str(event.payload())
 
@@ -40,8 +45,11 @@ async def test_review_then_a_clerks_approval_are_two_events_and_steps_on_the_way
     material = await upload_proof(client, headers)
     review = (await file(client, headers, residence_permit(WANG_FANG[2], [material]))).json()
     assert review["status"] == "needs_review"
-    decided = await client.post(f"/v1/applications/{review['id']}/decision", headers=tokens.clerk(),
-                                json={"outcome": "approve", "reason": "租赁合同已续签"})
+    decided = await client.post(
+        f"/v1/applications/{review['id']}/decision",
+        headers=tokens.clerk(),
+        json={"outcome": "approve", "reason": "租赁合同已续签"},
+    )
     assert decided.status_code == 200
 
     events = await _events(runtime)
@@ -87,13 +95,18 @@ async def test_a_change_that_is_rolled_back_leaves_no_event(client, tokens, runt
 async def test_a_revocation_is_announced_in_its_transaction(client, tokens, runtime):
     headers = tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang")
     serial = (await file(client, headers, no_criminal_record())).json()["certificate"]["serial"]
-    revoked = await client.post(f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(),
-                                json={"reason": "issued on forged materials"})
+    revoked = await client.post(
+        f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(), json={"reason": "issued on forged materials"}
+    )
     assert revoked.status_code == 200, revoked.text
 
     last = (await _events(runtime))[-1]
     assert (last.type, last.status, last.certificate_serial, last.subject) == (
-        "certificate.revoked", "revoked", serial, "citizen-zhang")
+        "certificate.revoked",
+        "revoked",
+        serial,
+        "citizen-zhang",
+    )
 
 
 async def test_emit_announces_a_superseded_certificate_with_the_callers_commit(client, tokens, runtime):

@@ -14,11 +14,16 @@ async def test_the_feed_lists_only_my_events_newest_last_and_since_id_returns_wh
     first = (await file(client, zhang, no_criminal_record())).json()
     await file(client, tokens.citizen(*LI_NA[:2]), no_criminal_record())
     # Filed for him at a window: still his, in his feed.
-    window = (await file(client, tokens.clerk(), {**no_criminal_record("visa"),
-                                                   "applicant": {"id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1]}}))
+    window = await file(
+        client,
+        tokens.clerk(),
+        {**no_criminal_record("visa"), "applicant": {"id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1]}},
+    )
     feed = (await client.get("/v1/me/notifications", headers=zhang)).json()
     assert [(n["type"], n["application_id"]) for n in feed["items"]] == [
-        ("application.issued", first["id"]), ("application.issued", window.json()["id"])]
+        ("application.issued", first["id"]),
+        ("application.issued", window.json()["id"]),
+    ]
     assert feed["items"][0]["id"] < feed["items"][1]["id"] == feed["last_id"]
     assert "subject" not in feed["items"][0]
 
@@ -61,8 +66,11 @@ async def test_a_202_says_where_to_poll_and_when_and_an_unchanged_application_an
 
 async def test_another_citizen_gets_404_not_304_for_an_etag_of_an_application_not_theirs(client, tokens):
     mine = await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())
-    tag = (await client.get(f"/v1/applications/{mine.json()['id']}", headers=tokens.citizen(*ZHANG_WEI[:2]))).headers["ETag"]
-    theirs = await client.get(f"/v1/applications/{mine.json()['id']}",
-                              headers={**tokens.citizen(*LI_NA[:2]), "If-None-Match": tag})
+    tag = (await client.get(f"/v1/applications/{mine.json()['id']}", headers=tokens.citizen(*ZHANG_WEI[:2]))).headers[
+        "ETag"
+    ]
+    theirs = await client.get(
+        f"/v1/applications/{mine.json()['id']}", headers={**tokens.citizen(*LI_NA[:2]), "If-None-Match": tag}
+    )
     assert theirs.status_code == 404
     assert mine.status_code == 201 and mine.headers["Location"].endswith(mine.json()["id"])
