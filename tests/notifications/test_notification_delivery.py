@@ -208,3 +208,12 @@ async def test_without_a_webhook_or_broker_events_are_kept_for_the_feed_and_not_
 async def _all(runtime) -> list[OutboxEvent]:
     async with runtime.sessionmaker() as session:
         return list((await session.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars())
+
+
+def test_production_refuses_an_unsigned_webhook():
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
+    with pytest.raises(ValidationError, match="NOTIFY_WEBHOOK_SECRET"):
+        Settings(environment="production", notify_webhook_url="https://notify.example.gov.cn/hooks")
