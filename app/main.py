@@ -160,7 +160,8 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-ID",
+                           "If-None-Match"],
             expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
         )
     customize_openapi(app)

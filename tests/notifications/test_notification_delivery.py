@@ -217,3 +217,13 @@ def test_production_refuses_an_unsigned_webhook():
 
     with pytest.raises(ValidationError, match="NOTIFY_WEBHOOK_SECRET"):
         Settings(environment="production", notify_webhook_url="https://notify.example.gov.cn/hooks")
+
+
+async def test_a_round_takes_no_more_than_its_batch(runtime):
+    await add_events(runtime, 25)
+    with Receiver() as receiver:
+        d = dispatcher(runtime, receiver, policy=DispatchPolicy(batch=10))
+        try:
+            assert [await d.run_once(), await d.run_once(), await d.run_once(), await d.run_once()] == [10, 10, 5, 0]
+        finally:
+            await d.stop()
