@@ -23,6 +23,7 @@ from app.applications.errors import (
     UnknownService,
 )
 from app.applications.models import Application
+from app.applications.polling import POLLING_HEADERS, etag, not_modified, polite_polling
 from app.applications.presenter import present
 from app.applications.schemas import (
     ApplicationOut,
@@ -67,7 +68,8 @@ IdempotencyKey = Annotated[
     status_code=201,
     response_model=ApplicationOut,
     responses={
-        202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)"},
+        202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)",
+              "headers": POLLING_HEADERS},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
                             MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, CertificateStillValid,
                             TooManyRequests, *JSON_BODY_ERRORS),
@@ -88,6 +90,7 @@ async def file_application(
         runtime, session, ctx=ctx, principal=principal, body=body, idempotency_key=idempotency_key
     )
     response.status_code = status_code
+    polite_polling(response, application)
     return present(application, await repository.certificate_for(session, application.id))
 
 
@@ -181,15 +184,28 @@ async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, a
     operation_id="get_application",
     summary="One application, with its checks, reasons, decision and certificate",
     tags=["citizen", "window", "audit"],
+    description="Answers with an `ETag`; send it back as `If-None-Match` to get 304 while nothing changed. "
+    "While `pending_agency`, `Retry-After` says when the next attempt is due.",
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound),
+    responses={
+        200: {"headers": {"ETag": {"description": "Changes whenever the answer does", "schema": {"type": "string"}}}},
+        304: {"description": "Not modified: `If-None-Match` matched the current `ETag`"},
+        **problem_responses(ApplicationNotFound),
+    },
 )
 async def get_application(
-    application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
-) -> ApplicationOut:
+    application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
+    response: Response, if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> ApplicationOut | Response:
     application = await service.visible(runtime, session, principal, application_id, ctx=ctx)
     ctx.action = "application.read"
-    return present(application, await repository.certificate_for(session, application.id))
+    body = present(application, await repository.certificate_for(session, application.id))
+    tag = etag(body)
+    if not_modified(if_none_match, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    polite_polling(response, application, location=False)
+    return body
 
 
 @router.post(

@@ -20,6 +20,7 @@ from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, Certifica
 from app.certificates.models import Certificate
 from app.certificates.service import visible
 from app.certificates.status import public_status
+from app.notifications.outbox import emit
 from app.runtime import Runtime
 
 
@@ -52,6 +53,7 @@ async def reissue(
         raise CertificateNotFound()
     new = await workflow.issue(runtime, session, application, now=now, replaces=old)
     supersede(old, new, at=now)
+    emit(session, certificate=old, application=application, change="superseded", at=now)
     runtime.audit.record_request(session, ctx, status=201)
     await commit(session)
     return new

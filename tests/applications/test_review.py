@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.applications.models import OPEN_STATUS_VALUES
+from app.applications.states import OPEN
 from app.applications.worker import process_due
 from app.audit.models import AuditEvent
 from tests.builders import (
