@@ -35,9 +35,9 @@ from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.materials.endpoints import router as materials_router
-from app.observability import forget_this_process
 from app.notifications.dispatcher import Dispatcher, build_dispatcher
 from app.notifications.endpoints import router as notifications_router
+from app.observability import forget_this_process
 from app.ratelimit import RateLimiter
 from app.runtime import Runtime
 from app.services.endpoints import router as services_router
