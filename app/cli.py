@@ -66,13 +66,23 @@ def cmd_token(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if settings.is_production or not settings.dev_auth:
-        print("cityservices: `token` mints development tokens only (no JWKS configured, not production)",
-              file=sys.stderr)
+        print(
+            "cityservices: `token` mints development tokens only (no JWKS configured, not production)", file=sys.stderr
+        )
         return 2
-    print(mint_dev_token(
-        settings.data_dir, issuer=settings.auth_issuer, audience=settings.auth_audience, roles=[args.role],
-        sub=args.sub, id_number=args.id_number, name=args.name, station_id=args.station, ttl_s=args.ttl,
-    ))
+    print(
+        mint_dev_token(
+            settings.data_dir,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            roles=[args.role],
+            sub=args.sub,
+            id_number=args.id_number,
+            name=args.name,
+            station_id=args.station,
+            ttl_s=args.ttl,
+        )
+    )
     return 0
 
 
@@ -84,22 +94,33 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.client_ca is not None and args.tls_cert is None:
         print("cityservices: --client-ca needs --tls-cert (mutual TLS is TLS first)", file=sys.stderr)
         return 2
-    run(args.agency, host=args.host, port=port, dataset=dataset, latency_ms=args.latency_ms,
-        error_rate=args.error_rate, down=args.down,
-        security=SimulatorSecurity(tls_cert=args.tls_cert, tls_key=args.tls_key, client_ca=args.client_ca,
-                                   token=args.require_token or os.environ.get("SIMULATOR_TOKEN") or None))
+    run(
+        args.agency,
+        host=args.host,
+        port=port,
+        dataset=dataset,
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        down=args.down,
+        security=SimulatorSecurity(
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            client_ca=args.client_ca,
+            token=args.require_token or os.environ.get("SIMULATOR_TOKEN") or None,
+        ),
+    )
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from app.applications.worker import run_forever
     from app.audit.sealing import Sealer
-    from app.main import build_runtime
+    from app.background import run_forever
+    from app.main import build_collaborators
     from app.notifications.dispatcher import build_dispatcher
     from app.observability import configure_logging, serve_metrics
 
     configure_logging()
-    runtime = build_runtime(load_settings())
+    runtime = build_collaborators(load_settings())
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)
 
@@ -143,12 +164,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     try:
-        from app.demo import run
+        from demo.walkthrough import run
     except ModuleNotFoundError as exc:
         if exc.name != "rich":
             raise
-        print("cityservices: the demo draws with rich, which the server does not need: "
-              "pip install 'cityservices[demo]'", file=sys.stderr)
+        print(
+            "cityservices: the demo draws with rich, which the server does not need: pip install 'cityservices[demo]'",
+            file=sys.stderr,
+        )
         return 2
 
     return run(base_url=args.base_url, out_dir=args.out, data_dir=args.data_dir, temporary=args.temporary)
@@ -186,8 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API (migrations first, in development)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
-    serve.add_argument("--workers", type=int, default=1,
-                       help="worker processes; /metrics then adds up all of them (PROMETHEUS_MULTIPROC_DIR)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes; /metrics then adds up all of them (PROMETHEUS_MULTIPROC_DIR)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="print a development token")
@@ -203,21 +230,33 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("agency", choices=["police", "housing"], help="which agency to play")
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     simulate.add_argument("--port", type=int, default=None, help="TCP port (default 8101 police, 8102 housing)")
-    simulate.add_argument("--dataset", type=Path, help="dataset file (CONTRACT §9; default: $SIMULATOR_DATASET or the demo)")
+    simulate.add_argument(
+        "--dataset", type=Path, help="dataset file (CONTRACT §9; default: $SIMULATOR_DATASET or the demo)"
+    )
     simulate.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503 (0..1)")
     simulate.add_argument("--down", action="store_true", help="answer every request 503")
     simulate.add_argument("--tls-cert", type=Path, help="serve HTTPS with this PEM certificate (chain)")
     simulate.add_argument("--tls-key", type=Path, help="the PEM private key of --tls-cert")
-    simulate.add_argument("--client-ca", type=Path,
-                          help="require a client certificate issued by this PEM CA (mutual TLS; needs --tls-cert)")
-    simulate.add_argument("--require-token", default=None,
-                          help="require `Authorization: Bearer <this>` (default: $SIMULATOR_TOKEN, else none)")
+    simulate.add_argument(
+        "--client-ca",
+        type=Path,
+        help="require a client certificate issued by this PEM CA (mutual TLS; needs --tls-cert)",
+    )
+    simulate.add_argument(
+        "--require-token",
+        default=None,
+        help="require `Authorization: Bearer <this>` (default: $SIMULATOR_TOKEN, else none)",
+    )
     simulate.set_defaults(func=cmd_simulate)
 
     worker = sub.add_parser("worker", help="run the background work (retries of pending_agency, notification delivery)")
-    worker.add_argument("--metrics-port", type=int, default=None,
-                        help="serve this process's Prometheus metrics on this port (default: none)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve this process's Prometheus metrics on this port (default: none)",
+    )
     worker.add_argument("--metrics-host", default="127.0.0.1", help="address the metrics port listens on")
     worker.set_defaults(func=cmd_worker)
 
@@ -226,11 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.set_defaults(func=cmd_openapi)
 
     demo = sub.add_parser("demo", help="run the whole story (citizen, clerk, auditor) and keep the signed PDFs")
-    demo.add_argument("--base-url", default="http://127.0.0.1:8000",
-                      help="a running service; if nothing answers /healthz there, a temporary one is started")
+    demo.add_argument(
+        "--base-url",
+        default="http://127.0.0.1:8000",
+        help="a running service; if nothing answers /healthz there, a temporary one is started",
+    )
     demo.add_argument("--out", type=Path, default=Path("demo-output"), help="where the PDFs go")
-    demo.add_argument("--data-dir", type=Path, default=None,
-                      help="DATA_DIR of the running service, for its dev tokens (default: $DATA_DIR or ./data)")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="DATA_DIR of the running service, for its dev tokens (default: $DATA_DIR or ./data)",
+    )
     demo.add_argument("--temporary", action="store_true", help="always start a temporary service of its own")
     demo.set_defaults(func=cmd_demo)
 

@@ -30,9 +30,7 @@ class Settings(BaseSettings):
 
     environment: Environment = Field(default=Environment.development, description="`production` refuses dev defaults")
     data_dir: Path = Field(default=Path("./data"), description="dev keys, SQLite file, anything local")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR"
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR")
     auth_jwks_file: Path | None = Field(default=None, description="identity provider's public keys (file)")
     auth_jwks_url: AnyHttpUrl | None = Field(default=None, description="identity provider's public keys (URL)")
     auth_oidc_issuer_url: str | None = Field(
@@ -90,9 +88,7 @@ class Settings(BaseSettings):
     audit_hmac_key: str | None = Field(
         default=None, min_length=16, description="secret keying the hash of id numbers in the request log"
     )
-    cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="origins allowed by CORS"
-    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="origins allowed by CORS")
     forwarded_allow_ips: str = Field(
         default="127.0.0.1", description="proxies whose X-Forwarded-For/-Proto are believed (comma-separated, `*`)"
     )
@@ -110,8 +106,9 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="a whole request body, uploads included, must arrive within this"
     )
     uploads_per_address: int = Field(
-        default=4, ge=1, description="uploads (materials, PDFs to verify) in flight at once per client address, "
-        "per process"
+        default=4,
+        ge=1,
+        description="uploads (materials, PDFs to verify) in flight at once per client address, per process",
     )
     docs_enabled: bool | None = Field(
         default=None, description="serve /docs and /redoc (default: outside production only); assets are local"
@@ -119,7 +116,9 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = Field(
         default=None, description="run the background worker inside `serve` (default: outside production)"
     )
-    notify_webhook_url: AnyHttpUrl | None = Field(default=None, description="where events are POSTed (10.4); unset = no webhook")
+    notify_webhook_url: AnyHttpUrl | None = Field(
+        default=None, description="where events are POSTed (10.4); unset = no webhook"
+    )
     notify_webhook_secret: str | None = Field(
         default=None, min_length=16, description="HMAC-SHA256 key of the webhook's X-Cityservices-Signature"
     )
@@ -191,8 +190,17 @@ class Settings(BaseSettings):
             raise ValueError(f"driver {url.drivername!r} is not one of {sorted(_ASYNC_DRIVERS)}")
         return value
 
-    @field_validator("auth_jwks_file", "signing_key_file", "signing_cert_file", "cert_font_file", "simulator_dataset",
-                     "signing_trusted_certs", "agency_client_cert_file", "agency_client_key_file", "agency_ca_file")
+    @field_validator(
+        "auth_jwks_file",
+        "signing_key_file",
+        "signing_cert_file",
+        "cert_font_file",
+        "simulator_dataset",
+        "signing_trusted_certs",
+        "agency_client_cert_file",
+        "agency_client_key_file",
+        "agency_ca_file",
+    )
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -217,9 +225,7 @@ class Settings(BaseSettings):
         }
         missing = [name for name, refused in refusals.items() if refused]
         if missing:
-            raise ValueError(
-                "ENVIRONMENT=production refuses development defaults; set " + ", ".join(missing)
-            )
+            raise ValueError("ENVIRONMENT=production refuses development defaults; set " + ", ".join(missing))
         if self.auth_jwks_url is not None and self.auth_jwks_url.scheme != "https":
             # Keys fetched in clear text can be swapped on the way: anyone on the path could mint tokens.
             raise ValueError("ENVIRONMENT=production refuses an http:// AUTH_JWKS_URL; use https://")

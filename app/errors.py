@@ -104,7 +104,9 @@ class TooManyConcurrentUploads(TooManyRequests):
     upload routes so that the OpenAPI document names every 429 they can give."""
 
     code = "TOO_MANY_CONCURRENT_UPLOADS"
-    title = Text("同一地址同时进行的上传过多，请稍后重试", "Too many uploads in flight from this address; retry shortly")
+    title = Text(
+        "同一地址同时进行的上传过多，请稍后重试", "Too many uploads in flight from this address; retry shortly"
+    )
 
 
 class RequestTimeout(AppError):
@@ -171,7 +173,12 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem_response(
-        status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, errors=exc.errors, headers=exc.headers,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
         extensions=exc.extensions,
     )
 
@@ -193,12 +200,18 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     # FastAPI turns a body it cannot decode into a bare 400; say what was wrong with it, as documented.
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        return problem_response(status=422, code="MALFORMED_JSON",
-                                title=Text("请求体不是有效的 JSON", "The request body is not valid JSON"))
+        return problem_response(
+            status=422, code="MALFORMED_JSON", title=Text("请求体不是有效的 JSON", "The request body is not valid JSON")
+        )
     if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
         return problem_response(status=400, code=BodyTooDeeplyNested.code, title=BodyTooDeeplyNested.title)
-    code, title = _HTTP_CODES.get(exc.status_code, (HTTPStatus(exc.status_code).name, Text(
-        HTTPStatus(exc.status_code).phrase, HTTPStatus(exc.status_code).phrase)))
+    code, title = _HTTP_CODES.get(
+        exc.status_code,
+        (
+            HTTPStatus(exc.status_code).name,
+            Text(HTTPStatus(exc.status_code).phrase, HTTPStatus(exc.status_code).phrase),
+        ),
+    )
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != HTTPStatus(exc.status_code).phrase else None
     return problem_response(status=exc.status_code, code=code, title=title, detail=detail, headers=exc.headers)
 
@@ -222,8 +235,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 # Answered before a JSON body reaches its handler: too big, not JSON, too deep.
-JSON_BODY_ERRORS: tuple[type[AppError], ...] = (PayloadTooLarge, UnsupportedMediaType, BodyTooDeeplyNested,
-                                                 RequestTimeout)
+JSON_BODY_ERRORS: tuple[type[AppError], ...] = (
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    BodyTooDeeplyNested,
+    RequestTimeout,
+)
 # Answered before an upload reaches its handler: too many in flight from the address, or stalled.
 UPLOAD_ERRORS: tuple[type[AppError], ...] = (TooManyConcurrentUploads, RequestTimeout)
 

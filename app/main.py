@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,34 +14,39 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from pydantic import SecretStr
 
+from app.api.collaborators import Collaborators, install_collaborators
 from app.api.health import router as health_router
 from app.api.middleware import RequestMiddleware
 from app.api.openapi import customize_openapi
+from app.api.readiness import AgencyProbes
+from app.api.slow_clients import UploadSlots
 from app.applications.endpoints import router as applications_router
-from app.audit.endpoints import router as audit_router
+from app.applications.worker import AgencyRetries
 from app.audit.sealing import Sealer
 from app.audit.service import AuditLog
-from app.audit.subjects import SubjectHasher, load_or_create_dev_key
 from app.auth.dev_keys import ensure_dev_keys
 from app.auth.jwks import KeySource, RemoteJwks, StaticJwks
 from app.auth.oidc import OidcJwks
 from app.auth.principal import ClaimNames
 from app.auth.tokens import TokenVerifier
+from app.catalogue.endpoints import router as services_router
 from app.certificates.endpoints import page_router, public_router
 from app.certificates.endpoints import router as certificates_router
 from app.certificates.issuing import CertificateIssuer
-from app.certificates.production import PdfFactory
+from app.certificates.pdf_pool import PdfFactory
 from app.certificates.signing import ensure_dev_signing_material
+from app.clock import utc_now
 from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker
+from app.db.uow import UnitOfWorkFactory
 from app.errors import install_error_handlers
+from app.identity.subjects import SubjectHasher, load_or_create_dev_key
 from app.materials.endpoints import router as materials_router
 from app.notifications.dispatcher import Dispatcher, build_dispatcher
 from app.notifications.endpoints import router as notifications_router
 from app.observability import forget_this_process
+from app.oversight.endpoints import router as audit_router
 from app.ratelimit import RateLimiter
-from app.runtime import Runtime
-from app.services.endpoints import router as services_router
 from app.stats.endpoints import router as stats_router
 from app.storage import open_store
 from integrations.agencies import build_agencies
@@ -80,97 +86,129 @@ def _key_source(settings: Settings) -> KeySource:
 
 def _agency_credentials(settings: Settings, token: SecretStr | None) -> AgencyCredentials:
     return AgencyCredentials(
-        client_cert_file=settings.agency_client_cert_file, client_key_file=settings.agency_client_key_file,
-        ca_file=settings.agency_ca_file, token=token.get_secret_value() if token else None,
+        client_cert_file=settings.agency_client_cert_file,
+        client_key_file=settings.agency_client_key_file,
+        ca_file=settings.agency_ca_file,
+        token=token.get_secret_value() if token else None,
     )
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_collaborators(settings: Settings) -> Collaborators:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url)
     sessionmaker = create_sessionmaker(engine)
-    hmac_key = settings.audit_hmac_key.encode() if settings.audit_hmac_key else load_or_create_dev_key(settings.data_dir)
+    hmac_key = (
+        settings.audit_hmac_key.encode() if settings.audit_hmac_key else load_or_create_dev_key(settings.data_dir)
+    )
     if settings.signing_key_file and settings.signing_cert_file:
         key_file, cert_file = settings.signing_key_file, settings.signing_cert_file
     else:
         key_file, cert_file = ensure_dev_signing_material(settings.data_dir)
     storage = open_store(settings.storage_url)
-    pdfs = PdfFactory(font_file=settings.cert_font_file, key_file=key_file, cert_file=cert_file,
-                      processes=settings.pdf_processes, trusted_certs_file=settings.signing_trusted_certs,
-                      tsa_url=str(settings.tsa_url) if settings.tsa_url else None)
-    return Runtime(
+    pdfs = PdfFactory(
+        font_file=settings.cert_font_file,
+        key_file=key_file,
+        cert_file=cert_file,
+        processes=settings.pdf_processes,
+        trusted_certs_file=settings.signing_trusted_certs,
+        tsa_url=str(settings.tsa_url) if settings.tsa_url else None,
+    )
+    uow = UnitOfWorkFactory(sessionmaker)
+    audit = AuditLog(sessionmaker=sessionmaker, hasher=SubjectHasher(hmac_key))
+    agencies = build_agencies(
+        police_url=str(settings.police_api_url) if settings.police_api_url else None,
+        housing_url=str(settings.housing_api_url) if settings.housing_api_url else None,
+        dataset_path=settings.simulator_dataset,
+        policy=ClientPolicy(
+            timeout_s=settings.agency_timeout_seconds,
+            deadline_s=settings.agency_deadline_seconds,
+            breaker_reset_s=settings.agency_breaker_reset_seconds,
+        ),
+        police_credentials=_agency_credentials(settings, settings.police_api_token),
+        housing_credentials=_agency_credentials(settings, settings.housing_api_token),
+    )
+    issuer = CertificateIssuer(pdfs=pdfs, public_base_url=str(settings.public_base_url), storage=storage)
+    return Collaborators(
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
-        audit=AuditLog(sessionmaker=sessionmaker, hasher=SubjectHasher(hmac_key)),
-        agencies=build_agencies(
-            police_url=str(settings.police_api_url) if settings.police_api_url else None,
-            housing_url=str(settings.housing_api_url) if settings.housing_api_url else None,
-            dataset_path=settings.simulator_dataset,
-            policy=ClientPolicy(
-                timeout_s=settings.agency_timeout_seconds,
-                deadline_s=settings.agency_deadline_seconds,
-                breaker_reset_s=settings.agency_breaker_reset_seconds,
-            ),
-            police_credentials=_agency_credentials(settings, settings.police_api_token),
-            housing_credentials=_agency_credentials(settings, settings.housing_api_token),
-        ),
-        issuer=CertificateIssuer(engine=engine, pdfs=pdfs, public_base_url=str(settings.public_base_url),
-                                 storage=storage),
+        uow=uow,
+        audit=audit,
+        agencies=agencies,
+        issuer=issuer,
         storage=storage,
+        worker=AgencyRetries(
+            uow=uow,
+            audit=audit,
+            agencies=agencies,
+            issuer=issuer,
+            clock=utc_now,
+            wait_limit=timedelta(seconds=settings.agency_wait_limit),
+        ),
+        claim_names=ClaimNames.from_settings(settings),
+        agency_probes=AgencyProbes(),
+        upload_slots=UploadSlots(settings.uploads_per_address),
         token_verifier=TokenVerifier(
             keys=_key_source(settings), issuer=settings.expected_issuer, audience=settings.auth_audience
         ),
         limiter=RateLimiter(
-            rules={"filing": settings.rate_limit_filing, "uploads": settings.rate_limit_uploads,
-                   "verify": settings.rate_limit_verify},
+            rules={
+                "filing": settings.rate_limit_filing,
+                "uploads": settings.rate_limit_uploads,
+                "verify": settings.rate_limit_verify,
+            },
             redis_url=settings.redis_url,
         ),
     )
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    runtime = build_runtime(settings)
-    app.state.runtime = runtime
-    app.state.audit = runtime.audit
-    app.state.token_verifier = runtime.token_verifier
-    runtime.audit.writer.start()
-    sealer = Sealer(runtime.sessionmaker)
-    sealer.start()
-    await runtime.issuer.pdfs.warm_up()
-    worker: asyncio.Task[None] | None = None
-    dispatcher: Dispatcher | None = None
-    if settings.worker_in_process and app.state.start_worker:
-        from app.applications.worker import run_forever
+def _lifespan(settings: Settings, *, start_worker: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        collaborators = build_collaborators(settings)
+        collaborators.audit.writer.start()
+        sealer = Sealer(collaborators.sessionmaker)
+        sealer.start()
+        await collaborators.issuer.pdfs.warm_up()
+        worker: asyncio.Task[None] | None = None
+        dispatcher: Dispatcher | None = None
+        if settings.worker_in_process and start_worker:
+            from app.background import run_forever
 
-        worker = asyncio.create_task(run_forever(runtime), name="pending-agency-worker")
-        dispatcher = build_dispatcher(settings, runtime.sessionmaker)
-        dispatcher.start()
-    try:
-        yield
-    finally:
-        if worker is not None:
-            worker.cancel()
-            with suppress(asyncio.CancelledError):
-                await worker
-        if dispatcher is not None:
-            await dispatcher.stop()
-        await runtime.audit.writer.stop()
-        await sealer.stop()
-        await runtime.issuer.pdfs.aclose()
-        await runtime.agencies.aclose()
-        await runtime.engine.dispose()
-        runtime.storage.close()
-        forget_this_process()
+            worker = asyncio.create_task(run_forever(collaborators), name="pending-agency-worker")
+            dispatcher = build_dispatcher(settings, collaborators.sessionmaker)
+            dispatcher.start()
+        install_collaborators(app, collaborators)
+        try:
+            yield
+        finally:
+            install_collaborators(app, None)
+            if worker is not None:
+                worker.cancel()
+                with suppress(asyncio.CancelledError):
+                    await worker
+            if dispatcher is not None:
+                await dispatcher.stop()
+            await collaborators.audit.writer.stop()
+            await sealer.stop()
+            await collaborators.issuer.pdfs.aclose()
+            await collaborators.agencies.aclose()
+            await collaborators.engine.dispose()
+            collaborators.storage.close()
+            forget_this_process()
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
     settings = settings or load_settings()
     common: dict[str, Any] = {
-        "title": "cityservices", "version": "1.0.0", "description": API_DESCRIPTION, "openapi_tags": TAGS,
-        "lifespan": lifespan, "swagger_ui_parameters": {"persistAuthorization": True},
+        "title": "cityservices",
+        "version": "1.0.0",
+        "description": API_DESCRIPTION,
+        "openapi_tags": TAGS,
+        "lifespan": _lifespan(settings, start_worker=start_worker),
+        "swagger_ui_parameters": {"persistAuthorization": True},
     }
     if settings.serve_docs:
         # Swagger UI and ReDoc with their assets served from this service: no CDN, so /docs works offline
@@ -178,19 +216,34 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
         app = FastAPIOffline(static_url=DOCS_ASSETS, **common)
     else:  # production, unless DOCS_ENABLED=true
         app = FastAPI(docs_url=None, redoc_url=None, **common)
-    app.state.settings = settings
-    app.state.claim_names = ClaimNames.from_settings(settings)
-    app.state.start_worker = start_worker
     install_error_handlers(app)
-    for router in (services_router, materials_router, applications_router, certificates_router, public_router,
-                   audit_router, stats_router, page_router, health_router, notifications_router):
+    for router in (
+        services_router,
+        materials_router,
+        applications_router,
+        certificates_router,
+        public_router,
+        audit_router,
+        stats_router,
+        page_router,
+        health_router,
+        notifications_router,
+    ):
         app.include_router(router)
     app.add_middleware(RequestMiddleware)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-ID",
-                           "If-None-Match"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Accept-Language",
+                "X-Request-ID",
+                "If-None-Match",
+            ],
             expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
         )
     customize_openapi(app)

@@ -11,13 +11,12 @@ import logging
 import os
 import sys
 import tempfile
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
-
-from app.api.context import current_context
 
 REQUESTS = Counter("cityservices_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -27,7 +26,9 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 APPLICATIONS_FILED = Counter(
-    "cityservices_applications_filed_total", "Applications filed, by their first answer", ["service", "status", "channel"]
+    "cityservices_applications_filed_total",
+    "Applications filed, by their first answer",
+    ["service", "status", "channel"],
 )
 APPLICATIONS_DECIDED = Counter(
     "cityservices_applications_decided_total", "Applications decided", ["service", "status", "channel"]
@@ -38,38 +39,55 @@ PROCESSING_SECONDS = Histogram(
     ["service"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 60, 600, 3600, 86400, 604800),
 )
+# The request in flight (set by the request middleware; sent on to the agencies by integrations.http).
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
 AUDIT_EVENTS = Counter("cityservices_audit_events_total", "Request-log events written", ["kind"])
 
 # The gauges docs/scaling.md tells operators to watch; deploy/ alerts and dashboards use these names.
 PENDING_AGENCY = Gauge(
-    "cityservices_pending_agency_applications", "Applications waiting on an agency (the worker's backlog)",
+    "cityservices_pending_agency_applications",
+    "Applications waiting on an agency (the worker's backlog)",
     multiprocess_mode="livemax",
 )
 BREAKER_OPEN = Gauge(
-    "cityservices_agency_circuit_open", "1 while this process's circuit to the agency is open (half-open: 0.5)",
-    ["agency"], multiprocess_mode="livemax",
+    "cityservices_agency_circuit_open",
+    "1 while this process's circuit to the agency is open (half-open: 0.5)",
+    ["agency"],
+    multiprocess_mode="livemax",
 )
 SEALER_LAG = Gauge(
-    "cityservices_audit_sealer_lag_seconds", "Age of the oldest request-log event not yet sealed into the chain",
+    "cityservices_audit_sealer_lag_seconds",
+    "Age of the oldest request-log event not yet sealed into the chain",
     multiprocess_mode="livemax",
 )
 UNSEALED_EVENTS = Gauge(
-    "cityservices_audit_unsealed_events", "Request-log events not yet sealed into the chain",
+    "cityservices_audit_unsealed_events",
+    "Request-log events not yet sealed into the chain",
     multiprocess_mode="livemax",
 )
 PDF_POOL_QUEUE = Gauge(
-    "cityservices_pdf_pool_queue", "Certificates waiting for, or being rendered and signed by, the PDF pool",
+    "cityservices_pdf_pool_queue",
+    "Certificates waiting for, or being rendered and signed by, the PDF pool",
     multiprocess_mode="livesum",
 )
 OUTBOX_BACKLOG = Gauge(
-    "cityservices_outbox_backlog", "Notifications committed but not yet delivered", multiprocess_mode="livemax",
+    "cityservices_outbox_backlog",
+    "Notifications committed but not yet delivered",
+    multiprocess_mode="livemax",
 )
 METRIC_NAMES = (
-    "cityservices_http_requests_total", "cityservices_http_request_duration_seconds",
-    "cityservices_applications_filed_total", "cityservices_applications_decided_total",
-    "cityservices_application_processing_seconds", "cityservices_audit_events_total",
-    "cityservices_pending_agency_applications", "cityservices_agency_circuit_open",
-    "cityservices_audit_sealer_lag_seconds", "cityservices_audit_unsealed_events", "cityservices_pdf_pool_queue",
+    "cityservices_http_requests_total",
+    "cityservices_http_request_duration_seconds",
+    "cityservices_applications_filed_total",
+    "cityservices_applications_decided_total",
+    "cityservices_application_processing_seconds",
+    "cityservices_audit_events_total",
+    "cityservices_pending_agency_applications",
+    "cityservices_agency_circuit_open",
+    "cityservices_audit_sealer_lag_seconds",
+    "cityservices_audit_unsealed_events",
+    "cityservices_pdf_pool_queue",
     "cityservices_outbox_backlog",
 )
 
@@ -119,9 +137,9 @@ class JsonFormatter(_LibraryJsonFormatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        ctx = current_context()
-        if ctx is not None:
-            entry["request_id"] = ctx.request_id
+        request_id = request_id_var.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
         log_record.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
         entry.update(log_record.pop("fields", None) or {})
         entry.update(log_record)

@@ -78,8 +78,7 @@ def build_agencies(
             _http("police", police_url, police_control.app if police_control else None, policy, police_credentials)
         ),
         housing=HousingClient(
-            _http("housing", housing_url, housing_control.app if housing_control else None, policy,
-                  housing_credentials)
+            _http("housing", housing_url, housing_control.app if housing_control else None, policy, housing_credentials)
         ),
         police_simulator=police_control,
         housing_simulator=housing_control,

@@ -28,9 +28,7 @@ class CircuitBreaker:
     (the agency answered, even if with a 404) proves the agency is up and resets the count.
     """
 
-    def __init__(
-        self, *, name: str, threshold: int, reset_s: float, counts: tuple[type[BaseException], ...]
-    ) -> None:
+    def __init__(self, *, name: str, threshold: int, reset_s: float, counts: tuple[type[BaseException], ...]) -> None:
         self.name = name
         self.reset_s = reset_s
         self._threshold = threshold

@@ -48,8 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a committed file differs")
     args = parser.parse_args(argv)
-    stale = [agency for agency, document in agency_documents().items()
-             if (OPENAPI_DIR / f"{agency}.json").read_text(encoding="utf-8") != render(document)]
+    stale = [
+        agency
+        for agency, document in agency_documents().items()
+        if (OPENAPI_DIR / f"{agency}.json").read_text(encoding="utf-8") != render(document)
+    ]
     if args.check:
         for agency in stale:
             print(f"openapi/{agency}.json is out of date: run `python -m integrations.contracts`", file=sys.stderr)

@@ -38,9 +38,7 @@ class Faults:
 
     def __post_init__(self) -> None:
         self.update(
-            FaultSettings(
-                latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed
-            )
+            FaultSettings(latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed)
         )
 
     def update(self, settings: FaultSettings) -> None:
@@ -52,9 +50,7 @@ class Faults:
         self._rng = random.Random(settings.seed)
 
     def settings(self) -> FaultSettings:
-        return FaultSettings(
-            latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed
-        )
+        return FaultSettings(latency_ms=self.latency_ms, error_rate=self.error_rate, down=self.down, seed=self.seed)
 
     def draw_error(self) -> bool:
         return self.error_rate > 0 and self._rng.random() < self.error_rate

@@ -15,7 +15,6 @@ import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -32,6 +31,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+# The request in flight, defined with the logs and sent on to the agencies as X-Request-ID.
+from app.observability import request_id_var
 from integrations.breaker import CircuitBreaker, CircuitOpen
 from integrations.errors import AgencyBadResponse, AgencyNotFound, AgencyUnavailable
 
@@ -41,7 +42,6 @@ logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 log = logging.getLogger("integrations.agency")
 
-request_id_var: ContextVar[str | None] = ContextVar("agency_request_id", default=None)
 """Set by the app per request; sent to the agency as X-Request-ID so both logs can be joined."""
 
 T = TypeVar("T", bound=BaseModel)
@@ -218,9 +218,7 @@ class AgencyHttp:
         finally:
             call.emit((time.perf_counter() - started) * 1000)
 
-    async def _get_within_deadline(
-        self, url: str, query: Mapping[str, str] | None, call: _CallLog
-    ) -> httpx.Response:
+    async def _get_within_deadline(self, url: str, query: Mapping[str, str] | None, call: _CallLog) -> httpx.Response:
         policy = self.policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.deadline_s),
@@ -291,8 +289,7 @@ class AgencyHttp:
             call.outcome = "bad_response"
             # Only locations and error types: the input values are personal data.
             where = ", ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['type']}"
-                for err in exc.errors()[:5]
+                f"{'.'.join(str(p) for p in err['loc']) or '<body>'}: {err['type']}" for err in exc.errors()[:5]
             )
             raise AgencyBadResponse(self.agency, f"off-contract body from {call.route} ({where})") from None
         call.outcome = "ok"

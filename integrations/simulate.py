@@ -43,7 +43,10 @@ class SimulatorSecurity:
     def uvicorn_options(self) -> dict[str, object]:
         if self.tls_cert is None:
             return {}
-        options: dict[str, object] = {"ssl_certfile": str(self.tls_cert), "ssl_keyfile": str(self.tls_key or self.tls_cert)}
+        options: dict[str, object] = {
+            "ssl_certfile": str(self.tls_cert),
+            "ssl_keyfile": str(self.tls_key or self.tls_cert),
+        }
         if self.client_ca is not None:
             options.update(ssl_ca_certs=str(self.client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
         return options
@@ -64,9 +67,13 @@ def require_bearer_token(app: FastAPI, token: str) -> None:
 JSON_LOG_CONFIG: dict[str, object] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "pythonjsonlogger.json.JsonFormatter",
-                            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-                            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"], "level": "INFO"},
 }
@@ -88,12 +95,10 @@ def build_app(
     data = load_dataset(dataset)
     faults = Faults(latency_ms=latency_ms, error_rate=error_rate, down=down, seed=seed)
     module = police_simulator if agency == "police" else housing_simulator
-    app = module.create_app(data, faults)
+    app: FastAPI = module.create_app(data, faults)
     if token:
         require_bearer_token(app, token)
-    log.info(
-        "%s simulator: %d persons loaded from %s", agency, len(data.persons), dataset or "the demo dataset"
-    )
+    log.info("%s simulator: %d persons loaded from %s", agency, len(data.persons), dataset or "the demo dataset")
     return app
 
 
@@ -113,11 +118,23 @@ def run(
     security = security or SimulatorSecurity()
     logging.config.dictConfig(JSON_LOG_CONFIG)
     app = build_app(
-        agency, dataset=dataset, latency_ms=latency_ms, error_rate=error_rate, down=down, seed=seed,
+        agency,
+        dataset=dataset,
+        latency_ms=latency_ms,
+        error_rate=error_rate,
+        down=down,
+        seed=seed,
         token=security.token,
     )
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info", log_config=None,
-                **security.uvicorn_options())  # type: ignore[arg-type]
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+        log_config=None,
+        **security.uvicorn_options(),  # type: ignore[arg-type]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -64,8 +64,13 @@ def type_text(annotation: Any) -> str:
         (item,) = get_args(inner)
         return f"JSON list of {type_text(item)}s"
     simple = {
-        str: "string", int: "integer", float: "number", bool: "boolean (`true`/`false`)",
-        Path: "path", AnyHttpUrl: "http(s) URL", SecretStr: "string (secret)",
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "boolean (`true`/`false`)",
+        Path: "path",
+        AnyHttpUrl: "http(s) URL",
+        SecretStr: "string (secret)",
     }
     return simple.get(inner, getattr(inner, "__name__", str(inner)))
 
@@ -128,7 +133,11 @@ def _list_note() -> list[str]:
     lists = [env_var(n) for n, f in Settings.model_fields.items() if get_origin(_without_none(f.annotation)[0]) is list]
     if not lists:
         return []
-    return ["Lists (" + ", ".join(f"`{name}`" for name in lists) + ") are given as JSON, e.g. `[\"https://app.example.cn\"]`, or separated by commas."]
+    return [
+        "Lists ("
+        + ", ".join(f"`{name}`" for name in lists)
+        + ') are given as JSON, e.g. `["https://app.example.cn"]`, or separated by commas.'
+    ]
 
 
 def _cell(text: str) -> str:
@@ -149,8 +158,7 @@ def render() -> str:
         "",
         "Unset means the development default described in the row: SQLite in `DATA_DIR`, the built-in agency",
         "simulators, a development identity provider (`cityservices token`) and signing key made once in",
-        "`DATA_DIR`. `ENVIRONMENT=production` refuses those and requires: "
-        + production_requirements() + ".",
+        "`DATA_DIR`. `ENVIRONMENT=production` refuses those and requires: " + production_requirements() + ".",
         *_list_note(),
         "",
         "| variable | type | default | meaning |",

@@ -27,10 +27,30 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 GENESIS = "0" * 64
 CHAINED_FIELDS = (
-    "seq", "occurred_at", "kind", "action", "outcome", "request_id", "actor_sub", "actor_role",
-    "actor_station", "channel", "method", "route", "status_code", "latency_ms", "client_addr",
-    "resource_type", "resource_id", "application_id", "subject_hash", "subject_masked", "agency",
-    "dataset", "on_behalf_of", "details",
+    "seq",
+    "occurred_at",
+    "kind",
+    "action",
+    "outcome",
+    "request_id",
+    "actor_sub",
+    "actor_role",
+    "actor_station",
+    "channel",
+    "method",
+    "route",
+    "status_code",
+    "latency_ms",
+    "client_addr",
+    "resource_type",
+    "resource_id",
+    "application_id",
+    "subject_hash",
+    "subject_masked",
+    "agency",
+    "dataset",
+    "on_behalf_of",
+    "details",
 )
 
 

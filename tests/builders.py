@@ -16,7 +16,9 @@ UNKNOWN_ID = "320581199505051235"
 
 
 async def upload_proof(client: httpx.AsyncClient, headers: dict[str, str], content: bytes = PDF_PROOF) -> str:
-    response = await client.post("/v1/materials", headers=headers, files={"file": ("proof.pdf", content, "application/pdf")})
+    response = await client.post(
+        "/v1/materials", headers=headers, files={"file": ("proof.pdf", content, "application/pdf")}
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -36,7 +38,9 @@ def household_registration(purpose: str = "办理子女入学") -> dict[str, Any
     return {"service": "household-registration-certificate", "details": {"purpose": purpose}}
 
 
-async def file(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+async def file(
+    client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], **kwargs: Any
+) -> httpx.Response:
     return await client.post("/v1/applications", headers=headers, json=body, **kwargs)
 
 

@@ -20,13 +20,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from app.api.collaborators import Collaborators as Runtime
+from app.api.collaborators import collaborators_of
 from app.auth.dev_keys import mint_dev_token
 from app.cli import _migrate
 from app.config import Settings
-from app.db.models import Base
 from app.db.session import create_engine
 from app.main import create_app
-from app.runtime import Runtime
+from app.models import Base
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ISSUER, AUDIENCE = "cityservices-dev", "cityservices"
@@ -39,8 +40,9 @@ def _worker() -> str:
 async def _create_pg_database(url: str) -> str:
     parsed = make_url(url)
     name = f"{parsed.database or 'cityservices'}_{_worker()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     async with admin.connect() as conn:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
@@ -49,8 +51,9 @@ async def _create_pg_database(url: str) -> str:
 
 async def _drop_pg_database(url: str) -> None:
     parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres").render_as_string(hide_password=False),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        parsed.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
     async with admin.connect() as conn:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     await admin.dispose()
@@ -100,7 +103,9 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 
 @pytest.fixture(scope="session")
 def runtime(app: Any) -> Runtime:
-    return app.state.runtime
+    collaborators = collaborators_of(app)
+    assert collaborators is not None
+    return collaborators
 
 
 async def _empty_tables(runtime: Runtime) -> None:

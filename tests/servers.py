@@ -45,9 +45,13 @@ def wait_until_up(url: str, deadline_s: float = 30) -> None:
 def running_service(data_dir: Path, **env: str) -> Iterator[str]:
     """`cityservices serve` on a free port; yields its base URL; always stopped."""
     port = free_port()
-    process = subprocess.Popen([*CITYSERVICES, "serve", "--port", str(port)],
-                               env=service_env(data_dir, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", **env),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [*CITYSERVICES, "serve", "--port", str(port)],
+        env=service_env(data_dir, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/healthz")
@@ -61,6 +65,12 @@ def running_service(data_dir: Path, **env: str) -> Iterator[str]:
 
 
 def mint(data_dir: Path, *args: str) -> str:
-    result = subprocess.run([*CITYSERVICES, "token", *args], env=service_env(data_dir), capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [*CITYSERVICES, "token", *args],
+        env=service_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout.strip()

@@ -1,20 +1,88 @@
-"""Typed dependency aliases so routes read like sentences."""
+"""The collaborators the lifespan builds, and the typed dependency aliases routes declare.
+
+This is the only module that turns them into FastAPI dependencies: routes read like sentences
+(`principal: Filer, work: UnitOfWorkDep`, `dependencies=[audit_action("application.file")]`) and hand what the domain
+needs to it as keyword arguments. The collaborators reach a request one way only: `collaborators_of`,
+reading the one attribute the lifespan sets on the application.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.context import RequestContext, current_context
+from app.api.collaborators import Collaborators, collaborators_of
+from app.api.query_params import known_query_params_only as _known_query_params_only
+from app.api.security import require_roles
+from app.audit.context import RequestContext, current_context
+from app.auth.principal import Principal, Role
+from app.db.uow import UnitOfWork
+
+__all__ = ["Collaborators", "collaborators_of"]
 
 
-async def get_context(request: Request) -> RequestContext:
+# Dependencies are `async def` even when they never await: FastAPI runs plain `def` ones in a thread pool.
+async def get_collaborators(request: Request) -> Collaborators:
+    collaborators = collaborators_of(request.app)
+    assert collaborators is not None, "the lifespan has not run"
+    return collaborators
+
+
+CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
+
+
+async def _context(request: Request) -> RequestContext:
     ctx = current_context()
     assert ctx is not None, "RequestMiddleware is not installed"
-    # Known once routed; handlers that record their own event inside their transaction need it now.
-    ctx.route = getattr(request.scope.get("route"), "path", None)
+    # Known once routed; a change records its event inside its own transaction, before the middleware.
+    route = request.scope.get("route")
+    ctx.route = getattr(route, "path", None)
+    ctx.status = getattr(route, "status_code", None) or 200
     return ctx
 
 
-ContextDep = Annotated[RequestContext, Depends(get_context)]
+ContextDep = Annotated[RequestContext, Depends(_context)]
+
+
+def audit_action(action: str) -> Any:
+    """The route's audit action, declared once in its decorator (`dependencies=[audit_action(...)]`), the
+    same way for reads and writes."""
+
+    async def declare(ctx: ContextDep) -> None:
+        ctx.declare(action)
+
+    return Depends(declare)
+
+
+async def _unit_of_work(collaborators: CollaboratorsDep, ctx: ContextDep) -> AsyncIterator[UnitOfWork]:
+    async with collaborators.uow() as work:
+        # A change made by this request commits with this request's own event, in one transaction.
+        collaborators.audit.record_request(work, ctx)
+        yield work
+
+
+# scope="function": the session closes when the handler returns, before the response is sent, so
+# the middleware's request-log write never waits on a connection this request still holds.
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
+
+
+async def _session(work: UnitOfWorkDep) -> AsyncSession:
+    return work.session
+
+
+# For routes that only read: the session of the request's one unit of work (never committed by them).
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+
+Citizen = Annotated[Principal, Depends(require_roles(Role.citizen))]
+Clerk = Annotated[Principal, Depends(require_roles(Role.clerk))]
+Auditor = Annotated[Principal, Depends(require_roles(Role.auditor))]
+Filer = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]
+Reader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor, Role.citizen))]
+Staff = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor))]
+Downloader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]
+
+# Refuses a query parameter the route does not declare (422 UNKNOWN_PARAMETER).
+known_query_params_only = Depends(_known_query_params_only)

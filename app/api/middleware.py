@@ -14,13 +14,12 @@ from typing import Any
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.context import RequestContext, request_context
+from app.api.collaborators import collaborators_of
 from app.api.slow_clients import BodyTimeout, UploadSlots, deadlined
-from app.audit.service import AuditLog
+from app.audit.context import RequestContext, request_context
 from app.errors import RequestTimeout, TooManyConcurrentUploads, problem_response
 from app.i18n import Text, choose_language, language_var
-from app.observability import LATENCY, REQUESTS, log_fields
-from integrations.http import request_id_var
+from app.observability import LATENCY, REQUESTS, log_fields, request_id_var
 
 logger = logging.getLogger("cityservices.access")
 
@@ -38,7 +37,7 @@ _NO_STORE = (b"cache-control", b"no-store")
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 
@@ -61,10 +60,12 @@ _TOO_LARGE = (413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The req
 # The methods the API knows. Anything else (PROPFIND, UNSUBSCRIBE, a 40-letter token) is refused
 # before routing and before the request log: RFC 9110 section 9.1 says 501 for an unrecognised method.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_UNKNOWN_METHOD = (501, "METHOD_NOT_IMPLEMENTED",
-                   Text("不支持该请求方法", "This request method is not implemented"))
-_NUL_REFUSED = (422, "INVALID_CHARACTER",
-                Text("请求地址或查询参数含有 NUL 字符", "The path or query string contains a NUL character"))
+_UNKNOWN_METHOD = (501, "METHOD_NOT_IMPLEMENTED", Text("不支持该请求方法", "This request method is not implemented"))
+_NUL_REFUSED = (
+    422,
+    "INVALID_CHARACTER",
+    Text("请求地址或查询参数含有 NUL 字符", "The path or query string contains a NUL character"),
+)
 
 
 def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
@@ -115,7 +116,8 @@ class RequestMiddleware:
             request_id_var.set(request_id),
         )
         started = time.perf_counter()
-        audit: AuditLog | None = getattr(scope["app"].state, "audit", None) if "app" in scope else None
+        collaborators = collaborators_of(scope["app"]) if "app" in scope else None
+        audit = collaborators.audit if collaborators is not None else None
         state: dict[str, Any] = {"started": False, "replaced": False}
 
         async def send_wrapper(message: Message) -> None:
@@ -140,23 +142,26 @@ class RequestMiddleware:
             await send(message)
 
         refusal = _precheck(scope)
-        settings = getattr(scope["app"].state, "settings", None) if "app" in scope else None
+        settings = collaborators.settings if collaborators is not None else None
         limited_receive = receive
         if settings is not None:
-            limited_receive = deadlined(receive, idle_s=settings.http_body_idle_timeout_seconds,
-                                        total_s=settings.http_body_timeout_seconds)
+            limited_receive = deadlined(
+                receive, idle_s=settings.http_body_idle_timeout_seconds, total_s=settings.http_body_timeout_seconds
+            )
         if scope["path"] not in _MULTIPART_ROUTES:
             limited_receive = _limited(limited_receive, MAX_JSON_BODY)
         is_upload = scope["path"] in _MULTIPART_ROUTES and scope["method"] == "POST"
         try:
-            with self._upload_slot(scope, settings, ctx.client_addr if is_upload else None) as slot:
+            slots = collaborators.upload_slots if collaborators is not None and is_upload else None
+            with self._upload_slot(slots, ctx.client_addr) as slot:
                 if refusal is None and not slot:
                     refusal = _TOO_MANY_UPLOADS
                 if refusal is not None:
                     status, code, title = refusal
                     headers = {"Retry-After": "5"} if status == 429 else None
                     await problem_response(status=status, code=code, title=title, headers=headers)(
-                        scope, receive, send_wrapper)
+                        scope, receive, send_wrapper
+                    )
                 else:
                     await self.app(scope, limited_receive, send_wrapper)
         except (BodyTooLarge, BodyTimeout) as exc:
@@ -164,7 +169,8 @@ class RequestMiddleware:
                 raise
             status, code, title = _TOO_LARGE if isinstance(exc, BodyTooLarge) else _BODY_TIMEOUT
             await problem_response(status=status, code=code, title=title, headers=exc.headers)(
-                scope, receive, send_wrapper)
+                scope, receive, send_wrapper
+            )
         except Exception:
             if not state["started"] and audit is not None and is_audited(scope["path"], scope["method"]):
                 try:
@@ -177,12 +183,10 @@ class RequestMiddleware:
             language_var.reset(tokens[1])
             request_id_var.reset(tokens[2])
 
-    def _upload_slot(self, scope: Scope, settings: Any, address: str | None) -> AbstractContextManager[bool]:
-        if address is None or settings is None:
+    @staticmethod
+    def _upload_slot(slots: UploadSlots | None, address: str | None) -> AbstractContextManager[bool]:
+        if address is None or slots is None:
             return nullcontext(True)
-        slots: UploadSlots | None = getattr(scope["app"].state, "upload_slots", None)
-        if slots is None:
-            slots = scope["app"].state.upload_slots = UploadSlots(settings.uploads_per_address)
         return slots.hold(address)
 
     @staticmethod
@@ -203,8 +207,12 @@ class RequestMiddleware:
         logger.info(
             "request",
             extra=log_fields(
-                method=method, route=route, status=status, latency_ms=round(latency_ms, 2),
-                actor=ctx.actor_sub, role=ctx.actor_role,
+                method=method,
+                route=route,
+                status=status,
+                latency_ms=round(latency_ms, 2),
+                actor=ctx.actor_sub,
+                role=ctx.actor_role,
             ),
         )
 

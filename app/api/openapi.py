@@ -16,7 +16,11 @@ PROBLEM_SCHEMA = {
         "title": {"type": "string", "examples": ["未找到该申请"]},
         "status": {"type": "integer", "examples": [404]},
         "detail": {"type": "string"},
-        "code": {"type": "string", "description": "Stable UPPER_SNAKE identifier", "examples": ["APPLICATION_NOT_FOUND"]},
+        "code": {
+            "type": "string",
+            "description": "Stable UPPER_SNAKE identifier",
+            "examples": ["APPLICATION_NOT_FOUND"],
+        },
         "errors": {
             "type": "array",
             "items": {
@@ -49,7 +53,9 @@ def customize_openapi(app: FastAPI) -> None:
             for operation in path.values():
                 response = operation.get("responses", {}).get("422")
                 if response is not None:
-                    response["content"] = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    response["content"] = {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }
                     response.setdefault("description", "VALIDATION_FAILED")
                     if response["description"] == "Validation Error":
                         response["description"] = "VALIDATION_FAILED"

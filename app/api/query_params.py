@@ -45,6 +45,8 @@ async def known_query_params_only(request: Request) -> None:
     if unknown:
         raise UnknownParameter(
             Text(f"不支持的查询参数：{', '.join(unknown)}", f"Unknown query parameters: {', '.join(unknown)}"),
-            errors=[{"loc": ["query", name], "msg": "unknown query parameter", "type": "unknown_parameter"}
-                    for name in unknown],
+            errors=[
+                {"loc": ["query", name], "msg": "unknown query parameter", "type": "unknown_parameter"}
+                for name in unknown
+            ],
         )

@@ -1,20 +1,32 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
-from app.api.deps import ContextDep
-from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from app.api.query_params import UnknownParameter, known_query_params_only
-from app.applications import repository, review, service
+from app.api.deps import (
+    Citizen,
+    Clerk,
+    CollaboratorsDep,
+    ContextDep,
+    Downloader,
+    Filer,
+    Reader,
+    Staff,
+    UnitOfWorkDep,
+    audit_action,
+    known_query_params_only,
+)
+from app.api.pagination import Cursor, Limit
+from app.api.query_params import UnknownParameter
+from app.applications import review, service
 from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
     CertificateStillValid,
+    ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -22,7 +34,6 @@ from app.applications.errors import (
     SearchNotAllowed,
     UnknownService,
 )
-from app.applications.models import Application
 from app.applications.polling import POLLING_HEADERS, etag, not_modified, polite_polling
 from app.applications.presenter import present
 from app.applications.schemas import (
@@ -34,16 +45,13 @@ from app.applications.schemas import (
     FilingIn,
     MaterialsIn,
 )
+from app.applications.service import Outcome
 from app.applications.states import InvalidTransition, Status
-from app.audit.consultations import note_applications_read
-from app.audit.recorder import ConcurrentChange
-from app.auth.dependencies import Citizen, Clerk, Downloader, Filer, Reader, Staff
-from app.auth.principal import Principal, Role
+from app.auth.principal import Role
 from app.auth.separation import SeparationOfDuties
-from app.certificates.codes import normalize_code
+from app.clock import utc_now
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
-from app.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
@@ -51,8 +59,12 @@ StatusFilter = Annotated[Status | None, Query(description="Only applications in 
 ServiceFilter = Annotated[str | None, Query(max_length=64, description="Only this service code")]
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", min_length=1, max_length=255,
-           description="Retries with the same key and body return the first answer"),
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retries with the same key and body return the first answer",
+    ),
 ]
 
 
@@ -66,32 +78,54 @@ IdempotencyKey = Annotated[
     ),
     tags=["citizen", "window"],
     status_code=201,
+    dependencies=[audit_action("application.file")],
     response_model=ApplicationOut,
     responses={
-        202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)",
-              "headers": POLLING_HEADERS},
-        **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, CertificateStillValid,
-                            TooManyRequests, *JSON_BODY_ERRORS),
+        202: {
+            "model": ApplicationOut,
+            "description": "Waiting on an agency (`pending_agency`)",
+            "headers": POLLING_HEADERS,
+        },
+        **problem_responses(
+            UnknownService,
+            InvalidDetails,
+            ApplicantRequired,
+            ApplicantNotAllowed,
+            MaterialNotFound,
+            IdempotencyKeyReused,
+            DuplicateApplication,
+            CertificateStillValid,
+            TooManyRequests,
+            *JSON_BODY_ERRORS,
+        ),
     },
 )
 async def file_application(
     body: FilingIn,
     principal: Filer,
-    runtime: RuntimeDep,
-    session: SessionDep,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationOut:
     if principal.role is Role.citizen:
-        await runtime.limiter.check("filing", principal.sub)
-    status_code, application = await service.file(
-        runtime, session, ctx=ctx, principal=principal, body=body, idempotency_key=idempotency_key
+        await collaborators.limiter.check("filing", principal.sub)
+    outcome = await service.file(
+        work=work,
+        audit=collaborators.audit,
+        agencies=collaborators.agencies,
+        issuer=collaborators.issuer,
+        clock=utc_now,
+        wait_limit=collaborators.wait_limit,
+        ctx=ctx,
+        principal=principal,
+        body=body,
+        idempotency_key=idempotency_key,
     )
-    response.status_code = status_code
-    polite_polling(response, application)
-    return present(application, await repository.certificate_for(session, application.id))
+    answer = _answer(outcome, response)
+    polite_polling(response, outcome.application)
+    return answer
 
 
 @router.get(
@@ -104,42 +138,36 @@ async def file_application(
     tags=["citizen", "window", "audit"],
     response_model=ApplicationPage,
     responses=problem_responses(UnknownParameter, SearchNotAllowed),
-    dependencies=[Depends(known_query_params_only)],
+    dependencies=[known_query_params_only, audit_action("application.list")],
 )
 async def list_applications(
     principal: Reader,
-    runtime: RuntimeDep,
-    session: SessionDep,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     status: StatusFilter = None,
     service_code: Annotated[ServiceFilter, Query(alias="service")] = None,
     id_number: Annotated[IdNumber | None, Query(max_length=18, description="Staff: the applicant's id number")] = None,
     serial: Annotated[str | None, Query(max_length=40, description="Staff: a certificate's serial")] = None,
     verification_code: Annotated[
-        str | None, Query(max_length=40, description="Staff: a certificate's verification code")] = None,
+        str | None, Query(max_length=40, description="Staff: a certificate's verification code")
+    ] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> ApplicationPage:
-    ctx.action = "application.list"
-    if principal.role is Role.citizen:
-        if id_number is not None or serial is not None or verification_code is not None:
-            raise SearchNotAllowed()
-        applicant_hash = runtime.audit.hasher.hash(principal.id_number) if principal.id_number else None
-    else:
-        # Through the keyed hash, as the records are indexed: never a scan of raw id numbers.
-        applicant_hash = runtime.audit.hasher.hash(id_number) if id_number is not None else None
-    # The application holding that certificate; both given, they must name the same one.
-    holders: list[str | None] = []
-    if serial is not None:
-        holders.append(await repository.application_id_for_certificate(session, serial=serial))
-    if verification_code is not None:
-        code = normalize_code(verification_code)
-        holders.append(await repository.application_id_for_certificate(session, code=code) if code else None)
-    if None in holders or len(set(holders)) > 1:
-        return ApplicationPage(items=[], next_cursor=None)
-    application_id = holders[0] if holders else None
-    return await _page(session, ctx, principal, applicant_hash=applicant_hash, status=status, service_code=service_code,
-                       application_id=application_id, limit=limit, cursor=cursor, oldest_first=False)
+    return await service.search(
+        session=work.session,
+        hasher=collaborators.hasher,
+        ctx=ctx,
+        principal=principal,
+        status=status,
+        service_code=service_code,
+        id_number=id_number,
+        serial=serial,
+        verification_code=verification_code,
+        limit=limit,
+        cursor=cursor,
+    )
 
 
 @router.get(
@@ -150,32 +178,26 @@ async def list_applications(
     tags=["window", "audit"],
     response_model=ApplicationPage,
     responses=problem_responses(UnknownParameter),
-    dependencies=[Depends(known_query_params_only)],
+    dependencies=[known_query_params_only, audit_action("application.review_queue")],
 )
 async def review_queue(
-    principal: Staff, session: SessionDep, ctx: ContextDep,
-    service_code: Annotated[ServiceFilter, Query(alias="service")] = None, limit: Limit = 20, cursor: Cursor = None,
+    principal: Staff,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
+    service_code: Annotated[ServiceFilter, Query(alias="service")] = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> ApplicationPage:
-    ctx.action = "application.review_queue"
-    return await _page(session, ctx, principal, applicant_hash=None, status=Status.needs_review,
-                       service_code=service_code, limit=limit, cursor=cursor, oldest_first=True)
-
-
-async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, applicant_hash: str | None,
-                status: Status | None, service_code: str | None, limit: int, cursor: str | None,
-                oldest_first: bool, application_id: str | None = None) -> ApplicationPage:
-    after = decode_cursor(cursor, kinds=(datetime, str)) if cursor else None
-    rows = await repository.page(session, applicant_hash=applicant_hash, status=status.value if status else None,
-                                 service=service_code, application_id=application_id, after=after, limit=limit,
-                                 oldest_first=oldest_first)  # type: ignore[arg-type]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if principal.role is not Role.citizen:
-        note_applications_read(ctx, rows)
-    certificates = await repository.certificates_for(session, [a.id for a in rows])
-    return ApplicationPage(
-        items=[present(a, certificates.get(a.id)) for a in rows],
-        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
+    return await service.page(
+        work.session,
+        ctx=ctx,
+        principal=principal,
+        applicant_hash=None,
+        status=Status.needs_review,
+        service_code=service_code,
+        limit=limit,
+        cursor=cursor,
+        oldest_first=True,
     )
 
 
@@ -186,6 +208,7 @@ async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, a
     tags=["citizen", "window", "audit"],
     description="Answers with an `ETag`; send it back as `If-None-Match` to get 304 while nothing changed. "
     "While `pending_agency`, `Retry-After` says when the next attempt is due.",
+    dependencies=[audit_action("application.read")],
     response_model=ApplicationOut,
     responses={
         200: {"headers": {"ETag": {"description": "Changes whenever the answer does", "schema": {"type": "string"}}}},
@@ -194,12 +217,18 @@ async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, a
     },
 )
 async def get_application(
-    application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
-    response: Response, if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+    application_id: str,
+    principal: Reader,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
+    response: Response,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> ApplicationOut | Response:
-    application = await service.visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = "application.read"
-    body = present(application, await repository.certificate_for(session, application.id))
+    application = await service.visible(
+        session=work.session, hasher=collaborators.hasher, principal=principal, application_id=application_id, ctx=ctx
+    )
+    body = present(application, await service.certificate_of(work.session, application.id))
     tag = etag(body)
     if not_modified(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})
@@ -213,13 +242,21 @@ async def get_application(
     operation_id="withdraw_application",
     summary="Withdraw an application before it is decided",
     tags=["citizen", "window"],
+    dependencies=[audit_action("application.withdraw")],
     response_model=ApplicationOut,
     responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, *JSON_BODY_ERRORS),
 )
 async def withdraw_application(
-    application_id: str, principal: Filer, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
+    application_id: str, principal: Filer, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> ApplicationOut:
-    application = await service.withdraw(runtime, session, ctx=ctx, principal=principal, application_id=application_id)
+    application = await service.withdraw(
+        work=work,
+        hasher=collaborators.hasher,
+        clock=utc_now,
+        ctx=ctx,
+        principal=principal,
+        application_id=application_id,
+    )
     return present(application, None)
 
 
@@ -231,16 +268,33 @@ async def withdraw_application(
     "`needs_materials` until the applicant attaches what `reason` asks for. Not on a case the clerk filed at "
     "the window or in which they are the applicant (403 `SEPARATION_OF_DUTIES`).",
     tags=["window"],
+    dependencies=[audit_action("application.decision")],
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties,
-                                *JSON_BODY_ERRORS),
+    responses=problem_responses(
+        ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties, *JSON_BODY_ERRORS
+    ),
 )
 async def decide_application(
-    application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
+    application_id: str,
+    body: DecisionIn,
+    principal: Clerk,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
 ) -> ApplicationOut:
-    application = await service.decide(runtime, session, ctx=ctx, principal=principal,
-                                       application_id=application_id, body=body)
-    return present(application, await repository.certificate_for(session, application.id))
+    ctx.detail(body.outcome)
+    outcome = await service.decide(
+        work=work,
+        hasher=collaborators.hasher,
+        issuer=collaborators.issuer,
+        clock=utc_now,
+        materials_wait_limit=collaborators.materials_wait_limit,
+        ctx=ctx,
+        principal=principal,
+        application_id=application_id,
+        body=body,
+    )
+    return present(outcome.application, outcome.certificate)
 
 
 _REDECIDED: dict[int | str, dict[str, Any]] = {
@@ -255,16 +309,35 @@ _REDECIDED: dict[int | str, dict[str, Any]] = {
     description="Only on `needs_review` (409 elsewhere), e.g. a case escalated with `AGENCY_UNAVAILABLE` once the "
     "agency answers again. 200 with the new decision, 202 while an agency is awaited.",
     tags=["window"],
+    dependencies=[audit_action("application.recheck")],
     response_model=ApplicationOut,
-    responses={**_REDECIDED, **problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange,
-                                                 SeparationOfDuties, *JSON_BODY_ERRORS)},
+    responses={
+        **_REDECIDED,
+        **problem_responses(
+            ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties, *JSON_BODY_ERRORS
+        ),
+    },
 )
 async def recheck_application(
-    application_id: str, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
+    application_id: str,
+    principal: Clerk,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
     response: Response,
 ) -> ApplicationOut:
-    application = await review.recheck(runtime, session, ctx=ctx, principal=principal, application_id=application_id)
-    return await _redecided(session, application, response)
+    outcome = await review.recheck(
+        work=work,
+        audit=collaborators.audit,
+        agencies=collaborators.agencies,
+        issuer=collaborators.issuer,
+        clock=utc_now,
+        wait_limit=collaborators.wait_limit,
+        ctx=ctx,
+        principal=principal,
+        application_id=application_id,
+    )
+    return _answer(outcome, response)
 
 
 @router.get(
@@ -272,18 +345,28 @@ async def recheck_application(
     operation_id="list_application_materials",
     summary="The materials attached to an application",
     tags=["citizen", "window"],
+    dependencies=[audit_action("application.materials.list")],
     response_model=AttachedMaterials,
     responses=problem_responses(ApplicationNotFound),
 )
 async def list_application_materials(
-    application_id: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
+    application_id: str,
+    principal: Downloader,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
 ) -> AttachedMaterials:
-    await service.visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = "application.materials.list"
-    return AttachedMaterials(items=[
-        AttachedMaterialOut(id=m.id, sha256=m.sha256, size=m.size, media_type=m.media_type, uploaded_at=m.created_at)
-        for m, _ in await repository.attached_materials(session, application_id)
-    ])
+    attached = await service.attached_materials(
+        session=work.session, hasher=collaborators.hasher, principal=principal, application_id=application_id, ctx=ctx
+    )
+    return AttachedMaterials(
+        items=[
+            AttachedMaterialOut(
+                id=m.id, sha256=m.sha256, size=m.size, media_type=m.media_type, uploaded_at=m.created_at
+            )
+            for m in attached
+        ]
+    )
 
 
 _EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
@@ -296,23 +379,32 @@ _EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"
     description="Served as an attachment that no browser renders as a page (`nosniff`, `sandbox`). A clerk's "
     "download is listed in the applicant's `GET /v1/me/data-access`.",
     tags=["citizen", "window"],
+    dependencies=[audit_action("application.material.read")],
     response_class=Response,
     responses={
-        200: {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _EXTENSIONS},
-              "description": "The file"},
+        200: {
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _EXTENSIONS},
+            "description": "The file",
+        },
         **problem_responses(ApplicationNotFound, AttachedMaterialNotFound),
     },
 )
 async def download_application_material(
-    application_id: str, material_id: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep,
+    application_id: str,
+    material_id: str,
+    principal: Downloader,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
 ) -> Response:
-    await service.visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = "application.material.read"
-    ctx.details = {"material_id": material_id[:36]}
-    material = await repository.attached_material(session, application_id=application_id, material_id=material_id)
-    if material is None:
-        raise AttachedMaterialNotFound()
+    material = await service.attached_material(
+        session=work.session,
+        hasher=collaborators.hasher,
+        principal=principal,
+        application_id=application_id,
+        material_id=material_id,
+        ctx=ctx,
+    )
     return Response(
         content=material.content,
         media_type=material.media_type,
@@ -331,19 +423,40 @@ async def download_application_material(
     description="The applicant, on `needs_materials` only (409 elsewhere). The answer is the application after "
     "its new decision: `issued`, `needs_review`, `rejected` (200) or `pending_agency` (202).",
     tags=["citizen"],
+    dependencies=[audit_action("application.materials.supply")],
     response_model=ApplicationOut,
-    responses={**_REDECIDED, **problem_responses(ApplicationNotFound, InvalidTransition, MaterialNotFound,
-                                                 ConcurrentChange, *JSON_BODY_ERRORS)},
+    responses={
+        **_REDECIDED,
+        **problem_responses(
+            ApplicationNotFound, InvalidTransition, MaterialNotFound, ConcurrentChange, *JSON_BODY_ERRORS
+        ),
+    },
 )
 async def supply_application_materials(
-    application_id: str, body: MaterialsIn, principal: Citizen, runtime: RuntimeDep, session: SessionDep,
-    ctx: ContextDep, response: Response,
+    application_id: str,
+    body: MaterialsIn,
+    principal: Citizen,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
+    response: Response,
 ) -> ApplicationOut:
-    application = await review.supply_materials(runtime, session, ctx=ctx, principal=principal,
-                                                application_id=application_id, material_ids=body.material_ids)
-    return await _redecided(session, application, response)
+    outcome = await review.supply_materials(
+        work=work,
+        audit=collaborators.audit,
+        agencies=collaborators.agencies,
+        issuer=collaborators.issuer,
+        clock=utc_now,
+        wait_limit=collaborators.wait_limit,
+        ctx=ctx,
+        principal=principal,
+        application_id=application_id,
+        material_ids=body.material_ids,
+    )
+    return _answer(outcome, response)
 
 
-async def _redecided(session: SessionDep, application: Application, response: Response) -> ApplicationOut:
-    response.status_code = 202 if application.status == Status.pending_agency else 200
-    return present(application, await repository.certificate_for(session, application.id))
+def _answer(outcome: Outcome, response: Response) -> ApplicationOut:
+    """A change's answer, from what it committed: its status code, the application, its certificate."""
+    response.status_code = outcome.status_code
+    return present(outcome.application, outcome.certificate)

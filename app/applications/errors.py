@@ -69,4 +69,15 @@ class CertificateStillValid(Conflict):
 
 class SearchNotAllowed(Forbidden):
     code = "SEARCH_NOT_ALLOWED"
-    title = Text("只有民警和审计人员可以按身份证号、证书编号或核验码查找", "Only staff may search by id number, serial or verification code")
+    title = Text(
+        "只有民警和审计人员可以按身份证号、证书编号或核验码查找",
+        "Only staff may search by id number, serial or verification code",
+    )
+
+
+class ConcurrentChange(Conflict):
+    """The optimistic lock lost: an application, or its certificate, changed between our read and our commit
+    (app.db.uow raises it for the domain that passes it as `stale`)."""
+
+    code = "CONCURRENT_CHANGE"
+    title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")

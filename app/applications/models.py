@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.applications.status import Status
 from app.db.base import Base, UtcDateTime, utcnow
+from app.db.types import StrEnumType
 
 # states.OPEN spelled for the partial index (states imports the outbox, which imports these models);
 # tests/applications/test_review.py keeps the two the same.
@@ -21,13 +23,19 @@ class Application(Base):
         Index("ix_applications_applicant_hash_created_at", "applicant_id_hash", "created_at"),
         # One open case per person and service, enforced by the database so that two concurrent filings
         # cannot both pass the read that looks for one (CONTRACT 10.3, DUPLICATE_APPLICATION).
-        Index("uq_applications_open_per_service", "applicant_id_hash", "service", unique=True,
-              postgresql_where=text(OPEN_STATUSES_SQL), sqlite_where=text(OPEN_STATUSES_SQL)),
+        Index(
+            "uq_applications_open_per_service",
+            "applicant_id_hash",
+            "service",
+            unique=True,
+            postgresql_where=text(OPEN_STATUSES_SQL),
+            sqlite_where=text(OPEN_STATUSES_SQL),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     service: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[Status] = mapped_column(StrEnumType(Status, 20), index=True)
     channel: Mapped[str] = mapped_column(String(10))
     station_id: Mapped[str | None] = mapped_column(String(32))
     # The raw number is needed to ask the agencies again after an outage; it never leaves this table

@@ -16,12 +16,17 @@ def present(application: Application, certificate: Certificate | None) -> Applic
             "status": application.status,
             "channel": application.channel,
             "station_id": application.station_id,
-            "applicant": {"name": application.applicant_name, "id_number_masked": mask(application.applicant_id_number)},
+            "applicant": {
+                "name": application.applicant_name,
+                "id_number_masked": mask(application.applicant_id_number),
+            },
             "details": application.details,
             "checks": application.checks,
             "reasons": application.reasons,
             "decision": application.decision,
-            "certificate": None if certificate is None else {
+            "certificate": None
+            if certificate is None
+            else {
                 "serial": certificate.serial,
                 "verification_code": display_code(certificate.verification_code),
                 "issued_at": certificate.issued_at,

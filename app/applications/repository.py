@@ -40,7 +40,7 @@ async def page(
     session: AsyncSession,
     *,
     applicant_hash: str | None,
-    status: str | None,
+    status: Status | None,
     service: str | None,
     application_id: str | None = None,
     after: tuple[datetime, str] | None,
@@ -59,13 +59,18 @@ async def page(
     if after is not None:
         created, app_id = after
         if oldest_first:
-            query = query.where(or_(Application.created_at > created,
-                                    and_(Application.created_at == created, Application.id > app_id)))
+            query = query.where(
+                or_(Application.created_at > created, and_(Application.created_at == created, Application.id > app_id))
+            )
         else:
-            query = query.where(or_(Application.created_at < created,
-                                    and_(Application.created_at == created, Application.id < app_id)))
-    order = (Application.created_at.asc(), Application.id.asc()) if oldest_first else (
-        Application.created_at.desc(), Application.id.desc())
+            query = query.where(
+                or_(Application.created_at < created, and_(Application.created_at == created, Application.id < app_id))
+            )
+    order = (
+        (Application.created_at.asc(), Application.id.asc())
+        if oldest_first
+        else (Application.created_at.desc(), Application.id.desc())
+    )
     rows = await session.execute(query.order_by(*order).limit(limit + 1))
     return list(rows.scalars())
 
@@ -79,7 +84,7 @@ async def idempotency_record(session: AsyncSession, *, actor_sub: str, key: str)
 
 
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[str]:
-    """Take up to `limit` applications whose retry is due, pushing their next attempt past the lease so
+    """Take up to `limit` applications whose retry is due (committed by the caller's unit of work), pushing their next attempt past the lease so
     no other worker takes them meanwhile. One UPDATE … RETURNING, so the claim is atomic; on PostgreSQL
     the candidates are chosen FOR UPDATE SKIP LOCKED, so several workers share the work."""
     due = (
@@ -92,26 +97,36 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
         due = due.with_for_update(skip_locked=True)
     claimed = await session.execute(
         update(Application)
-        .where(Application.id.in_(due.scalar_subquery()), Application.status == Status.pending_agency.value,
-               Application.next_attempt_at <= now)
+        .where(
+            Application.id.in_(due.scalar_subquery()),
+            Application.status == Status.pending_agency.value,
+            Application.next_attempt_at <= now,
+        )
         .values(next_attempt_at=lease_until, version=Application.version + 1)
         .returning(Application.id)
         .execution_options(synchronize_session=False)
     )
-    ids = list(claimed.scalars())
-    await session.commit()
-    return ids
+    return list(claimed.scalars())
 
 
 async def open_application(session: AsyncSession, *, applicant_hash: str, service: str) -> Application | None:
-    query = select(Application).where(Application.applicant_id_hash == applicant_hash, Application.service == service,
-                                      Application.status.in_([s.value for s in OPEN]))
+    query = select(Application).where(
+        Application.applicant_id_hash == applicant_hash,
+        Application.service == service,
+        Application.status.in_([s.value for s in OPEN]),
+    )
     return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 
-async def valid_certificate(session: AsyncSession, *, holder_hash: str, service: str, now: datetime) -> Certificate | None:
-    query = select(Certificate).where(Certificate.holder_id_hash == holder_hash, Certificate.service == service,
-                                      Certificate.status == "issued", Certificate.expires_at > now)
+async def valid_certificate(
+    session: AsyncSession, *, holder_hash: str, service: str, now: datetime
+) -> Certificate | None:
+    query = select(Certificate).where(
+        Certificate.holder_id_hash == holder_hash,
+        Certificate.service == service,
+        Certificate.status == "issued",
+        Certificate.expires_at > now,
+    )
     return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 
@@ -120,18 +135,22 @@ async def serialize_filings(session: AsyncSession, *, applicant_hash: str) -> No
     duplicate checks made under it see every filing committed before. PostgreSQL only; SQLite has a
     single writer, and the open-case index below catches what remains."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                              {"key": f"filing:{applicant_hash}"})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"filing:{applicant_hash}"}
+        )
 
 
 def attach(session: AsyncSession, *, application_id: str, material_ids: Sequence[str], at: datetime) -> None:
-    session.add_all(ApplicationMaterial(application_id=application_id, material_id=m, attached_at=at)
-                    for m in dict.fromkeys(material_ids))
+    session.add_all(
+        ApplicationMaterial(application_id=application_id, material_id=m, attached_at=at)
+        for m in dict.fromkeys(material_ids)
+    )
 
 
 async def attached_ids(session: AsyncSession, application_id: str) -> set[str]:
     rows = await session.execute(
-        select(ApplicationMaterial.material_id).where(ApplicationMaterial.application_id == application_id))
+        select(ApplicationMaterial.material_id).where(ApplicationMaterial.application_id == application_id)
+    )
     return set(rows.scalars())
 
 
@@ -159,8 +178,11 @@ async def application_id_for_certificate(
     session: AsyncSession, *, serial: str | None = None, code: str | None = None
 ) -> str | None:
     query = select(Certificate.application_id)
-    query = query.where(Certificate.serial == serial) if serial is not None else query.where(
-        Certificate.verification_code == code)
+    query = (
+        query.where(Certificate.serial == serial)
+        if serial is not None
+        else query.where(Certificate.verification_code == code)
+    )
     return (await session.execute(query)).scalar_one_or_none()
 
 

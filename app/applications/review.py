@@ -1,59 +1,123 @@
 """The clerk's review beyond approve and reject (CONTRACT 10.2): re-running every check of a case in
-review, and the citizen answering a request for materials (补正), which re-runs them too."""
+review, and the citizen answering a request for materials (补正), which re-runs them too. Each is one
+unit of work, committed once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.api.context import RequestContext
 from app.applications import repository, workflow
-from app.applications.models import Application
-from app.applications.service import check_materials, visible
-from app.applications.states import InvalidTransition, Status, transition
-from app.audit.recorder import commit
-from app.auth.principal import Principal
+from app.applications.errors import ConcurrentChange
+from app.applications.service import Outcome, check_materials, visible
+from app.applications.states import Actor, Event, Status, fire
+from app.audit.context import RequestContext
+from app.audit.service import AuditLog
+from app.auth.principal import Principal, Role
 from app.auth.separation import ensure_not_own_case
-from app.clock import SHANGHAI
-from app.runtime import Runtime
+from app.certificates.issuing import CertificateIssuer
+from app.clock import SHANGHAI, Clock
+from app.db.uow import UnitOfWork
+from integrations.agencies import Agencies
 
 
 async def recheck(
-    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, application_id: str
-) -> Application:
+    *,
+    work: UnitOfWork,
+    audit: AuditLog,
+    agencies: Agencies,
+    issuer: CertificateIssuer,
+    clock: Clock,
+    wait_limit: timedelta,
+    ctx: RequestContext,
+    principal: Principal,
+    application_id: str,
+) -> Outcome:
     """A clerk asks the agencies again, e.g. after a case was escalated because one of them was down."""
-    application = await visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = "application.recheck"
-    ensure_not_own_case(principal, application, hasher=runtime.audit.hasher)
-    if application.status != Status.needs_review:
-        raise InvalidTransition(application.status, Status.verifying)
-    return await _decide_again(runtime, session, application, ctx=ctx, by=principal.sub)
+    application = await visible(
+        session=work.session, hasher=audit.hasher, principal=principal, application_id=application_id, ctx=ctx
+    )
+    ensure_not_own_case(principal, application, hasher=audit.hasher)
+    fire(application, Event.recheck, Status.verifying, actor=Actor.clerk, at=clock(), by=principal.sub)
+    return await _decide_again(
+        work=work,
+        audit=audit,
+        agencies=agencies,
+        issuer=issuer,
+        clock=clock,
+        wait_limit=wait_limit,
+        ctx=ctx,
+        application_id=application.id,
+    )
 
 
 async def supply_materials(
-    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, application_id: str,
+    *,
+    work: UnitOfWork,
+    audit: AuditLog,
+    agencies: Agencies,
+    issuer: CertificateIssuer,
+    clock: Clock,
+    wait_limit: timedelta,
+    ctx: RequestContext,
+    principal: Principal,
+    application_id: str,
     material_ids: list[str],
-) -> Application:
+) -> Outcome:
     """The applicant attaches what the clerk asked for; every check runs again and the case is decided anew."""
-    application = await visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = "application.materials.supply"
-    if application.status != Status.needs_materials:
-        raise InvalidTransition(application.status, Status.verifying)
+    session = work.session
+    application = await visible(
+        session=session, hasher=audit.hasher, principal=principal, application_id=application_id, ctx=ctx
+    )
+    actor = Actor.clerk if principal.role is Role.clerk else Actor.applicant
+    fire(application, Event.recheck, Status.verifying, actor=actor, at=clock(), by=principal.sub)
     await check_materials(session, principal, material_ids, loc=("body", "material_ids"))
-    repository.attach(session, application_id=application.id,
-                      material_ids=[m for m in material_ids if m not in await repository.attached_ids(session, application.id)],
-                      at=datetime.now(UTC))
-    return await _decide_again(runtime, session, application, ctx=ctx, by=principal.sub)
+    attached = await repository.attached_ids(session, application.id)
+    repository.attach(
+        session, application_id=application.id, material_ids=[m for m in material_ids if m not in attached], at=clock()
+    )
+    return await _decide_again(
+        work=work,
+        audit=audit,
+        agencies=agencies,
+        issuer=issuer,
+        clock=clock,
+        wait_limit=wait_limit,
+        ctx=ctx,
+        application_id=application.id,
+    )
 
 
 async def _decide_again(
-    runtime: Runtime, session: AsyncSession, application: Application, *, ctx: RequestContext, by: str
-) -> Application:
-    now = datetime.now(UTC)
-    transition(application, Status.verifying, at=now, by=by)
-    findings = await workflow.examine(runtime, session, application, ctx=ctx, today=now.astimezone(SHANGHAI).date())
-    await workflow.conclude(runtime, session, application, findings, now=datetime.now(UTC), by="rules")
-    runtime.audit.record_request(session, ctx, status=202 if application.status == Status.pending_agency else 200)
-    await commit(session)
-    return application
+    *,
+    work: UnitOfWork,
+    audit: AuditLog,
+    agencies: Agencies,
+    issuer: CertificateIssuer,
+    clock: Clock,
+    wait_limit: timedelta,
+    ctx: RequestContext,
+    application_id: str,
+) -> Outcome:
+    application = await repository.get(work.session, application_id)
+    assert application is not None
+    now = clock()
+    findings = await workflow.examine(
+        work=work,
+        audit=audit,
+        agencies=agencies,
+        application=application,
+        ctx=ctx,
+        today=now.astimezone(SHANGHAI).date(),
+    )
+    certificate = await workflow.conclude(
+        work=work,
+        issuer=issuer,
+        application=application,
+        findings=findings,
+        now=clock(),
+        by="rules",
+        wait_limit=wait_limit,
+    )
+    ctx.status = 202 if application.status == Status.pending_agency else 200
+    await work.commit(stale=ConcurrentChange)
+    return Outcome(ctx.status, application, certificate)

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.catalogue.schemas import LocalizedText
+from app.catalogue.text_fields import ReasonText
 from app.identity.id_number import IdNumber
 from app.identity.names import clean_name
-from app.services.text_fields import ReasonText
 
 PersonName = Annotated[str, StringConstraints(max_length=256), AfterValidator(clean_name)]
 
@@ -39,23 +40,21 @@ class FilingIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [
-            {"outcome": "approve", "reason": "租赁合同原件已核验 / lease checked in person"},
-            {"outcome": "request_materials", "reason": "请上传在有效期内的租赁合同 / upload a lease valid today"},
-        ]},
+        json_schema_extra={
+            "examples": [
+                {"outcome": "approve", "reason": "租赁合同原件已核验 / lease checked in person"},
+                {"outcome": "request_materials", "reason": "请上传在有效期内的租赁合同 / upload a lease valid today"},
+            ]
+        },
     )
 
     outcome: Literal["approve", "reject", "request_materials"] = Field(
         description="`request_materials` asks the applicant for further proof (补正): the case waits in "
         "`needs_materials` until they attach it"
     )
-    reason: ReasonText = Field(description="Why, in a sentence; shown to the applicant (for `request_materials`, "
-                               "what to supply)")
-
-
-class LocalizedText(BaseModel):
-    zh: str
-    en: str
+    reason: ReasonText = Field(
+        description="Why, in a sentence; shown to the applicant (for `request_materials`, what to supply)"
+    )
 
 
 class CheckOut(BaseModel):
@@ -95,8 +94,9 @@ class CertificateSummary(BaseModel):
 class ApplicationOut(BaseModel):
     id: str
     service: str
-    status: Literal["submitted", "verifying", "pending_agency", "needs_review", "needs_materials", "issued", "rejected",
-                    "withdrawn"]
+    status: Literal[
+        "submitted", "verifying", "pending_agency", "needs_review", "needs_materials", "issued", "rejected", "withdrawn"
+    ]
     channel: Literal["online", "window"]
     station_id: str | None
     applicant: ApplicantOut
@@ -120,7 +120,9 @@ class MaterialsIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"material_ids": ["7d0c3c0e-2f4f-4c36-9a43-0d5b1a6b2e11"]}]}
     )
 
-    material_ids: list[str] = Field(min_length=1, max_length=10, description="Materials you uploaded (POST /v1/materials)")
+    material_ids: list[str] = Field(
+        min_length=1, max_length=10, description="Materials you uploaded (POST /v1/materials)"
+    )
 
 
 class AttachedMaterialOut(BaseModel):

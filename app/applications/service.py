@@ -5,43 +5,66 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.context import RequestContext
 from app.applications import repository, workflow
 from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
     ApplicationNotFound,
+    AttachedMaterialNotFound,
     CertificateStillValid,
+    ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
     MaterialNotFound,
+    SearchNotAllowed,
     UnknownService,
 )
 from app.applications.models import Application, IdempotencyRecord
-from app.applications.schemas import DecisionIn, FilingIn
-from app.applications.states import InvalidTransition, Status, transition
-from app.audit.recorder import commit
+from app.applications.presenter import present
+from app.applications.schemas import ApplicationPage, DecisionIn, FilingIn
+from app.applications.states import Actor, Event, Status, fire
+from app.audit.consultations import note_applications_read
+from app.audit.context import RequestContext
+from app.audit.service import AuditLog
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal, Role
 from app.auth.separation import ensure_not_own_case
-from app.clock import SHANGHAI
+from app.catalogue.base import Applicant, ServiceDefinition
+from app.catalogue.decisions import MATERIALS_REQUESTED, reason_dict
+from app.catalogue.registry import get_service
+from app.certificates.codes import normalize_code
+from app.certificates.issuing import CertificateIssuer
+from app.certificates.models import Certificate
+from app.clock import SHANGHAI, Clock
+from app.cursor import decode_cursor, encode_cursor
+from app.db.uow import UnitOfWork
+from app.identity.subjects import SubjectHasher
 from app.materials import repository as materials
+from app.materials.models import Material
 from app.observability import APPLICATIONS_FILED
-from app.runtime import Runtime
-from app.services.base import Applicant, ServiceDefinition
-from app.services.decisions import MATERIALS_REQUESTED, reason_dict
-from app.services.registry import get_service
+from integrations.agencies import Agencies
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+@dataclass(frozen=True)
+class Outcome:
+    """What a change answers: its status code, the application, and its certificate if it has one (all
+    known at the commit, so the answer needs no second transaction)."""
+
+    status_code: int
+    application: Application
+    certificate: Certificate | None
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor.clerk if principal.role is Role.clerk else Actor.applicant
 
 
 def _request_hash(body: FilingIn) -> str:
@@ -71,59 +94,68 @@ def _details(service: ServiceDefinition, raw: dict[str, object]) -> dict[str, ob
 
 
 async def check_materials(
-    session: AsyncSession, principal: Principal, material_ids: list[str],
-    *, loc: tuple[str, ...] = ("body", "details", "material_ids"),
+    session: AsyncSession,
+    principal: Principal,
+    material_ids: list[str],
+    *,
+    loc: tuple[str, ...] = ("body", "details", "material_ids"),
 ) -> None:
     owned = await materials.owned_ids(session, owner_sub=principal.sub, ids=material_ids)
     missing = [i for i, m in enumerate(material_ids) if m not in owned]
     if missing:
         raise MaterialNotFound(
-            errors=[{"loc": [*loc, str(i)], "msg": "no such material of yours",
-                     "type": "material_not_found"} for i in missing]
+            errors=[
+                {"loc": [*loc, str(i)], "msg": "no such material of yours", "type": "material_not_found"}
+                for i in missing
+            ]
         )
 
 
-async def _replay(
-    session: AsyncSession, record: IdempotencyRecord, request_hash: str
-) -> tuple[int, Application]:
+async def _replay(session: AsyncSession, record: IdempotencyRecord, request_hash: str) -> Outcome:
     if record.request_sha256 != request_hash:
         raise IdempotencyKeyReused()
     application = await repository.get(session, record.application_id)
     assert application is not None
-    return record.status_code, application
+    return Outcome(record.status_code, application, await repository.certificate_for(session, application.id))
 
 
 async def file(
-    runtime: Runtime,
-    session: AsyncSession,
     *,
+    work: UnitOfWork,
+    audit: AuditLog,
+    agencies: Agencies,
+    issuer: CertificateIssuer,
+    clock: Clock,
+    wait_limit: timedelta,
     ctx: RequestContext,
     principal: Principal,
     body: FilingIn,
     idempotency_key: str | None,
-) -> tuple[int, Application]:
+) -> Outcome:
+    """Check, consult the agencies, decide and (if due) issue: all in `work`, committed once at the end."""
     service = get_service(body.service)
     if service is None:
         raise UnknownService(errors=[{"loc": ["body", "service"], "msg": "unknown service code", "type": "unknown"}])
     details = _details(service, body.details)
     applicant = _applicant(principal, body)
     request_hash = _request_hash(body)
+    session = work.session
     if idempotency_key is not None:
         earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
         if earlier is not None:
             return await _replay(session, earlier, request_hash)
-    material_ids: list[str] = list(details.get("material_ids") or [])  # type: ignore[call-overload]
+    raw_ids = details.get("material_ids")
+    material_ids = [str(m) for m in raw_ids] if isinstance(raw_ids, list) else []
     if material_ids:
         await check_materials(session, principal, material_ids)
-    applicant_hash = runtime.audit.hasher.hash(applicant.id_number)
-    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
-    await session.commit()  # end the read transaction: no connection held while the agencies answer
+    applicant_hash = audit.hasher.hash(applicant.id_number)
+    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=clock())
 
-    now = _now()
+    now = clock()
     application = Application(
         id=str(uuid.uuid4()),
         service=service.code,
-        status=Status.submitted.value,
+        status=Status.submitted,
         channel=principal.channel,
         station_id=principal.station_id,
         applicant_id_number=applicant.id_number,
@@ -140,23 +172,44 @@ async def file(
         updated_at=now,
     )
     _about(ctx, application)
-    ctx.action = "application.file"
-    transition(application, Status.verifying, at=now, by=principal.sub)
-    findings = await workflow.examine(runtime, session, application, ctx=ctx, today=now.astimezone(SHANGHAI).date())
+    fire(application, Event.file, Status.verifying, actor=_actor(principal), at=now, by=principal.sub)
+    findings = await workflow.examine(
+        work=work,
+        audit=audit,
+        agencies=agencies,
+        application=application,
+        ctx=ctx,
+        today=now.astimezone(SHANGHAI).date(),
+    )
     # Again, now under a lock every filing by this person takes: another filing may have been committed
     # while the agencies answered.
     await repository.serialize_filings(session, applicant_hash=applicant_hash)
-    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
-    await workflow.conclude(runtime, session, application, findings, now=_now(), by="rules")
+    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=clock())
+    certificate = await workflow.conclude(
+        work=work,
+        issuer=issuer,
+        application=application,
+        findings=findings,
+        now=clock(),
+        by="rules",
+        wait_limit=wait_limit,
+    )
     status_code = 202 if application.status == Status.pending_agency else 201
     session.add(application)
     repository.attach(session, application_id=application.id, material_ids=material_ids, at=now)
     if idempotency_key is not None:
-        session.add(IdempotencyRecord(actor_sub=principal.sub, key=idempotency_key, request_sha256=request_hash,
-                                      status_code=status_code, application_id=application.id))
-    runtime.audit.record_request(session, ctx, status=status_code)
+        session.add(
+            IdempotencyRecord(
+                actor_sub=principal.sub,
+                key=idempotency_key,
+                request_sha256=request_hash,
+                status_code=status_code,
+                application_id=application.id,
+            )
+        )
+    ctx.status = status_code
     try:
-        await commit(session)
+        await work.commit()
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer what it answered.
         if idempotency_key is not None:
@@ -164,10 +217,10 @@ async def file(
             if earlier is not None:
                 return await _replay(session, earlier, request_hash)
         # Or another filing of the same service by the same person won the open-case index.
-        await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
+        await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=clock())
         raise
     APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
-    return status_code, application
+    return Outcome(status_code, application, certificate)
 
 
 async def ensure_not_duplicate(
@@ -184,64 +237,197 @@ async def ensure_not_duplicate(
 
 
 def _about(ctx: RequestContext, application: Application) -> None:
-    ctx.about(resource_type="application", resource_id=application.id, application_id=application.id,
-              subject_id_number=application.applicant_id_number)
+    ctx.about(
+        resource_type="application",
+        resource_id=application.id,
+        application_id=application.id,
+        subject_id_number=application.applicant_id_number,
+    )
 
 
 async def visible(
-    runtime: Runtime, session: AsyncSession, principal: Principal, application_id: str, *, ctx: RequestContext
+    *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
 ) -> Application:
     """The application if this caller may see it; otherwise the same 404 as for one that doesn't exist."""
     application = await repository.get(session, application_id)
-    if application is None or not may_see_subject(principal, application.applicant_id_hash, runtime.audit.hasher):
+    if application is None or not may_see_subject(principal, application.applicant_id_hash, hasher):
         raise ApplicationNotFound()
     _about(ctx, application)
     return application
 
 
 async def withdraw(
-    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, application_id: str
+    *,
+    work: UnitOfWork,
+    hasher: SubjectHasher,
+    clock: Clock,
+    ctx: RequestContext,
+    principal: Principal,
+    application_id: str,
 ) -> Application:
-    application = await visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = "application.withdraw"
-    now = _now()
-    transition(application, Status.withdrawn, at=now, by=principal.sub)
+    application = await visible(
+        session=work.session, hasher=hasher, principal=principal, application_id=application_id, ctx=ctx
+    )
+    now = clock()
+    fire(application, Event.withdraw, Status.withdrawn, actor=_actor(principal), at=now, by=principal.sub)
     application.next_attempt_at = None
-    workflow.decide_as(application, "withdrawn", by="clerk" if principal.role is Role.clerk else "applicant",
-                       at=now, station_id=principal.station_id)
-    runtime.audit.record_request(session, ctx, status=200)
-    await commit(session)
+    workflow.decide_as(
+        application,
+        Status.withdrawn,
+        by="clerk" if principal.role is Role.clerk else "applicant",
+        at=now,
+        station_id=principal.station_id,
+    )
+    await work.commit(stale=ConcurrentChange)
     return application
 
 
+_DECISIONS = {
+    "approve": (Event.decide, Status.issued),
+    "reject": (Event.decide, Status.rejected),
+    "request_materials": (Event.request_materials, Status.needs_materials),
+}
+
+
 async def decide(
-    runtime: Runtime,
-    session: AsyncSession,
     *,
+    work: UnitOfWork,
+    hasher: SubjectHasher,
+    issuer: CertificateIssuer,
+    clock: Clock,
+    materials_wait_limit: timedelta,
     ctx: RequestContext,
     principal: Principal,
     application_id: str,
     body: DecisionIn,
-) -> Application:
-    application = await visible(runtime, session, principal, application_id, ctx=ctx)
-    ctx.action = f"application.decision.{body.outcome}"
-    ensure_not_own_case(principal, application, hasher=runtime.audit.hasher)
-    now = _now()
-    new = _DECISION_STATUS[body.outcome]
-    if application.status != Status.needs_review:
-        raise InvalidTransition(application.status, new)
-    transition(application, new, at=now, by=principal.sub)
-    workflow.decide_as(application, new.value, by="clerk", at=now, reason=body.reason,
-                       station_id=principal.station_id)
+) -> Outcome:
+    application = await visible(
+        session=work.session, hasher=hasher, principal=principal, application_id=application_id, ctx=ctx
+    )
+    ensure_not_own_case(principal, application, hasher=hasher)
+    now = clock()
+    event, new = _DECISIONS[body.outcome]
+    fire(application, event, new, actor=Actor.clerk, at=now, by=principal.sub)
+    workflow.decide_as(application, new, by="clerk", at=now, reason=body.reason, station_id=principal.station_id)
     if new is Status.needs_materials:
         application.reasons = [reason_dict(MATERIALS_REQUESTED)]
         # While the case waits on the citizen, next_attempt_at is the deadline the worker enforces.
-        application.next_attempt_at = now + timedelta(seconds=runtime.settings.materials_wait_limit)
-    if new is Status.issued:
-        await workflow.issue(runtime, session, application, now=now)
-    runtime.audit.record_request(session, ctx, status=200)
-    await commit(session)
-    return application
+        application.next_attempt_at = now + materials_wait_limit
+    certificate = (
+        await workflow.issue(work=work, issuer=issuer, application=application, now=now)
+        if new is Status.issued
+        else None
+    )
+    await work.commit(stale=ConcurrentChange)
+    return Outcome(200, application, certificate)
 
 
-_DECISION_STATUS = {"approve": Status.issued, "reject": Status.rejected, "request_materials": Status.needs_materials}
+async def certificate_of(session: AsyncSession, application_id: str) -> Certificate | None:
+    return await repository.certificate_for(session, application_id)
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    ctx: RequestContext,
+    principal: Principal,
+    applicant_hash: str | None,
+    status: Status | None,
+    service_code: str | None,
+    limit: int,
+    cursor: str | None,
+    oldest_first: bool,
+    application_id: str | None = None,
+) -> ApplicationPage:
+    """One page of applications, newest (or oldest) first, each with its certificate if it has one; a
+    staff member's page is noted as consultations of the people on it."""
+    after = decode_cursor(cursor, kinds=(datetime, str)) if cursor else None
+    rows = await repository.page(
+        session,
+        applicant_hash=applicant_hash,
+        status=status,
+        service=service_code,
+        application_id=application_id,
+        after=after,
+        limit=limit,
+        oldest_first=oldest_first,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if principal.role is not Role.citizen:
+        note_applications_read(ctx, rows)
+    certificates = await repository.certificates_for(session, [a.id for a in rows])
+    return ApplicationPage(
+        items=[present(a, certificates.get(a.id)) for a in rows],
+        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
+    )
+
+
+async def search(
+    *,
+    session: AsyncSession,
+    hasher: SubjectHasher,
+    ctx: RequestContext,
+    principal: Principal,
+    status: Status | None,
+    service_code: str | None,
+    id_number: str | None,
+    serial: str | None,
+    verification_code: str | None,
+    limit: int,
+    cursor: str | None,
+) -> ApplicationPage:
+    """Citizens list their own; staff list all, or find a person's applications (`id_number`) or the one
+    holding a certificate (`serial`, `verification_code`)."""
+    if principal.role is Role.citizen:
+        if id_number is not None or serial is not None or verification_code is not None:
+            raise SearchNotAllowed()
+        applicant_hash = hasher.hash(principal.id_number) if principal.id_number else None
+    else:
+        # Through the keyed hash, as the records are indexed: never a scan of raw id numbers.
+        applicant_hash = hasher.hash(id_number) if id_number is not None else None
+    # The application holding that certificate; both given, they must name the same one.
+    holders: list[str | None] = []
+    if serial is not None:
+        holders.append(await repository.application_id_for_certificate(session, serial=serial))
+    if verification_code is not None:
+        code = normalize_code(verification_code)
+        holders.append(await repository.application_id_for_certificate(session, code=code) if code else None)
+    if None in holders or len(set(holders)) > 1:
+        return ApplicationPage(items=[], next_cursor=None)
+    return await page(
+        session,
+        ctx=ctx,
+        principal=principal,
+        applicant_hash=applicant_hash,
+        status=status,
+        service_code=service_code,
+        application_id=holders[0] if holders else None,
+        limit=limit,
+        cursor=cursor,
+        oldest_first=False,
+    )
+
+
+async def attached_materials(
+    *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
+) -> list[Material]:
+    await visible(session=session, hasher=hasher, principal=principal, application_id=application_id, ctx=ctx)
+    return [m for m, _ in await repository.attached_materials(session, application_id)]
+
+
+async def attached_material(
+    *,
+    session: AsyncSession,
+    hasher: SubjectHasher,
+    principal: Principal,
+    application_id: str,
+    material_id: str,
+    ctx: RequestContext,
+) -> Material:
+    await visible(session=session, hasher=hasher, principal=principal, application_id=application_id, ctx=ctx)
+    ctx.details = {"material_id": material_id[:36]}
+    material = await repository.attached_material(session, application_id=application_id, material_id=material_id)
+    if material is None:
+        raise AttachedMaterialNotFound()
+    return material

@@ -1,11 +1,14 @@
-"""The application lifecycle of CONTRACT §5, in one table."""
+"""The application lifecycle of CONTRACT §5, as one table keyed by event: which event may move an
+application from which status to which, and who may fire it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from app.applications.status import Status
 from app.errors import Conflict
 from app.i18n import Text
 from app.notifications.outbox import announce
@@ -15,34 +18,63 @@ if TYPE_CHECKING:
     from app.applications.models import Application
 
 
-class Status(StrEnum):
-    submitted = "submitted"
-    verifying = "verifying"
-    pending_agency = "pending_agency"
-    needs_review = "needs_review"
-    needs_materials = "needs_materials"
-    issued = "issued"
-    rejected = "rejected"
-    withdrawn = "withdrawn"
+__all__ = ["Actor", "Event", "InvalidTransition", "Status", "fire"]
 
 
-ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.submitted: frozenset({Status.verifying, Status.withdrawn}),
-    Status.verifying: frozenset({Status.issued, Status.needs_review, Status.rejected, Status.pending_agency}),
-    Status.pending_agency: frozenset({Status.verifying, Status.needs_review, Status.withdrawn}),
-    # verifying again: a clerk's recheck; needs_materials: a clerk asks the citizen for better proof (补正).
-    Status.needs_review: frozenset({Status.issued, Status.rejected, Status.withdrawn, Status.verifying,
-                                    Status.needs_materials}),
-    # verifying: the citizen supplied the materials; rejected: MATERIALS_WAIT_LIMIT passed unanswered.
-    Status.needs_materials: frozenset({Status.verifying, Status.rejected, Status.withdrawn}),
-    Status.issued: frozenset(),
-    Status.rejected: frozenset(),
-    Status.withdrawn: frozenset(),
+class Event(StrEnum):
+    file = "file"  # the application is accepted and its checks begin
+    decide = "decide"  # the rules (on the agencies' answers, or a request left unanswered) or a clerk decide
+    request_materials = "request_materials"  # a clerk asks the citizen for better proof (补正)
+    recheck = "recheck"  # every check runs again: the worker retrying, a clerk, or the citizen supplying proof
+    withdraw = "withdraw"  # the applicant, or a clerk for them, withdraws before a decision
+    escalate = "escalate"  # still no answer from an agency after AGENCY_WAIT_LIMIT: a clerk decides
+
+
+class Actor(StrEnum):
+    applicant = "applicant"
+    clerk = "clerk"
+    system = "system"  # the published rules, during filing or in the worker
+
+
+@dataclass(frozen=True)
+class Rule:
+    sources: frozenset[Status]
+    targets: frozenset[Status]
+    actors: frozenset[Actor]
+
+
+def _rule(sources: set[Status], targets: set[Status], actors: set[Actor]) -> Rule:
+    return Rule(frozenset(sources), frozenset(targets), frozenset(actors))
+
+
+S, A = Status, Actor
+TRANSITIONS: dict[Event, tuple[Rule, ...]] = {
+    Event.file: (_rule({S.submitted}, {S.verifying}, {A.applicant, A.clerk}),),
+    Event.decide: (
+        # The rules: a verdict, or (an agency did not answer) waiting for it.
+        _rule({S.verifying}, {S.issued, S.rejected, S.needs_review, S.pending_agency}, {A.system}),
+        _rule({S.needs_review}, {S.issued, S.rejected}, {A.clerk}),
+        # MATERIALS_WAIT_LIMIT passed with no answer: MATERIALS_NOT_SUPPLIED.
+        _rule({S.needs_materials}, {S.rejected}, {A.system}),
+    ),
+    Event.request_materials: (_rule({S.needs_review}, {S.needs_materials}, {A.clerk}),),
+    Event.recheck: (
+        _rule({S.pending_agency}, {S.verifying}, {A.system}),
+        _rule({S.needs_review}, {S.verifying}, {A.clerk}),
+        _rule({S.needs_materials}, {S.verifying}, {A.applicant}),
+    ),
+    Event.escalate: (_rule({S.pending_agency}, {S.needs_review}, {A.system}),),
+    Event.withdraw: (
+        _rule(
+            {S.submitted, S.pending_agency, S.needs_review, S.needs_materials}, {S.withdrawn}, {A.applicant, A.clerk}
+        ),
+    ),
 }
 DECIDED = frozenset({Status.issued, Status.rejected})
 # An application still being handled: a second filing of the same service by the same person is refused.
-OPEN = frozenset({Status.submitted, Status.verifying, Status.pending_agency, Status.needs_review,
-                  Status.needs_materials})
+OPEN = frozenset(
+    {Status.submitted, Status.verifying, Status.pending_agency, Status.needs_review, Status.needs_materials}
+)
 
 
 class InvalidTransition(Conflict):
@@ -57,12 +89,20 @@ class InvalidTransition(Conflict):
         self.new = new
 
 
-def transition(application: Application, new: Status, *, at: datetime, by: str) -> None:
-    current = Status(application.status)
-    if new not in ALLOWED[current]:
+def allowed(event: Event, current: Status, new: Status, actor: Actor) -> bool:
+    return any(current in r.sources and new in r.targets and actor in r.actors for r in TRANSITIONS[event])
+
+
+def fire(application: Application, event: Event, new: Status, *, actor: Actor, at: datetime, by: str) -> None:
+    """Move the application by `event`, or refuse with 409 if the table does not allow it."""
+    current = application.status
+    if not allowed(event, current, new, actor):
         raise InvalidTransition(current, new)
-    application.status = new.value
-    application.history = [*application.history, {"from": current.value, "to": new.value, "at": at.isoformat(), "by": by}]
+    application.status = new
+    application.history = [
+        *application.history,
+        {"from": current.value, "to": new.value, "at": at.isoformat(), "by": by},
+    ]
     application.updated_at = at
     announce(application, new.value, at=at)  # the citizen is told, in this same transaction (CONTRACT §10.4)
     if new in DECIDED:

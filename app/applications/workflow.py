@@ -5,21 +5,24 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Awaitable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.context import RequestContext
 from app.applications.models import Application
-from app.applications.states import Status, transition
+from app.applications.states import Actor, Event, Status, fire
+from app.audit.context import RequestContext
+from app.audit.events import AuditEntry
+from app.audit.service import AuditLog
+from app.catalogue.base import Applicant, Consultation, Findings, ServiceDefinition
+from app.catalogue.decisions import AGENCY_UNAVAILABLE, reason_dict, verdict_from_checks
+from app.catalogue.registry import SERVICES
+from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
+from app.db.uow import UnitOfWork
 from app.observability import APPLICATIONS_DECIDED
-from app.runtime import Runtime
-from app.services.base import Applicant, Consultation, Findings, ServiceDefinition
-from app.services.decisions import AGENCY_UNAVAILABLE, Verdict, reason_dict, verdict_from_checks
-from app.services.registry import SERVICES
+from integrations.agencies import Agencies
 from integrations.errors import AgencyError
 from integrations.http import AgencyResponse
 
@@ -44,12 +47,22 @@ def on_behalf_of(application: Application) -> str:
 
 
 def decide_as(
-    application: Application, outcome: str, *, by: str, at: datetime, reason: str | None = None,
+    application: Application,
+    outcome: Status,
+    *,
+    by: str,
+    at: datetime,
+    reason: str | None = None,
     station_id: str | None = None,
 ) -> None:
     """The `decision` every path writes the same way: the rules, a clerk, or the applicant withdrawing."""
-    application.decision = {"outcome": outcome, "by": by, "reason": reason, "station_id": station_id,
-                            "at": at.isoformat()}
+    application.decision = {
+        "outcome": outcome.value,
+        "by": by,
+        "reason": reason,
+        "station_id": station_id,
+        "at": at.isoformat(),
+    }
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -59,9 +72,15 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 async def examine(
-    runtime: Runtime, session: AsyncSession, application: Application, *, ctx: RequestContext | None, today: Any
+    *,
+    work: UnitOfWork,
+    audit: AuditLog,
+    agencies: Agencies,
+    application: Application,
+    ctx: RequestContext | None,
+    today: date,
 ) -> Findings:
-    """Ask the agencies what the service needs; every call becomes a request-log event in `session`."""
+    """Ask the agencies what the service needs; every call becomes a request-log event in this unit of work."""
 
     async def consult(agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]]) -> Consultation:
         started = time.perf_counter()
@@ -69,62 +88,73 @@ async def examine(
             consultation = Consultation(agency, dataset, response=await call)
         except AgencyError as exc:
             consultation = Consultation(agency, dataset, error=exc)
-        runtime.audit.record_agency_call(
-            session,
-            ctx=ctx,
-            agency=agency,
-            dataset=dataset,
-            outcome=consultation.outcome,
-            subject_id_number=application.applicant_id_number,
-            application_id=application.id,
-            on_behalf_of=on_behalf_of(application),
-            elapsed_ms=(time.perf_counter() - started) * 1000,
-            evidence_sha256=consultation.evidence,
+        audit.add(
+            work,
+            AuditEntry.for_agency_call(
+                ctx,
+                agency=agency,
+                dataset=dataset,
+                outcome=consultation.outcome,
+                subject_id_number=application.applicant_id_number,
+                application_id=application.id,
+                on_behalf_of=on_behalf_of(application),
+                elapsed_ms=(time.perf_counter() - started) * 1000,
+                evidence_sha256=consultation.evidence,
+            ),
         )
         return consultation
 
     return await service_of(application).examine(
         applicant=applicant_of(application),
         details=details_of(application),
-        agencies=runtime.agencies,
+        agencies=agencies,
         consult=consult,
         today=today,
     )
 
 
 async def conclude(
-    runtime: Runtime, session: AsyncSession, application: Application, findings: Findings, *, now: datetime, by: str
-) -> Verdict:
+    *,
+    work: UnitOfWork,
+    issuer: CertificateIssuer,
+    application: Application,
+    findings: Findings,
+    now: datetime,
+    by: str,
+    wait_limit: timedelta,
+) -> Certificate | None:
     """Apply the rules to the findings and move the application; issue the certificate if it is due."""
     verdict = verdict_from_checks(findings.checks)
     application.checks = [c.as_dict() for c in findings.checks]
     if findings.document_facts:
         application.document_facts = findings.document_facts
     if verdict.status == Status.pending_agency:
-        _wait_for_agency(runtime, application, now=now, by=by)
-        return verdict
+        _wait_for_agency(application, now=now, by=by, wait_limit=wait_limit)
+        return None
     if application.status == Status.pending_agency:
-        transition(application, Status.verifying, at=now, by=by)
-    transition(application, Status(verdict.status), at=now, by=by)
+        fire(application, Event.recheck, Status.verifying, actor=Actor.system, at=now, by=by)
+    outcome = Status(verdict.status)
+    fire(application, Event.decide, outcome, actor=Actor.system, at=now, by=by)
     application.reasons = [reason_dict(r) for r in verdict.reasons]
     application.next_attempt_at = None
-    decide_as(application, verdict.status, by="rules", at=now)
-    if verdict.status == Status.issued:
-        await issue(runtime, session, application, now=now)
+    decide_as(application, outcome, by="rules", at=now)
+    certificate = (
+        await issue(work=work, issuer=issuer, application=application, now=now) if outcome is Status.issued else None
+    )
     APPLICATIONS_DECIDED.labels(application.service, application.status, application.channel).inc()
-    return verdict
+    return certificate
 
 
-def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetime, by: str) -> None:
+def _wait_for_agency(application: Application, *, now: datetime, by: str, wait_limit: timedelta) -> None:
     if application.status != Status.pending_agency:
-        transition(application, Status.pending_agency, at=now, by=by)
+        fire(application, Event.decide, Status.pending_agency, actor=Actor.system, at=now, by=by)
     application.attempts += 1
-    deadline = _round_started(application) + timedelta(seconds=runtime.settings.agency_wait_limit)
+    deadline = _round_started(application) + wait_limit
     if now >= deadline:
-        transition(application, Status.needs_review, at=now, by=by)
+        fire(application, Event.escalate, Status.needs_review, actor=Actor.system, at=now, by=by)
         application.reasons = [reason_dict(AGENCY_UNAVAILABLE)]
         application.next_attempt_at = None
-        decide_as(application, "needs_review", by="rules", at=now)
+        decide_as(application, Status.needs_review, by="rules", at=now)
         return
     application.next_attempt_at = min(now + retry_delay(application.attempts), deadline)
 
@@ -139,15 +169,21 @@ def _round_started(application: Application) -> datetime:
 
 
 async def issue(
-    runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime,
+    *,
+    work: UnitOfWork,
+    issuer: CertificateIssuer,
+    application: Application,
+    now: datetime,
     replaces: Certificate | None = None,
 ) -> Certificate:
     """Issue the application's certificate; with `replaces`, a re-issue of that one (same content)."""
     service = service_of(application)
     applicant = applicant_of(application)
-    content = service.document(applicant=applicant, details=details_of(application), facts=application.document_facts or {})
-    return await runtime.issuer.issue(
-        session,
+    content = service.document(
+        applicant=applicant, details=details_of(application), facts=application.document_facts or {}
+    )
+    return await issuer.issue(
+        session=work.session,
         application_id=application.id,
         service_code=service.code,
         serial_prefix=service.serial_prefix,

@@ -20,8 +20,9 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit.events import prepared
 from app.audit.models import AuditEvent
-from app.audit.recorder import events_committed, prepared
+from app.db.uow import events_committed
 
 logger = logging.getLogger("cityservices.audit")
 

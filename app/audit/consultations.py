@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from app.api.context import RequestContext
+from app.audit.context import RequestContext
 from app.identity.id_number import mask
 
 

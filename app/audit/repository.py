@@ -96,6 +96,12 @@ async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
 
 
 async def head(session: AsyncSession) -> tuple[int, str] | None:
-    row = (await session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
-                                 .order_by(AuditEvent.seq.desc()).limit(1))).first()
+    row = (
+        await session.execute(
+            select(AuditEvent.seq, AuditEvent.hash)
+            .where(AuditEvent.seq.is_not(None))
+            .order_by(AuditEvent.seq.desc())
+            .limit(1)
+        )
+    ).first()
     return (row.seq, row.hash) if row else None

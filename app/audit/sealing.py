@@ -19,10 +19,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.audit import recorder
 from app.audit.chain import GENESIS_HASH, event_hash
 from app.audit.models import AuditEvent
 from app.audit.verification import fields_of
+from app.db import uow
 
 logger = logging.getLogger("cityservices.audit")
 
@@ -49,13 +49,21 @@ async def seal_once(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """Seal up to BATCH unsealed events; return how many."""
     async with sessionmaker() as session, _sealer_lock(session):
         head = (
-            await session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
-                                  .order_by(AuditEvent.seq.desc()).limit(1))
+            await session.execute(
+                select(AuditEvent.seq, AuditEvent.hash)
+                .where(AuditEvent.seq.is_not(None))
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            )
         ).first()
         seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-        unsealed = list((await session.execute(
-            select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(BATCH)
-        )).scalars())
+        unsealed = list(
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id).limit(BATCH)
+                )
+            ).scalars()
+        )
         if not unsealed:
             return 0
         links = []
@@ -105,12 +113,12 @@ class Sealer:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        recorder.after_events_committed.append(self._wake.set)
+        uow.events_committed_listeners.append(self._wake.set)
         self._task = asyncio.create_task(self._run(), name="audit-sealer")
 
     async def stop(self) -> None:
         with contextlib.suppress(ValueError):
-            recorder.after_events_committed.remove(self._wake.set)
+            uow.events_committed_listeners.remove(self._wake.set)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

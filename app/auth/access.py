@@ -7,8 +7,8 @@ keyed hash of their subject's id number, so ownership is compared hash to hash.
 
 from __future__ import annotations
 
-from app.audit.subjects import SubjectHasher
 from app.auth.principal import Principal, Role
+from app.identity.subjects import SubjectHasher
 
 
 def may_see_subject(principal: Principal, subject_hash: str, hasher: SubjectHasher) -> bool:

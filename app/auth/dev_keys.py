@@ -53,9 +53,7 @@ def public_jwk(private_key: ec.EllipticCurvePrivateKey) -> dict[str, str]:
         "x": _b64url(numbers.x.to_bytes(32, "big")),
         "y": _b64url(numbers.y.to_bytes(32, "big")),
     }
-    thumbprint = hashlib.sha256(
-        json.dumps(members, separators=(",", ":"), sort_keys=True).encode("ascii")
-    ).digest()
+    thumbprint = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode("ascii")).digest()
     return {**members, "kid": _b64url(thumbprint), "alg": ALGORITHM, "use": "sig"}
 
 
@@ -174,9 +172,7 @@ def mint_dev_token(
     kid = public_jwk(key)["kid"]
 
     if sub is None:
-        identity = (
-            f"id:{id_number}" if id_number else f"roles:{','.join(sorted(roles))}|{station_id}|{name}"
-        )
+        identity = f"id:{id_number}" if id_number else f"roles:{','.join(sorted(roles))}|{station_id}|{name}"
         sub = _dev_subject(private_pem, identity)
     now = int(time.time())
     claims: dict[str, Any] = {

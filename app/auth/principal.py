@@ -65,8 +65,12 @@ class ClaimNames:
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClaimNames:
-        return cls(roles=settings.auth_claim_roles, id_number=settings.auth_claim_id_number,
-                   name=settings.auth_claim_name, station=settings.auth_claim_station)
+        return cls(
+            roles=settings.auth_claim_roles,
+            id_number=settings.auth_claim_id_number,
+            name=settings.auth_claim_name,
+            station=settings.auth_claim_station,
+        )
 
     def read(self, claims: dict[str, Any], which: str) -> Any:
         value: Any = claims

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from app.audit.subjects import SubjectHasher
 from app.auth.principal import Principal, Role
 from app.errors import Forbidden
 from app.i18n import Text
+from app.identity.subjects import SubjectHasher
 
 
 class SeparationOfDuties(Forbidden):

@@ -219,7 +219,7 @@ class TokenVerifier:
             "leeway": self.leeway_s,
         }
         try:
-            claims = jose_jwt.decode(
+            claims: dict[str, Any] = jose_jwt.decode(
                 token, key, algorithms=[alg], options=options, audience=self.audience, issuer=self.issuer
             )
         except (JOSEError, TypeError, ValueError):
@@ -303,4 +303,5 @@ def sign_token(claims: Mapping[str, Any], private_key_pem: bytes | str, *, algor
     if algorithm not in ALLOWED_ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALLOWED_ALGORITHMS}")
     pem = private_key_pem.decode("ascii") if isinstance(private_key_pem, bytes) else private_key_pem
-    return jose_jwt.encode(dict(claims), pem, algorithm=algorithm, headers={"kid": kid, "typ": "JWT"})
+    token: str = jose_jwt.encode(dict(claims), pem, algorithm=algorithm, headers={"kid": kid, "typ": "JWT"})
+    return token

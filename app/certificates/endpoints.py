@@ -6,31 +6,46 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse
 
-from app.api.deps import ContextDep
-from app.auth.dependencies import Clerk, Downloader, Reader
+from app.api.deps import (
+    Clerk,
+    CollaboratorsDep,
+    ContextDep,
+    Downloader,
+    Reader,
+    SessionDep,
+    UnitOfWorkDep,
+    audit_action,
+)
+from app.applications.errors import ConcurrentChange
 from app.auth.principal import Principal, Role
 from app.auth.separation import SeparationOfDuties
+from app.catalogue.registry import SERVICES
 from app.certificates import reissue, service
 from app.certificates.codes import display_code
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
+from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
 from app.certificates.pages import render_not_found_page, render_too_many_requests_page, render_verify_page
+from app.certificates.revocation import ReasonCode
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
+from app.clock import utc_now
 from app.errors import JSON_BODY_ERRORS, UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.i18n import language_var
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 from app.materials.upload import read_file_part
-from app.runtime import RuntimeDep, SessionDep
-from app.services.registry import SERVICES
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 public_router = APIRouter(prefix="/v1", tags=["public"])
 page_router = APIRouter(tags=["public"])
 
 
-def _out(runtime: RuntimeDep, certificate: Certificate, principal: Principal) -> CertificateOut:
+def _reason_code(certificate: Certificate) -> ReasonCode | None:
+    return ReasonCode(certificate.revocation_reason_code) if certificate.revocation_reason_code else None
+
+
+def _out(issuer: CertificateIssuer, certificate: Certificate, principal: Principal) -> CertificateOut:
     # The clerk's free-text revocation reason is staff-only (CONTRACT 10.3): the holder sees the code.
     staff = principal.role in (Role.clerk, Role.auditor)
     return CertificateOut(
@@ -38,15 +53,15 @@ def _out(runtime: RuntimeDep, certificate: Certificate, principal: Principal) ->
         service=certificate.service,
         application_id=certificate.application_id,
         verification_code=display_code(certificate.verification_code),
-        verify_url=runtime.issuer.verify_url(certificate.verification_code),
+        verify_url=issuer.verify_url(certificate.verification_code),
         holder_name=certificate.holder_name,
         id_number_masked=certificate.holder_id_masked,
         facts=[(str(a), str(b)) for a, b in certificate.facts],
         issued_at=certificate.issued_at,
         expires_at=certificate.expires_at,
-        status=public_status(certificate),  # type: ignore[arg-type]
+        status=public_status(certificate),
         revoked_at=certificate.revoked_at,
-        revocation_reason_code=certificate.revocation_reason_code,  # type: ignore[arg-type]
+        revocation_reason_code=_reason_code(certificate),
         revoked_reason=certificate.revoked_reason if staff else None,
         superseded_by=certificate.superseded_by,
         replaces=certificate.replaces,
@@ -58,37 +73,48 @@ def _out(runtime: RuntimeDep, certificate: Certificate, principal: Principal) ->
 @router.get(
     "/certificates/{serial}",
     operation_id="get_certificate",
+    dependencies=[audit_action("certificate.read")],
     summary="A certificate's record",
     tags=["citizen", "window", "audit"],
     response_model=CertificateOut,
     responses=problem_responses(CertificateNotFound),
 )
-async def get_certificate(serial: str, principal: Reader, runtime: RuntimeDep, session: SessionDep,
-                          ctx: ContextDep) -> CertificateOut:
-    certificate = await service.visible(runtime, session, principal, serial, ctx=ctx)
-    ctx.action = "certificate.read"
-    return _out(runtime, certificate, principal)
+async def get_certificate(
+    serial: str, principal: Reader, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+) -> CertificateOut:
+    certificate = await service.visible(
+        session=session, hasher=runtime.hasher, principal=principal, serial=serial, ctx=ctx
+    )
+    return _out(runtime.issuer, certificate, principal)
 
 
 @router.get(
     "/certificates/{serial}/pdf",
     operation_id="download_certificate_pdf",
+    dependencies=[audit_action("certificate.download")],
     summary="Download the signed PDF, byte for byte as issued",
     tags=["citizen", "window"],
     response_class=Response,
     responses={
-        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
-              "description": "The signed PDF"},
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The signed PDF",
+        },
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         **problem_responses(CertificateNotFound),
     },
 )
 async def download_certificate_pdf(
-    serial: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
+    serial: str,
+    principal: Downloader,
+    runtime: CollaboratorsDep,
+    session: SessionDep,
+    ctx: ContextDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
-    certificate = await service.visible(runtime, session, principal, serial, ctx=ctx, with_pdf=True)
-    ctx.action = "certificate.download"
+    certificate = await service.visible(
+        session=session, hasher=runtime.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
+    )
     etag = f'"{certificate.pdf_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-store"}
     if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
@@ -105,24 +131,36 @@ async def download_certificate_pdf(
 @router.post(
     "/certificates/{serial}/revoke",
     operation_id="revoke_certificate",
+    dependencies=[audit_action("certificate.revoke")],
     summary="Revoke a certificate issued in error",
     description="`reason_code` (default `OTHER`) is public: verification shows it and the date. `reason` is the "
     "clerk's own words, kept for staff and never shown publicly.",
     tags=["window"],
     response_model=CertificateOut,
-    responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, SeparationOfDuties,
-                                *JSON_BODY_ERRORS),
+    responses=problem_responses(
+        CertificateNotFound, AlreadyRevoked, AlreadySuperseded, SeparationOfDuties, ConcurrentChange, *JSON_BODY_ERRORS
+    ),
 )
-async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep,
-                             ctx: ContextDep) -> CertificateOut:
-    certificate = await service.revoke(runtime, session, ctx=ctx, principal=principal, serial=serial, reason=body.reason,
-                                       reason_code=body.reason_code)
-    return _out(runtime, certificate, principal)
+async def revoke_certificate(
+    serial: str, body: RevokeIn, principal: Clerk, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+) -> CertificateOut:
+    certificate = await service.revoke(
+        work=work,
+        hasher=runtime.hasher,
+        clock=utc_now,
+        ctx=ctx,
+        principal=principal,
+        serial=serial,
+        reason=body.reason,
+        reason_code=body.reason_code,
+    )
+    return _out(runtime.issuer, certificate, principal)
 
 
 @router.post(
     "/certificates/{serial}/reissue",
     operation_id="reissue_certificate",
+    dependencies=[audit_action("certificate.reissue")],
     summary="Re-issue (补发) a certificate: same content, new serial and verification code",
     description="For a lost or damaged copy. The old certificate becomes `superseded` and verification names the "
     "new serial. No body. Answers the new certificate's record.",
@@ -131,16 +169,30 @@ async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runt
     response_model=CertificateOut,
     responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, CertificateExpired),
 )
-async def reissue_certificate(serial: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep,
-                              ctx: ContextDep, response: Response) -> CertificateOut:
-    certificate = await reissue.reissue(runtime, session, ctx=ctx, principal=principal, serial=serial)
+async def reissue_certificate(
+    serial: str,
+    principal: Downloader,
+    runtime: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
+    response: Response,
+) -> CertificateOut:
+    certificate = await reissue.reissue(
+        work=work,
+        hasher=runtime.hasher,
+        issuer=runtime.issuer,
+        clock=utc_now,
+        ctx=ctx,
+        principal=principal,
+        serial=serial,
+    )
     response.headers["Location"] = f"/v1/certificates/{certificate.serial}"
-    return _out(runtime, certificate, principal)
+    return _out(runtime.issuer, certificate, principal)
 
 
 def _verification(certificate: Certificate) -> VerificationOut:
     return VerificationOut(
-        status=public_status(certificate),  # type: ignore[arg-type]
+        status=public_status(certificate),
         service=certificate.service,
         serial=certificate.serial,
         holder_name_masked=mask_name(certificate.holder_name),
@@ -149,7 +201,7 @@ def _verification(certificate: Certificate) -> VerificationOut:
         expires_at=certificate.expires_at,
         sha256=certificate.pdf_sha256,
         revoked_at=certificate.revoked_at,
-        revocation_reason_code=certificate.revocation_reason_code,  # type: ignore[arg-type]
+        revocation_reason_code=_reason_code(certificate),
         superseded_by=certificate.superseded_by,
     )
 
@@ -157,12 +209,13 @@ def _verification(certificate: Certificate) -> VerificationOut:
 @public_router.get(
     "/verify/{code}",
     operation_id="verify_by_code",
+    dependencies=[audit_action("certificate.verify")],
     summary="Verify a certificate by its code",
     description="The code as printed (any case, dashes optional). Personal data only masked.",
     response_model=VerificationOut,
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
-async def verify_by_code(code: str, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> VerificationOut:
+async def verify_by_code(code: str, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep) -> VerificationOut:
     await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     return _verification(await service.by_code(session, code, ctx=ctx))
 
@@ -170,44 +223,66 @@ async def verify_by_code(code: str, runtime: RuntimeDep, session: SessionDep, ct
 @public_router.post(
     "/verify",
     operation_id="verify_pdf",
+    dependencies=[audit_action("certificate.verify_pdf")],
     summary="Verify an uploaded certificate PDF",
     description="Multipart field `file`: is the signature intact, is the document on record, and its status.",
     response_model=PdfVerificationOut,
     responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
     openapi_extra={
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}},
-        }}}}
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
     },
 )
-async def verify_pdf(request: Request, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> PdfVerificationOut:
+async def verify_pdf(
+    request: Request, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+) -> PdfVerificationOut:
     await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     upload = await read_file_part(request)
-    return await service.verify_pdf(runtime, session, upload.content, ctx=ctx)
+    return await service.verify_pdf(session=session, signer=runtime.issuer.pdfs.signer, pdf=upload.content, ctx=ctx)
 
 
 @page_router.get(
     "/verify/{code}",
     operation_id="verify_page",
+    dependencies=[audit_action("certificate.verify")],
     summary="The verification page the QR code opens (HTML; Chinese, or English by Accept-Language)",
     response_class=HTMLResponse,
     responses={
         404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}},
-        429: {"description": "Too many verifications from this address (an HTML page, with Retry-After)",
-              "content": {"text/html": {}}, "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+        429: {
+            "description": "Too many verifications from this address (an HTML page, with Retry-After)",
+            "content": {"text/html": {}},
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
 )
-async def verify_page(code: str, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_page(code: str, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
     language = language_var.get()
-    no_store = {"Cache-Control": "no-store", "Content-Language": "en" if language == "en" else "zh-CN",
-                "Vary": "Accept-Language"}
+    no_store = {
+        "Cache-Control": "no-store",
+        "Content-Language": "en" if language == "en" else "zh-CN",
+        "Vary": "Accept-Language",
+    }
     try:
         await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     except TooManyRequests as exc:
         # Whoever scanned the QR code has a browser: a page, not a problem document.
         retry_after = int(exc.headers.get("Retry-After", "60"))
-        return HTMLResponse(render_too_many_requests_page(retry_after=retry_after, language=language),
-                            status_code=429, headers={**no_store, "Retry-After": str(retry_after)})
+        return HTMLResponse(
+            render_too_many_requests_page(retry_after=retry_after, language=language),
+            status_code=429,
+            headers={**no_store, "Retry-After": str(retry_after)},
+        )
     try:
         certificate = await service.by_code(session, code, ctx=ctx)
     except CertificateNotFound:

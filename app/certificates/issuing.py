@@ -4,51 +4,35 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.catalogue.base import Applicant, DocumentContent
+from app.catalogue.calendar import add_months
+from app.certificates import repository
 from app.certificates.codes import display_code, new_verification_code, serial
-from app.certificates.models import Certificate, CertificateNumber
-from app.certificates.production import PdfFactory
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.pdf_pool import PdfFactory
 from app.certificates.rendering import CertificateDocument
 from app.clock import SHANGHAI
 from app.identity.id_number import mask
-from app.services.base import Applicant, DocumentContent
-from app.services.calendar import add_months
 from app.storage import BlobStore, DatabaseStore
 
 ISSUING_AUTHORITY = "上海市公安局"
 
 
 class CertificateIssuer:
-    def __init__(
-        self, *, engine: AsyncEngine, pdfs: PdfFactory, public_base_url: str, storage: BlobStore | None = None
-    ) -> None:
-        self._engine = engine
+    def __init__(self, *, pdfs: PdfFactory, public_base_url: str, storage: BlobStore | None = None) -> None:
         self._storage = storage or DatabaseStore()
         self.pdfs = pdfs
         self._public_base_url = public_base_url.rstrip("/")
-
-    async def _next_number(self) -> int:
-        """Unique under concurrency, never max()+1; a rolled-back issuance leaves a gap, never a duplicate."""
-        if self._engine.dialect.name == "postgresql":
-            # The table's own identity sequence: nextval is not transactional, so no commit is needed.
-            async with self._engine.connect() as conn:
-                result = await conn.execute(text("SELECT nextval(pg_get_serial_sequence('certificate_numbers', 'id'))"))
-                return int(result.scalar_one())
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                insert(CertificateNumber).values(created_at=datetime.now(SHANGHAI)).returning(CertificateNumber.id)
-            )
-            return int(result.scalar_one())
 
     def verify_url(self, code: str) -> str:
         return f"{self._public_base_url}/verify/{display_code(code)}"
 
     async def issue(
         self,
-        session: AsyncSession,
         *,
+        session: AsyncSession,
         application_id: str,
         service_code: str,
         serial_prefix: str,
@@ -63,10 +47,11 @@ class CertificateIssuer:
         (补发): the same content and expiry as that certificate, a new serial, code and issue date."""
         local_day = now.astimezone(SHANGHAI).date()
         expires_on: date = (
-            replaces.expires_at.astimezone(SHANGHAI).date() if replaces is not None
+            replaces.expires_at.astimezone(SHANGHAI).date()
+            if replaces is not None
             else add_months(local_day, validity_months)
         )
-        number = await self._next_number()
+        number = await repository.next_number(session)  # inside the caller's transaction
         cert_serial = serial(serial_prefix, local_day.year, number)
         code = new_verification_code()
         doc = CertificateDocument(
@@ -100,7 +85,7 @@ class CertificateIssuer:
             issued_at=now,
             # Valid through the last day: expiry at the end of that day, Shanghai time.
             expires_at=datetime.combine(expires_on, datetime.max.time(), SHANGHAI).replace(microsecond=0),
-            status="issued",
+            status=CertificateStatus.issued,
             pdf_sha256=pdf_sha256,
             pdf_size=len(pdf),
             pdf=pdf_inline,

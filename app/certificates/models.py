@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
-from app.db.types import BigIntId
+from app.db.types import BigIntId, StrEnumType
+
+
+class CertificateStatus(StrEnum):
+    """The record's own status; what verification shows (valid | revoked | expired | superseded) is
+    `status.public_status`."""
+
+    issued = "issued"
+    revoked = "revoked"
+    superseded = "superseded"  # replaced by a re-issue (补发), a renewal or an address change
 
 
 class CertificateNumber(Base):
@@ -35,7 +45,9 @@ class Certificate(Base):
     facts: Mapped[list[Any]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="issued")  # issued | revoked | superseded
+    status: Mapped[CertificateStatus] = mapped_column(
+        StrEnumType(CertificateStatus, 16), default=CertificateStatus.issued
+    )
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Public: one of app.certificates.revocation.ReasonCode. The free text below is staff-only.
     revocation_reason_code: Mapped[str | None] = mapped_column(String(32))

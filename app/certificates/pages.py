@@ -143,7 +143,10 @@ def render_verify_page(
     if status not in VERIFY_STATUSES:
         raise ValueError(f"unknown certificate status {status!r}")
     mark, word, hint = _BANNERS[status]
-    pick = (lambda text: text.en) if language == "en" else (lambda text: text.zh)
+
+    def pick(text: Text) -> str:
+        return text.en if language == "en" else text.zh
+
     return _env.get_template("verify.html").render(
         **_common(language),
         status=status,
@@ -174,7 +177,7 @@ def display_date(value: Any, language: str = "zh") -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if isinstance(value, datetime):
         value = (value.astimezone(_SHANGHAI) if value.tzinfo else value).date()
     if isinstance(value, date):

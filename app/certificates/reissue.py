@@ -7,21 +7,22 @@ Content and expiry are the old certificate's; only the serial, code and issue da
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.api.context import RequestContext
 from app.applications import repository as applications
 from app.applications import workflow
-from app.audit.recorder import commit
+from app.applications.errors import ConcurrentChange
+from app.audit.context import RequestContext
 from app.auth.principal import Principal
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
-from app.certificates.models import Certificate
+from app.certificates.issuing import CertificateIssuer
+from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.service import visible
 from app.certificates.status import public_status
+from app.clock import Clock
+from app.db.uow import UnitOfWork
+from app.identity.subjects import SubjectHasher
 from app.notifications.outbox import emit
-from app.runtime import Runtime
 
 
 def refuse_unless_reissuable(certificate: Certificate, *, now: datetime) -> None:
@@ -36,24 +37,30 @@ def refuse_unless_reissuable(certificate: Certificate, *, now: datetime) -> None
 
 def supersede(old: Certificate, new: Certificate, *, at: datetime) -> None:
     """Mark `old` as replaced by `new` (also for a renewal or an address change, CONTRACT 10.5)."""
-    old.status = "superseded"
+    old.status = CertificateStatus.superseded
     old.superseded_by = new.serial
     old.superseded_at = at
 
 
 async def reissue(
-    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, serial: str
+    *,
+    work: UnitOfWork,
+    hasher: SubjectHasher,
+    issuer: CertificateIssuer,
+    clock: Clock,
+    ctx: RequestContext,
+    principal: Principal,
+    serial: str,
 ) -> Certificate:
-    old = await visible(runtime, session, principal, serial, ctx=ctx)
-    ctx.action = "certificate.reissue"
-    now = datetime.now(UTC)
+    session = work.session
+    old = await visible(session=session, hasher=hasher, principal=principal, serial=serial, ctx=ctx)
+    now = clock()
     refuse_unless_reissuable(old, now=now)
     application = await applications.get(session, old.application_id)
     if application is None:  # a certificate always has its application (foreign key); be explicit anyway
         raise CertificateNotFound()
-    new = await workflow.issue(runtime, session, application, now=now, replaces=old)
+    new = await workflow.issue(work=work, issuer=issuer, application=application, now=now, replaces=old)
     supersede(old, new, at=now)
-    emit(session, certificate=old, application=application, change="superseded", at=now)
-    runtime.audit.record_request(session, ctx, status=201)
-    await commit(session)
+    emit(work.session, certificate=old, application=application, change="superseded", at=now)
+    await work.commit(stale=ConcurrentChange)
     return new

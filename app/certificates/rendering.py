@@ -142,7 +142,7 @@ def _cache_tables(font: TTFont) -> None:
             table = tables[tag] = slice_table(tag)
         return table
 
-    face.get_table = get_table  # type: ignore[method-assign]
+    face.get_table = get_table
 
 
 class CertificateRenderer:
@@ -193,10 +193,18 @@ class CertificateRenderer:
             year, month, day, hour, minute, second = stamp.YMDhms
             offset = timezone(timedelta(hours=stamp.dhh, minutes=stamp.dmm))
             created = datetime(year, month, day, hour, minute, second, tzinfo=offset)
-            attach_pdfa_parts(canvas, xmp=xmp_packet(
-                title=doc.title, author=doc.issuing_authority, subject=doc.serial,
-                keywords=f"serial:{doc.serial} service:{doc.service}", creator_tool="cityservices",
-                producer=PRODUCER, created=created))
+            attach_pdfa_parts(
+                canvas,
+                xmp=xmp_packet(
+                    title=doc.title,
+                    author=doc.issuing_authority,
+                    subject=doc.serial,
+                    keywords=f"serial:{doc.serial} service:{doc.service}",
+                    creator_tool="cityservices",
+                    producer=PRODUCER,
+                    created=created,
+                ),
+            )
 
     def _draw_frame(self, canvas: Canvas) -> None:
         canvas.setStrokeColorRGB(*_RED)
@@ -354,8 +362,14 @@ class CertificateRenderer:
 _SEAL_RADIUS = 58.0
 
 
-def draw_seal(canvas: Canvas, renderer: CertificateRenderer, authority: str, *, centre: tuple[float, float],
-              radius: float = _SEAL_RADIUS) -> None:
+def draw_seal(
+    canvas: Canvas,
+    renderer: CertificateRenderer,
+    authority: str,
+    *,
+    centre: tuple[float, float],
+    radius: float = _SEAL_RADIUS,
+) -> None:
     """The issuing office's round seal, as vector paths and text in seal red: a double ring, a
     five-pointed star, the authority's name along the upper arc and "证明专用章" below the star.
 
@@ -387,8 +401,9 @@ def _draw_star(canvas: Canvas, cx: float, cy: float, r: float) -> None:
     canvas.drawPath(path, stroke=0, fill=1)
 
 
-def _draw_arc_text(canvas: Canvas, renderer: CertificateRenderer, text: str, cx: float, cy: float, r: float, *,
-                   size: float) -> None:
+def _draw_arc_text(
+    canvas: Canvas, renderer: CertificateRenderer, text: str, cx: float, cy: float, r: float, *, size: float
+) -> None:
     """Characters upright toward the centre, spread over the upper arc (wider for longer names)."""
     if not text:
         return

@@ -5,10 +5,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.catalogue.text_fields import ReasonText
 from app.certificates.revocation import ReasonCode
-from app.services.text_fields import ReasonText
 
-CertificateStatus = Literal["valid", "revoked", "expired", "superseded"]
+PublicStatus = Literal["valid", "revoked", "expired", "superseded"]
+"""What verification shows; the record's own status is models.CertificateStatus."""
 
 
 class CertificateOut(BaseModel):
@@ -22,7 +23,7 @@ class CertificateOut(BaseModel):
     facts: list[tuple[str, str]]
     issued_at: datetime
     expires_at: datetime
-    status: CertificateStatus
+    status: PublicStatus
     revoked_at: datetime | None
     revocation_reason_code: ReasonCode | None
     revoked_reason: str | None = Field(description="The clerk's free text: staff only (null for the holder)")
@@ -33,15 +34,19 @@ class CertificateOut(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"reason_code": "DATA_CORRECTED", "reason": "地址信息填报错误 / wrong address"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason_code": "DATA_CORRECTED", "reason": "地址信息填报错误 / wrong address"}]
+        },
+    )
 
     reason_code: ReasonCode = Field(default=ReasonCode.OTHER, description="Public: shown on verification")
     reason: ReasonText = Field(description="Staff only: never shown publicly")
 
 
 class VerificationOut(BaseModel):
-    status: CertificateStatus
+    status: PublicStatus
     service: str
     serial: str
     holder_name_masked: str
@@ -58,4 +63,4 @@ class PdfVerificationOut(BaseModel):
     signature_intact: bool
     on_record: bool
     serial: str | None
-    status: CertificateStatus | None
+    status: PublicStatus | None

@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.context import RequestContext
 from app.applications import repository as applications
-from app.applications.models import Application
-from app.audit.recorder import commit
+from app.applications.errors import ConcurrentChange
+from app.audit.context import RequestContext
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal
 from app.auth.separation import ensure_not_own_case
 from app.certificates import repository
 from app.certificates.codes import normalize_code
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateNotFound
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, CertificateStatus
 from app.certificates.pdf_inspection import inspect_pdf
 from app.certificates.revocation import ReasonCode
 from app.certificates.schemas import PdfVerificationOut
+from app.certificates.signing import PdfSigner
 from app.certificates.status import public_status
+from app.clock import Clock
+from app.db.uow import UnitOfWork
+from app.identity.subjects import SubjectHasher
 from app.notifications.outbox import emit
-from app.runtime import Runtime
 
 
 def _about(ctx: RequestContext, certificate: Certificate) -> None:
@@ -34,39 +35,48 @@ def _about(ctx: RequestContext, certificate: Certificate) -> None:
 
 
 async def visible(
-    runtime: Runtime, session: AsyncSession, principal: Principal, serial: str, *, ctx: RequestContext,
+    *,
+    session: AsyncSession,
+    hasher: SubjectHasher,
+    principal: Principal,
+    serial: str,
+    ctx: RequestContext,
     with_pdf: bool = False,
 ) -> Certificate:
     certificate = await repository.by_serial(session, serial, with_pdf=with_pdf)
-    if certificate is None or not may_see_subject(principal, certificate.holder_id_hash, runtime.audit.hasher):
+    if certificate is None or not may_see_subject(principal, certificate.holder_id_hash, hasher):
         raise CertificateNotFound()
     _about(ctx, certificate)
     return certificate
 
 
 async def revoke(
-    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, serial: str, reason: str,
+    *,
+    work: UnitOfWork,
+    hasher: SubjectHasher,
+    clock: Clock,
+    ctx: RequestContext,
+    principal: Principal,
+    serial: str,
+    reason: str,
     reason_code: ReasonCode = ReasonCode.OTHER,
 ) -> Certificate:
-    certificate = await visible(runtime, session, principal, serial, ctx=ctx)
-    ctx.action = "certificate.revoke"
+    session = work.session
+    certificate = await visible(session=session, hasher=hasher, principal=principal, serial=serial, ctx=ctx)
     case = await applications.get(session, certificate.application_id)
-    if case is not None:
-        ensure_not_own_case(principal, case, hasher=runtime.audit.hasher)
-    if certificate.status == "revoked":
+    assert case is not None  # a certificate always has its application (foreign key)
+    ensure_not_own_case(principal, case, hasher=hasher)
+    if certificate.status is CertificateStatus.revoked:
         raise AlreadyRevoked()
-    if certificate.status == "superseded":
+    if certificate.status is CertificateStatus.superseded:
         raise AlreadySuperseded(certificate.superseded_by)
-    certificate.status = "revoked"
-    certificate.revoked_at = datetime.now(UTC)
+    certificate.status = CertificateStatus.revoked
+    certificate.revoked_at = clock()
     certificate.revocation_reason_code = reason_code.value
     certificate.revoked_reason = reason
     certificate.revoked_by = f"{principal.sub}@{principal.station_id}"
-    application = await session.get(Application, certificate.application_id)
-    assert application is not None
-    emit(session, certificate=certificate, application=application, change="revoked", at=certificate.revoked_at)
-    runtime.audit.record_request(session, ctx, status=200)
-    await commit(session)
+    emit(session, certificate=certificate, application=case, change="revoked", at=certificate.revoked_at)
+    await work.commit(stale=ConcurrentChange)
     return certificate
 
 
@@ -76,22 +86,21 @@ async def by_code(session: AsyncSession, code: str, *, ctx: RequestContext) -> C
     if certificate is None:
         raise CertificateNotFound()
     _about(ctx, certificate)
-    ctx.action = "certificate.verify"
     return certificate
 
 
-async def verify_pdf(runtime: Runtime, session: AsyncSession, pdf: bytes, *, ctx: RequestContext) -> PdfVerificationOut:
-    signer = runtime.issuer.pdfs.signer
+async def verify_pdf(
+    *, session: AsyncSession, signer: PdfSigner, pdf: bytes, ctx: RequestContext
+) -> PdfVerificationOut:
     report = await asyncio.to_thread(inspect_pdf, pdf, trust_roots=signer.trust_roots)
     # On record means these exact bytes were issued; a valid signature on other bytes (a leaked key)
     # must not borrow a real certificate's status.
     record = await repository.by_sha256(session, hashlib.sha256(pdf).hexdigest())
-    ctx.action = "certificate.verify_pdf"
     if record is not None:
         _about(ctx, record)
     return PdfVerificationOut(
         signature_intact=report.signature_intact,
         on_record=record is not None,
         serial=record.serial if record else (report.serial if report.authentic else None),
-        status=public_status(record) if record else None,  # type: ignore[arg-type]
+        status=public_status(record) if record else None,
     )

@@ -273,7 +273,7 @@ class _CachedKeySigner(signers.SimpleSigner):
             return self._key.sign(data, padding.PKCS1v15(), hash_algo)
         return super().sign_raw(data, digest_algorithm)
 
-    async def async_sign(  # type: ignore[override]
+    async def async_sign(
         self,
         data_digest: bytes,
         digest_algorithm: str,
@@ -436,7 +436,7 @@ class PdfSigner:
         out = signers.PdfSigner(meta, self._signer, timestamper=timestamper).sign_pdf(
             writer, bytes_reserved=self._bytes_reserved, output=io.BytesIO()
         )
-        return out.getvalue()
+        return bytes(out.getvalue())
 
     # -- raw signatures (audit checkpoints) -------------------------------------------------------
 
@@ -474,9 +474,10 @@ def _max_signature_size(key: SigningKey) -> int:
 
 
 def _public_der(public_key: object) -> bytes:
-    return public_key.public_bytes(  # type: ignore[attr-defined]
+    der: bytes = public_key.public_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    return der
 
 
 def refuse_running_loop(what: str) -> None:

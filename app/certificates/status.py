@@ -1,17 +1,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import get_args
 
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.schemas import PublicStatus
 
-PUBLIC_STATUSES = ("valid", "revoked", "expired", "superseded")
+PUBLIC_STATUSES: tuple[str, ...] = get_args(PublicStatus)
 
 
-def public_status(certificate: Certificate, *, now: datetime | None = None) -> str:
+def public_status(certificate: Certificate, *, now: datetime | None = None) -> PublicStatus:
     """valid | revoked | expired | superseded. What was done to a certificate (revoked, replaced by a
     re-issue) says more than the calendar, so it wins over expiry."""
-    if certificate.status in ("revoked", "superseded"):
-        return certificate.status
+    if certificate.status is CertificateStatus.revoked:
+        return "revoked"
+    if certificate.status is CertificateStatus.superseded:
+        return "superseded"
     if (now or datetime.now(UTC)) > certificate.expires_at:
         return "expired"
     return "valid"

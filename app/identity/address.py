@@ -116,8 +116,7 @@ _UNIT = r"(?:号|弄|室|楼|栋|幢|层|单元)"
 _CN_NUMBER = re.compile(rf"(?<![0-9])([〇零一二三四五六七八九十百千两]+)(?={_UNIT})")
 _LEADING_ZEROS = re.compile(rf"(?<![0-9])0+(?=[0-9]+{_UNIT})")
 
-_CN_DIGIT = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-             "八": 8, "九": 9}
+_CN_DIGIT = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_MULTIPLIER = {"十": 10, "百": 100, "千": 1000}
 _DIGIT_WISE_TABLE = str.maketrans({ch: str(v) for ch, v in _CN_DIGIT.items() if ch != "两"})
 _PLAIN_DIGITS = "一二三四五六七八九"

@@ -64,9 +64,7 @@ def clean_name(name: str) -> str:
             )
         category = unicodedata.category(ch)
         if category == "Cf":
-            raise ValueError(
-                f"name contains an invisible format character ({_describe(ch)}) at position {position}"
-            )
+            raise ValueError(f"name contains an invisible format character ({_describe(ch)}) at position {position}")
         if category in _FORBIDDEN_CATEGORIES:
             raise ValueError(
                 f"name contains a {_FORBIDDEN_CATEGORIES[category]} ({_describe(ch)}) at position {position}"

@@ -39,7 +39,9 @@ def safe_filename(raw: str | None) -> str | None:
     return name or None
 
 
-async def read_file_part(request: Request, *, field_name: str = "file", max_bytes: int = MAX_FILE_BYTES) -> UploadedFile:
+async def read_file_part(
+    request: Request, *, field_name: str = "file", max_bytes: int = MAX_FILE_BYTES
+) -> UploadedFile:
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:

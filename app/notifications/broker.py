@@ -48,7 +48,7 @@ class NatsSink:
         # Connected on first use, so a broker that is down at start delays events instead of the service.
         if self._js is None or self._client is None or self._client.is_closed:
             # Bounded: with reconnects allowed, a first connection to a server that is down could wait forever.
-            self._client = await asyncio.wait_for(
+            client = await asyncio.wait_for(
                 nats.connect(
                     self.url,
                     connect_timeout=self._timeout_s,
@@ -58,7 +58,8 @@ class NatsSink:
                 ),
                 timeout=self._timeout_s * 2,
             )
-            js = self._client.jetstream(timeout=self._timeout_s)
+            self._client = client
+            js = client.jetstream(timeout=self._timeout_s)
             try:
                 await js.stream_info(self.stream)
             except NotFoundError:

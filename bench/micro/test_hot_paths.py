@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,20 +96,26 @@ def test_normalize_address(benchmark):
 
 def test_token_verification(benchmark, loop, tmp_path):
     jwks_path = ensure_dev_keys(tmp_path)
-    verifier = TokenVerifier(keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev",
-                             audience="cityservices")
-    token = mint_dev_token(tmp_path, issuer="cityservices-dev", audience="cityservices", roles=["citizen"],
-                           id_number="330106198803120150", name="张伟")
+    verifier = TokenVerifier(keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev", audience="cityservices")
+    token = mint_dev_token(
+        tmp_path,
+        issuer="cityservices-dev",
+        audience="cityservices",
+        roles=["citizen"],
+        id_number="330106198803120150",
+        name="张伟",
+    )
     claims = benchmark(lambda: loop.run_until_complete(verifier.verify(token)))
     assert claims["id_number"] == "330106198803120150"
 
 
 def test_audit_append(benchmark, loop, tmp_path):
-    """One request event: record() then commit() (chain head read, hash, insert, commit) on SQLite."""
-    import app.db.models  # noqa: F401  (every table on the metadata)
-    from app.audit.recorder import commit, record
+    """One request event added to a unit of work, then its commit (insert, commit; sealed later) on SQLite."""
+    import app.models  # noqa: F401  (every table on the metadata)
+    from app.audit.models import AuditEvent
     from app.db.base import Base
     from app.db.session import create_engine, create_sessionmaker
+    from app.db.uow import UnitOfWork
 
     engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp_path) / 'audit.db'}")
 
@@ -121,11 +128,25 @@ def test_audit_append(benchmark, loop, tmp_path):
 
     async def append() -> None:
         async with maker() as session:
-            record(session, kind="request", action="application.get", outcome="ok", request_id="bench",
-                   actor_sub="dev-0123456789abcdef", actor_role="citizen", channel="online", method="GET",
-                   route="/v1/applications/{application_id}", status_code=200, latency_ms=3.2,
-                   client_addr="127.0.0.1")
-            await commit(session)
+            work = UnitOfWork(session)
+            work.add_event(
+                AuditEvent(
+                    kind="request",
+                    action="application.get",
+                    outcome="ok",
+                    request_id="bench",
+                    actor_sub="dev-0123456789abcdef",
+                    actor_role="citizen",
+                    channel="online",
+                    method="GET",
+                    route="/v1/applications/{application_id}",
+                    status_code=200,
+                    latency_ms=3.2,
+                    client_addr="127.0.0.1",
+                    occurred_at=datetime.now(UTC),
+                )
+            )
+            await work.commit()
 
     benchmark(lambda: loop.run_until_complete(append()))
     loop.run_until_complete(engine.dispose())

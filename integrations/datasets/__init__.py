@@ -57,9 +57,7 @@ def _resolve(value: str, info: ValidationInfo) -> str:
 
 
 DatasetDate = Annotated[str, AfterValidator(_resolve)]
-IdShape = Annotated[
-    str, Field(pattern=r"^\d{17}[\dX]$")
-]  # the registry's word; checksums are not ours to judge
+IdShape = Annotated[str, Field(pattern=r"^\d{17}[\dX]$")]  # the registry's word; checksums are not ours to judge
 
 
 class HukouRecord(TypedDict):

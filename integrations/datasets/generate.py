@@ -163,9 +163,7 @@ class _Generator:
             )
         for _ in range(size - len(members)):
             gender = rng.choice("MF")
-            members.append(
-                ("子" if gender == "M" else "女", max(0, head_age - rng.randint(22, 38)), gender, surname)
-            )
+            members.append(("子" if gender == "M" else "女", max(0, head_age - rng.randint(22, 38)), gender, surname))
 
         head_id = ""
         adults: list[str] = []
@@ -246,9 +244,7 @@ class _Generator:
         }
 
 
-def iter_records(
-    people: int, seed: int, *, today: date | None = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
+def iter_records(people: int, seed: int, *, today: date | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """(section, record) pairs for exactly `people` persons, deterministic for a seed and a day."""
     gen = _Generator(seed, today or shanghai_today())
     remaining = people

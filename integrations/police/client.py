@@ -16,9 +16,7 @@ class PoliceClient:
 
     async def get_person(self, id_number: str) -> AgencyResponse[Person]:
         """Raises AgencyNotFound when the population registry has no such id number."""
-        return await self.http.get(
-            PERSON, model=Person, dataset="population.person", path={"id_number": id_number}
-        )
+        return await self.http.get(PERSON, model=Person, dataset="population.person", path={"id_number": id_number})
 
     async def get_residence_registrations(self, id_number: str) -> AgencyResponse[ResidenceRegistrations]:
         """Empty `items` when there are none (also for an unknown id number)."""

@@ -28,9 +28,7 @@ class PoliceIndex:
     def build(cls, dataset: Dataset) -> PoliceIndex:
         registrations: defaultdict[str, list[dict[str, str]]] = defaultdict(list)
         for reg in dataset.residence_registrations:
-            registrations[reg["id_number"]].append(
-                {"address": reg["address"], "registered_on": reg["registered_on"]}
-            )
+            registrations[reg["id_number"]].append({"address": reg["address"], "registered_on": reg["registered_on"]})
         records: defaultdict[str, list[dict[str, str]]] = defaultdict(list)
         for rec in dataset.criminal_records:
             records[rec["id_number"]].append(

@@ -31,8 +31,11 @@ async def test_clerk_approves_a_case_in_review_and_the_certificate_is_issued(cli
     queue = (await client.get("/v1/review-queue", headers=tokens.clerk())).json()
     assert [a["id"] for a in queue["items"]] == [application_id]
 
-    response = await client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(),
-                                 json={"outcome": "approve", "reason": "租赁合同原件已核验"})
+    response = await client.post(
+        f"/v1/applications/{application_id}/decision",
+        headers=tokens.clerk(),
+        json={"outcome": "approve", "reason": "租赁合同原件已核验"},
+    )
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -46,8 +49,11 @@ async def test_clerk_approves_a_case_in_review_and_the_certificate_is_issued(cli
 
 async def test_clerk_rejects_a_case_in_review_with_a_reason(client, tokens):
     application_id, _ = await _needs_review(client, tokens)
-    response = await client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(),
-                                 json={"outcome": "reject", "reason": "无法提供租赁证明"})
+    response = await client.post(
+        f"/v1/applications/{application_id}/decision",
+        headers=tokens.clerk(),
+        json={"outcome": "reject", "reason": "无法提供租赁证明"},
+    )
     assert response.status_code == 200
     assert response.json()["status"] == "rejected"
     assert response.json()["decision"]["reason"] == "无法提供租赁证明"
@@ -57,7 +63,9 @@ async def test_clerk_rejects_a_case_in_review_with_a_reason(client, tokens):
 async def test_deciding_twice_is_a_conflict(client, tokens):
     application_id, _ = await _needs_review(client, tokens)
     decide = {"outcome": "reject", "reason": "材料不全"}
-    assert (await client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(), json=decide)).status_code == 200
+    assert (
+        await client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(), json=decide)
+    ).status_code == 200
     second = await client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(), json=decide)
     assert second.status_code == 409
     assert second.json()["code"] == "INVALID_TRANSITION"
@@ -67,10 +75,16 @@ async def test_deciding_twice_is_a_conflict(client, tokens):
 async def test_two_clerks_deciding_at_once_one_wins(client, tokens):
     application_id, _ = await _needs_review(client, tokens)
     first, second = await asyncio.gather(
-        client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(sub="clerk-a"),
-                    json={"outcome": "approve", "reason": "核验通过"}),
-        client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(sub="clerk-b"),
-                    json={"outcome": "reject", "reason": "材料不全"}),
+        client.post(
+            f"/v1/applications/{application_id}/decision",
+            headers=tokens.clerk(sub="clerk-a"),
+            json={"outcome": "approve", "reason": "核验通过"},
+        ),
+        client.post(
+            f"/v1/applications/{application_id}/decision",
+            headers=tokens.clerk(sub="clerk-b"),
+            json={"outcome": "reject", "reason": "材料不全"},
+        ),
     )
     assert sorted([first.status_code, second.status_code]) == [200, 409]
     final = (await client.get(f"/v1/applications/{application_id}", headers=tokens.clerk())).json()
@@ -81,8 +95,9 @@ async def test_two_clerks_deciding_at_once_one_wins(client, tokens):
 async def test_a_decided_application_cannot_be_decided_by_a_clerk(client, tokens):
     headers = tokens.citizen(*ZHANG_WEI[:2])
     issued = (await file_residence_permit(client, headers, ZHANG_WEI[2])).json()
-    response = await client.post(f"/v1/applications/{issued['id']}/decision", headers=tokens.clerk(),
-                                 json={"outcome": "reject", "reason": "x"})
+    response = await client.post(
+        f"/v1/applications/{issued['id']}/decision", headers=tokens.clerk(), json={"outcome": "reject", "reason": "x"}
+    )
     assert response.status_code == 409
 
 
@@ -105,8 +120,11 @@ async def test_withdrawing_an_issued_application_conflicts(client, tokens):
 
 async def test_clerk_files_at_the_window_and_the_citizen_sees_it_in_their_list(client, tokens):
     clerk = tokens.clerk("310101-NJDL")
-    response = await file(client, clerk, {**household_registration(), "applicant": {"id_number": SHEN_GUOQIANG[0],
-                                                                                    "name": SHEN_GUOQIANG[1]}})
+    response = await file(
+        client,
+        clerk,
+        {**household_registration(), "applicant": {"id_number": SHEN_GUOQIANG[0], "name": SHEN_GUOQIANG[1]}},
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["channel"] == "window" and body["station_id"] == "310101-NJDL" and body["status"] == "issued"
@@ -117,14 +135,20 @@ async def test_clerk_files_at_the_window_and_the_citizen_sees_it_in_their_list(c
 async def test_clerk_must_name_the_applicant_and_citizens_must_not(client, tokens):
     clerk_response = await file(client, tokens.clerk(), no_criminal_record())
     assert clerk_response.status_code == 422 and clerk_response.json()["code"] == "APPLICANT_REQUIRED"
-    citizen_response = await file(client, tokens.citizen(*ZHANG_WEI[:2]),
-                                  {**no_criminal_record(), "applicant": {"id_number": LI_NA[0], "name": LI_NA[1]}})
+    citizen_response = await file(
+        client,
+        tokens.citizen(*ZHANG_WEI[:2]),
+        {**no_criminal_record(), "applicant": {"id_number": LI_NA[0], "name": LI_NA[1]}},
+    )
     assert citizen_response.status_code == 422 and citizen_response.json()["code"] == "APPLICANT_NOT_ALLOWED"
 
 
 async def test_window_applicant_id_number_is_validated(client, tokens):
-    response = await file(client, tokens.clerk(), {**no_criminal_record(),
-                                                   "applicant": {"id_number": "330106198803120151", "name": "张伟"}})
+    response = await file(
+        client,
+        tokens.clerk(),
+        {**no_criminal_record(), "applicant": {"id_number": "330106198803120151", "name": "张伟"}},
+    )
     assert response.status_code == 422
     assert response.json()["code"] == "VALIDATION_FAILED"
     assert "330106198803120151" not in response.text  # never echoed back
@@ -168,8 +192,9 @@ async def test_auditors_read_but_cannot_file_decide_or_withdraw(client, tokens):
     assert (await client.get("/v1/review-queue", headers=auditor)).status_code == 200
     assert (await file(client, auditor, no_criminal_record())).status_code == 403
     assert (await client.post(f"/v1/applications/{application_id}/withdraw", headers=auditor)).status_code == 403
-    decision = await client.post(f"/v1/applications/{application_id}/decision", headers=auditor,
-                                 json={"outcome": "approve", "reason": "x"})
+    decision = await client.post(
+        f"/v1/applications/{application_id}/decision", headers=auditor, json={"outcome": "approve", "reason": "x"}
+    )
     assert decision.status_code == 403 and decision.json()["code"] == "FORBIDDEN"
 
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from app.applications.models import Application
-from app.applications.worker import process_due
 from app.certificates.models import Certificate
 from tests.builders import LI_NA, SHEN_GUOQIANG, ZHANG_WEI, file, no_criminal_record, residence_permit, upload_proof
 
@@ -30,12 +29,12 @@ async def test_filed_while_housing_is_down_then_issued_once_it_is_back(client, t
     assert pending["status"] == "pending_agency"
     assert {c["code"]: c["outcome"] for c in pending["checks"]}["HOUSING_RECORD"] == "unavailable"
 
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(minutes=5))  # still down: still waiting
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(minutes=5))  # still down: still waiting
     assert (await client.get(f"/v1/applications/{pending['id']}", headers=headers)).json()["status"] == "pending_agency"
 
     runtime.agencies.housing_simulator.reset()
     await asyncio.sleep(0.3)  # the circuit's reset interval in tests
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(hours=1))
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
 
     issued = (await client.get(f"/v1/applications/{pending['id']}", headers=headers)).json()
     assert issued["status"] == "issued", issued
@@ -50,7 +49,7 @@ async def test_still_waiting_after_the_wait_limit_goes_to_review(client, tokens,
     pending = (await file(client, headers, no_criminal_record())).json()
     assert pending["status"] == "pending_agency"
 
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(seconds=runtime.settings.agency_wait_limit + 1))
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(seconds=runtime.settings.agency_wait_limit + 1))
 
     after = (await client.get(f"/v1/applications/{pending['id']}", headers=headers)).json()
     assert after["status"] == "needs_review"
@@ -65,7 +64,7 @@ async def test_a_pending_application_can_be_withdrawn_and_the_worker_leaves_it(c
     pending = (await file(client, headers, no_criminal_record())).json()
     assert (await client.post(f"/v1/applications/{pending['id']}/withdraw", headers=headers)).status_code == 200
     runtime.agencies.police_simulator.reset()
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(hours=1))
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
     assert (await client.get(f"/v1/applications/{pending['id']}", headers=headers)).json()["status"] == "withdrawn"
 
 
@@ -96,21 +95,28 @@ async def test_concurrent_retries_with_one_key_make_one_application(client, toke
 
 async def test_keys_are_per_caller(client, tokens, runtime):
     a = await file(client, {**tokens.citizen(*ZHANG_WEI[:2]), "Idempotency-Key": "shared"}, no_criminal_record())
-    b = await file(client, {**tokens.citizen("340104199205200242", "李娜"), "Idempotency-Key": "shared"},
-                   no_criminal_record())
+    b = await file(
+        client, {**tokens.citizen("340104199205200242", "李娜"), "Idempotency-Key": "shared"}, no_criminal_record()
+    )
     assert a.json()["id"] != b.json()["id"]
 
 
 async def test_concurrent_workers_never_take_the_same_application_twice(client, tokens, runtime):
     # Six people: one person may have only one open application per service (DUPLICATE_APPLICATION).
-    people = [ZHANG_WEI[:2], LI_NA[:2], SHEN_GUOQIANG, ("310101196703020422", "顾美玲"),
-              ("31010119930610057X", "沈浩"), ("31010120010918102X", "沈悦")]
+    people = [
+        ZHANG_WEI[:2],
+        LI_NA[:2],
+        SHEN_GUOQIANG,
+        ("310101196703020422", "顾美玲"),
+        ("31010119930610057X", "沈浩"),
+        ("31010120010918102X", "沈悦"),
+    ]
     runtime.agencies.police_simulator.set_faults(down=True)
     pending = [(await file(client, tokens.citizen(*person), no_criminal_record())).json()["id"] for person in people]
     runtime.agencies.police_simulator.reset()
     runtime.agencies.reset_circuits()
     later = datetime.now(UTC) + timedelta(hours=1)
-    tried = await asyncio.gather(*(process_due(runtime, now=later) for _ in range(3)))
+    tried = await asyncio.gather(*(runtime.worker.process_due(now=later) for _ in range(3)))
     assert sum(tried) == len(pending)  # each application claimed by exactly one of the three
     async with runtime.sessionmaker() as session:
         rows = (await session.execute(select(Application.status, Application.attempts))).all()

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 
 from app.applications.models import OPEN_STATUS_VALUES
 from app.applications.states import OPEN
-from app.applications.worker import process_due
 from app.audit.models import AuditEvent
 from tests.builders import (
     LI_NA,
@@ -60,8 +59,9 @@ async def test_the_whole_loop_review_request_materials_upload_redecided_issued(c
     assert [r["code"] for r in asked.json()["reasons"]] == ["MATERIALS_REQUESTED"]
 
     lease = await upload_proof(client, citizen, RENEWED_LEASE)
-    supplied = await client.post(f"/v1/applications/{application_id}/materials", headers=citizen,
-                                 json={"material_ids": [lease]})
+    supplied = await client.post(
+        f"/v1/applications/{application_id}/materials", headers=citizen, json={"material_ids": [lease]}
+    )
     assert supplied.status_code == 200, supplied.text
     # Every check ran again: the housing bureau has not registered the renewal yet, so a clerk decides.
     assert supplied.json()["status"] == "needs_review"
@@ -69,8 +69,11 @@ async def test_the_whole_loop_review_request_materials_upload_redecided_issued(c
     listed = (await client.get(f"/v1/applications/{application_id}/materials", headers=clerk)).json()["items"]
     assert [m["sha256"] for m in listed][1:] == [(await _material_sha(client, citizen, application_id, lease))]
 
-    approved = await client.post(f"/v1/applications/{application_id}/decision", headers=clerk,
-                                 json={"outcome": "approve", "reason": "续签租赁合同已核验"})
+    approved = await client.post(
+        f"/v1/applications/{application_id}/decision",
+        headers=clerk,
+        json={"outcome": "approve", "reason": "续签租赁合同已核验"},
+    )
     assert approved.json()["status"] == "issued" and approved.json()["certificate"]["status"] == "valid"
     history = (await client.get(f"/v1/applications/{application_id}", headers=citizen)).json()
     assert history["status"] == "issued"
@@ -95,8 +98,9 @@ async def test_a_material_is_served_so_that_no_browser_renders_it(client, tokens
 async def test_a_clerk_opening_a_material_is_in_the_citizens_data_access_view(client, tokens):
     application_id, citizen = await _in_review(client, tokens)
     material = (await client.get(f"/v1/applications/{application_id}/materials", headers=citizen)).json()["items"][0]
-    await client.get(f"/v1/applications/{application_id}/materials/{material['id']}",
-                     headers=tokens.clerk(sub="clerk-reader"))
+    await client.get(
+        f"/v1/applications/{application_id}/materials/{material['id']}", headers=tokens.clerk(sub="clerk-reader")
+    )
     seen = (await client.get("/v1/me/data-access", headers=citizen, params={"limit": 100})).json()["items"]
     reads = [e for e in seen if e["action"] == "application.material.read"]
     assert len(reads) == 1 and reads[0]["by_role"] == "clerk" and reads[0]["application_id"] == application_id
@@ -123,20 +127,23 @@ async def test_a_material_not_attached_to_the_application_is_not_found(client, t
 async def test_materials_are_supplied_only_on_needs_materials(client, tokens):
     application_id, citizen = await _in_review(client, tokens)
     lease = await upload_proof(client, citizen, RENEWED_LEASE)
-    response = await client.post(f"/v1/applications/{application_id}/materials", headers=citizen,
-                                 json={"material_ids": [lease]})
+    response = await client.post(
+        f"/v1/applications/{application_id}/materials", headers=citizen, json={"material_ids": [lease]}
+    )
     assert response.status_code == 409 and response.json()["code"] == "INVALID_TRANSITION"
 
 
 async def test_only_the_applicant_supplies_materials_and_only_their_own(client, tokens):
     application_id, citizen = await _materials_requested(client, tokens)
     someone_elses = await upload_proof(client, tokens.citizen(*LI_NA[:2]))
-    response = await client.post(f"/v1/applications/{application_id}/materials", headers=citizen,
-                                 json={"material_ids": [someone_elses]})
+    response = await client.post(
+        f"/v1/applications/{application_id}/materials", headers=citizen, json={"material_ids": [someone_elses]}
+    )
     assert response.status_code == 422 and response.json()["code"] == "MATERIAL_NOT_FOUND"
     assert response.json()["errors"][0]["loc"] == ["body", "material_ids", "0"]
-    clerk = await client.post(f"/v1/applications/{application_id}/materials", headers=tokens.clerk(),
-                              json={"material_ids": [someone_elses]})
+    clerk = await client.post(
+        f"/v1/applications/{application_id}/materials", headers=tokens.clerk(), json={"material_ids": [someone_elses]}
+    )
     assert clerk.status_code == 403
 
 
@@ -148,27 +155,34 @@ async def test_a_case_waiting_for_materials_may_be_withdrawn(client, tokens):
 
 async def test_unanswered_request_is_rejected_once_after_the_wait_limit(client, tokens, runtime):
     application_id, citizen = await _materials_requested(client, tokens)
-    assert await process_due(runtime) == 0  # not yet
+    assert await runtime.worker.process_due() == 0  # not yet
     later = datetime.now(UTC) + timedelta(seconds=runtime.settings.materials_wait_limit + 60)
-    tried = await asyncio.gather(*(process_due(runtime, now=later) for _ in range(3)))
+    tried = await asyncio.gather(*(runtime.worker.process_due(now=later) for _ in range(3)))
     assert sum(tried) == 1  # exactly one worker rejected it
     body = (await client.get(f"/v1/applications/{application_id}", headers=citizen)).json()
     assert body["status"] == "rejected"
     assert [r["code"] for r in body["reasons"]] == ["MATERIALS_NOT_SUPPLIED"]
     assert body["reasons"][0]["message"]["zh"] and body["reasons"][0]["message"]["en"]
     async with runtime.sessionmaker() as session:
-        events = (await session.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.application_id == application_id, AuditEvent.action == "application.rejected"))).scalar_one()
+        events = (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.application_id == application_id, AuditEvent.action == "application.rejected")
+            )
+        ).scalar_one()
     assert events == 1
 
 
-async def test_a_case_escalated_while_an_agency_was_down_is_decided_on_evidence_after_a_recheck(client, tokens, runtime):
+async def test_a_case_escalated_while_an_agency_was_down_is_decided_on_evidence_after_a_recheck(
+    client, tokens, runtime
+):
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     runtime.agencies.police_simulator.set_faults(down=True)
     filed = await file(client, citizen, no_criminal_record())
     assert filed.status_code == 202
     application_id = filed.json()["id"]
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(seconds=runtime.settings.agency_wait_limit + 60))
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(seconds=runtime.settings.agency_wait_limit + 60))
     escalated = (await client.get(f"/v1/applications/{application_id}", headers=citizen)).json()
     assert escalated["status"] == "needs_review" and escalated["reasons"][0]["code"] == "AGENCY_UNAVAILABLE"
 
@@ -199,15 +213,19 @@ async def test_recheck_is_only_for_cases_in_review(client, tokens):
 async def test_a_clerk_may_not_recheck_or_request_materials_on_a_case_they_filed(client, tokens):
     clerk = tokens.clerk(sub="clerk-filer")
     material = await upload_proof(client, clerk)
-    filed = await file(client, clerk, {**residence_permit(WANG_FANG[2], [material]),
-                                       "applicant": {"id_number": WANG_FANG[0], "name": WANG_FANG[1]}})
+    filed = await file(
+        client,
+        clerk,
+        {**residence_permit(WANG_FANG[2], [material]), "applicant": {"id_number": WANG_FANG[0], "name": WANG_FANG[1]}},
+    )
     application_id = filed.json()["id"]
     assert filed.json()["status"] == "needs_review"
     for path, body in (("recheck", None), ("decision", REQUEST)):
         response = await client.post(f"/v1/applications/{application_id}/{path}", headers=clerk, json=body)
         assert response.status_code == 403 and response.json()["code"] == "SEPARATION_OF_DUTIES"
-    other = await client.post(f"/v1/applications/{application_id}/decision", headers=tokens.clerk(sub="clerk-2"),
-                              json=REQUEST)
+    other = await client.post(
+        f"/v1/applications/{application_id}/decision", headers=tokens.clerk(sub="clerk-2"), json=REQUEST
+    )
     assert other.status_code == 200 and other.json()["status"] == "needs_materials"
 
 
@@ -227,17 +245,22 @@ async def test_staff_find_the_application_holding_a_certificate(client, tokens):
     await file(client, tokens.citizen(*LI_NA[:2]), no_criminal_record())
     serial, code = issued["certificate"]["serial"], issued["certificate"]["verification_code"]
     typed = code.replace("-", "").lower()  # as someone types it off the paper
-    for params in ({"serial": serial}, {"verification_code": code}, {"verification_code": typed},
-                   {"serial": serial, "verification_code": code}):
+    for params in (
+        {"serial": serial},
+        {"verification_code": code},
+        {"verification_code": typed},
+        {"serial": serial, "verification_code": code},
+    ):
         found = (await client.get("/v1/applications", headers=tokens.clerk(), params=params)).json()
         assert [a["id"] for a in found["items"]] == [issued["id"]], params
-    nothing = (await client.get("/v1/applications", headers=tokens.clerk(), params={"serial": "JZZ-2026-99999999"}))
+    nothing = await client.get("/v1/applications", headers=tokens.clerk(), params={"serial": "JZZ-2026-99999999"})
     assert nothing.json()["items"] == []
 
 
 async def test_citizens_may_not_search(client, tokens):
-    response = await client.get("/v1/applications", headers=tokens.citizen(*ZHANG_WEI[:2]),
-                                params={"id_number": LI_NA[0]})
+    response = await client.get(
+        "/v1/applications", headers=tokens.citizen(*ZHANG_WEI[:2]), params={"id_number": LI_NA[0]}
+    )
     assert response.status_code == 403 and response.json()["code"] == "SEARCH_NOT_ALLOWED"
 
 
@@ -292,8 +315,9 @@ async def test_a_residence_permit_while_holding_a_valid_one_is_refused(client, t
 async def test_two_concurrent_filings_of_a_waiting_case_one_proceeds_one_is_a_duplicate(client, tokens, runtime):
     citizen = tokens.citizen(*SHEN_GUOQIANG)
     runtime.agencies.police_simulator.set_faults(down=True)
-    first, second = await asyncio.gather(file(client, citizen, no_criminal_record()),
-                                         file(client, citizen, no_criminal_record()))
+    first, second = await asyncio.gather(
+        file(client, citizen, no_criminal_record()), file(client, citizen, no_criminal_record())
+    )
     assert sorted([first.status_code, second.status_code]) == [202, 409]
     loser, winner = (first, second) if first.status_code == 409 else (second, first)
     assert loser.json()["code"] == "DUPLICATE_APPLICATION" and loser.json()["application_id"] == winner.json()["id"]
@@ -303,8 +327,9 @@ async def test_two_concurrent_filings_of_a_waiting_case_one_proceeds_one_is_a_du
 async def test_two_concurrent_residence_permit_filings_issue_one_permit(client, tokens):
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     materials = [await upload_proof(client, citizen) for _ in range(2)]
-    first, second = await asyncio.gather(*(file(client, citizen, residence_permit(ZHANG_WEI[2], [m]))
-                                           for m in materials))
+    first, second = await asyncio.gather(
+        *(file(client, citizen, residence_permit(ZHANG_WEI[2], [m])) for m in materials)
+    )
     assert sorted([first.status_code, second.status_code]) == [201, 409]
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] == "CERTIFICATE_STILL_VALID"

@@ -32,7 +32,7 @@ async def _head(runtime) -> int:
 
 async def test_deleting_the_newest_events_behind_a_checkpoint_is_a_break(client, tokens, runtime):
     await _some_events(client, tokens)
-    checkpoint = await make_checkpoint(runtime)
+    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
     assert checkpoint is not None
     intact = await _verify(client, tokens)
     assert intact["intact"] is True and intact["checkpoint_seq"] == checkpoint.seq
@@ -49,7 +49,7 @@ async def test_deleting_the_newest_events_behind_a_checkpoint_is_a_break(client,
 
 async def test_deleting_the_tail_after_the_last_verify_is_caught_on_a_quiet_log(client, tokens, runtime):
     await _some_events(client, tokens)
-    checkpoint = await make_checkpoint(runtime)
+    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
     assert checkpoint is not None
     async with runtime.engine.begin() as conn:
         await conn.execute(text("DELETE FROM audit_events WHERE seq >= :n"), {"n": checkpoint.seq - 1})
@@ -63,11 +63,12 @@ async def test_deleting_the_tail_after_the_last_verify_is_caught_on_a_quiet_log(
 
 async def test_a_chain_that_differs_from_the_checkpoint_is_a_break(client, tokens, runtime):
     await _some_events(client, tokens)
-    checkpoint = await make_checkpoint(runtime)
+    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
     assert checkpoint is not None
     async with runtime.engine.begin() as conn:
-        await conn.execute(text("UPDATE audit_checkpoints SET head_hash = :h WHERE id = :id"),
-                           {"h": "f" * 64, "id": checkpoint.id})
+        await conn.execute(
+            text("UPDATE audit_checkpoints SET head_hash = :h WHERE id = :id"), {"h": "f" * 64, "id": checkpoint.id}
+        )
     report = await _verify(client, tokens)
     assert report["intact"] is False and report["break_reason"] == "checkpoint_signature_invalid"
 

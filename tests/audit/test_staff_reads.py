@@ -23,7 +23,8 @@ async def test_a_clerks_list_page_is_a_consultation_of_each_applicant_listed(cli
     for person, application in ((ZHANG_WEI, zhang), (LI_NA, li)):
         reads = [i for i in await _data_access(client, tokens, person) if i["kind"] == "staff_read"]
         assert [(i["action"], i["by_role"], i["by_station"], i["application_id"]) for i in reads] == [
-            ("application.list", "clerk", "310104-XJH", application["id"])]
+            ("application.list", "clerk", "310104-XJH", application["id"])
+        ]
 
 
 async def test_the_review_queue_read_by_an_auditor_is_a_consultation(client, tokens):
@@ -31,7 +32,8 @@ async def test_the_review_queue_read_by_an_auditor_is_a_consultation(client, tok
     assert (await client.get("/v1/review-queue", headers=tokens.auditor())).status_code == 200
     reads = [i for i in await _data_access(client, tokens, WANG_FANG) if i["kind"] == "staff_read"]
     assert [(i["action"], i["by_role"], i["application_id"]) for i in reads] == [
-        ("application.review_queue", "auditor", review["id"])]
+        ("application.review_queue", "auditor", review["id"])
+    ]
 
 
 async def test_an_auditor_searching_the_log_for_a_person_is_a_consultation_of_that_person(client, tokens):
@@ -53,8 +55,9 @@ async def test_a_citizen_listing_their_own_applications_consults_nobody(client, 
 
 async def test_a_page_of_twenty_is_recorded_with_one_insert(client, tokens, runtime):
     for _ in range(20):
-        await file(client, tokens.clerk(), {**no_criminal_record(),
-                                            "applicant": {"id_number": LI_NA[0], "name": LI_NA[1]}})
+        await file(
+            client, tokens.clerk(), {**no_criminal_record(), "applicant": {"id_number": LI_NA[0], "name": LI_NA[1]}}
+        )
     inserts: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):

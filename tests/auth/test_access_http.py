@@ -25,8 +25,17 @@ def _b64(data: bytes) -> str:
 
 def _claims(**overrides):
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u1", "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex,
-              "roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1]}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "u1",
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+        "roles": ["citizen"],
+        "id_number": ZHANG_WEI[0],
+        "name": ZHANG_WEI[1],
+    }
     claims.update(overrides)
     return claims
 
@@ -95,8 +104,9 @@ async def test_no_token_is_401(client):
 @pytest.mark.parametrize("name", list(REFUSALS))
 async def test_refused_tokens_are_401_problems_and_reach_no_handler(client, runtime, dev_key, name):
     token = REFUSALS[name](dev_key)
-    response = await client.post("/v1/applications", headers={"Authorization": f"Bearer {token}"},
-                                 json=no_criminal_record())
+    response = await client.post(
+        "/v1/applications", headers={"Authorization": f"Bearer {token}"}, json=no_criminal_record()
+    )
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "UNAUTHENTICATED"
@@ -117,8 +127,9 @@ async def test_a_genuine_token_with_no_accepted_role_is_403_not_401(client, runt
     if roles is None:
         del claims["roles"]  # absent altogether
     token = sign_token(claims, dev_key[1], algorithm="ES256", kid=dev_key[0])
-    response = await client.post("/v1/applications", headers={"Authorization": f"Bearer {token}"},
-                                 json=no_criminal_record())
+    response = await client.post(
+        "/v1/applications", headers={"Authorization": f"Bearer {token}"}, json=no_criminal_record()
+    )
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "FORBIDDEN"
     assert await _applications(runtime) == 0
@@ -128,8 +139,9 @@ async def test_a_citizen_reaching_for_anothers_application_gets_404(client, toke
     theirs = (await file(client, tokens.citizen(*LI_NA[:2]), no_criminal_record())).json()
     response = await client.get(f"/v1/applications/{theirs['id']}", headers=tokens.citizen(*ZHANG_WEI[:2]))
     assert response.status_code == 404
-    missing = await client.get("/v1/applications/00000000-0000-0000-0000-000000000000",
-                               headers=tokens.citizen(*ZHANG_WEI[:2]))
+    missing = await client.get(
+        "/v1/applications/00000000-0000-0000-0000-000000000000", headers=tokens.citizen(*ZHANG_WEI[:2])
+    )
     assert response.json() == {**missing.json()}  # indistinguishable from a missing one
 
 

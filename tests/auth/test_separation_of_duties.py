@@ -8,13 +8,17 @@ from tests.builders import SHEN_GUOQIANG, WU_JIANGUO, ZHANG_WEI, file, household
 
 
 def _clerk_who_is(tokens, person: tuple[str, ...], sub: str) -> dict[str, str]:
-    return tokens.header(tokens.mint(roles=["clerk"], sub=sub, name=person[1], station_id="310105-HQLB",
-                                     id_number=person[0]))
+    return tokens.header(
+        tokens.mint(roles=["clerk"], sub=sub, name=person[1], station_id="310105-HQLB", id_number=person[0])
+    )
 
 
 async def _decide(client, headers, application_id: str):
-    return await client.post(f"/v1/applications/{application_id}/decision", headers=headers,
-                             json={"outcome": "approve", "reason": "核查无误"})
+    return await client.post(
+        f"/v1/applications/{application_id}/decision",
+        headers=headers,
+        json={"outcome": "approve", "reason": "核查无误"},
+    )
 
 
 def _refused(response) -> None:
@@ -24,8 +28,11 @@ def _refused(response) -> None:
 
 
 async def test_a_clerk_cannot_decide_a_case_they_filed_at_the_window(client, tokens):
-    filed = await file(client, tokens.clerk(sub="clerk-window"),
-                       {**no_criminal_record(), "applicant": {"id_number": WU_JIANGUO[0], "name": WU_JIANGUO[1]}})
+    filed = await file(
+        client,
+        tokens.clerk(sub="clerk-window"),
+        {**no_criminal_record(), "applicant": {"id_number": WU_JIANGUO[0], "name": WU_JIANGUO[1]}},
+    )
     review = filed.json()
     assert review["status"] == "needs_review"
     _refused(await _decide(client, tokens.clerk(sub="clerk-window"), review["id"]))
@@ -45,15 +52,27 @@ async def test_a_clerk_cannot_revoke_their_own_certificate_nor_one_they_filed(cl
     own = (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).json()
     serial = own["certificate"]["serial"]
     body = {"reason": "核查发现信息有误"}
-    _refused(await client.post(f"/v1/certificates/{serial}/revoke", headers=_clerk_who_is(tokens, ZHANG_WEI, "c-z"),
-                               json=body))
-    window = (await file(client, tokens.clerk(sub="clerk-window"), {
-        **household_registration(), "applicant": {"id_number": SHEN_GUOQIANG[0], "name": SHEN_GUOQIANG[1]}})).json()
+    _refused(
+        await client.post(
+            f"/v1/certificates/{serial}/revoke", headers=_clerk_who_is(tokens, ZHANG_WEI, "c-z"), json=body
+        )
+    )
+    window = (
+        await file(
+            client,
+            tokens.clerk(sub="clerk-window"),
+            {**household_registration(), "applicant": {"id_number": SHEN_GUOQIANG[0], "name": SHEN_GUOQIANG[1]}},
+        )
+    ).json()
     window_serial = window["certificate"]["serial"]
-    _refused(await client.post(f"/v1/certificates/{window_serial}/revoke", headers=tokens.clerk(sub="clerk-window"),
-                               json=body))
-    revoked = await client.post(f"/v1/certificates/{window_serial}/revoke", headers=tokens.clerk(sub="clerk-other"),
-                                json=body)
+    _refused(
+        await client.post(
+            f"/v1/certificates/{window_serial}/revoke", headers=tokens.clerk(sub="clerk-window"), json=body
+        )
+    )
+    revoked = await client.post(
+        f"/v1/certificates/{window_serial}/revoke", headers=tokens.clerk(sub="clerk-other"), json=body
+    )
     assert revoked.status_code == 200 and revoked.json()["status"] == "revoked"
 
 

@@ -72,16 +72,12 @@ def pem_private(key: Any) -> bytes:
 
 
 def pem_public(key: Any) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def raw_jws(header: dict[str, Any], claims: Any, sign) -> str:
     """A compact JWS built by hand; `sign(signing_input: bytes) -> bytes`."""
-    signing_input = (
-        b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
-    ).encode("ascii")
+    signing_input = (b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())).encode("ascii")
     return signing_input.decode("ascii") + "." + b64url(sign(signing_input))
 
 
@@ -155,9 +151,7 @@ async def refused(verifier: TokenVerifier, token: str) -> str:
 
 async def test_dev_es256_token_verifies(tmp_path: Path) -> None:
     jwks_path = ensure_dev_keys(tmp_path)
-    verifier = TokenVerifier(
-        keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev", audience="cityservices"
-    )
+    verifier = TokenVerifier(keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev", audience="cityservices")
     token = mint_dev_token(
         tmp_path,
         issuer="cityservices-dev",
@@ -284,9 +278,7 @@ async def test_missing_or_odd_kid_is_refused(keys: Keys, verifier: TokenVerifier
     assert await refused(verifier, keys.es256(claims(), kid="k" * 300)) == "malformed"
 
 
-async def test_signature_by_another_key_with_the_same_kid_is_refused(
-    keys: Keys, verifier: TokenVerifier
-) -> None:
+async def test_signature_by_another_key_with_the_same_kid_is_refused(keys: Keys, verifier: TokenVerifier) -> None:
     impostor_ec = ec.generate_private_key(ec.SECP256R1())
     token = raw_jws({"alg": "ES256", "kid": keys.ec_kid}, claims(), es256_signer(impostor_ec))
     assert await refused(verifier, token) == "bad_signature"
@@ -295,9 +287,7 @@ async def test_signature_by_another_key_with_the_same_kid_is_refused(
     assert await refused(verifier, token) == "bad_signature"
 
 
-async def test_tampered_payload_and_truncated_signature_are_refused(
-    keys: Keys, verifier: TokenVerifier
-) -> None:
+async def test_tampered_payload_and_truncated_signature_are_refused(keys: Keys, verifier: TokenVerifier) -> None:
     token = keys.es256(claims(roles=["citizen"]))
     header, _, signature = token.split(".")
     forged_payload = b64url(json.dumps(claims(roles=["auditor"])).encode())
@@ -522,9 +512,7 @@ async def remote(idp: FakeIdp):
         yield source
 
 
-async def test_remote_jwks_is_cached(
-    idp: FakeIdp, remote: RemoteJwks, keys: Keys
-) -> None:
+async def test_remote_jwks_is_cached(idp: FakeIdp, remote: RemoteJwks, keys: Keys) -> None:
     verifier = TokenVerifier(keys=remote, issuer=ISSUER, audience=AUDIENCE)
     for _ in range(5):
         await verifier.verify(keys.es256(claims()))
@@ -550,9 +538,7 @@ async def test_remote_jwks_unknown_kid_refreshes_and_finds_a_rotated_key(
     assert idp.requests == 2
 
 
-async def test_remote_jwks_refresh_on_unknown_kid_is_rate_limited(
-    idp: FakeIdp, remote: RemoteJwks, keys: Keys
-) -> None:
+async def test_remote_jwks_refresh_on_unknown_kid_is_rate_limited(idp: FakeIdp, remote: RemoteJwks, keys: Keys) -> None:
     verifier = TokenVerifier(keys=remote, issuer=ISSUER, audience=AUDIENCE)
     await verifier.verify(keys.es256(claims()))
     assert idp.requests == 1
@@ -572,9 +558,7 @@ async def test_remote_jwks_refresh_on_unknown_kid_is_rate_limited(
     assert idp.requests == 3
 
 
-async def test_remote_jwks_concurrent_cold_start_fetches_once(
-    idp: FakeIdp, remote: RemoteJwks, keys: Keys
-) -> None:
+async def test_remote_jwks_concurrent_cold_start_fetches_once(idp: FakeIdp, remote: RemoteJwks, keys: Keys) -> None:
     results = await asyncio.gather(*(remote.key_for(keys.ec_kid) for _ in range(25)))
     assert all(r is not None and r["kid"] == keys.ec_kid for r in results)
     assert idp.requests == 1
@@ -605,9 +589,7 @@ async def test_remote_jwks_failure_keeps_the_old_keys(
     assert idp.requests == 5
 
 
-async def test_remote_jwks_never_loaded_means_keys_unavailable(
-    idp: FakeIdp, remote: RemoteJwks, keys: Keys
-) -> None:
+async def test_remote_jwks_never_loaded_means_keys_unavailable(idp: FakeIdp, remote: RemoteJwks, keys: Keys) -> None:
     idp.status = 500
     verifier = TokenVerifier(keys=remote, issuer=ISSUER, audience=AUDIENCE)
     assert await refused(verifier, keys.es256(claims())) == "keys_unavailable"
@@ -619,9 +601,7 @@ async def test_remote_jwks_never_loaded_means_keys_unavailable(
     assert idp.requests == 2
 
 
-async def test_remote_jwks_refuses_an_oversized_document(
-    idp: FakeIdp, remote: RemoteJwks, keys: Keys
-) -> None:
+async def test_remote_jwks_refuses_an_oversized_document(idp: FakeIdp, remote: RemoteJwks, keys: Keys) -> None:
     idp.body = b'{"keys": [' + b" " * (2 * 1024 * 1024) + b"]}"
     verifier = TokenVerifier(keys=remote, issuer=ISSUER, audience=AUDIENCE)
     assert await refused(verifier, keys.es256(claims())) == "keys_unavailable"
@@ -711,14 +691,10 @@ async def test_mint_dev_token_claims_and_stable_subject(tmp_path: Path) -> None:
     assert one["jti"] != two["jti"]
     assert two["exp"] - two["iat"] == 60
     clerk = await verifier.verify(
-        mint_dev_token(
-            tmp_path, issuer="i", audience="a", roles=["clerk"], name="李四", station_id="310105-HQLB"
-        )
+        mint_dev_token(tmp_path, issuer="i", audience="a", roles=["clerk"], name="李四", station_id="310105-HQLB")
     )
     assert clerk["station_id"] == "310105-HQLB" and clerk["sub"] != one["sub"] and "id_number" not in clerk
-    explicit = await verifier.verify(
-        mint_dev_token(tmp_path, issuer="i", audience="a", roles=[], sub="someone")
-    )
+    explicit = await verifier.verify(mint_dev_token(tmp_path, issuer="i", audience="a", roles=[], sub="someone"))
     assert explicit["sub"] == "someone" and explicit["roles"] == []
     # a token from another installation's dev key is refused here
     other_dir = tmp_path / "other"

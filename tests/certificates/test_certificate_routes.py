@@ -35,8 +35,9 @@ async def test_download_is_the_stored_pdf_with_etag_and_utf8_filename(client, to
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == f"上海市居住证-{certificate['serial']}.pdf"
     again = await client.get(f"/v1/certificates/{certificate['serial']}/pdf", headers=headers)
     assert again.content == response.content
-    cached = await client.get(f"/v1/certificates/{certificate['serial']}/pdf",
-                              headers={**headers, "If-None-Match": response.headers["etag"]})
+    cached = await client.get(
+        f"/v1/certificates/{certificate['serial']}/pdf", headers={**headers, "If-None-Match": response.headers["etag"]}
+    )
     assert cached.status_code == 304 and cached.content == b""
 
 
@@ -47,7 +48,9 @@ async def test_others_cannot_download_and_auditors_do_not_download(client, token
     auditor = await client.get(f"/v1/certificates/{certificate['serial']}/pdf", headers=tokens.auditor())
     assert auditor.status_code == 403
     assert (await client.get(f"/v1/certificates/{certificate['serial']}", headers=tokens.auditor())).status_code == 200
-    assert (await client.get(f"/v1/certificates/{certificate['serial']}/pdf", headers=tokens.clerk())).status_code == 200
+    assert (
+        await client.get(f"/v1/certificates/{certificate['serial']}/pdf", headers=tokens.clerk())
+    ).status_code == 200
 
 
 async def test_verify_by_code_in_any_case_with_masked_data_only(client, tokens):
@@ -64,15 +67,18 @@ async def test_verify_by_code_in_any_case_with_masked_data_only(client, tokens):
 
 async def test_revocation_by_a_clerk_shows_in_verification(client, tokens):
     certificate, headers = await _issued(client, tokens)
-    citizen_try = await client.post(f"/v1/certificates/{certificate['serial']}/revoke", headers=headers,
-                                    json={"reason": "x"})
+    citizen_try = await client.post(
+        f"/v1/certificates/{certificate['serial']}/revoke", headers=headers, json={"reason": "x"}
+    )
     assert citizen_try.status_code == 403
-    response = await client.post(f"/v1/certificates/{certificate['serial']}/revoke", headers=tokens.clerk(),
-                                 json={"reason": "地址填报错误"})
+    response = await client.post(
+        f"/v1/certificates/{certificate['serial']}/revoke", headers=tokens.clerk(), json={"reason": "地址填报错误"}
+    )
     assert response.status_code == 200 and response.json()["status"] == "revoked"
     assert (await client.get(f"/v1/verify/{certificate['verification_code']}")).json()["status"] == "revoked"
-    again = await client.post(f"/v1/certificates/{certificate['serial']}/revoke", headers=tokens.clerk(),
-                              json={"reason": "again"})
+    again = await client.post(
+        f"/v1/certificates/{certificate['serial']}/revoke", headers=tokens.clerk(), json={"reason": "again"}
+    )
     assert again.status_code == 409 and again.json()["code"] == "ALREADY_REVOKED"
 
 
@@ -80,10 +86,14 @@ async def test_uploaded_pdf_is_verified_and_one_altered_byte_breaks_it(client, t
     certificate, headers = await _issued(client, tokens)
     pdf = (await client.get(f"/v1/certificates/{certificate['serial']}/pdf", headers=headers)).content
     good = await client.post("/v1/verify", files={"file": ("c.pdf", pdf, "application/pdf")})
-    assert good.json() == {"signature_intact": True, "on_record": True, "serial": certificate["serial"],
-                           "status": "valid"}
+    assert good.json() == {
+        "signature_intact": True,
+        "on_record": True,
+        "serial": certificate["serial"],
+        "status": "valid",
+    }
     position = pdf.index(b"/Contents") - 200  # inside the signed byte range, in the page content
-    altered = pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1:]
+    altered = pdf[:position] + bytes([pdf[position] ^ 0x01]) + pdf[position + 1 :]
     bad = await client.post("/v1/verify", files={"file": ("c.pdf", altered, "application/pdf")})
     assert bad.status_code == 200
     assert bad.json()["signature_intact"] is False
@@ -104,8 +114,9 @@ async def test_verification_page_states_the_status_in_chinese(client, tokens):
 async def test_household_registration_certificate_states_hukou_address_and_relation(client, tokens):
     application = (await file(client, tokens.citizen(*SHEN_GUOQIANG), household_registration())).json()
     assert application["status"] == "issued"
-    record = (await client.get(f"/v1/certificates/{application['certificate']['serial']}",
-                               headers=tokens.clerk())).json()
+    record = (
+        await client.get(f"/v1/certificates/{application['certificate']['serial']}", headers=tokens.clerk())
+    ).json()
     facts = dict(record["facts"])
     assert facts["与户主关系"] == "本人" and facts["户籍地址"]
     assert record["serial"].startswith("HJZ-")

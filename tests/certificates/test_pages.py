@@ -69,8 +69,9 @@ def test_html_metacharacters_in_the_holder_name_are_escaped() -> None:
 def test_a_revoked_page_shows_the_reason_code_label_and_date_only() -> None:
     from datetime import UTC, datetime
 
-    revoked = _page(status="revoked", revocation_reason_code="DATA_CORRECTED",
-                    revoked_at=datetime(2026, 2, 1, 3, 0, tzinfo=UTC))
+    revoked = _page(
+        status="revoked", revocation_reason_code="DATA_CORRECTED", revoked_at=datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
+    )
     assert "撤销原因" in revoked and "证明信息已更正" in revoked
     assert "撤销日期" in revoked and "2026年2月1日" in revoked
     assert "撤销原因" not in _page(status="valid", revocation_reason_code="OTHER")
@@ -83,11 +84,19 @@ def test_a_superseded_page_names_the_new_serial() -> None:
 
 
 def test_the_page_is_in_english_on_request() -> None:
-    html = _page(language="en", service_name="Shanghai Residence Permit", status="revoked",
-                 revocation_reason_code="LOST")
+    html = _page(
+        language="en", service_name="Shanghai Residence Permit", status="revoked", revocation_reason_code="LOST"
+    )
     assert 'lang="en"' in html
-    for expected in ("Revoked", "Shanghai Residence Permit", "Serial number", "Reason for revocation",
-                     "The certificate was lost", "5 January 2026", "Upload and check"):
+    for expected in (
+        "Revoked",
+        "Shanghai Residence Permit",
+        "Serial number",
+        "Reason for revocation",
+        "The certificate was lost",
+        "5 January 2026",
+        "Upload and check",
+    ):
         assert expected in html, expected
     assert not re.search(r"[\u4e00-\u9fff]", html.replace("张*丰", "")), "Chinese words left on the English page"
 

@@ -37,17 +37,13 @@ def test_our_signed_pdf_is_intact_ours_and_names_its_serial(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def test_trust_roots_may_be_given_as_pem_or_cryptography_objects(
-    signer: PdfSigner, signed_pdf: bytes
-) -> None:
+def test_trust_roots_may_be_given_as_pem_or_cryptography_objects(signer: PdfSigner, signed_pdf: bytes) -> None:
     assert inspect_pdf(signed_pdf, trust_roots=[signer.certificate_pem.encode()]).authentic
     assert inspect_pdf(signed_pdf, trust_roots=[signer.certificate]).authentic
 
 
 @pytest.mark.parametrize("where", ["serial in metadata", "page content", "first byte", "after signature"])
-def test_one_altered_byte_in_the_signed_range_breaks_it(
-    signer: PdfSigner, signed_pdf: bytes, where: str
-) -> None:
+def test_one_altered_byte_in_the_signed_range_breaks_it(signer: PdfSigner, signed_pdf: bytes, where: str) -> None:
     start1, len1, start2, len2 = _signed_range(signed_pdf)
     offset = {
         "serial in metadata": signed_pdf.index(b"JZZ-2026-00012345") + 10,
@@ -88,9 +84,7 @@ def test_an_incremental_update_after_signing_is_not_intact(signer: PdfSigner, si
     assert report.problem == "modified_after_signing"
 
 
-def test_a_pdf_signed_with_another_key_is_not_intact(
-    signer: PdfSigner, unsigned_pdf: bytes, tmp_path: Path
-) -> None:
+def test_a_pdf_signed_with_another_key_is_not_intact(signer: PdfSigner, unsigned_pdf: bytes, tmp_path: Path) -> None:
     # Same common name, different key: a look-alike must not pass (CONTRACT 10.6: intact only for a
     # signature by our key or a trusted earlier one).
     key_file, cert_file = ensure_dev_signing_material(tmp_path)

@@ -57,9 +57,7 @@ def test_each_document_is_one_a4_page_whose_chinese_text_pypdf_extracts(
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 @pytest.mark.parametrize("service", SERVICES)
-def test_pdftotext_extracts_the_chinese_text(
-    renderer: CertificateRenderer, service: str, tmp_path: Path
-) -> None:
+def test_pdftotext_extracts_the_chinese_text(renderer: CertificateRenderer, service: str, tmp_path: Path) -> None:
     text = _pdftotext(renderer.render(make_document(service)), tmp_path)
     for expected in _expected_strings(service):
         assert expected in text, expected
@@ -82,7 +80,8 @@ def _fonts(pdf: bytes) -> dict[str, bool]:
         for descendant in font.get("/DescendantFonts", [font]):
             descriptor = descendant.get_object().get("/FontDescriptor")
             embedded = descriptor is not None and any(
-                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
             found[str(font["/BaseFont"])] = embedded
     return found
 
@@ -148,9 +147,7 @@ def test_long_values_wrap_within_the_column(renderer: CertificateRenderer) -> No
     lines = renderer._wrap("上海市浦东新区张江高科技园区碧波路690号1号楼2单元1203室（临时居住）。", 13, width)
     assert len(lines) > 1
     assert all(renderer._width(line.rstrip("。"), 13) <= width for line in lines)
-    assert not any(
-        line.startswith(("，", "。", "）")) for line in lines
-    )  # no line opens with closing punctuation
+    assert not any(line.startswith(("，", "。", "）")) for line in lines)  # no line opens with closing punctuation
 
 
 @pytest.mark.skipif(
@@ -160,9 +157,7 @@ def test_long_values_wrap_within_the_column(renderer: CertificateRenderer) -> No
 def test_the_qr_code_scans_to_the_verification_url(renderer: CertificateRenderer, tmp_path: Path) -> None:
     doc = make_document("no-criminal-record-certificate")
     (tmp_path / "doc.pdf").write_bytes(renderer.render(doc))
-    subprocess.run(
-        ["pdftoppm", "-r", "150", "-png", "-singlefile", "doc.pdf", "page"], cwd=tmp_path, check=True
-    )
+    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", "doc.pdf", "page"], cwd=tmp_path, check=True)
     scanned = subprocess.run(
         ["zbarimg", "-q", "--raw", "page.png"], check=False, cwd=tmp_path, capture_output=True, text=True
     )

@@ -74,9 +74,7 @@ def test_signed_pdf_validates_with_pyhanko_as_intact_whole_file_and_signed_by_ou
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
-def test_signing_appends_an_incremental_update_and_keeps_the_text(
-    unsigned_pdf: bytes, signed_pdf: bytes
-) -> None:
+def test_signing_appends_an_incremental_update_and_keeps_the_text(unsigned_pdf: bytes, signed_pdf: bytes) -> None:
     assert signed_pdf.startswith(unsigned_pdf)  # the rendered bytes are untouched, the signature follows
     text = pypdf.PdfReader(io.BytesIO(signed_pdf)).pages[0].extract_text()
     assert make_document().title in text and make_document().serial in text
@@ -127,9 +125,7 @@ def test_sign_refuses_to_run_on_the_event_loop(signer: PdfSigner, unsigned_pdf: 
     asyncio.run(on_loop())
 
 
-async def test_sign_works_from_a_worker_thread_while_a_loop_runs(
-    signer: PdfSigner, unsigned_pdf: bytes
-) -> None:
+async def test_sign_works_from_a_worker_thread_while_a_loop_runs(signer: PdfSigner, unsigned_pdf: bytes) -> None:
     signed = await asyncio.to_thread(signer.sign, unsigned_pdf)
     report = await asyncio.to_thread(inspect_pdf, signed, trust_roots=signer.trust_roots)
     assert report.signature_intact
@@ -179,20 +175,14 @@ def _rsa_chain(tmp_path: Path) -> tuple[Path, Path, rsa.RSAPrivateKey, x509.Cert
         .serial_number(2)
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
-        )
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     key_path, cert_path = tmp_path / "key.pem", tmp_path / "chain.pem"
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
-    cert_path.write_bytes(
-        leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
-    )
+    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path, key, ca
 
 
@@ -233,13 +223,9 @@ def test_the_pyhanko_path_without_the_template_also_validates(
     assert report.signature_intact and report.signed_by_us
 
 
-@pytest.mark.skipif(
-    not Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").is_file(), reason="no wqy font"
-)
+@pytest.mark.skipif(not Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").is_file(), reason="no wqy font")
 def test_an_embedded_font_document_signs_and_validates(signer: PdfSigner) -> None:
-    pdf = CertificateRenderer(font_file=Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")).render(
-        make_document()
-    )
+    pdf = CertificateRenderer(font_file=Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")).render(make_document())
     assert inspect_pdf(signer.sign(pdf), trust_roots=signer.trust_roots).authentic
 
 

@@ -16,24 +16,40 @@ from tests.servers import mint, running_service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "artifacts"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-         "--no-first-run", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / f"profile-{len(list(tmp_path.iterdir()))}"
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
-                          timeout=90)
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=90
+    )
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 def test_qr_link_opens_a_page_that_states_the_status(tmp_path):
     with running_service(tmp_path / "data") as base:
-        auth = {"Authorization": "Bearer " + mint(tmp_path / "data", "--role", "citizen", "--id-number", ZHANG_WEI[0],
-                                                  "--name", ZHANG_WEI[1])}
+        auth = {
+            "Authorization": "Bearer "
+            + mint(tmp_path / "data", "--role", "citizen", "--id-number", ZHANG_WEI[0], "--name", ZHANG_WEI[1])
+        }
         material = httpx.post(f"{base}/v1/materials", headers=auth, files={"file": ("p.pdf", PDF_PROOF)}).json()["id"]
-        application = httpx.post(f"{base}/v1/applications", headers=auth, timeout=30, json={
-            "service": "residence-permit", "details": {"address": ZHANG_WEI[2], "material_ids": [material]}}).json()
+        application = httpx.post(
+            f"{base}/v1/applications",
+            headers=auth,
+            timeout=30,
+            json={"service": "residence-permit", "details": {"address": ZHANG_WEI[2], "material_ids": [material]}},
+        ).json()
         certificate = httpx.get(f"{base}/v1/certificates/{application['certificate']['serial']}", headers=auth).json()
         url = certificate["verify_url"]
         assert url.startswith(f"{base}/verify/")

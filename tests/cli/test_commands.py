@@ -29,8 +29,13 @@ def test_serve_answers_health_and_readiness_on_sqlite(served):
 
 def test_a_token_from_the_token_command_works_against_serve(served):
     base, data_dir = served
-    minted = subprocess.run([*CITYSERVICES, "token", "--role", "citizen", "--id-number", "330106198803120150",
-                             "--name", "张伟"], env=service_env(data_dir), capture_output=True, text=True, timeout=60)
+    minted = subprocess.run(
+        [*CITYSERVICES, "token", "--role", "citizen", "--id-number", "330106198803120150", "--name", "张伟"],
+        env=service_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert minted.returncode == 0, minted.stderr
     token = minted.stdout.strip()
     response = httpx.get(f"{base}/v1/applications", headers={"Authorization": f"Bearer {token}"})
@@ -39,16 +44,24 @@ def test_a_token_from_the_token_command_works_against_serve(served):
     assert httpx.get(f"{base}/v1/applications", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
-@pytest.mark.parametrize("variable,value", [
-    ("DATABASE_URL", "nonsense"),
-    ("DATABASE_URL", "mysql://u@h/db"),
-    ("AGENCY_WAIT_LIMIT", "-5"),
-    ("PUBLIC_BASE_URL", "not a url"),
-    ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
-])
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("DATABASE_URL", "nonsense"),
+        ("DATABASE_URL", "mysql://u@h/db"),
+        ("AGENCY_WAIT_LIMIT", "-5"),
+        ("PUBLIC_BASE_URL", "not a url"),
+        ("SIGNING_KEY_FILE", "/nonexistent/key.pem"),
+    ],
+)
 def test_a_bad_setting_stops_serve_with_one_line_naming_it(tmp_path, variable, value):
-    result = subprocess.run([*CITYSERVICES, "serve", "--port", str(free_port())],
-                            env=service_env(tmp_path, **{variable: value}), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*CITYSERVICES, "serve", "--port", str(free_port())],
+        env=service_env(tmp_path, **{variable: value}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -56,25 +69,41 @@ def test_a_bad_setting_stops_serve_with_one_line_naming_it(tmp_path, variable, v
 
 
 def test_production_refuses_development_defaults(tmp_path):
-    result = subprocess.run([*CITYSERVICES, "serve"], env=service_env(tmp_path, ENVIRONMENT="production"),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*CITYSERVICES, "serve"],
+        env=service_env(tmp_path, ENVIRONMENT="production"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     line = result.stderr.strip()
     assert "production" in line and "AUTH_JWKS_FILE" in line and "SIGNING_KEY_FILE" in line and "DATABASE_URL" in line
 
 
 def test_token_is_refused_in_production(tmp_path):
-    result = subprocess.run([*CITYSERVICES, "token", "--role", "auditor"], env=service_env(tmp_path, ENVIRONMENT="production"),
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*CITYSERVICES, "token", "--role", "auditor"],
+        env=service_env(tmp_path, ENVIRONMENT="production"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
 
 
-@pytest.mark.skipif(shutil.which("cityservices") is None and not (BIN / "cityservices").exists(),
-                    reason="console script not installed")
+@pytest.mark.skipif(
+    shutil.which("cityservices") is None and not (BIN / "cityservices").exists(), reason="console script not installed"
+)
 def test_simulate_serves_the_police_api(tmp_path):
     port = free_port()
-    process = subprocess.Popen([*CITYSERVICES, "simulate", "police", "--port", str(port)], env=service_env(tmp_path),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [*CITYSERVICES, "simulate", "police", "--port", str(port)],
+        env=service_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/_sim/health")
         person = httpx.get(f"http://127.0.0.1:{port}/population/v1/persons/330106198803120150").json()

@@ -20,7 +20,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from rich.console import Console
 
-from app.demo import free_port, run, settings_env_names
+from demo.walkthrough import free_port, run, settings_env_names
 
 ROOT = Path(__file__).resolve().parents[2]
 TITLES = {
@@ -45,7 +45,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
     # default 127.0.0.1:8000 might be someone's running service on this machine.
     result = subprocess.run(
         [*_cityservices(), "demo", "--base-url", f"http://127.0.0.1:{free_port()}", "--out", str(out)],
-        cwd=work, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
     )
     return result, out
 
@@ -98,8 +103,12 @@ def test_against_a_running_service_without_its_keys_the_demo_says_which_option_t
     thread.start()
     try:
         console = Console(record=True, width=200)
-        status = run(base_url=f"http://127.0.0.1:{server.server_address[1]}", out_dir=tmp_path / "out",
-                     data_dir=tmp_path / "not-the-service-data-dir", console=console)
+        status = run(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}",
+            out_dir=tmp_path / "out",
+            data_dir=tmp_path / "not-the-service-data-dir",
+            console=console,
+        )
     finally:
         server.shutdown()
         server.server_close()

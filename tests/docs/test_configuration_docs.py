@@ -51,8 +51,9 @@ def test_the_doc_does_not_depend_on_the_environment_it_is_generated_in(
     assert generator.render() == expected
 
 
-def test_the_generator_check_mode_reports_a_stale_doc(generator: ModuleType, monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
+def test_the_generator_check_mode_reports_a_stale_doc(
+    generator: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     stale = tmp_path / "configuration.md"
     stale.write_text(generator.render() + "| `NOT_A_SETTING` | string | unset | stale |\n", encoding="utf-8")
     monkeypatch.setattr(generator, "DOC", stale)

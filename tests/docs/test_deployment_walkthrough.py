@@ -22,7 +22,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from app.demo import settings_env_names
+from demo.walkthrough import settings_env_names
 from tests.builders import ZHANG_WEI
 from tests.operations.agency_pki import make_pki, tls_simulator
 from tests.operations.oidc_login import CLIENT_ID, login, running_provider

@@ -18,14 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from app.demo import settings_env_names, temporary_service
+from demo.walkthrough import settings_env_names, temporary_service
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 SECTION = "Walk-through"
-PDFS = ("residence-permit.pdf", "no-criminal-record.pdf", "household-registration.pdf",
-        "li-na-no-criminal-record.pdf", "wang-fang-residence-permit.pdf")
+PDFS = (
+    "residence-permit.pdf",
+    "no-criminal-record.pdf",
+    "household-registration.pdf",
+    "li-na-no-criminal-record.pdf",
+    "wang-fang-residence-permit.pdf",
+)
 
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 _FUNCTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\)\s*\{", re.MULTILINE)
@@ -56,7 +61,9 @@ def _env(base_url: str, data_dir: Path) -> dict[str, str]:
         PATH=os.pathsep.join([venv_bin, env.get("PATH", "")]),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         # The notifications part starts a receiver, a simulator and a second service: free ports, not 83xx.
-        RECEIVER_PORT=str(free_port()), POLICE_PORT=str(free_port()), NOTIFYING_PORT=str(free_port()),
+        RECEIVER_PORT=str(free_port()),
+        POLICE_PORT=str(free_port()),
+        NOTIFYING_PORT=str(free_port()),
     )
     return env
 
@@ -67,9 +74,7 @@ def test_the_walkthrough_section_has_blocks_to_run() -> None:
     assert all("${BASE:-http://127.0.0.1:8000}" in blocks[0] or "$BASE" in block for block in blocks)
 
 
-def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(
-    service: tuple[str, Path], tmp_path: Path
-) -> None:
+def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(service: tuple[str, Path], tmp_path: Path) -> None:
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
     base_url, data_dir = service
@@ -90,18 +95,30 @@ def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(
             f" > '{state}.next' || true\n"
             f"mv '{state}.next' '{state}'\n"
         )
-        result = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                                encoding="utf-8", timeout=60)
+        result = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60
+        )
         assert result.returncode == 0, (
             f"README walk-through block {number} failed (exit {result.returncode}):\n{block}\n"
             f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
         )
         outputs.append(result.stdout)
     told = "\n".join(outputs)
-    for expected in ("HTTP/1.1 202", "pending_agency", "application.issued", "issued", "window", "needs_review",
-                     "NO_HOUSING_RECORD", "needs_materials", "attachment;", '"action":"application.material.read"',
-                     '"status":"valid"',
-                     '"signature_intact":true', '"intact":true'):
+    for expected in (
+        "HTTP/1.1 202",
+        "pending_agency",
+        "application.issued",
+        "issued",
+        "window",
+        "needs_review",
+        "NO_HOUSING_RECORD",
+        "needs_materials",
+        "attachment;",
+        '"action":"application.material.read"',
+        '"status":"valid"',
+        '"signature_intact":true',
+        '"intact":true',
+    ):
         assert expected in told, f"{expected!r} not in the walk-through's output:\n{told}"
     for name in PDFS:
         pdf = (tmp_path / "demo-output" / "walkthrough" / name).read_bytes()

@@ -28,27 +28,33 @@ async def test_wrong_method_is_a_405_problem(client):
 
 
 async def test_validation_error_is_a_422_problem_with_field_errors(client, tokens):
-    body = _is_problem(await client.post("/v1/applications", headers=tokens.clerk(), json={"details": {}}), 422,
-                       "VALIDATION_FAILED")
+    body = _is_problem(
+        await client.post("/v1/applications", headers=tokens.clerk(), json={"details": {}}), 422, "VALIDATION_FAILED"
+    )
     assert any(e["loc"] == ["body", "service"] for e in body["errors"])
 
 
 async def test_malformed_json_is_a_problem(client, tokens):
-    response = await client.post("/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"},
-                                 content=b'{"service": ')
+    response = await client.post(
+        "/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"}, content=b'{"service": '
+    )
     _is_problem(response, 422, "MALFORMED_JSON")
 
 
 async def test_non_json_body_is_a_415_problem(client, tokens):
-    response = await client.post("/v1/applications", headers={**tokens.clerk(), "content-type": "text/plain"},
-                                 content=b"service=residence-permit")
+    response = await client.post(
+        "/v1/applications",
+        headers={**tokens.clerk(), "content-type": "text/plain"},
+        content=b"service=residence-permit",
+    )
     _is_problem(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 async def test_oversize_json_is_a_413_problem(client, tokens):
     big = json.dumps({"service": "x", "details": {"purpose": "a" * 400_000}})
-    response = await client.post("/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"},
-                                 content=big)
+    response = await client.post(
+        "/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"}, content=big
+    )
     _is_problem(response, 413, "PAYLOAD_TOO_LARGE")
 
 
@@ -57,15 +63,17 @@ async def test_oversize_json_without_length_is_a_413_problem(client, tokens):
         for _ in range(40):
             yield b"[" * 10_000
 
-    response = await client.post("/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"},
-                                 content=chunks())
+    response = await client.post(
+        "/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"}, content=chunks()
+    )
     _is_problem(response, 413, "PAYLOAD_TOO_LARGE")
 
 
 async def test_deeply_nested_json_is_a_clear_4xx(client, tokens):
     body = b'{"service": "x", "details": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
-    response = await client.post("/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"},
-                                 content=body[:250_000])
+    response = await client.post(
+        "/v1/applications", headers={**tokens.clerk(), "content-type": "application/json"}, content=body[:250_000]
+    )
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -107,7 +115,10 @@ async def test_health_readiness_and_metrics(client):
 async def test_catalogue_lists_three_services_in_both_languages(client):
     items = (await client.get("/v1/services")).json()["items"]
     assert {i["code"] for i in items} == {
-        "residence-permit", "no-criminal-record-certificate", "household-registration-certificate"}
+        "residence-permit",
+        "no-criminal-record-certificate",
+        "household-registration-certificate",
+    }
     for item in items:
         assert item["name"]["zh"] and item["name"]["en"] and item["agencies"]
         assert item["details_schema"]["type"] == "object"
@@ -120,8 +131,9 @@ async def test_security_headers_and_no_store_on_personal_data(client, tokens):
     assert "server" not in response.headers
 
 
-@pytest.mark.parametrize("language,title", [("en", "Not found"), ("zh-CN", "未找到"), (None, "未找到"),
-                                            ("fr, en;q=0.5", "Not found")])
+@pytest.mark.parametrize(
+    "language,title", [("en", "Not found"), ("zh-CN", "未找到"), (None, "未找到"), ("fr, en;q=0.5", "Not found")]
+)
 async def test_accept_language_chooses_problem_language(client, language, title):
     headers = {"Accept-Language": language} if language else {}
     assert (await client.get("/v1/nothing", headers=headers)).json()["title"] == title

@@ -24,7 +24,7 @@ async def test_an_agency_on_a_dead_port_is_reported_unavailable_and_readiness_st
 
 async def test_a_simulator_taken_down_is_seen_without_any_application_failing(app, client, runtime):
     runtime.agencies.housing_simulator.set_faults(down=True)
-    app.state.agency_probes = AgencyProbes(cache_s=0)  # no answer kept from another test
+    runtime.agency_probes = AgencyProbes(cache_s=0)  # no answer kept from another test
     body = (await client.get("/readyz")).json()
     assert body["checks"]["housing"] == "unavailable" and body["checks"]["police"] == "ok"
     runtime.agencies.housing_simulator.reset()

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app.cli import OPENAPI_FILE, render_openapi
-from app.db.models import Base
 from app.db.session import create_engine
+from app.models import Base
 
 
 def test_migrations_match_the_models(database_url):
@@ -17,7 +17,9 @@ def test_migrations_match_the_models(database_url):
         engine = create_engine(database_url)
         async with engine.connect() as conn:
             result = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata
+                )
             )
         await engine.dispose()
         return result

@@ -385,7 +385,8 @@ def test_an_unparsable_json_body_gets_a_documented_problem(
     names = re.findall(r"{(\w+)}", template)
     values = re.fullmatch(re.sub(r"{\w+}", "([^/]+)", template), path)
     assert values is not None
-    case = operation.Case(media_type="application/json", body=body,
-                          path_parameters=dict(zip(names, values.groups(), strict=True)))
+    case = operation.Case(
+        media_type="application/json", body=body, path_parameters=dict(zip(names, values.groups(), strict=True))
+    )
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance, content_type_conformance])
     _assert_problem_document(case, response)

@@ -74,8 +74,7 @@ def test_single_digit_typo_is_caught() -> None:
         validate(typo)
 
 
-@pytest.mark.parametrize("birth", ["19990230", "19990231", "19991301", "19990001", "19990100", "19000229",
-                                   "20010229"])
+@pytest.mark.parametrize("birth", ["19990230", "19990231", "19991301", "19990001", "19990100", "19000229", "20010229"])
 def test_birth_date_not_a_real_date(birth: str) -> None:
     candidate = _with_check_digit("310104" + birth + "123")
     with pytest.raises(InvalidIdNumber, match="not a real date"):

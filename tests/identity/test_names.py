@@ -89,8 +89,8 @@ def test_clean_name_length_counted_after_stripping() -> None:
 
 
 @pytest.mark.parametrize(
-    "bidi", ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
-             "\u200e", "\u200f"]
+    "bidi",
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"],
 )
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
 def test_clean_name_rejects_bidi(bidi: str, where: str) -> None:

@@ -106,9 +106,7 @@ def test_documents_describe_every_route_of_section_9() -> None:
     assert set(_committed("housing")["paths"]) == {"/housing/v1/properties", "/housing/v1/leases"}
 
 
-async def test_clients_parse_everything_the_simulators_serve(
-    police_server, housing_server, demo: Dataset
-) -> None:
+async def test_clients_parse_everything_the_simulators_serve(police_server, housing_server, demo: Dataset) -> None:
     from integrations.agencies import build_agencies
 
     agencies = build_agencies(police_url=police_server.url, housing_url=housing_server.url, dataset_path=None)

@@ -141,9 +141,7 @@ def test_generated_dataset_is_valid_and_consistent() -> None:
     assert {p["hukou"]["province_code"] == "31" for p in dataset.persons} == {True, False}
     statuses = {p["status"] for p in dataset.persons}
     assert "active" in statuses and len(statuses) > 1
-    valid_today = [
-        lease for lease in dataset.leases if lease["start_date"] <= DAY.isoformat() <= lease["end_date"]
-    ]
+    valid_today = [lease for lease in dataset.leases if lease["start_date"] <= DAY.isoformat() <= lease["end_date"]]
     assert 0 < len(valid_today) < len(dataset.leases)  # some current, some expired
     assert dataset.criminal_records and dataset.properties and dataset.residence_registrations
 

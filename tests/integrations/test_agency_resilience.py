@@ -56,9 +56,7 @@ async def test_5xx_on_every_attempt_is_unavailable_after_the_attempts(police, po
 
 
 async def test_server_not_running_is_unavailable_within_the_deadline(unused_port: int) -> None:
-    policy = ClientPolicy(
-        timeout_s=0.3, deadline_s=1.0, attempts=50, backoff_initial_s=0.05, backoff_max_s=0.2
-    )
+    policy = ClientPolicy(timeout_s=0.3, deadline_s=1.0, attempts=50, backoff_initial_s=0.05, backoff_max_s=0.2)
     agencies = await _agencies(f"http://127.0.0.1:{unused_port}", policy)
     try:
         started = time.monotonic()
@@ -69,9 +67,7 @@ async def test_server_not_running_is_unavailable_within_the_deadline(unused_port
         await agencies.aclose()
 
 
-async def test_latency_beyond_the_attempt_timeout_is_unavailable_within_the_deadline(
-    police, police_server
-) -> None:
+async def test_latency_beyond_the_attempt_timeout_is_unavailable_within_the_deadline(police, police_server) -> None:
     police_server.faults.latency_ms = 2000
     started = time.monotonic()
     with pytest.raises(AgencyUnavailable):
@@ -146,9 +142,7 @@ def _off_contract_app() -> FastAPI:
 
     @app.get("/population/v1/persons/{id_number}/residence-registrations")
     async def registrations(id_number: str) -> Response:
-        return Response(
-            '{"items": [{"address": "x", "registered_on": "not a date"}]}', media_type="application/json"
-        )
+        return Response('{"items": [{"address": "x", "registered_on": "not a date"}]}', media_type="application/json")
 
     return app
 
@@ -166,11 +160,7 @@ async def test_off_contract_answers_are_bad_responses(id_number: str, route: str
     with serve(_off_contract_app()) as server:
         agencies = await _agencies(server.url)
         try:
-            call = (
-                agencies.police.get_person
-                if route == "person"
-                else agencies.police.get_residence_registrations
-            )
+            call = agencies.police.get_person if route == "person" else agencies.police.get_residence_registrations
             with pytest.raises(AgencyBadResponse) as caught:
                 await call(id_number)
             assert id_number not in str(caught.value)  # error texts end up in logs and reasons

@@ -62,9 +62,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def test_police_runner_serves_a_generated_dataset(
-    generated: Path, unused_port: int, tmp_path: Path
-) -> None:
+async def test_police_runner_serves_a_generated_dataset(generated: Path, unused_port: int, tmp_path: Path) -> None:
     dataset = load_dataset(generated)
     registered = dataset.residence_registrations[0]["id_number"]
     log = tmp_path / "police.log"

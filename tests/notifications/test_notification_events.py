@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from app.applications.models import Application
-from app.applications.states import Status, transition
-from app.applications.worker import process_due
+from app.applications.states import Actor, Event, Status, fire
 from app.certificates.models import Certificate
 from app.notifications.dispatcher import Dispatcher
 from app.notifications.models import OutboxEvent
@@ -67,7 +66,7 @@ async def test_waiting_on_an_agency_is_not_announced_but_the_decision_after_it_i
 
     runtime.agencies.police_simulator.reset()
     await asyncio.sleep(0.3)  # the circuit's reset interval in tests
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(hours=1))
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
     assert [(e.type, e.application_id) for e in await _events(runtime)] == [("application.issued", pending["id"])]
 
 
@@ -86,7 +85,7 @@ async def test_a_change_that_is_rolled_back_leaves_no_event(client, tokens, runt
     async with runtime.sessionmaker() as session:
         application = await session.get(Application, pending["id"])
         assert application is not None
-        transition(application, Status.withdrawn, at=datetime.now(UTC), by="test")
+        fire(application, Event.withdraw, Status.withdrawn, actor=Actor.applicant, at=datetime.now(UTC), by="test")
         await session.flush()
         await session.rollback()
     assert await _events(runtime) == []

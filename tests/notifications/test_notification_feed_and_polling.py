@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from app.applications.worker import process_due
 from tests.builders import LI_NA, ZHANG_WEI, file, no_criminal_record
 
 
@@ -58,7 +57,7 @@ async def test_a_202_says_where_to_poll_and_when_and_an_unchanged_application_an
 
     runtime.agencies.police_simulator.reset()
     await asyncio.sleep(0.3)
-    await process_due(runtime, now=datetime.now(UTC) + timedelta(hours=1))
+    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
     changed = await client.get(location, headers={**headers, "If-None-Match": tag})
     assert changed.status_code == 200 and changed.json()["status"] == "issued"
     assert changed.headers["ETag"] != tag and "Retry-After" not in changed.headers

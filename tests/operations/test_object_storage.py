@@ -14,6 +14,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
+from app.api.collaborators import collaborators_of
 from app.certificates.models import Certificate
 from app.config import Settings
 from app.main import create_app
@@ -81,7 +82,7 @@ async def test_an_upload_lands_in_the_bucket_under_its_sha256_and_not_in_the_dat
     sha256 = hashlib.sha256(PDF_PROOF).hexdigest()
     assert response.json()["sha256"] == sha256
     assert bucket.Object(_key(sha256)).get()["Body"].read() == PDF_PROOF
-    async with s3_app.state.runtime.sessionmaker() as session:
+    async with collaborators_of(s3_app).sessionmaker() as session:
         row = await session.get(Material, response.json()["id"])
         assert row is not None and row.sha256 == sha256
         content = await session.scalar(select(Material.content).where(Material.id == row.id))
@@ -98,7 +99,7 @@ async def test_an_issued_certificate_pdf_is_stored_in_the_bucket_and_served_from
     assert download.status_code == 200 and download.content.startswith(b"%PDF-")
     sha256 = hashlib.sha256(download.content).hexdigest()
     assert bucket.Object(_key(sha256)).get()["Body"].read() == download.content
-    async with s3_app.state.runtime.sessionmaker() as session:
+    async with collaborators_of(s3_app).sessionmaker() as session:
         stored = (
             await session.execute(select(Certificate.pdf, Certificate.pdf_sha256).where(Certificate.serial == serial))
         ).one()
@@ -129,7 +130,7 @@ async def test_when_the_store_refuses_the_write_no_record_is_committed(s3_client
 
     assert response.status_code == 503
     assert response.json()["code"] == "STORED_OBJECT_UNAVAILABLE"
-    async with s3_app.state.runtime.sessionmaker() as session:
+    async with collaborators_of(s3_app).sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Material)) == 0
 
 

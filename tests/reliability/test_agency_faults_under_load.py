@@ -11,15 +11,18 @@ import pytest
 from sqlalchemy import func, select
 
 from app.applications.models import Application
-from app.applications.worker import process_due
 from app.certificates.models import Certificate
 from integrations.datasets.demo import CASES
 from tests.builders import file, household_registration, no_criminal_record, residence_permit, upload_proof
 
 REQUEST_DEADLINE_S = 10.0
 # Distinct (person, service) pairs that issue: one person may not have two open cases of one service.
-ISSUABLE = [(c, service) for service in ("residence-permit", "no-criminal-record", "household-registration")
-            for c in CASES if getattr(c, service.replace("-", "_")) == "issued"]
+ISSUABLE = [
+    (c, service)
+    for service in ("residence-permit", "no-criminal-record", "household-registration")
+    for c in CASES
+    if getattr(c, service.replace("-", "_")) == "issued"
+]
 
 
 async def _file_one(client, tokens, filing, index: int) -> tuple[float, int, str]:
@@ -39,7 +42,7 @@ async def _file_one(client, tokens, filing, index: int) -> tuple[float, int, str
 
 async def _drain(runtime) -> None:
     for _ in range(20):
-        if not await process_due(runtime, now=datetime.now(UTC) + timedelta(hours=2)):
+        if not await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=2)):
             return
         await asyncio.sleep(0.3)
 
@@ -67,8 +70,9 @@ async def test_errors_latency_then_outage_every_filing_answered_and_later_decide
 
     async with runtime.sessionmaker() as session:
         statuses = dict((await session.execute(select(Application.id, Application.status))).all())
-        certificates = (await session.execute(
-            select(Certificate.application_id, func.count()).group_by(Certificate.application_id))).all()
+        certificates = (
+            await session.execute(select(Certificate.application_id, func.count()).group_by(Certificate.application_id))
+        ).all()
     assert set(statuses) == {application_id for _, _, application_id in answered}
     assert all(status == "issued" for status in statuses.values()), statuses
     assert len(certificates) == len(statuses) and all(n == 1 for _, n in certificates)

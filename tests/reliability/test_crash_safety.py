@@ -21,8 +21,10 @@ from tests.builders import PDF_PROOF
 from tests.servers import CITYSERVICES, free_port, mint, service_env, wait_until_up
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not TEST_DATABASE_URL, reason="crash safety is proven on PostgreSQL")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not TEST_DATABASE_URL, reason="crash safety is proven on PostgreSQL"),
+]
 # No-criminal-record certificates, which a person may hold several of: a residence permit is issued once
 # per person (CERTIFICATE_STILL_VALID), and the load must keep filing.
 ISSUABLE = [c for c in CASES if c.no_criminal_record == "issued" and c.file_as is None]
@@ -31,10 +33,15 @@ ROUNDS = 3  # run, kill, restart, run, kill, restart, run
 
 
 def _start(data_dir: Path, port: int, database_url: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([*CITYSERVICES, "serve", "--port", str(port)],
-                            env=service_env(data_dir, DATABASE_URL=database_url, RATE_LIMIT_FILING="100000/minute",
-                                            RATE_LIMIT_UPLOADS="100000/minute"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [*CITYSERVICES, "serve", "--port", str(port)],
+        env=service_env(
+            data_dir, DATABASE_URL=database_url, RATE_LIMIT_FILING="100000/minute", RATE_LIMIT_UPLOADS="100000/minute"
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 async def _citizen(base: str, token: str, case, worker: int, answered: dict[str, str], stop: asyncio.Event) -> None:
@@ -46,8 +53,11 @@ async def _citizen(base: str, token: str, case, worker: int, answered: dict[str,
             try:
                 uploaded = await client.post("/v1/materials", headers=headers, files={"file": ("p.pdf", PDF_PROOF)})
                 assert uploaded.status_code == 201
-                response = await client.post("/v1/applications", headers={**headers, "Idempotency-Key": key}, json={
-                    "service": "no-criminal-record-certificate", "details": {"purpose": "employment"}})
+                response = await client.post(
+                    "/v1/applications",
+                    headers={**headers, "Idempotency-Key": key},
+                    json={"service": "no-criminal-record-certificate", "details": {"purpose": "employment"}},
+                )
                 if response.status_code in (201, 202):
                     answered[key] = response.json()["id"]
                 n += 1
@@ -57,8 +67,10 @@ async def _citizen(base: str, token: str, case, worker: int, answered: dict[str,
 
 async def _load(base: str, tokens: list[str], answered: dict[str, str], seconds: float) -> None:
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(_citizen(base, tokens[i], ISSUABLE[i % len(ISSUABLE)], i, answered, stop))
-             for i in range(CLIENTS)]
+    tasks = [
+        asyncio.create_task(_citizen(base, tokens[i], ISSUABLE[i % len(ISSUABLE)], i, answered, stop))
+        for i in range(CLIENTS)
+    ]
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*tasks)
@@ -72,8 +84,18 @@ async def _scenario(tmp_path: Path, database_url: str) -> tuple[dict[str, str], 
     process = _start(data_dir, port, database_url)
     try:
         wait_until_up(f"{base}/healthz", 60)
-        tokens = [mint(data_dir, "--role", "citizen", "--id-number", ISSUABLE[i % len(ISSUABLE)].id_number, "--name",
-                       ISSUABLE[i % len(ISSUABLE)].name) for i in range(CLIENTS)]
+        tokens = [
+            mint(
+                data_dir,
+                "--role",
+                "citizen",
+                "--id-number",
+                ISSUABLE[i % len(ISSUABLE)].id_number,
+                "--name",
+                ISSUABLE[i % len(ISSUABLE)].name,
+            )
+            for i in range(CLIENTS)
+        ]
         for round_ in range(ROUNDS):
             load = asyncio.create_task(_load(base, tokens, answered, 4.0))
             if round_ < ROUNDS - 1:
@@ -85,20 +107,28 @@ async def _scenario(tmp_path: Path, database_url: str) -> tuple[dict[str, str], 
             await load
         auditor = mint(data_dir, "--role", "auditor")
         deadline = time.monotonic() + 60
-        async with httpx.AsyncClient(base_url=base, timeout=30,
-                                     headers={"Authorization": f"Bearer {auditor}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=30, headers={"Authorization": f"Bearer {auditor}"}
+        ) as client:
             while True:
                 finals = [(await client.get(f"/v1/applications/{i}")).json() for i in answered.values()]
-                if all(a.get("status") not in ("pending_agency", "verifying", "submitted") for a in finals) \
-                        or time.monotonic() > deadline:
+                if (
+                    all(a.get("status") not in ("pending_agency", "verifying", "submitted") for a in finals)
+                    or time.monotonic() > deadline
+                ):
                     break
                 await asyncio.sleep(1)
             verdict = (await client.get("/v1/audit/verify")).json()
         engine = create_engine(database_url)
         async with engine.connect() as conn:
-            duplicates = (await conn.execute(text(
-                "SELECT count(*) FROM (SELECT application_id FROM certificates GROUP BY application_id "
-                "HAVING count(*) > 1) d"))).scalar_one()
+            duplicates = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM (SELECT application_id FROM certificates GROUP BY application_id "
+                        "HAVING count(*) > 1) d"
+                    )
+                )
+            ).scalar_one()
         await engine.dispose()
         return answered, finals, verdict, int(duplicates)
     finally:
@@ -111,8 +141,10 @@ async def _scenario(tmp_path: Path, database_url: str) -> tuple[dict[str, str], 
 
 async def test_sigkill_twice_under_load_loses_nothing(tmp_path, database_url):
     answered, finals, verdict, duplicates = await _scenario(tmp_path, database_url)
-    print(f"\ncrash test: {len(answered)} filings answered 201/202 across 2 SIGKILLs; "
-          f"{sum(1 for a in finals if 'id' not in a)} lost; {duplicates} duplicate certificates")
+    print(
+        f"\ncrash test: {len(answered)} filings answered 201/202 across 2 SIGKILLs; "
+        f"{sum(1 for a in finals if 'id' not in a)} lost; {duplicates} duplicate certificates"
+    )
     assert len(answered) > 20
     assert all("id" in a for a in finals), "an answered application is missing"
     assert all(a["status"] in ("issued", "needs_review", "rejected") for a in finals)

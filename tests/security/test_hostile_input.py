@@ -33,9 +33,14 @@ async def _upload(client, headers, content: bytes, name: str = "proof.pdf", medi
     return await client.post("/v1/materials", headers=headers, files={"file": (name, content, media)})
 
 
-@pytest.mark.parametrize("content,name", [
-    (PDF_PROOF, "p.pdf"), (PNG_1PX, "p.png"), (JPEG_MIN, "p.jpg"),
-])
+@pytest.mark.parametrize(
+    "content,name",
+    [
+        (PDF_PROOF, "p.pdf"),
+        (PNG_1PX, "p.png"),
+        (JPEG_MIN, "p.jpg"),
+    ],
+)
 async def test_real_pdf_png_and_jpeg_are_accepted_by_content(client, tokens, content, name):
     response = await _upload(client, tokens.citizen(*ZHANG_WEI[:2]), content, name, "application/octet-stream")
     assert response.status_code == 201
@@ -45,15 +50,20 @@ async def test_real_pdf_png_and_jpeg_are_accepted_by_content(client, tokens, con
 async def test_oversize_upload_is_refused_while_reading(client, tokens):
     before = _rss_mb()
     for _ in range(5):
-        _problem(await _upload(client, tokens.citizen(*ZHANG_WEI[:2]), b"%PDF-1.4\n" + b"0" * (11 * 2**20)), 413,
-                 "MATERIAL_TOO_LARGE")
+        _problem(
+            await _upload(client, tokens.citizen(*ZHANG_WEI[:2]), b"%PDF-1.4\n" + b"0" * (11 * 2**20)),
+            413,
+            "MATERIAL_TOO_LARGE",
+        )
     assert _rss_mb() - before < 150
 
 
 async def test_oversize_upload_without_content_length_is_refused(client, tokens):
     async def trickle():
-        yield (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.pdf\"\r\n"
-               b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n")
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+        )
         for _ in range(12):
             yield b"0" * 2**20
         yield b"\r\n--b--\r\n"
@@ -64,8 +74,10 @@ async def test_oversize_upload_without_content_length_is_refused(client, tokens)
 
 async def test_a_slow_upload_does_not_hold_up_other_requests(client, tokens):
     async def slow():
-        yield (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.pdf\"\r\n"
-               b"Content-Type: application/pdf\r\n\r\n")
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n"
+        )
         for chunk in (PDF_PROOF[:10], PDF_PROOF[10:20], PDF_PROOF[20:]):
             await asyncio.sleep(0.5)
             yield chunk
@@ -80,16 +92,20 @@ async def test_a_slow_upload_does_not_hold_up_other_requests(client, tokens):
     assert (await upload).status_code == 201
 
 
-@pytest.mark.parametrize("content,name,media", [
-    (b"hello, I am text", "proof.pdf", "application/pdf"),
-    (JPEG_MIN[:-2] + b"%PDF-1.4 polyglot" + b"\xff\xd9", "poly.jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n" + b"junk" * 10, "broken.png", "image/png"),
-    (b"GIF89a" + b"\x00" * 20, "x.gif", "image/gif"),
-    (b"MZ\x90\x00" + b"\x00" * 100, "setup.pdf", "application/pdf"),
-])
+@pytest.mark.parametrize(
+    "content,name,media",
+    [
+        (b"hello, I am text", "proof.pdf", "application/pdf"),
+        (JPEG_MIN[:-2] + b"%PDF-1.4 polyglot" + b"\xff\xd9", "poly.jpg", "image/jpeg"),
+        (b"\x89PNG\r\n\x1a\n" + b"junk" * 10, "broken.png", "image/png"),
+        (b"GIF89a" + b"\x00" * 20, "x.gif", "image/gif"),
+        (b"MZ\x90\x00" + b"\x00" * 100, "setup.pdf", "application/pdf"),
+    ],
+)
 async def test_files_that_are_not_what_they_claim_are_415(client, tokens, content, name, media):
-    _problem(await _upload(client, tokens.citizen(*ZHANG_WEI[:2]), content, name, media), 415,
-             "UNSUPPORTED_MATERIAL_TYPE")
+    _problem(
+        await _upload(client, tokens.citizen(*ZHANG_WEI[:2]), content, name, media), 415, "UNSUPPORTED_MATERIAL_TYPE"
+    )
 
 
 async def test_a_zip_bomb_disguised_as_png_is_refused_without_being_opened(client, tokens):
@@ -102,8 +118,10 @@ async def test_a_zip_bomb_disguised_as_png_is_refused_without_being_opened(clien
 
 
 async def test_filenames_cannot_inject_headers_or_paths(client, tokens):
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/passwd\\r\\nX-Evil: 1.pdf\"\r\n"
-            b"Content-Type: application/pdf\r\n\r\n" + PDF_PROOF + b"\r\n--b--\r\n")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="../../etc/passwd\\r\\nX-Evil: 1.pdf"\r\n'
+        b"Content-Type: application/pdf\r\n\r\n" + PDF_PROOF + b"\r\n--b--\r\n"
+    )
     headers = {**tokens.citizen(*ZHANG_WEI[:2]), "content-type": "multipart/form-data; boundary=b"}
     response = await client.post("/v1/materials", headers=headers, content=body)
     assert response.status_code == 201
@@ -112,24 +130,34 @@ async def test_filenames_cannot_inject_headers_or_paths(client, tokens):
 
 async def test_multipart_without_the_file_part_and_wrong_content_type(client, tokens):
     headers = tokens.citizen(*ZHANG_WEI[:2])
-    _problem(await client.post("/v1/materials", headers=headers, data={"other": "x"}, files={"nope": ("a", b"x")}), 400,
-             "MALFORMED_UPLOAD")
-    _problem(await client.post("/v1/materials", headers={**headers, "content-type": "application/json"},
-                               content=b"{}"), 415, "MULTIPART_REQUIRED")
+    _problem(
+        await client.post("/v1/materials", headers=headers, data={"other": "x"}, files={"nope": ("a", b"x")}),
+        400,
+        "MALFORMED_UPLOAD",
+    )
+    _problem(
+        await client.post("/v1/materials", headers={**headers, "content-type": "application/json"}, content=b"{}"),
+        415,
+        "MULTIPART_REQUIRED",
+    )
 
 
 @pytest.mark.parametrize("name", ["王\u202e芳", "王\u0000芳", "王\n芳", "\u2066张伟\u2069", "", "王" * 65])
 async def test_control_and_bidi_characters_in_names_are_refused(client, tokens, name):
-    response = await file(client, tokens.clerk(), {**no_criminal_record(),
-                                                   "applicant": {"id_number": LI_NA[0], "name": name}})
+    response = await file(
+        client, tokens.clerk(), {**no_criminal_record(), "applicant": {"id_number": LI_NA[0], "name": name}}
+    )
     _problem(response, 422, "VALIDATION_FAILED")
 
 
 @pytest.mark.parametrize("reason", ["同意\u202e", "ok\u0007", "   ", "x" * 501])
 async def test_control_characters_and_bounds_in_reasons_are_refused(client, tokens, reason):
     review = (await file_residence_permit(client, tokens.citizen(*WANG_FANG[:2]), WANG_FANG[2])).json()
-    response = await client.post(f"/v1/applications/{review['id']}/decision", headers=tokens.clerk(),
-                                 json={"outcome": "approve", "reason": reason})
+    response = await client.post(
+        f"/v1/applications/{review['id']}/decision",
+        headers=tokens.clerk(),
+        json={"outcome": "approve", "reason": reason},
+    )
     _problem(response, 422, "VALIDATION_FAILED")
 
 
@@ -152,8 +180,11 @@ async def test_sql_and_html_metacharacters_are_just_text(client, tokens):
 async def test_the_verification_page_escapes_what_people_typed(client, tokens):
     issued = (await file_residence_permit(client, tokens.citizen(*ZHANG_WEI[:2]), ZHANG_WEI[2])).json()
     serial = issued["certificate"]["serial"]
-    revoked = await client.post(f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(),
-                                json={"reason": "<script>alert('x')</script> & 错误"})
+    revoked = await client.post(
+        f"/v1/certificates/{serial}/revoke",
+        headers=tokens.clerk(),
+        json={"reason": "<script>alert('x')</script> & 错误"},
+    )
     assert revoked.status_code == 200
     page = await client.get(f"/verify/{issued['certificate']['verification_code']}")
     assert "<script>alert" not in page.text
@@ -167,8 +198,14 @@ async def test_revocation_racing_downloads_has_one_winner_and_consistent_bytes(c
     issued = (await file_residence_permit(client, citizen, ZHANG_WEI[2])).json()
     serial = issued["certificate"]["serial"]
     downloads = [client.get(f"/v1/certificates/{serial}/pdf", headers=citizen) for _ in range(10)]
-    revocations = [client.post(f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(sub=f"clerk-{i}"),
-                               json={"reason": "核查发现地址有误"}) for i in range(4)]
+    revocations = [
+        client.post(
+            f"/v1/certificates/{serial}/revoke",
+            headers=tokens.clerk(sub=f"clerk-{i}"),
+            json={"reason": "核查发现地址有误"},
+        )
+        for i in range(4)
+    ]
     results = await asyncio.gather(*downloads, *revocations)
     pdfs = {r.content for r in results[:10]}
     assert len(pdfs) == 1 and all(r.status_code == 200 for r in results[:10])

@@ -26,7 +26,9 @@ def _zip() -> bytes:
 
 
 POLYGLOTS = {
-    "pdf that is also html": PDF_PROOF.replace(b"1 0 obj", b"<html><body><script>alert(1)</script></body></html>\n1 0 obj"),
+    "pdf that is also html": PDF_PROOF.replace(
+        b"1 0 obj", b"<html><body><script>alert(1)</script></body></html>\n1 0 obj"
+    ),
     "pdf with a doctype": b"%PDF-1.4\n<!DOCTYPE html>\n" + PDF_PROOF[9:],
     "pdf that is also zip (appended)": PDF_PROOF + _zip() + b"\n%%EOF\n",
     "pdf that is also zip (embedded)": PDF_PROOF[:-6] + _zip() + b"\n%%EOF\n",
@@ -40,14 +42,18 @@ POLYGLOTS = {
 
 @pytest.mark.parametrize("name", list(POLYGLOTS))
 async def test_polyglots_are_415(client, tokens, name):
-    response = await client.post("/v1/materials", headers=tokens.citizen(*ZHANG_WEI[:2]),
-                                 files={"file": ("proof.pdf", POLYGLOTS[name], "application/pdf")})
+    response = await client.post(
+        "/v1/materials",
+        headers=tokens.citizen(*ZHANG_WEI[:2]),
+        files={"file": ("proof.pdf", POLYGLOTS[name], "application/pdf")},
+    )
     assert response.status_code == 415, response.text
     assert response.json()["code"] == "UNSUPPORTED_MATERIAL_TYPE"
 
 
-@pytest.mark.parametrize("content,expected", [(PDF_PROOF, "application/pdf"), (PNG_1PX, "image/png"),
-                                              (JPEG_MIN, "image/jpeg")])
+@pytest.mark.parametrize(
+    "content,expected", [(PDF_PROOF, "application/pdf"), (PNG_1PX, "image/png"), (JPEG_MIN, "image/jpeg")]
+)
 def test_honest_files_are_still_accepted(content, expected):
     assert media_type_of(content) == expected
 

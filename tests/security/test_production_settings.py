@@ -23,9 +23,14 @@ OPENAPI = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 def _production(data_dir: Path, **overrides) -> Settings:
     key, cert = ensure_dev_signing_material(data_dir)
     values = {
-        "environment": "production", "data_dir": data_dir, "auth_jwks_file": ensure_dev_keys(data_dir),
-        "signing_key_file": key, "signing_cert_file": cert, "police_api_url": "https://police.example",
-        "housing_api_url": "https://housing.example", "audit_hmac_key": "k" * 32,
+        "environment": "production",
+        "data_dir": data_dir,
+        "auth_jwks_file": ensure_dev_keys(data_dir),
+        "signing_key_file": key,
+        "signing_cert_file": cert,
+        "police_api_url": "https://police.example",
+        "housing_api_url": "https://housing.example",
+        "audit_hmac_key": "k" * 32,
         "database_url": "postgresql+asyncpg://nobody@127.0.0.1:1/none",  # never connected: no lifespan here
     }
     return Settings(**{**values, **overrides})

@@ -27,8 +27,12 @@ async def _client(app, address: str) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def tight_app(settings):
-    app = create_app(settings.model_copy(update={"rate_limit_filing": "2/minute", "rate_limit_uploads": "2/minute",
-                                                 "rate_limit_verify": "3/minute"}), start_worker=False)
+    app = create_app(
+        settings.model_copy(
+            update={"rate_limit_filing": "2/minute", "rate_limit_uploads": "2/minute", "rate_limit_verify": "3/minute"}
+        ),
+        start_worker=False,
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -42,8 +46,13 @@ async def test_filing_is_limited_per_citizen_with_retry_after(tight_app, tokens)
         assert limited.json()["code"] == "RATE_LIMITED"
         assert 1 <= int(limited.headers["retry-after"]) <= 60
         assert (await file(client, tokens.citizen(*LI_NA[:2]), no_criminal_record())).status_code == 201
-        assert (await file(client, tokens.clerk(), {**no_criminal_record(),
-                                                    "applicant": {"id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1]}})).status_code == 201
+        assert (
+            await file(
+                client,
+                tokens.clerk(),
+                {**no_criminal_record(), "applicant": {"id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1]}},
+            )
+        ).status_code == 201
 
 
 async def test_uploads_are_limited_per_citizen(tight_app, tokens):

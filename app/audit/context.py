@@ -1,4 +1,8 @@
-"""What the request log needs to know about the request in flight, filled in as the request proceeds."""
+"""What the request log needs to know about the request in flight, filled in as the request proceeds.
+
+Who writes what, once each: the middleware opens it (id, method, path, client); the role dependency sets
+the actor; the route declares its action (`app.api.deps.Audited`); the domain says what it is about
+(`about`) and, for a change, the status it answers with; the unit of work or the middleware writes it."""
 
 from __future__ import annotations
 
@@ -30,11 +34,21 @@ class RequestContext:
     subject_masked: str | None = None
     on_behalf_of: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # The status a change answers with, recorded with the change in its unit of work.
+    status: int = 200
     # Set when the handler already wrote this request's event inside its own transaction.
     recorded: bool = False
     # Whose data a staff member received in this response (CONTRACT 10.1): one consultation event each,
     # written with the request's own event. Items: application_id, subject_hash, subject_masked.
     consulted: list[dict[str, str | None]] = field(default_factory=list)
+
+    def declare(self, action: str) -> None:
+        """The route's audit action, declared once (by its dependency); refined by `detail`."""
+        self.action = action
+
+    def detail(self, suffix: str) -> None:
+        """One action per route, made precise by the request (`application.decision` + `.approve`)."""
+        self.action = f"{self.action}.{suffix}" if self.action else suffix
 
     def about(
         self,

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import ContextDep
+from app.api.deps import Auditor, Citizen, CollaboratorsDep, ContextDep, SessionDep, audit_action
 from app.api.instants import Instant
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.audit import export, repository
@@ -22,16 +22,14 @@ from app.audit.schemas import (
 )
 from app.audit.sealing import seal_all
 from app.audit.verification import verify_events
-from app.auth.dependencies import Auditor, Citizen
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
-from app.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
 
 async def _filters(
-    runtime: RuntimeDep,
+    runtime: CollaboratorsDep,
     ctx: ContextDep,
     actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub`")] = None,
     role: Annotated[Literal["citizen", "clerk", "auditor"] | None, Query()] = None,
@@ -41,14 +39,18 @@ async def _filters(
     since: Annotated[Instant | None, Query()] = None,
     until: Annotated[Instant | None, Query()] = None,
 ) -> EventFilter:
-    subject_hash = runtime.audit.hasher.hash(subject_id_number) if subject_id_number else None
+    subject_hash = runtime.hasher.hash(subject_id_number) if subject_id_number else None
     if subject_id_number and subject_hash:
         # Searching the log for a person is a consultation of that person's data (CONTRACT 10.1).
-        note_consultation(ctx, subject_hash=subject_hash, subject_masked=runtime.audit.hasher.mask(subject_id_number))
+        note_consultation(ctx, subject_hash=subject_hash, subject_masked=runtime.hasher.mask(subject_id_number))
     return EventFilter(
-        actor=actor, role=role,
+        actor=actor,
+        role=role,
         subject_hash=subject_hash,
-        action=action, outcome=outcome, since=since, until=until,
+        action=action,
+        outcome=outcome,
+        since=since,
+        until=until,
     )
 
 
@@ -58,13 +60,20 @@ Filters = Annotated[EventFilter, Depends(_filters)]
 @router.get(
     "/audit/events",
     operation_id="list_audit_events",
+    dependencies=[audit_action("audit.events")],
     summary="The request log, filtered, in chain order",
     tags=["audit"],
     response_model=AuditPage,
 )
-async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: SessionDep, filters: Filters,
-                            ctx: ContextDep, limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
-    ctx.action = "audit.events"
+async def list_audit_events(
+    principal: Auditor,
+    runtime: CollaboratorsDep,
+    session: SessionDep,
+    filters: Filters,
+    ctx: ContextDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> AuditPage:
     await seal_all(runtime.sessionmaker)
     after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
     rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
@@ -79,41 +88,54 @@ async def list_audit_events(principal: Auditor, runtime: RuntimeDep, session: Se
 @router.get(
     "/audit/export",
     operation_id="export_audit_events",
+    dependencies=[audit_action("audit.export")],
     summary="The request log streamed as NDJSON or CSV, with each event's chain hash",
     tags=["audit"],
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The events"}},
 )
 async def export_audit_events(
-    principal: Auditor, runtime: RuntimeDep, filters: Filters, ctx: ContextDep,
+    principal: Auditor,
+    runtime: CollaboratorsDep,
+    filters: Filters,
+    ctx: ContextDep,
     format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
 ) -> StreamingResponse:
-    ctx.action = "audit.export"
     await seal_all(runtime.sessionmaker)
     events = repository.stream(runtime.sessionmaker, filters=filters)
     if format == "csv":
-        return StreamingResponse(export.csv_rows(events), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'})
-    return StreamingResponse(export.ndjson(events), media_type="application/x-ndjson",
-                             headers={"Content-Disposition": 'attachment; filename="audit-events.ndjson"'})
+        return StreamingResponse(
+            export.csv_rows(events),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'},
+        )
+    return StreamingResponse(
+        export.ndjson(events),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="audit-events.ndjson"'},
+    )
 
 
 @router.get(
     "/audit/verify",
     operation_id="verify_audit_chain",
+    dependencies=[audit_action("audit.verify")],
     summary="Recompute the hash chain and name the first bad event",
     tags=["audit"],
     response_model=ChainVerification,
 )
-async def verify_audit_chain(principal: Auditor, runtime: RuntimeDep, session: SessionDep) -> ChainVerification:
+async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep, session: SessionDep) -> ChainVerification:
     await seal_all(runtime.sessionmaker)
     checkpoint = await repository.latest_checkpoint(session)
-    await session.commit()  # no connection held while the whole log streams
-    state = await verify_events(repository.stream(runtime.sessionmaker),
-                                watch_seq=checkpoint.seq if checkpoint else None)
+    if checkpoint is not None:
+        session.expunge(checkpoint)  # kept as read: ending the transaction below must not expire it
+    await session.rollback()  # a read: end it, so no connection is held while the whole log streams
+    state = await verify_events(
+        repository.stream(runtime.sessionmaker), watch_seq=checkpoint.seq if checkpoint else None
+    )
     signature_ok: bool | None = None
     if checkpoint is not None:
-        signature_ok = checkpoint_signature_ok(runtime, checkpoint)
+        signature_ok = checkpoint_signature_ok(runtime.issuer.pdfs.signer, checkpoint)
         if signature_ok:
             state.hold_against_checkpoint(checkpoint.seq, checkpoint.head_hash)
         elif state.first_bad is None:
@@ -136,6 +158,7 @@ async def verify_audit_chain(principal: Auditor, runtime: RuntimeDep, session: S
 @router.get(
     "/audit/checkpoints/latest",
     operation_id="latest_audit_checkpoint",
+    dependencies=[audit_action("audit.checkpoint")],
     summary="The latest signed chain head, for offline verification of an export",
     tags=["audit"],
     response_model=CheckpointOut | None,
@@ -156,28 +179,42 @@ def _kind(action: str, kind: str) -> str:
 @router.get(
     "/me/data-access",
     operation_id="my_data_access",
+    dependencies=[audit_action("me.data_access")],
     summary="Every time data about me was consulted",
     description="Agency calls made about you (and on whose behalf), clerks' and auditors' readings of your "
     "applications, and public verifications of your certificates. Newest first.",
     tags=["citizen"],
     response_model=DataAccessPage,
 )
-async def my_data_access(principal: Citizen, runtime: RuntimeDep, session: SessionDep, limit: Limit = 50,
-                         cursor: Cursor = None) -> DataAccessPage:
+async def my_data_access(
+    principal: Citizen, runtime: CollaboratorsDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> DataAccessPage:
     assert principal.id_number is not None
     await seal_all(runtime.sessionmaker)
     before = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
-    rows = await repository.consultations_of(session, subject_hash=runtime.audit.hasher.hash(principal.id_number),
-                                             own_sub=principal.sub, before_seq=before, limit=limit)
+    rows = await repository.consultations_of(
+        session,
+        subject_hash=runtime.hasher.hash(principal.id_number),
+        own_sub=principal.sub,
+        before_seq=before,
+        limit=limit,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     return DataAccessPage(
         items=[
             DataAccessOut(
-                at=e.occurred_at, kind=_kind(e.action, e.kind), action=e.action, agency=e.agency, dataset=e.dataset,
+                at=e.occurred_at,
+                kind=_kind(e.action, e.kind),
+                action=e.action,
+                agency=e.agency,
+                dataset=e.dataset,
                 application_id=e.application_id,
                 certificate_serial=e.resource_id if e.resource_type == "certificate" else None,
-                on_behalf_of=e.on_behalf_of, by_role=e.actor_role, by_station=e.actor_station, request_id=e.request_id,
+                on_behalf_of=e.on_behalf_of,
+                by_role=e.actor_role,
+                by_station=e.actor_station,
+                request_id=e.request_id,
             )
             for e in rows
         ],

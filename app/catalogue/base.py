@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from app.catalogue.decisions import IDENTITY_MISMATCH, IDENTITY_NOT_FOUND, Check, Outcome
 from app.i18n import Text
-from app.services.decisions import IDENTITY_MISMATCH, IDENTITY_NOT_FOUND, Check, Outcome
 from integrations.agencies import Agencies
 from integrations.errors import AgencyBadResponse, AgencyError, AgencyNotFound
 from integrations.http import AgencyResponse
@@ -141,25 +141,36 @@ class ServiceDefinition(ABC):
             return _unavailable("IDENTITY", person)
         if person.outcome == "not_found":
             return Check(
-                "IDENTITY", "police", Outcome.failed,
+                "IDENTITY",
+                "police",
+                Outcome.failed,
                 Text("人口信息库中无此身份证号码", "No such id number in the population registry"),
-                person.evidence, IDENTITY_NOT_FOUND,
+                person.evidence,
+                IDENTITY_NOT_FOUND,
             )
         record: Person = person.data
         if not _same_name(record.name, applicant.name):
             return Check(
-                "IDENTITY", "police", Outcome.failed,
+                "IDENTITY",
+                "police",
+                Outcome.failed,
                 Text("姓名与人口信息库登记不一致", "The name differs from the registry's"),
-                person.evidence, IDENTITY_MISMATCH,
+                person.evidence,
+                IDENTITY_MISMATCH,
             )
         if record.status != "active":
             return Check(
-                "IDENTITY", "police", Outcome.failed,
+                "IDENTITY",
+                "police",
+                Outcome.failed,
                 Text(f"人口信息库中该人员状态为 {record.status}", f"The registry lists the person as {record.status}"),
-                person.evidence, IDENTITY_MISMATCH,
+                person.evidence,
+                IDENTITY_MISMATCH,
             )
         return Check(
-            "IDENTITY", "police", Outcome.passed,
+            "IDENTITY",
+            "police",
+            Outcome.passed,
             Text("身份证号码与姓名与人口信息库一致，状态正常", "Id number and name match the registry; status active"),
             person.evidence,
         )
@@ -167,8 +178,12 @@ class ServiceDefinition(ABC):
 
 def _unavailable(code: str, consultation: Consultation) -> Check:
     return Check(
-        code, consultation.agency, Outcome.unavailable,
-        Text("部门暂时无法应答，将自动重试", f"The {consultation.agency} agency did not answer; retrying automatically"),
+        code,
+        consultation.agency,
+        Outcome.unavailable,
+        Text(
+            "部门暂时无法应答，将自动重试", f"The {consultation.agency} agency did not answer; retrying automatically"
+        ),
         None,
     )
 
@@ -185,7 +200,9 @@ def combined_evidence(*consultations: Consultation) -> str | None:
     return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
 
-async def consult_all(consult: ConsultFn, calls: dict[str, tuple[str, str, Awaitable[AgencyResponse[Any]]]]) -> dict[str, Consultation]:
+async def consult_all(
+    consult: ConsultFn, calls: dict[str, tuple[str, str, Awaitable[AgencyResponse[Any]]]]
+) -> dict[str, Consultation]:
     """Run the named agency calls concurrently."""
     names = list(calls)
     results = await asyncio.gather(*(consult(*calls[name]) for name in names))

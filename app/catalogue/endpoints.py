@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.applications.schemas import LocalizedText
-from app.services.registry import SERVICES
+from app.catalogue.registry import SERVICES
+from app.catalogue.schemas import LocalizedText
 
 router = APIRouter(prefix="/v1")
 
@@ -37,14 +37,16 @@ async def list_services() -> Catalogue:
     items = []
     for definition in SERVICES.values():
         entry = definition.catalogue_entry()
-        items.append(ServiceOut(
-            code=entry.code,
-            name=LocalizedText(**entry.name.as_dict()),
-            description=LocalizedText(**entry.description.as_dict()),
-            required_materials=[LocalizedText(**m.as_dict()) for m in entry.required_materials],
-            agencies=entry.agencies,
-            processing_mode=entry.processing_mode,
-            validity_months=entry.validity_months,
-            details_schema=definition.details_model.model_json_schema(),
-        ))
+        items.append(
+            ServiceOut(
+                code=entry.code,
+                name=LocalizedText(**entry.name.as_dict()),
+                description=LocalizedText(**entry.description.as_dict()),
+                required_materials=[LocalizedText(**m.as_dict()) for m in entry.required_materials],
+                agencies=entry.agencies,
+                processing_mode=entry.processing_mode,
+                validity_months=entry.validity_months,
+                details_schema=definition.details_model.model_json_schema(),
+            )
+        )
     return Catalogue(items=items)

@@ -8,6 +8,13 @@ from app.materials.models import Material
 from app.notifications.models import OutboxEvent
 
 __all__ = [
-    "Application", "AuditCheckpoint", "AuditEvent", "Base", "Certificate", "CertificateNumber",
-    "IdempotencyRecord", "Material", "OutboxEvent",
+    "Application",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Base",
+    "Certificate",
+    "CertificateNumber",
+    "IdempotencyRecord",
+    "Material",
+    "OutboxEvent",
 ]

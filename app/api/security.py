@@ -1,4 +1,5 @@
-"""The FastAPI side of identity: one dependency per role set, declared by every /v1 route."""
+"""The HTTP side of identity: the bearer token checked once, the role a route needs, the actor written
+into the request context. The typed aliases routes declare are in app.api.deps."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.context import current_context
-from app.auth.principal import ClaimNames, ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
+from app.api.collaborators import collaborators_of
+from app.audit.context import current_context
+from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
 from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
@@ -33,7 +35,9 @@ async def authenticate(
 ) -> Principal:
     if credentials is None:
         raise Unauthenticated(Text("缺少 Bearer 身份令牌", "No bearer token was sent"))
-    verifier: TokenVerifier = request.app.state.token_verifier
+    collaborators = collaborators_of(request.app)
+    assert collaborators is not None, "the lifespan has not run"
+    verifier: TokenVerifier = collaborators.token_verifier
     try:
         claims = await verifier.verify(credentials.credentials)
     except InvalidToken as exc:
@@ -41,7 +45,7 @@ async def authenticate(
             raise IdentityProviderUnavailable() from None
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
-        return principal_from_claims(claims, getattr(request.app.state, "claim_names", ClaimNames()))
+        return principal_from_claims(claims, collaborators.claim_names)
     except NoAcceptedRole as exc:
         ctx = current_context()
         if ctx is not None and isinstance(claims.get("sub"), str):
@@ -72,12 +76,3 @@ def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
 
     dependency.__name__ = "require_" + "_or_".join(allowed)
     return dependency
-
-
-Citizen = Annotated[Principal, Depends(require_roles(Role.citizen))]
-Clerk = Annotated[Principal, Depends(require_roles(Role.clerk))]
-Auditor = Annotated[Principal, Depends(require_roles(Role.auditor))]
-Filer = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]
-Reader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor, Role.citizen))]
-Staff = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor))]
-Downloader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]

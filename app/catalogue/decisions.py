@@ -30,31 +30,41 @@ class ReasonCode:
 
 
 IDENTITY_NOT_FOUND = ReasonCode(
-    "IDENTITY_NOT_FOUND", Effect.reject,
+    "IDENTITY_NOT_FOUND",
+    Effect.reject,
     Text("公安人口信息库中没有该身份证号码", "The police population registry has no such id number"),
 )
 IDENTITY_MISMATCH = ReasonCode(
-    "IDENTITY_MISMATCH", Effect.reject,
-    Text("姓名与人口信息库不一致，或该人员状态不是正常", "The name differs from the registry's, or the person is not active"),
+    "IDENTITY_MISMATCH",
+    Effect.reject,
+    Text(
+        "姓名与人口信息库不一致，或该人员状态不是正常",
+        "The name differs from the registry's, or the person is not active",
+    ),
 )
 LOCAL_HUKOU = ReasonCode(
-    "LOCAL_HUKOU", Effect.reject,
+    "LOCAL_HUKOU",
+    Effect.reject,
     Text("户籍在上海，无需办理居住证", "The applicant's hukou is in Shanghai; a residence permit is not for them"),
 )
 NOT_LOCAL_HUKOU = ReasonCode(
-    "NOT_LOCAL_HUKOU", Effect.reject,
+    "NOT_LOCAL_HUKOU",
+    Effect.reject,
     Text("户籍不在上海，无法出具上海户籍证明", "The applicant's hukou is not in Shanghai"),
 )
 NO_RESIDENCE_REGISTRATION = ReasonCode(
-    "NO_RESIDENCE_REGISTRATION", Effect.review,
+    "NO_RESIDENCE_REGISTRATION",
+    Effect.review,
     Text("该地址没有公安居住登记，转人工审核", "No police residence registration at this address; sent to a clerk"),
 )
 RESIDENCE_UNDER_6_MONTHS = ReasonCode(
-    "RESIDENCE_UNDER_6_MONTHS", Effect.reject,
+    "RESIDENCE_UNDER_6_MONTHS",
+    Effect.reject,
     Text("在该地址居住登记未满6个月", "Registered at this address less than 6 calendar months ago"),
 )
 NO_HOUSING_RECORD = ReasonCode(
-    "NO_HOUSING_RECORD", Effect.review,
+    "NO_HOUSING_RECORD",
+    Effect.review,
     Text(
         "房屋管理部门没有申请人在该地址的产权或有效租赁登记，转人工审核",
         "The housing bureau has no property owned by, nor valid lease naming, the applicant at this address; "
@@ -62,27 +72,47 @@ NO_HOUSING_RECORD = ReasonCode(
     ),
 )
 CRIMINAL_RECORD_FOUND = ReasonCode(
-    "CRIMINAL_RECORD_FOUND", Effect.review,
-    Text("公安机关存有申请人的犯罪记录，转人工审核", "The police hold a criminal record for the applicant; sent to a clerk"),
+    "CRIMINAL_RECORD_FOUND",
+    Effect.review,
+    Text(
+        "公安机关存有申请人的犯罪记录，转人工审核",
+        "The police hold a criminal record for the applicant; sent to a clerk",
+    ),
 )
 AGENCY_UNAVAILABLE = ReasonCode(
-    "AGENCY_UNAVAILABLE", Effect.review,
-    Text("部门数据在等待期限内仍无法获取，转人工审核", "An agency did not answer within the waiting limit; sent to a clerk"),
+    "AGENCY_UNAVAILABLE",
+    Effect.review,
+    Text(
+        "部门数据在等待期限内仍无法获取，转人工审核",
+        "An agency did not answer within the waiting limit; sent to a clerk",
+    ),
 )
 MATERIALS_REQUESTED = ReasonCode(
-    "MATERIALS_REQUESTED", Effect.review,
-    Text("审核民警要求补正材料，请按说明上传", "A clerk asked for further materials; upload them as the clerk explains"),
+    "MATERIALS_REQUESTED",
+    Effect.review,
+    Text(
+        "审核民警要求补正材料，请按说明上传", "A clerk asked for further materials; upload them as the clerk explains"
+    ),
 )
 MATERIALS_NOT_SUPPLIED = ReasonCode(
-    "MATERIALS_NOT_SUPPLIED", Effect.reject,
+    "MATERIALS_NOT_SUPPLIED",
+    Effect.reject,
     Text("补正材料期限内未提交材料", "The materials a clerk asked for were not supplied in time"),
 )
 REASON_CODES = {
     r.code: r
     for r in (
-        IDENTITY_NOT_FOUND, IDENTITY_MISMATCH, LOCAL_HUKOU, NOT_LOCAL_HUKOU, NO_RESIDENCE_REGISTRATION,
-        RESIDENCE_UNDER_6_MONTHS, NO_HOUSING_RECORD, CRIMINAL_RECORD_FOUND, AGENCY_UNAVAILABLE,
-        MATERIALS_REQUESTED, MATERIALS_NOT_SUPPLIED,
+        IDENTITY_NOT_FOUND,
+        IDENTITY_MISMATCH,
+        LOCAL_HUKOU,
+        NOT_LOCAL_HUKOU,
+        NO_RESIDENCE_REGISTRATION,
+        RESIDENCE_UNDER_6_MONTHS,
+        NO_HOUSING_RECORD,
+        CRIMINAL_RECORD_FOUND,
+        AGENCY_UNAVAILABLE,
+        MATERIALS_REQUESTED,
+        MATERIALS_NOT_SUPPLIED,
     )
 }
 

@@ -94,9 +94,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def temporary_service(
-    data_dir: Path, *, log_path: Path, startup_timeout: float = STARTUP_TIMEOUT_S
-) -> Iterator[str]:
+def temporary_service(data_dir: Path, *, log_path: Path, startup_timeout: float = STARTUP_TIMEOUT_S) -> Iterator[str]:
     """Run `cityservices serve` on a free loopback port with DATA_DIR=`data_dir` and nothing else
     configured; yield its base URL once /healthz answers; stop it on the way out, whatever happens."""
     port = free_port()
@@ -160,8 +158,12 @@ def proof_of_address_pdf(person: Person, address: str) -> bytes:
     page.drawString(72, 760, "居住地址证明（演示材料）")
     page.setFont("STSong-Light", 12)
     for offset, line in enumerate(
-        (f"姓名：{person.name}", f"身份证号码：{person.id_number}", f"居住地址：{address}",
-         "本文件由 cityservices demo 生成，仅用于演示。")
+        (
+            f"姓名：{person.name}",
+            f"身份证号码：{person.id_number}",
+            f"居住地址：{address}",
+            "本文件由 cityservices demo 生成，仅用于演示。",
+        )
     ):
         page.drawString(72, 720 - offset * 22, line)
     page.showPage()
@@ -201,14 +203,19 @@ class Api:
     def close(self) -> None:
         self.http.close()
 
-    def bearer(self, *, role: str, person: Person | None = None, name: str | None = None,
-               station_id: str | None = None) -> dict[str, str]:
+    def bearer(
+        self, *, role: str, person: Person | None = None, name: str | None = None, station_id: str | None = None
+    ) -> dict[str, str]:
         from app.auth.dev_keys import mint_dev_token
 
         token = mint_dev_token(
-            self.data_dir, issuer=self.issuer, audience=self.audience, roles=[role],
+            self.data_dir,
+            issuer=self.issuer,
+            audience=self.audience,
+            roles=[role],
             id_number=person.id_number if person else None,
-            name=person.name if person else name, station_id=station_id,
+            name=person.name if person else name,
+            station_id=station_id,
         )
         return {"Authorization": f"Bearer {token}"}
 
@@ -220,8 +227,10 @@ class Api:
         if response.status_code not in expect:
             hint = ""
             if response.status_code == 401:
-                hint = (f"\nThe service refused a development token minted from {self.data_dir}: pass "
-                        "--data-dir with the DATA_DIR the service runs with (and the same AUTH_ISSUER/AUTH_AUDIENCE).")
+                hint = (
+                    f"\nThe service refused a development token minted from {self.data_dir}: pass "
+                    "--data-dir with the DATA_DIR the service runs with (and the same AUTH_ISSUER/AUTH_AUDIENCE)."
+                )
             raise DemoError(f"{method} {path} answered {response.status_code}: {_problem(response)}{hint}")
         return response
 
@@ -268,7 +277,10 @@ class Story:
     def file_application(self, headers: dict[str, str], body: dict[str, Any], *, what: str) -> dict[str, Any]:
         with self.console.status(f"  {what}: the service consults the agencies and decides…", spinner="dots"):
             response = self.api.call(
-                "POST", "/v1/applications", expect=(201, 202), json=body,
+                "POST",
+                "/v1/applications",
+                expect=(201, 202),
+                json=body,
                 headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
             )
             application: dict[str, Any] = response.json()
@@ -276,7 +288,9 @@ class Story:
                 application = self._await_decision(headers, application)
         self.note(f"POST /v1/applications → {response.status_code}, application {application['id']}")
         for check in application.get("checks", []):
-            mark = {"pass": "[green]pass[/green]", "fail": "[red]fail[/red]"}.get(check["outcome"], "[yellow]?[/yellow]")
+            mark = {"pass": "[green]pass[/green]", "fail": "[red]fail[/red]"}.get(
+                check["outcome"], "[yellow]?[/yellow]"
+            )
             self.note(f"  {check['agency']:<8} {check['code']:<24} {mark}  {check['detail']['zh']}")
         return application
 
@@ -296,13 +310,22 @@ class Story:
     def expect_issued(self, application: dict[str, Any], *, who: Person, owner_headers: dict[str, str]) -> Issued:
         if application["status"] != "issued" or not application.get("certificate"):
             reasons = ", ".join(r["code"] for r in application.get("reasons", [])) or "no reason given"
-            raise DemoError(f"{who.name}'s {application['service']} was {application['status']} ({reasons}), not issued")
+            raise DemoError(
+                f"{who.name}'s {application['service']} was {application['status']} ({reasons}), not issued"
+            )
         certificate = application["certificate"]
-        issued = Issued(service=application["service"], holder=who.name, serial=certificate["serial"],
-                        verification_code=certificate["verification_code"], owner_headers=owner_headers)
+        issued = Issued(
+            service=application["service"],
+            holder=who.name,
+            serial=certificate["serial"],
+            verification_code=certificate["verification_code"],
+            owner_headers=owner_headers,
+        )
         self.issued.append(issued)
-        self.ok(f"issued: [bold]{issued.serial}[/bold], verification code {issued.verification_code}, "
-                f"valid until {certificate['expires_at'][:10]}")
+        self.ok(
+            f"issued: [bold]{issued.serial}[/bold], verification code {issued.verification_code}, "
+            f"valid until {certificate['expires_at'][:10]}"
+        )
         return issued
 
     # - the steps -
@@ -318,15 +341,21 @@ class Story:
         citizen = self.api.bearer(role="citizen", person=ZHANG_WEI)
         proof = proof_of_address_pdf(ZHANG_WEI, ZHANG_WEI_ADDRESS)
         material = self.api.call(
-            "POST", "/v1/materials", expect=(201,), headers=citizen,
+            "POST",
+            "/v1/materials",
+            expect=(201,),
+            headers=citizen,
             files={"file": ("居住地址证明.pdf", proof, "application/pdf")},
         ).json()
-        self.ok(f"proof of address uploaded: {material['media_type']}, {material['size']} bytes, "
-                f"material {material['id']}")
+        self.ok(
+            f"proof of address uploaded: {material['media_type']}, {material['size']} bytes, material {material['id']}"
+        )
         application = self.file_application(
             citizen,
-            {"service": "residence-permit",
-             "details": {"address": ZHANG_WEI_ADDRESS, "material_ids": [material["id"]]}},
+            {
+                "service": "residence-permit",
+                "details": {"address": ZHANG_WEI_ADDRESS, "material_ids": [material["id"]]},
+            },
             what="residence permit",
         )
         self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
@@ -335,7 +364,8 @@ class Story:
     def no_criminal_record(self, citizen: dict[str, str]) -> None:
         self.step(f"{ZHANG_WEI.name} asks for a no-criminal-record certificate (employment)")
         application = self.file_application(
-            citizen, {"service": "no-criminal-record-certificate", "details": {"purpose": "employment"}},
+            citizen,
+            {"service": "no-criminal-record-certificate", "details": {"purpose": "employment"}},
             what="no-criminal-record certificate",
         )
         self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
@@ -344,7 +374,8 @@ class Story:
         self.step(f"{SHEN_GUOQIANG.name} (Shanghai hukou) asks for a household-registration certificate")
         citizen = self.api.bearer(role="citizen", person=SHEN_GUOQIANG)
         application = self.file_application(
-            citizen, {"service": "household-registration-certificate", "details": {"purpose": "子女入学"}},
+            citizen,
+            {"service": "household-registration-certificate", "details": {"purpose": "子女入学"}},
             what="household-registration certificate",
         )
         self.expect_issued(application, who=SHEN_GUOQIANG, owner_headers=citizen)
@@ -353,33 +384,49 @@ class Story:
         self.step(f"A clerk at window {STATION} files for {LI_NA.name}, who stands there")
         application = self.file_application(
             clerk,
-            {"service": "no-criminal-record-certificate", "details": {"purpose": "visa"},
-             "applicant": {"id_number": LI_NA.id_number, "name": LI_NA.name}},
+            {
+                "service": "no-criminal-record-certificate",
+                "details": {"purpose": "visa"},
+                "applicant": {"id_number": LI_NA.id_number, "name": LI_NA.name},
+            },
             what="no-criminal-record certificate at the window",
         )
         if application["channel"] != "window" or application["station_id"] != STATION:
-            raise DemoError(f"a window filing came back as channel {application['channel']!r}, "
-                            f"station {application['station_id']!r}")
-        self.ok(f"channel window, station {application['station_id']}; it belongs to {LI_NA.name}, "
-                "who sees it in her own list")
+            raise DemoError(
+                f"a window filing came back as channel {application['channel']!r}, "
+                f"station {application['station_id']!r}"
+            )
+        self.ok(
+            f"channel window, station {application['station_id']}; it belongs to {LI_NA.name}, "
+            "who sees it in her own list"
+        )
         self.expect_issued(application, who=LI_NA, owner_headers=clerk)
 
     def review_queue(self, clerk: dict[str, str]) -> None:
         self.step(f"{WANG_FANG.name}'s residence permit goes to a clerk, who approves it")
         citizen = self.api.bearer(role="citizen", person=WANG_FANG)
         proof = proof_of_address_pdf(WANG_FANG, WANG_FANG_ADDRESS)
-        material = self.api.call("POST", "/v1/materials", expect=(201,), headers=citizen,
-                                 files={"file": ("租赁合同.pdf", proof, "application/pdf")}).json()
+        material = self.api.call(
+            "POST",
+            "/v1/materials",
+            expect=(201,),
+            headers=citizen,
+            files={"file": ("租赁合同.pdf", proof, "application/pdf")},
+        ).json()
         application = self.file_application(
             citizen,
-            {"service": "residence-permit",
-             "details": {"address": WANG_FANG_ADDRESS, "material_ids": [material["id"]]}},
+            {
+                "service": "residence-permit",
+                "details": {"address": WANG_FANG_ADDRESS, "material_ids": [material["id"]]},
+            },
             what="residence permit",
         )
         codes = [reason["code"] for reason in application.get("reasons", [])]
         if application["status"] != "needs_review" or "NO_HOUSING_RECORD" not in codes:
-            raise DemoError(f"{WANG_FANG.name}'s residence permit was {application['status']} {codes}, "
-                            "expected needs_review NO_HOUSING_RECORD")
+            raise DemoError(
+                f"{WANG_FANG.name}'s residence permit was {application['status']} {codes}, "
+                "expected needs_review NO_HOUSING_RECORD"
+            )
         for reason in application["reasons"]:
             self.ok(f"needs_review: {reason['code']} — {reason['message']['zh']}")
 
@@ -387,7 +434,9 @@ class Story:
         self.ok(f"the clerk finds it in the review queue ({queue} waiting, oldest first)")
         reason = "租赁合同已续签，窗口核验原件无误 / renewed lease checked in person"
         decided = self.api.call(
-            "POST", f"/v1/applications/{application['id']}/decision", headers=clerk,
+            "POST",
+            f"/v1/applications/{application['id']}/decision",
+            headers=clerk,
             json={"outcome": "approve", "reason": reason},
         ).json()
         self.ok(f"approved with the reason “{reason}”")
@@ -411,8 +460,13 @@ class Story:
     def download_and_verify(self) -> None:
         self.step("The PDFs: downloaded, then verified as anyone holding one would (public)")
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=self.console, transient=True) as progress:
             task = progress.add_task("  downloading and verifying", total=len(self.issued))
             for issued in self.issued:
@@ -423,9 +477,13 @@ class Story:
         for column in ("holder", "service", "serial", "signature", "file"):
             table.add_column(column)
         for issued in self.issued:
-            table.add_row(issued.holder, issued.service, issued.serial,
-                          "intact" if issued.signature_intact else "BROKEN",
-                          issued.file.name if issued.file else "-")
+            table.add_row(
+                issued.holder,
+                issued.service,
+                issued.serial,
+                "intact" if issued.signature_intact else "BROKEN",
+                issued.file.name if issued.file else "-",
+            )
         self.console.print(table)
 
     def _download_and_verify(self, issued: Issued) -> None:
@@ -434,8 +492,9 @@ class Story:
             raise DemoError(f"{issued.serial}: the download is not a signed PDF")
         issued.file = self.out_dir / f"{issued.service}-{issued.serial}.pdf"
         issued.file.write_bytes(response.content)
-        check = self.api.call("POST", "/v1/verify",
-                              files={"file": (issued.file.name, response.content, "application/pdf")}).json()
+        check = self.api.call(
+            "POST", "/v1/verify", files={"file": (issued.file.name, response.content, "application/pdf")}
+        ).json()
         if not (check["signature_intact"] and check["on_record"] and check["serial"] == issued.serial):
             raise DemoError(f"{issued.serial}: POST /v1/verify answered {check}")
         issued.signature_intact = True
@@ -452,12 +511,15 @@ class Story:
         auditor = self.api.bearer(role="auditor", name="审计员")
         chain = self.api.call("GET", "/v1/audit/verify", headers=auditor).json()
         if not chain["intact"]:
-            raise DemoError(f"the audit chain is broken at event {chain['first_bad_event']} "
-                            "(docs/runbook.md, audit-chain break)")
+            raise DemoError(
+                f"the audit chain is broken at event {chain['first_bad_event']} (docs/runbook.md, audit-chain break)"
+            )
         self.ok(f"chain intact: {chain['events_checked']} events recomputed")
         since = (self.started_at - timedelta(seconds=5)).isoformat()
         events = self.api.call(
-            "GET", "/v1/audit/events", headers=auditor,
+            "GET",
+            "/v1/audit/events",
+            headers=auditor,
             params={"subject_id_number": ZHANG_WEI.id_number, "since": since, "limit": 8},
         ).json()["items"]
         table = Table(title=f"Events about {ZHANG_WEI.name} (searched by keyed hash; id numbers are never stored)")
@@ -467,17 +529,28 @@ class Story:
             by = event.get("actor_role") or "-"
             if event.get("actor_station"):
                 by += f"@{event['actor_station']}"
-            table.add_row(str(event["seq"]), str(event["occurred_at"])[11:19], event["kind"], event["action"],
-                          by, str(event["outcome"]))
+            table.add_row(
+                str(event["seq"]),
+                str(event["occurred_at"])[11:19],
+                event["kind"],
+                event["action"],
+                by,
+                str(event["outcome"]),
+            )
         self.console.print(table)
         clerk_events = self.api.call(
-            "GET", "/v1/audit/events", headers=auditor, params={"role": "clerk", "since": since, "limit": 100},
+            "GET",
+            "/v1/audit/events",
+            headers=auditor,
+            params={"role": "clerk", "since": since, "limit": 100},
         ).json()["items"]
         decisions = [e for e in clerk_events if str(e["action"]).startswith("application.decision")]
         if not decisions:
             raise DemoError("the clerk's decision is not in the request log")
-        self.ok(f"the clerk's decision is on record: event {decisions[-1]['seq']} {decisions[-1]['action']} "
-                f"by {decisions[-1]['actor_role']}@{decisions[-1]['actor_station']}")
+        self.ok(
+            f"the clerk's decision is on record: event {decisions[-1]['seq']} {decisions[-1]['action']} "
+            f"by {decisions[-1]['actor_role']}@{decisions[-1]['actor_station']}"
+        )
 
     def data_access(self) -> None:
         self.step(f"{ZHANG_WEI.name} asks who consulted his data (GET /v1/me/data-access)")
@@ -499,17 +572,29 @@ class Story:
         for issued in self.issued:
             lines.append(f"[bold]{issued.file}[/bold]\n  {issued.holder} · {issued.serial} · {issued.verification_url}")
         if temporary:
-            lines.append("[dim]The verification pages answered while the demo's temporary service ran; "
-                         "run `cityservices serve` and then `cityservices demo` for codes that stay verifiable.[/dim]")
-        self.console.print(Panel("\n".join(lines), title=f"Done: {len(self.issued)} signed PDFs in {self.out_dir}",
-                                 border_style="green"))
+            lines.append(
+                "[dim]The verification pages answered while the demo's temporary service ran; "
+                "run `cityservices serve` and then `cityservices demo` for codes that stay verifiable.[/dim]"
+            )
+        self.console.print(
+            Panel(
+                "\n".join(lines), title=f"Done: {len(self.issued)} signed PDFs in {self.out_dir}", border_style="green"
+            )
+        )
         summary = [
-            {"service": i.service, "holder": i.holder, "serial": i.serial, "verification_code": i.verification_code,
-             "verification_url": i.verification_url, "file": i.file.name if i.file else None}
+            {
+                "service": i.service,
+                "holder": i.holder,
+                "serial": i.serial,
+                "verification_code": i.verification_code,
+                "verification_url": i.verification_url,
+                "file": i.file.name if i.file else None,
+            }
             for i in self.issued
         ]
-        (self.out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n",
-                                                   encoding="utf-8")
+        (self.out_dir / "summary.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
 
     def run(self, *, temporary: bool) -> None:
         self.catalogue()
@@ -553,13 +638,21 @@ def run(
             settings = load_settings()
             data_dir = Path(data_dir) if data_dir is not None else settings.data_dir
             if settings.is_production or not settings.dev_auth:
-                raise DemoError("the demo mints development tokens; this environment configures a JWKS or "
-                                "ENVIRONMENT=production")
+                raise DemoError(
+                    "the demo mints development tokens; this environment configures a JWKS or ENVIRONMENT=production"
+                )
             if not (data_dir / "auth-dev-jwks.json").is_file():
-                raise DemoError(f"{data_dir} holds no development keys: pass --data-dir with the DATA_DIR "
-                                f"the service at {base_url} runs with")
-            console.print(Panel(f"Using the service at [bold]{base_url}[/bold] (tokens from {data_dir})\n"
-                                f"PDFs go to [bold]{out_dir}[/bold]", title="cityservices demo"))
+                raise DemoError(
+                    f"{data_dir} holds no development keys: pass --data-dir with the DATA_DIR "
+                    f"the service at {base_url} runs with"
+                )
+            console.print(
+                Panel(
+                    f"Using the service at [bold]{base_url}[/bold] (tokens from {data_dir})\n"
+                    f"PDFs go to [bold]{out_dir}[/bold]",
+                    title="cityservices demo",
+                )
+            )
             api = Api(base_url, data_dir, settings.auth_issuer, settings.auth_audience)
             _tell(console, api, out_dir, public_base_url=base_url, temporary=False)
         else:
@@ -567,15 +660,21 @@ def run(
             with ExitStack() as stack:
                 workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cityservices-demo-")))
                 service_dir = workdir / "data"
-                with console.status("Starting a temporary service (`cityservices serve`, embedded defaults)…",
-                                    spinner="dots"):
+                with console.status(
+                    "Starting a temporary service (`cityservices serve`, embedded defaults)…", spinner="dots"
+                ):
                     url = stack.enter_context(temporary_service(service_dir, log_path=workdir / "serve.log"))
                 lead = "Started" if temporary else f"Nothing answers at {base_url}; started"
-                console.print(Panel(
-                    f"{lead} a temporary service at [bold]{url}[/bold] (DATA_DIR {service_dir}); "
-                    f"it stops at the end.\nPDFs go to [bold]{out_dir}[/bold]", title="cityservices demo"))
-                api = Api(url, service_dir, str(defaults["auth_issuer"].default),
-                          str(defaults["auth_audience"].default))
+                console.print(
+                    Panel(
+                        f"{lead} a temporary service at [bold]{url}[/bold] (DATA_DIR {service_dir}); "
+                        f"it stops at the end.\nPDFs go to [bold]{out_dir}[/bold]",
+                        title="cityservices demo",
+                    )
+                )
+                api = Api(
+                    url, service_dir, str(defaults["auth_issuer"].default), str(defaults["auth_audience"].default)
+                )
                 _tell(console, api, out_dir, public_base_url=url, temporary=True)
     except DemoError as exc:
         console.print(f"[bold red]✗ demo failed:[/bold red] {exc}")

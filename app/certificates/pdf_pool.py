@@ -40,15 +40,22 @@ def _ready() -> bool:
 
 class PdfFactory:
     def __init__(
-        self, *, font_file: Path | None, key_file: Path, cert_file: Path, processes: int,
-        trusted_certs_file: Path | None = None, tsa_url: str | None = None,
+        self,
+        *,
+        font_file: Path | None,
+        key_file: Path,
+        cert_file: Path,
+        processes: int,
+        trusted_certs_file: Path | None = None,
+        tsa_url: str | None = None,
     ) -> None:
         self._config = (font_file, key_file, cert_file, tsa_url)
         self._processes = processes
         # The signer here serves verification (trust roots, earlier keys included) and audit
         # checkpoints; with processes it signs no documents (the pool's processes do).
-        self.signer = PdfSigner(key_file=key_file, cert_file=cert_file, trusted_certs_file=trusted_certs_file,
-                                tsa_url=tsa_url)
+        self.signer = PdfSigner(
+            key_file=key_file, cert_file=cert_file, trusted_certs_file=trusted_certs_file, tsa_url=tsa_url
+        )
         self._renderer = CertificateRenderer(font_file=font_file) if processes == 0 else None
         self._executor = self._new_executor()
 

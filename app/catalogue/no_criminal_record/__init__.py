@@ -8,9 +8,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.i18n import Text
-from app.identity.id_number import mask
-from app.services.base import (
+from app.catalogue.base import (
     Applicant,
     Consultation,
     ConsultFn,
@@ -20,8 +18,10 @@ from app.services.base import (
     consult_all,
     unavailable_check,
 )
-from app.services.decisions import CRIMINAL_RECORD_FOUND, Check, Outcome
-from app.services.text_fields import ShortText
+from app.catalogue.decisions import CRIMINAL_RECORD_FOUND, Check, Outcome
+from app.catalogue.text_fields import ShortText
+from app.i18n import Text
+from app.identity.id_number import mask
 from integrations.agencies import Agencies
 
 
@@ -64,10 +64,13 @@ class NoCriminalRecord(ServiceDefinition):
         self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
     ) -> Findings:
         n = applicant.id_number
-        found = await consult_all(consult, {
-            "person": ("police", "population.person", agencies.police.get_person(n)),
-            "records": ("police", "records.criminal-records", agencies.police.get_criminal_records(n)),
-        })
+        found = await consult_all(
+            consult,
+            {
+                "person": ("police", "population.person", agencies.police.get_person(n)),
+                "records": ("police", "records.criminal-records", agencies.police.get_criminal_records(n)),
+            },
+        )
         return Findings([self.identity_check(found["person"], applicant), _criminal_record(found["records"])])
 
     def document(self, *, applicant: Applicant, details: BaseModel, facts: dict[str, str]) -> DocumentContent:
@@ -90,8 +93,18 @@ def _criminal_record(records: Consultation) -> Check:
         return unavailable_check("CRIMINAL_RECORD", records)
     count = len(records.data.items) if records.data is not None else 0
     if count:
-        return Check("CRIMINAL_RECORD", "police", Outcome.failed,
-                     Text(f"查到 {count} 条犯罪记录", f"{count} criminal record(s) found"),
-                     records.evidence, CRIMINAL_RECORD_FOUND)
-    return Check("CRIMINAL_RECORD", "police", Outcome.passed,
-                 Text("未查到犯罪记录", "No criminal record found"), records.evidence)
+        return Check(
+            "CRIMINAL_RECORD",
+            "police",
+            Outcome.failed,
+            Text(f"查到 {count} 条犯罪记录", f"{count} criminal record(s) found"),
+            records.evidence,
+            CRIMINAL_RECORD_FOUND,
+        )
+    return Check(
+        "CRIMINAL_RECORD",
+        "police",
+        Outcome.passed,
+        Text("未查到犯罪记录", "No criminal record found"),
+        records.evidence,
+    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.services.base import ServiceDefinition
-from app.services.household_registration import HouseholdRegistration
-from app.services.no_criminal_record import NoCriminalRecord
-from app.services.residence_permit import ResidencePermit
+from app.catalogue.base import ServiceDefinition
+from app.catalogue.household_registration import HouseholdRegistration
+from app.catalogue.no_criminal_record import NoCriminalRecord
+from app.catalogue.residence_permit import ResidencePermit
 
 SERVICES: dict[str, ServiceDefinition] = {
     s.code: s for s in (ResidencePermit(), NoCriminalRecord(), HouseholdRegistration())

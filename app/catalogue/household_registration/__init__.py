@@ -7,9 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.i18n import Text
-from app.identity.id_number import mask
-from app.services.base import (
+from app.catalogue.base import (
     Applicant,
     Consultation,
     ConsultFn,
@@ -19,8 +17,10 @@ from app.services.base import (
     consult_all,
     unavailable_check,
 )
-from app.services.decisions import NOT_LOCAL_HUKOU, Check, Outcome
-from app.services.text_fields import ShortText
+from app.catalogue.decisions import NOT_LOCAL_HUKOU, Check, Outcome
+from app.catalogue.text_fields import ShortText
+from app.i18n import Text
+from app.identity.id_number import mask
 from integrations.agencies import Agencies
 
 SHANGHAI = "31"
@@ -29,8 +29,9 @@ SHANGHAI = "31"
 class HouseholdRegistrationDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    purpose: ShortText = Field(description="What the certificate is for (free text, ≤ 200 characters)",
-                               examples=["办理子女入学"])
+    purpose: ShortText = Field(
+        description="What the certificate is for (free text, ≤ 200 characters)", examples=["办理子女入学"]
+    )
 
 
 class HouseholdRegistration(ServiceDefinition):
@@ -48,9 +49,12 @@ class HouseholdRegistration(ServiceDefinition):
     async def examine(
         self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
     ) -> Findings:
-        found = await consult_all(consult, {
-            "person": ("police", "population.person", agencies.police.get_person(applicant.id_number)),
-        })
+        found = await consult_all(
+            consult,
+            {
+                "person": ("police", "population.person", agencies.police.get_person(applicant.id_number)),
+            },
+        )
         person = found["person"]
         identity = self.identity_check(person, applicant)
         checks = [identity]
@@ -72,8 +76,7 @@ class HouseholdRegistration(ServiceDefinition):
                 ("证明用途", details.purpose),
             ),
             body=(
-                f"兹证明{applicant.name}（公民身份号码 {mask(applicant.id_number)}）系上海市常住户口，"
-                "户籍信息如上。"
+                f"兹证明{applicant.name}（公民身份号码 {mask(applicant.id_number)}）系上海市常住户口，户籍信息如上。"
             ),
         )
 
@@ -81,9 +84,17 @@ class HouseholdRegistration(ServiceDefinition):
 def _hukou_local(person: Consultation) -> Check:
     hukou = person.data.hukou
     if hukou.province_code != SHANGHAI:
-        return Check("HUKOU_LOCAL", "police", Outcome.failed,
-                     Text(f"户籍地省级代码 {hukou.province_code}，不在上海",
-                          f"Hukou province code {hukou.province_code}, not Shanghai"),
-                     person.evidence, NOT_LOCAL_HUKOU)
-    return Check("HUKOU_LOCAL", "police", Outcome.passed,
-                 Text("户籍在上海", "The hukou is in Shanghai"), person.evidence)
+        return Check(
+            "HUKOU_LOCAL",
+            "police",
+            Outcome.failed,
+            Text(
+                f"户籍地省级代码 {hukou.province_code}，不在上海",
+                f"Hukou province code {hukou.province_code}, not Shanghai",
+            ),
+            person.evidence,
+            NOT_LOCAL_HUKOU,
+        )
+    return Check(
+        "HUKOU_LOCAL", "police", Outcome.passed, Text("户籍在上海", "The hukou is in Shanghai"), person.evidence
+    )

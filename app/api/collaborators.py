@@ -1,0 +1,64 @@
+"""The collaborators the lifespan builds once (app.main.build_collaborators), and the one way a request
+reaches them. The composition root, not a service locator: the domain never sees this object, only the
+arguments the routes take from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.api.readiness import AgencyProbes
+from app.api.slow_clients import UploadSlots
+from app.applications.worker import AgencyRetries
+from app.audit.service import AuditLog
+from app.auth.principal import ClaimNames
+from app.auth.tokens import TokenVerifier
+from app.certificates.issuing import CertificateIssuer
+from app.config import Settings
+from app.db.uow import UnitOfWorkFactory
+from app.identity.subjects import SubjectHasher
+from app.ratelimit import RateLimiter
+from app.storage import BlobStore
+from integrations.agencies import Agencies
+
+
+@dataclass
+class Collaborators:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    uow: UnitOfWorkFactory
+    audit: AuditLog
+    agencies: Agencies
+    issuer: CertificateIssuer
+    token_verifier: TokenVerifier
+    limiter: RateLimiter
+    worker: AgencyRetries
+    storage: BlobStore  # where material and PDF bytes live (STORAGE_URL)
+    claim_names: ClaimNames  # where the identity provider puts roles, id number and name
+    agency_probes: AgencyProbes  # readiness: each agency probed, cached a few seconds
+    upload_slots: UploadSlots  # uploads in flight per client address, in this process
+
+    @property
+    def hasher(self) -> SubjectHasher:
+        return self.audit.hasher
+
+    @property
+    def wait_limit(self) -> timedelta:
+        return timedelta(seconds=self.settings.agency_wait_limit)
+
+    @property
+    def materials_wait_limit(self) -> timedelta:
+        return timedelta(seconds=self.settings.materials_wait_limit)
+
+
+def collaborators_of(app: Any) -> Collaborators | None:
+    """The lifespan's collaborators (None before it ran or after it ended): the only reader of `app.state`."""
+    return getattr(app.state, "collaborators", None)
+
+
+def install_collaborators(app: Any, collaborators: Collaborators | None) -> None:
+    app.state.collaborators = collaborators

@@ -1,0 +1,61 @@
+"""Opaque page cursors (CONTRACT §4): the sort key of the last row, base64 of JSON; any tampering is a 400."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from app.errors import ValidationFailed
+from app.i18n import Text
+
+
+class InvalidCursor(ValidationFailed):
+    code = "INVALID_CURSOR"
+    title = Text("分页游标无效", "The cursor is not valid")
+
+
+def encode_cursor(*values: Any) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+_MAX_INT = 2**63 - 1  # a BIGINT; anything larger never came from us and would overflow the query
+_MAX_STR = 64
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a cursor value")
+
+
+def _value(raw: Any, kind: type) -> Any:
+    """One cursor element, accepted only in exactly the shape encode_cursor writes it."""
+    if kind is int:
+        if not isinstance(raw, int) or isinstance(raw, bool) or not 0 <= raw <= _MAX_INT:
+            raise ValueError("not a sequence number")
+        return raw
+    if kind is datetime:
+        if not isinstance(raw, str) or len(raw) > _MAX_STR:
+            raise ValueError("not a timestamp")
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError("a cursor timestamp carries its time zone")
+        return value
+    if kind is str:
+        if not isinstance(raw, str) or len(raw) > _MAX_STR or "\x00" in raw:
+            raise ValueError("not an id")
+        return raw
+    raise TypeError(f"unsupported cursor element {kind!r}")
+
+
+def decode_cursor(cursor: str, *, kinds: tuple[type, ...]) -> tuple[Any, ...]:
+    try:
+        # Infinity, NaN and 1e300 are valid to json.loads; none of them is a position in a list.
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), parse_constant=_refuse_constant)
+        if not isinstance(raw, list) or len(raw) != len(kinds):
+            raise ValueError("shape")
+        values = [_value(v, kind) for v, kind in zip(raw, kinds, strict=True)]
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidCursor() from exc
+    return tuple(values)

@@ -1,0 +1,97 @@
+"""The unit of work: one session, one transaction, one commit, for one request or one worker job.
+
+Repositories read and stage changes in `uow.session`; nothing else calls `commit()`. Request-log events
+(any ORM rows the layers above hand over with `add_event`) are inserted at the boundary, beside the
+changes they describe, so a change and its audit trail commit or roll back together. The sessions never
+autoflush, so the transaction takes its write locks only in `commit()`.
+
+This module sits at the bottom of the layers: it knows rows, not what they mean. The optimistic-lock
+conflict it detects (`StaleWrite`) is turned into a domain error by the domain that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+# Called after every commit that wrote events (the audit sealer's wake-up, registered by app.audit.sealing).
+events_committed_listeners: list[Callable[[], None]] = []
+
+
+def events_committed() -> None:
+    """Wake whoever links committed events into the chain (also called by the request-log writer)."""
+    for wake in events_committed_listeners:
+        wake()
+
+
+class StaleWrite(Exception):
+    """Someone else changed a versioned row between our read and our commit."""
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._events: list[Any] = []
+        self._before_commit: list[Callable[[UnitOfWork], None]] = []
+        self._after_commit: list[Callable[[], None]] = []
+        self.committed = False
+
+    def add_event(self, row: Any) -> None:
+        """An audit row, inserted in this transaction at commit (after the changes it describes)."""
+        self._events.append(row)
+
+    def before_commit(self, hook: Callable[[UnitOfWork], None]) -> None:
+        """Runs at the boundary, before the events are inserted: the last moment to add one."""
+        self._before_commit.append(hook)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    async def commit(self, *, stale: Callable[[], Exception] = StaleWrite) -> None:
+        """The one commit of this unit of work. A lost optimistic lock raises `stale()`, the domain's own
+        error for it (the changes and events are rolled back)."""
+        if self.committed:
+            raise RuntimeError("a unit of work commits once")
+        for hook in self._before_commit:
+            hook(self)
+        events, self._events = self._events, []
+        try:
+            self.session.add_all(events)
+            await self.session.flush()
+            await self.session.commit()
+        except StaleDataError as exc:
+            await self.session.rollback()
+            raise stale() from exc
+        except BaseException:
+            await self.session.rollback()
+            raise
+        self.committed = True
+        for callback in self._after_commit:
+            callback()
+        if events:
+            events_committed()
+
+    async def rollback(self) -> None:
+        self._events.clear()
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """Built once in the lifespan from the sessionmaker; `async with uow() as work:` per request or job."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+        async with self.sessionmaker() as session:
+            work = UnitOfWork(session)
+            try:
+                yield work
+            finally:
+                if not work.committed:
+                    await session.rollback()
