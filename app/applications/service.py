@@ -23,6 +23,7 @@ from app.applications.errors import (
     UnknownService,
 )
 from app.applications.models import Application, IdempotencyRecord
+from app.applications.records import ApplicantCertificates
 from app.applications.schemas import DecisionIn, FilingIn
 from app.applications.states import InvalidTransition, Status, transition
 from app.audit.recorder import commit
@@ -107,6 +108,11 @@ async def file(
             return await _replay(session, earlier, request_hash)
     if isinstance(details.get("material_ids"), list):
         await _check_materials(session, principal, details["material_ids"])  # type: ignore[arg-type]
+    await service.admit(
+        applicant=applicant, details=service.parse_details(details),
+        records=ApplicantCertificates(runtime.sessionmaker, holder_id_hash=runtime.audit.hasher.hash(applicant.id_number)),
+        today=_now().astimezone(SHANGHAI).date(),
+    )
     await session.commit()  # end the read transaction: no connection held while the agencies answer
 
     now = _now()

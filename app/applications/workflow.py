@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import RequestContext
 from app.applications.models import Application
+from app.applications.records import ApplicantCertificates
 from app.applications.states import Status, transition
+from app.certificates import repository as certificates_repository
 from app.certificates.models import Certificate
+from app.clock import SHANGHAI
 from app.observability import APPLICATIONS_DECIDED
 from app.runtime import Runtime
 from app.services.base import Applicant, Consultation, Findings, ServiceDefinition
@@ -63,7 +66,9 @@ async def examine(
 ) -> Findings:
     """Ask the agencies what the service needs; every call becomes a request-log event in `session`."""
 
-    async def consult(agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]]) -> Consultation:
+    async def consult(
+        agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]], /, *, subject_id_number: str | None = None
+    ) -> Consultation:
         started = time.perf_counter()
         try:
             consultation = Consultation(agency, dataset, response=await call)
@@ -75,7 +80,7 @@ async def examine(
             agency=agency,
             dataset=dataset,
             outcome=consultation.outcome,
-            subject_id_number=application.applicant_id_number,
+            subject_id_number=subject_id_number or application.applicant_id_number,
             application_id=application.id,
             on_behalf_of=on_behalf_of(application),
             elapsed_ms=(time.perf_counter() - started) * 1000,
@@ -88,8 +93,13 @@ async def examine(
         details=details_of(application),
         agencies=runtime.agencies,
         consult=consult,
+        records=records_of(runtime, application),
         today=today,
     )
+
+
+def records_of(runtime: Runtime, application: Application) -> ApplicantCertificates:
+    return ApplicantCertificates(runtime.sessionmaker, holder_id_hash=application.applicant_id_hash)
 
 
 async def conclude(
@@ -115,6 +125,13 @@ async def conclude(
     return verdict
 
 
+async def supersede(session: AsyncSession, *, old_serial: str, new: Certificate, now: datetime) -> None:
+    """Stand-in until the certificates branch's supersede function is merged (it owns the status)."""
+    old = await certificates_repository.by_serial(session, old_serial)
+    if old is not None and old.status == "issued":
+        old.status = "superseded"
+
+
 def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetime, by: str) -> None:
     if application.status != Status.pending_agency:
         transition(application, Status.pending_agency, at=now, by=by)
@@ -132,15 +149,20 @@ def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetim
 async def issue(runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime) -> Certificate:
     service = service_of(application)
     applicant = applicant_of(application)
-    content = service.document(applicant=applicant, details=details_of(application), facts=application.document_facts or {})
-    return await runtime.issuer.issue(
+    facts = application.document_facts or {}
+    content = service.document(applicant=applicant, details=details_of(application), facts=facts)
+    certificate = await runtime.issuer.issue(
         session,
         application_id=application.id,
         service_code=service.code,
         serial_prefix=service.serial_prefix,
-        validity_months=service.validity_months,
+        expires_on=service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts),
         applicant=applicant,
         content=content,
         holder_id_hash=application.applicant_id_hash,
         now=now,
     )
+    replaced = service.supersedes(facts=facts)
+    if replaced is not None:
+        await supersede(session, old_serial=replaced, new=certificate, now=now)
+    return certificate

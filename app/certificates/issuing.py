@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -15,7 +15,6 @@ from app.certificates.rendering import CertificateDocument
 from app.clock import SHANGHAI
 from app.identity.id_number import mask
 from app.services.base import Applicant, DocumentContent
-from app.services.calendar import add_months
 
 ISSUING_AUTHORITY = "上海市公安局"
 
@@ -49,14 +48,13 @@ class CertificateIssuer:
         application_id: str,
         service_code: str,
         serial_prefix: str,
-        validity_months: int,
+        expires_on: date,
         applicant: Applicant,
         content: DocumentContent,
         holder_id_hash: str,
         now: datetime,
     ) -> Certificate:
         local_day = now.astimezone(SHANGHAI).date()
-        expires_on = add_months(local_day, validity_months)
         number = await self._next_number()
         cert_serial = serial(serial_prefix, local_day.year, number)
         code = new_verification_code()
