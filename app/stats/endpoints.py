@@ -44,7 +44,11 @@ async def get_stats(principal: Staff, session: SessionDep, since: Since = None, 
         by_channel[channel] = by_channel.get(channel, 0) + n
     filed = sum(by_channel.values())
     return Stats(
-        since=since, until=until, filed=filed, by_status=by_status, by_channel=by_channel,
+        since=since,
+        until=until,
+        filed=filed,
+        by_status=by_status,
+        by_channel=by_channel,
         online_rate=figures.online_rate(by_channel.get(figures.ONLINE, 0), filed),
         by_service=per_service,
         by_station=figures.by_station(await repository.window_filings_by_station(session, window)),
@@ -76,11 +80,18 @@ async def get_public_stats(
         issued[service] = issued.get(service, 0) + (n if status == "issued" else 0)
     total = sum(filed.values())
     body = PublicStats(
-        since=since, until=until, filed=total,
+        since=since,
+        until=until,
+        filed=total,
         online_rate=figures.online_rate(sum(online.values()), total),
         by_service=[
-            PublicServiceCount(service=code, name=LocalizedText(**definition.name.as_dict()),
-                               filed=filed.get(code, 0), online=online.get(code, 0), issued=issued.get(code, 0))
+            PublicServiceCount(
+                service=code,
+                name=LocalizedText(**definition.name.as_dict()),
+                filed=filed.get(code, 0),
+                online=online.get(code, 0),
+                issued=issued.get(code, 0),
+            )
             for code, definition in SERVICES.items()
         ],
     )

@@ -31,10 +31,19 @@ def by_service(
         durations[service].append((decided_at - created).total_seconds())
     per_service: dict[str, ServiceStats] = {}
     for service, status, channel, n in counts:
-        entry = per_service.setdefault(service, ServiceStats(
-            service=service, filed=0, by_status={}, by_channel={}, online_rate=None, decided=0,
-            processing_seconds_p50=None, processing_seconds_p95=None,
-        ))
+        entry = per_service.setdefault(
+            service,
+            ServiceStats(
+                service=service,
+                filed=0,
+                by_status={},
+                by_channel={},
+                online_rate=None,
+                decided=0,
+                processing_seconds_p50=None,
+                processing_seconds_p95=None,
+            ),
+        )
         entry.filed += n
         entry.by_status[status] = entry.by_status.get(status, 0) + n
         entry.by_channel[channel] = entry.by_channel.get(channel, 0) + n

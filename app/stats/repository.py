@@ -40,8 +40,9 @@ async def counts(session: AsyncSession, window: Window) -> list[tuple[str, str, 
 async def decided(session: AsyncSession, window: Window) -> list[tuple[str, datetime, datetime]]:
     """(service, filed at, decided at) of every decided application: percentiles need the values."""
     rows = await session.execute(
-        select(Application.service, Application.created_at, Application.decided_at)
-        .where(*window.clauses(), Application.decided_at.is_not(None))
+        select(Application.service, Application.created_at, Application.decided_at).where(
+            *window.clauses(), Application.decided_at.is_not(None)
+        )
     )
     return [(service, created, decided_at) for service, created, decided_at in rows.all() if decided_at is not None]
 
@@ -68,8 +69,6 @@ async def filings_by_day(session: AsyncSession, window: Window) -> list[tuple[da
     """(Shanghai day, channel, applications filed that day)."""
     day = _shanghai_day(session.get_bind().dialect.name).label("day")
     rows = await session.execute(
-        select(day, Application.channel, func.count())
-        .where(*window.clauses())
-        .group_by(day, Application.channel)
+        select(day, Application.channel, func.count()).where(*window.clauses()).group_by(day, Application.channel)
     )
     return [(d if isinstance(d, date) else date.fromisoformat(str(d)), channel, int(n)) for d, channel, n in rows.all()]

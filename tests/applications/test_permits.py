@@ -37,8 +37,11 @@ async def obtain_permit(client, tokens, holder: tuple[str, str], address: str) -
     response = await file(client, headers, residence_permit(address, [material]))
     application = response.json()
     if application["status"] == "needs_review":
-        response = await client.post(f"/v1/applications/{application['id']}/decision", headers=tokens.clerk(),
-                                     json={"outcome": "approve", "reason": "原件已在窗口核验"})
+        response = await client.post(
+            f"/v1/applications/{application['id']}/decision",
+            headers=tokens.clerk(),
+            json={"outcome": "approve", "reason": "原件已在窗口核验"},
+        )
         application = response.json()
     assert application["status"] == "issued", application
     return application["certificate"]
@@ -53,8 +56,9 @@ async def arrange(client, tokens, runtime, case: PermitCase) -> str:
         days = int(case.state.removeprefix("expired-").removesuffix("d"))
         await set_expiry(runtime, serial, shanghai_today() - timedelta(days=days))
     elif case.state == "revoked":
-        revoked = await client.post(f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(),
-                                    json={"reason": "证件信息有误"})
+        revoked = await client.post(
+            f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(), json={"reason": "证件信息有误"}
+        )
         assert revoked.status_code == 200, revoked.text
     elif case.state == "superseded":
         first = await file(client, tokens.citizen(*holder), renewal(serial))
@@ -122,8 +126,11 @@ async def test_a_superseded_permit_is_no_longer_held(client, tokens, runtime):
     renewed = (await file(client, citizen, renewal(permit["serial"]))).json()
     again = (await file(client, citizen, renewal(permit["serial"]))).json()
     assert again["status"] == "rejected" and [r["code"] for r in again["reasons"]] == ["NO_VALID_PERMIT"]
-    moved = await file(client, citizen, address_change(renewed["certificate"]["serial"], ZHANG_WEI[2],
-                                                       [await upload_proof(client, citizen)]))
+    moved = await file(
+        client,
+        citizen,
+        address_change(renewed["certificate"]["serial"], ZHANG_WEI[2], [await upload_proof(client, citizen)]),
+    )
     assert moved.json()["status"] == "issued", moved.json()
 
 

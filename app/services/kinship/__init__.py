@@ -36,10 +36,12 @@ class RelativeIsApplicant(ValidationFailed):
 class KinshipDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    relative_id_number: IdNumber = Field(description="The relative's resident identity number",
-                                         examples=["31010119930610057X"])
-    purpose: ShortText = Field(description="What the certificate is for (free text, ≤ 200 characters)",
-                               examples=["办理继承公证"])
+    relative_id_number: IdNumber = Field(
+        description="The relative's resident identity number", examples=["31010119930610057X"]
+    )
+    purpose: ShortText = Field(
+        description="What the certificate is for (free text, ≤ 200 characters)", examples=["办理继承公证"]
+    )
 
 
 class KinshipCertificate(ServiceDefinition):
@@ -59,14 +61,25 @@ class KinshipCertificate(ServiceDefinition):
     async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
         assert isinstance(details, KinshipDetails)
         if details.relative_id_number == applicant.id_number:
-            raise RelativeIsApplicant(errors=[{
-                "loc": ["body", "details", "relative_id_number"], "msg": "the relative cannot be the applicant",
-                "type": "relative_is_applicant",
-            }])
+            raise RelativeIsApplicant(
+                errors=[
+                    {
+                        "loc": ["body", "details", "relative_id_number"],
+                        "msg": "the relative cannot be the applicant",
+                        "type": "relative_is_applicant",
+                    }
+                ]
+            )
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
-        records: OwnRecords, today: date,
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         assert isinstance(details, KinshipDetails)
         other = details.relative_id_number
@@ -83,8 +96,9 @@ class KinshipCertificate(ServiceDefinition):
             # A third person's record is read only for an applicant who is who they say and may have
             # this certificate; asking it for nothing would still show in that person's data access.
             return Findings(checks)
-        relative = await consult("police", "population.person", agencies.police.get_person(other),
-                                 subject_id_number=other)
+        relative = await consult(
+            "police", "population.person", agencies.police.get_person(other), subject_id_number=other
+        )
         found = relative_check(relative)
         checks.append(found)
         if found.outcome is not Outcome.passed:
@@ -107,14 +121,25 @@ class KinshipCertificate(ServiceDefinition):
         assert isinstance(details, KinshipDetails)
         relative = f"{facts.get('relative_name', '')}（公民身份号码 {mask(details.relative_id_number)}）"
         if "relation" in facts:
-            stated: tuple[tuple[str, str], ...] = (("亲属关系", f"{facts['relative_name']}系申请人之{facts['relation']}"),)
+            stated: tuple[tuple[str, str], ...] = (
+                ("亲属关系", f"{facts['relative_name']}系申请人之{facts['relation']}"),
+            )
         else:  # neither is the head: the register's own words, each member's relation to the head
-            stated = (("与户主关系", f"申请人：{facts.get('applicant_relation_to_head', '')}；"
-                                    f"{facts.get('relative_name', '')}：{facts.get('relative_relation_to_head', '')}"),)
+            stated = (
+                (
+                    "与户主关系",
+                    f"申请人：{facts.get('applicant_relation_to_head', '')}；"
+                    f"{facts.get('relative_name', '')}：{facts.get('relative_relation_to_head', '')}",
+                ),
+            )
         return DocumentContent(
             title="亲属关系证明",
-            facts=(("亲属", relative), *stated, ("户籍地址", facts.get("hukou_address", "")),
-                   ("证明用途", details.purpose)),
+            facts=(
+                ("亲属", relative),
+                *stated,
+                ("户籍地址", facts.get("hukou_address", "")),
+                ("证明用途", details.purpose),
+            ),
             body=(
                 f"兹证明{applicant.name}（公民身份号码 {mask(applicant.id_number)}）与{relative}"
                 "系同户家庭成员，关系以户籍登记为准，如上所列。"

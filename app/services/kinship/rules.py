@@ -10,13 +10,17 @@ from integrations.police.schemas import Person
 HEAD = "本人"
 
 NOT_SAME_HOUSEHOLD = ReasonCode(
-    "NOT_SAME_HOUSEHOLD", Effect.review,
-    Text("申请人与亲属不在同一户，关系无法从户籍登记确认，转人工审核",
-         "The applicant and the relative are not in the same household; the registry cannot confirm "
-         "the relation; sent to a clerk"),
+    "NOT_SAME_HOUSEHOLD",
+    Effect.review,
+    Text(
+        "申请人与亲属不在同一户，关系无法从户籍登记确认，转人工审核",
+        "The applicant and the relative are not in the same household; the registry cannot confirm "
+        "the relation; sent to a clerk",
+    ),
 )
 RELATIVE_NOT_FOUND = ReasonCode(
-    "RELATIVE_NOT_FOUND", Effect.reject,
+    "RELATIVE_NOT_FOUND",
+    Effect.reject,
     Text("公安人口信息库中没有该亲属的身份证号码", "The population registry has no such relative's id number"),
 )
 
@@ -50,18 +54,38 @@ def relative_check(relative: Consultation) -> Check:
     if not relative.answered:
         return unavailable_check("RELATIVE", relative)
     if relative.outcome == "not_found":
-        return Check("RELATIVE", "police", Outcome.failed,
-                     Text("人口信息库中无此亲属", "No such relative in the population registry"),
-                     relative.evidence, RELATIVE_NOT_FOUND)
-    return Check("RELATIVE", "police", Outcome.passed,
-                 Text("亲属在人口信息库中有登记", "The relative is in the population registry"), relative.evidence)
+        return Check(
+            "RELATIVE",
+            "police",
+            Outcome.failed,
+            Text("人口信息库中无此亲属", "No such relative in the population registry"),
+            relative.evidence,
+            RELATIVE_NOT_FOUND,
+        )
+    return Check(
+        "RELATIVE",
+        "police",
+        Outcome.passed,
+        Text("亲属在人口信息库中有登记", "The relative is in the population registry"),
+        relative.evidence,
+    )
 
 
 def same_household_check(applicant: Person, relative: Person, evidence: str | None) -> Check:
     """SAME_HOUSEHOLD: both registered under one household head."""
     if applicant.hukou.household_head_id_number != relative.hukou.household_head_id_number:
-        return Check("SAME_HOUSEHOLD", "police", Outcome.failed,
-                     Text("申请人与亲属不在同一户", "The applicant and the relative are in different households"),
-                     evidence, NOT_SAME_HOUSEHOLD)
-    return Check("SAME_HOUSEHOLD", "police", Outcome.passed,
-                 Text("申请人与亲属在同一户", "The applicant and the relative are in one household"), evidence)
+        return Check(
+            "SAME_HOUSEHOLD",
+            "police",
+            Outcome.failed,
+            Text("申请人与亲属不在同一户", "The applicant and the relative are in different households"),
+            evidence,
+            NOT_SAME_HOUSEHOLD,
+        )
+    return Check(
+        "SAME_HOUSEHOLD",
+        "police",
+        Outcome.passed,
+        Text("申请人与亲属在同一户", "The applicant and the relative are in one household"),
+        evidence,
+    )

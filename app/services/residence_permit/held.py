@@ -23,9 +23,9 @@ SUPERSEDES = "supersedes"
 OLD_EXPIRES_ON = "old_expires_on"
 
 NO_VALID_PERMIT = ReasonCode(
-    "NO_VALID_PERMIT", Effect.reject,
-    Text("申请人名下没有该编号的有效居住证",
-         "The applicant holds no valid residence permit with this serial"),
+    "NO_VALID_PERMIT",
+    Effect.reject,
+    Text("申请人名下没有该编号的有效居住证", "The applicant holds no valid residence permit with this serial"),
 )
 
 
@@ -45,7 +45,9 @@ def is_permit(held: HeldCertificate) -> bool:
 def renewable(held: HeldCertificate | None, today: date) -> bool:
     """A permit of theirs, not revoked or replaced, valid now or expired at most 30 days ago."""
     return (
-        held is not None and is_permit(held) and held.status == "issued"
+        held is not None
+        and is_permit(held)
+        and held.status == "issued"
         and today <= held.expires_on + timedelta(days=RENEWAL_GRACE_DAYS)
     )
 
@@ -63,13 +65,24 @@ def still_valid_permit(held: list[HeldCertificate], today: date) -> HeldCertific
 def permit_check(held: HeldCertificate | None, serial: str, *, acceptable: bool) -> Check:
     """PERMIT: the outcome of `renewable`/`movable`, as a check whose evidence is the permit's PDF."""
     if not acceptable or held is None:
-        return Check("PERMIT", "cityservices", Outcome.failed,
-                     Text(f"申请人名下没有可用的居住证 {serial}", f"No usable residence permit {serial} of the applicant's"),
-                     held.pdf_sha256 if held else None, NO_VALID_PERMIT)
-    return Check("PERMIT", "cityservices", Outcome.passed,
-                 Text(f"居住证 {held.serial} 属申请人，有效期至 {held.expires_on}",
-                      f"Residence permit {held.serial} is the applicant's, valid through {held.expires_on}"),
-                 held.pdf_sha256)
+        return Check(
+            "PERMIT",
+            "cityservices",
+            Outcome.failed,
+            Text(f"申请人名下没有可用的居住证 {serial}", f"No usable residence permit {serial} of the applicant's"),
+            held.pdf_sha256 if held else None,
+            NO_VALID_PERMIT,
+        )
+    return Check(
+        "PERMIT",
+        "cityservices",
+        Outcome.passed,
+        Text(
+            f"居住证 {held.serial} 属申请人，有效期至 {held.expires_on}",
+            f"Residence permit {held.serial} is the applicant's, valid through {held.expires_on}",
+        ),
+        held.pdf_sha256,
+    )
 
 
 def _serial(value: str) -> str:

@@ -12,17 +12,29 @@ from integrations.agencies import Agencies
 
 
 async def permit_checks(
-    *, applicant: Applicant, address: str, agencies: Agencies, consult: ConsultFn, today: date,
-    minimum_months: int | None, hukou: bool = True,
+    *,
+    applicant: Applicant,
+    address: str,
+    agencies: Agencies,
+    consult: ConsultFn,
+    today: date,
+    minimum_months: int | None,
+    hukou: bool = True,
 ) -> list[Check]:
     n = applicant.id_number
-    found = await consult_all(consult, {
-        "person": ("police", "population.person", agencies.police.get_person(n)),
-        "registrations": ("police", "population.residence-registrations",
-                          agencies.police.get_residence_registrations(n)),
-        "properties": ("housing", "housing.properties", agencies.housing.get_properties(n)),
-        "leases": ("housing", "housing.leases", agencies.housing.get_leases(n)),
-    })
+    found = await consult_all(
+        consult,
+        {
+            "person": ("police", "population.person", agencies.police.get_person(n)),
+            "registrations": (
+                "police",
+                "population.residence-registrations",
+                agencies.police.get_residence_registrations(n),
+            ),
+            "properties": ("housing", "housing.properties", agencies.housing.get_properties(n)),
+            "leases": ("housing", "housing.leases", agencies.housing.get_leases(n)),
+        },
+    )
     person = found["person"]
     identity = ServiceDefinition.identity_check(person, applicant)
     checks = [identity]

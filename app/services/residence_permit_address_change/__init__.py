@@ -30,7 +30,9 @@ class AddressChangeDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     certificate_serial: CertificateSerial
-    address: ShortText = Field(description="The new Shanghai address lived at", examples=["上海市徐汇区宜山路700号3号楼801室"])
+    address: ShortText = Field(
+        description="The new Shanghai address lived at", examples=["上海市徐汇区宜山路700号3号楼801室"]
+    )
     material_ids: list[str] = Field(
         min_length=1, max_length=10, description="Uploaded proofs of the new address (the caller's own)"
     )
@@ -48,15 +50,23 @@ class ResidencePermitAddressChange(ServiceDefinition):
     validity_months = None
     validity = Text("与原居住证有效期相同", "The old permit's expiry")
     required_materials: ClassVar[list[Text]] = [
-        Text("新居住地址证明（租赁合同、房产证或单位证明；PDF、JPEG 或 PNG）",
-             "Proof of the new address (lease, property certificate or employer's letter; PDF, JPEG or PNG)"),
+        Text(
+            "新居住地址证明（租赁合同、房产证或单位证明；PDF、JPEG 或 PNG）",
+            "Proof of the new address (lease, property certificate or employer's letter; PDF, JPEG or PNG)",
+        ),
     ]
     agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = AddressChangeDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
-        records: OwnRecords, today: date,
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         assert isinstance(details, AddressChangeDetails)
         serial = details.certificate_serial
@@ -65,8 +75,14 @@ class ResidencePermitAddressChange(ServiceDefinition):
         permit = permit_check(held, serial, acceptable=ok)
         if not ok or held is None:
             return Findings([permit])
-        checks = await permit_checks(applicant=applicant, address=details.address, agencies=agencies,
-                                     consult=consult, today=today, minimum_months=None)
+        checks = await permit_checks(
+            applicant=applicant,
+            address=details.address,
+            agencies=agencies,
+            consult=consult,
+            today=today,
+            minimum_months=None,
+        )
         return Findings([permit, *checks], {SUPERSEDES: held.serial, OLD_EXPIRES_ON: held.expires_on.isoformat()})
 
     def expires_on(self, *, issued_on: date, facts: dict[str, str]) -> date:

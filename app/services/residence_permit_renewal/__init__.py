@@ -53,8 +53,14 @@ class ResidencePermitRenewal(ServiceDefinition):
     details_model = RenewalDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
-        records: OwnRecords, today: date,
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         assert isinstance(details, RenewalDetails)
         serial = details.certificate_serial
@@ -64,11 +70,23 @@ class ResidencePermitRenewal(ServiceDefinition):
         if not ok or held is None:
             return Findings([permit])  # nothing to renew: no agency is asked about the applicant
         address = held.facts[ADDRESS]
-        checks = await permit_checks(applicant=applicant, address=address, agencies=agencies, consult=consult,
-                                     today=today, minimum_months=None, hukou=False)
-        return Findings([permit, *checks], {
-            ADDRESS: address, SUPERSEDES: held.serial, OLD_EXPIRES_ON: held.expires_on.isoformat(),
-        })
+        checks = await permit_checks(
+            applicant=applicant,
+            address=address,
+            agencies=agencies,
+            consult=consult,
+            today=today,
+            minimum_months=None,
+            hukou=False,
+        )
+        return Findings(
+            [permit, *checks],
+            {
+                ADDRESS: address,
+                SUPERSEDES: held.serial,
+                OLD_EXPIRES_ON: held.expires_on.isoformat(),
+            },
+        )
 
     def expires_on(self, *, issued_on: date, facts: dict[str, str]) -> date:
         return renewed_expiry(date.fromisoformat(facts[OLD_EXPIRES_ON]))

@@ -31,7 +31,9 @@ from integrations.agencies import Agencies
 class ResidenceRegistrationDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    address: ShortText = Field(description="The Shanghai address lived at", examples=["上海市长宁区虹桥路1号5号楼301室"])
+    address: ShortText = Field(
+        description="The Shanghai address lived at", examples=["上海市长宁区虹桥路1号5号楼301室"]
+    )
     material_ids: list[str] = Field(
         min_length=1, max_length=10, description="Uploaded proofs of address (the caller's own)"
     )
@@ -49,23 +51,34 @@ class ResidenceRegistration(ServiceDefinition):
     validity_months = 12
     validity = Text("1年", "1 year")
     required_materials: ClassVar[list[Text]] = [
-        Text("居住地址证明（租赁合同或房产证；PDF、JPEG 或 PNG）",
-             "Proof of address (lease or property certificate; PDF, JPEG or PNG)"),
+        Text(
+            "居住地址证明（租赁合同或房产证；PDF、JPEG 或 PNG）",
+            "Proof of address (lease or property certificate; PDF, JPEG or PNG)",
+        ),
     ]
     agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = ResidenceRegistrationDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
-        records: OwnRecords, today: date,
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         assert isinstance(details, ResidenceRegistrationDetails)
         n = applicant.id_number
-        found = await consult_all(consult, {
-            "person": ("police", "population.person", agencies.police.get_person(n)),
-            "properties": ("housing", "housing.properties", agencies.housing.get_properties(n)),
-            "leases": ("housing", "housing.leases", agencies.housing.get_leases(n)),
-        })
+        found = await consult_all(
+            consult,
+            {
+                "person": ("police", "population.person", agencies.police.get_person(n)),
+                "properties": ("housing", "housing.properties", agencies.housing.get_properties(n)),
+                "leases": ("housing", "housing.leases", agencies.housing.get_leases(n)),
+            },
+        )
         person = found["person"]
         identity = self.identity_check(person, applicant)
         checks = [identity]

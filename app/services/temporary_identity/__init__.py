@@ -54,20 +54,29 @@ class TemporaryIdentityCertificate(ServiceDefinition):
     details_model = TemporaryIdentityDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
-        records: OwnRecords, today: date,
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         person = await consult("police", "population.person", agencies.police.get_person(applicant.id_number))
         identity = self.identity_check(person, applicant)
         if identity.outcome is not Outcome.passed:
             return Findings([identity])
         record = person.data
-        return Findings([identity], {
-            "gender": GENDER_ZH.get(record.gender, record.gender),
-            "ethnicity": record.ethnicity,
-            "birth_date": record.birth_date.isoformat(),
-            "hukou_address": record.hukou.address,
-        })
+        return Findings(
+            [identity],
+            {
+                "gender": GENDER_ZH.get(record.gender, record.gender),
+                "ethnicity": record.ethnicity,
+                "birth_date": record.birth_date.isoformat(),
+                "hukou_address": record.hukou.address,
+            },
+        )
 
     def expires_on(self, *, issued_on: date, facts: dict[str, str]) -> date:
         return temporary_expiry(issued_on)
