@@ -162,6 +162,8 @@ class _Builder:
         }
 
 
+ZHANG_WEI_NEW_ADDRESS = "上海市长宁区古北路1000弄8号1203室"
+
 NOT_IN_DATASET = make_id("320581", "19950505", 123, gender="M")
 """A valid id number that no agency knows: IDENTITY_NOT_FOUND."""
 
@@ -215,10 +217,14 @@ def _build() -> tuple[dict[str, Any], list[DemoCase], list[PermitCase]]:
     zhang = b.person("张伟", "330106", "19880312", 15, "M", hukou_address="浙江省杭州市西湖区文三路88号")
     b.registered(zhang, a, "today-3y")
     b.owns("沪(2019)长宁区不动产权第012345号", a, zhang)
+    # Where the demo command moves him after renewing his permit (a change of address needs no 6 months).
+    b.registered(zhang, ZHANG_WEI_NEW_ADDRESS, "today-20d")
+    b.leases_("沪租备(2026)长宁第004321号", ZHANG_WEI_NEW_ADDRESS, "today-20d", "today+2y", zhang)
     case(
         zhang,
         "张伟",
-        "happy path: residence permit via an owned flat; clean record",
+        "happy path: residence permit via an owned flat; clean record; also registered and leasing at "
+        f"{ZHANG_WEI_NEW_ADDRESS} for 20 days (the demo's change of address)",
         a,
         ISSUED,
         ISSUED,
