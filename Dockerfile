@@ -10,12 +10,10 @@ COPY app ./app
 COPY integrations ./integrations
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-# Runtime stage: slim, no compilers, non-root, the CJK font embedded in certificates.
+# Runtime stage: slim, no compilers, non-root. No system font: the wheel carries the CJK font that
+# certificates embed (app/certificates/fonts).
 FROM python:3.11-slim-bookworm
-RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-wqy-microhei \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /srv/cityservices --create-home cityservices
+RUN useradd --system --uid 10001 --home-dir /srv/cityservices --create-home cityservices
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 WORKDIR /srv/cityservices
@@ -24,7 +22,6 @@ COPY alembic.ini ./
 COPY migrations ./migrations
 ENV ENVIRONMENT=production \
     DATA_DIR=/srv/cityservices/data \
-    CERT_FONT_FILE=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 USER cityservices

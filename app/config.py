@@ -41,7 +41,15 @@ class Settings(BaseSettings):
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"), description="where the public verification page lives"
     )
-    cert_font_file: Path | None = Field(default=None, description="TrueType CJK font to embed")
+    cert_font_file: Path | None = Field(
+        default=None, description="TrueType CJK font to embed; unset = the bundled Noto Serif SC subset"
+    )
+    signing_trusted_certs: Path | None = Field(
+        default=None, description="PEM file of earlier signing certificates whose PDFs still verify after a rotation"
+    )
+    tsa_url: AnyHttpUrl | None = Field(
+        default=None, description="RFC 3161 time-stamp authority; set, every signature carries a time stamp"
+    )
     agency_wait_limit: int = Field(
         default=86400, ge=1, description="seconds an application may wait on an agency before review"
     )
@@ -92,7 +100,8 @@ class Settings(BaseSettings):
             raise ValueError(f"driver {url.drivername!r} is not one of {sorted(_ASYNC_DRIVERS)}")
         return value
 
-    @field_validator("auth_jwks_file", "signing_key_file", "signing_cert_file", "cert_font_file", "simulator_dataset")
+    @field_validator("auth_jwks_file", "signing_key_file", "signing_cert_file", "cert_font_file", "simulator_dataset",
+                     "signing_trusted_certs")
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

@@ -75,7 +75,8 @@ def build_runtime(settings: Settings) -> Runtime:
     else:
         key_file, cert_file = ensure_dev_signing_material(settings.data_dir)
     pdfs = PdfFactory(font_file=settings.cert_font_file, key_file=key_file, cert_file=cert_file,
-                      processes=settings.pdf_processes)
+                      processes=settings.pdf_processes, trusted_certs_file=settings.signing_trusted_certs,
+                      tsa_url=str(settings.tsa_url) if settings.tsa_url else None)
     return Runtime(
         settings=settings,
         engine=engine,

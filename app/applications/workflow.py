@@ -17,6 +17,7 @@ from app.applications.records import ApplicantCertificates
 from app.applications.states import Status, transition
 from app.certificates import repository as certificates_repository
 from app.certificates.models import Certificate
+from app.certificates.supersession import refuse_unless_current, supersede
 from app.clock import SHANGHAI
 from app.observability import APPLICATIONS_DECIDED
 from app.runtime import Runtime
@@ -125,13 +126,6 @@ async def conclude(
     return verdict
 
 
-async def supersede(session: AsyncSession, *, old_serial: str, new: Certificate, now: datetime) -> None:
-    """Stand-in until the certificates branch's supersede function is merged (it owns the status)."""
-    old = await certificates_repository.by_serial(session, old_serial)
-    if old is not None and old.status == "issued":
-        old.status = "superseded"
-
-
 def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetime, by: str) -> None:
     if application.status != Status.pending_agency:
         transition(application, Status.pending_agency, at=now, by=by)
@@ -146,23 +140,38 @@ def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetim
     application.next_attempt_at = min(now + retry_delay(application.attempts), deadline)
 
 
-async def issue(runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime) -> Certificate:
+async def issue(
+    runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime,
+    replaces: Certificate | None = None,
+) -> Certificate:
+    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content and
+    expiry). Otherwise the service says until when it is valid, and which earlier certificate of the
+    applicant's it replaces (a renewed or moved permit), which is then marked superseded."""
     service = service_of(application)
     applicant = applicant_of(application)
     facts = application.document_facts or {}
     content = service.document(applicant=applicant, details=details_of(application), facts=facts)
+    if replaces is not None:
+        expires_on = replaces.expires_at.astimezone(SHANGHAI).date()
+    else:
+        expires_on = service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts)
     certificate = await runtime.issuer.issue(
         session,
         application_id=application.id,
         service_code=service.code,
         serial_prefix=service.serial_prefix,
-        expires_on=service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts),
+        expires_on=expires_on,
         applicant=applicant,
         content=content,
         holder_id_hash=application.applicant_id_hash,
         now=now,
+        replaces=replaces,
     )
-    replaced = service.supersedes(facts=facts)
-    if replaced is not None:
-        await supersede(session, old_serial=replaced, new=certificate, now=now)
+    old_serial = service.supersedes(facts=facts) if replaces is None else None
+    if old_serial is not None:
+        old = await certificates_repository.held_by(session, application.applicant_id_hash, serial=old_serial)
+        if old is None:  # the rules only ever name the applicant's own certificate
+            raise AssertionError(f"{service.code} supersedes {old_serial}, which the applicant does not hold")
+        refuse_unless_current(old)
+        supersede(old, certificate, at=now)
     return certificate

@@ -53,7 +53,11 @@ class CertificateIssuer:
         content: DocumentContent,
         holder_id_hash: str,
         now: datetime,
+        replaces: Certificate | None = None,
     ) -> Certificate:
+        """Number, render, sign and add a certificate to the session, valid through `expires_on` (the
+        service computes it). With `replaces` it is a re-issue (补发) of that certificate: the caller
+        passes the same content and expiry; the serial, code and issue date are new."""
         local_day = now.astimezone(SHANGHAI).date()
         number = await self._next_number()
         cert_serial = serial(serial_prefix, local_day.year, number)
@@ -62,7 +66,8 @@ class CertificateIssuer:
             service=service_code,
             title=content.title,
             holder_name=applicant.name,
-            holder_id_number_masked=mask(applicant.id_number),
+            # The holder's own proof (CONTRACT 10.6): the full number, as on paper certificates.
+            holder_id_number=applicant.id_number,
             facts=content.facts,
             body=content.body,
             issued_on=local_day,
@@ -71,6 +76,7 @@ class CertificateIssuer:
             verification_code=display_code(code),
             verify_url=self.verify_url(code),
             issuing_authority=ISSUING_AUTHORITY,
+            replaces=replaces.serial if replaces is not None else None,
         )
         pdf = await self.pdfs.produce(doc)
         certificate = Certificate(
@@ -89,6 +95,7 @@ class CertificateIssuer:
             pdf_sha256=hashlib.sha256(pdf).hexdigest(),
             pdf_size=len(pdf),
             pdf=pdf,
+            replaces=replaces.serial if replaces is not None else None,
         )
         session.add(certificate)
         return certificate

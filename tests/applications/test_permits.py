@@ -151,3 +151,38 @@ async def test_a_residence_permit_while_holding_a_valid_one_is_refused(client, t
     assert (await file(client, citizen, residence_permit(ZHANG_WEI[2], [material]))).status_code == 409
     await set_expiry(runtime, renewed["certificate"]["serial"], shanghai_today() - timedelta(days=1))
     assert (await file(client, citizen, residence_permit(ZHANG_WEI[2], [material]))).json()["status"] == "issued"
+
+
+async def test_the_replaced_permits_application_still_shows_it_superseded(client, tokens, runtime):
+    permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
+    citizen = tokens.citizen(*ZHANG_WEI[:2])
+    renewed = (await file(client, citizen, renewal(permit["serial"]))).json()
+    [first, *_] = [a for a in (await client.get("/v1/applications", headers=citizen)).json()["items"]
+                   if a["service"] == "residence-permit"]
+    assert first["certificate"]["serial"] == permit["serial"]
+    assert first["certificate"]["status"] == "superseded"
+    assert renewed["certificate"]["status"] == "valid"
+
+
+async def test_approving_a_second_replacement_of_one_permit_is_a_conflict(client, tokens, runtime):
+    """Two cases in review both replace 王芳's permit: the first approval supersedes it; the second
+    cannot (two valid successors), and stays in review for the clerk to reject."""
+    wang = ("320102199107110642", "王芳")
+    address = "上海市静安区延安中路1000号2号楼1502室"
+    permit = await obtain_permit(client, tokens, wang, address)
+    citizen = tokens.citizen(*wang)
+    renewing = (await file(client, citizen, renewal(permit["serial"]))).json()
+    moving = (await file(client, citizen, address_change(permit["serial"], address,
+                                                         [await upload_proof(client, citizen)]))).json()
+    assert renewing["status"] == moving["status"] == "needs_review"
+    approve = {"outcome": "approve", "reason": "租赁合同已续签"}
+
+    first = await client.post(f"/v1/applications/{renewing['id']}/decision", headers=tokens.clerk(), json=approve)
+    second = await client.post(f"/v1/applications/{moving['id']}/decision", headers=tokens.clerk(), json=approve)
+
+    assert first.status_code == 200 and first.json()["status"] == "issued"
+    assert second.status_code == 409 and second.json()["code"] == "CERTIFICATE_SUPERSEDED"
+    still = (await client.get(f"/v1/applications/{moving['id']}", headers=tokens.clerk())).json()
+    assert still["status"] == "needs_review" and still["certificate"] is None
+    verified = (await client.get(f"/v1/verify/{permit['verification_code']}")).json()
+    assert verified["superseded_by"] == first.json()["certificate"]["serial"]
