@@ -104,3 +104,21 @@ async def test_a_window_filing_of_a_new_service_belongs_to_the_citizen(client, t
     assert response.json()["channel"] == "window"
     mine = (await client.get("/v1/applications", headers=tokens.citizen(*SHEN_GUOQIANG))).json()["items"]
     assert [a["id"] for a in mine] == [response.json()["id"]]
+
+
+async def test_a_kinship_approved_across_households_does_not_claim_one_household(client, tokens):
+    wu = ("310107197511200333", "吴建国")
+    review = (await file(client, tokens.citizen(*wu), kinship(SHEN_GUOQIANG[0]))).json()
+    assert review["status"] == "needs_review"
+    assert [r["code"] for r in review["reasons"]] == ["NOT_SAME_HOUSEHOLD"]
+
+    approved = await client.post(f"/v1/applications/{review['id']}/decision", headers=tokens.clerk(),
+                                 json={"outcome": "approve", "reason": "核验结婚证原件"})
+
+    assert approved.status_code == 200 and approved.json()["status"] == "issued"
+    serial = approved.json()["certificate"]["serial"]
+    facts = dict((await client.get(f"/v1/certificates/{serial}", headers=tokens.citizen(*wu))).json()["facts"])
+    assert facts["亲属关系"] == "分属不同户，经窗口人工核实"
+    pdf = (await client.get(f"/v1/certificates/{serial}/pdf", headers=tokens.citizen(*wu))).content
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "同户家庭成员" not in text and "人工核实" in text

@@ -104,10 +104,15 @@ class KinshipCertificate(ServiceDefinition):
         if found.outcome is not Outcome.passed:
             return Findings(checks)
         mine, theirs = person.data, relative.data
-        checks.append(same_household_check(mine, theirs, combined_evidence(person, relative)))
+        household = same_household_check(mine, theirs, combined_evidence(person, relative))
+        checks.append(household)
+        if household.outcome is not Outcome.passed:
+            # A clerk may still approve (say, spouses registered apart); the document must then not
+            # claim what the register does not say.
+            return Findings(checks, {"relative_name": theirs.name, "hukou_address": mine.hukou.address})
         facts = {
             "relative_name": theirs.name,
-            "relative_id_number": other,
+            "same_household": "yes",
             "applicant_relation_to_head": mine.hukou.relation_to_head,
             "relative_relation_to_head": theirs.hukou.relation_to_head,
             "hukou_address": mine.hukou.address,
@@ -120,10 +125,10 @@ class KinshipCertificate(ServiceDefinition):
     def document(self, *, applicant: Applicant, details: BaseModel, facts: dict[str, str]) -> DocumentContent:
         assert isinstance(details, KinshipDetails)
         relative = f"{facts.get('relative_name', '')}（公民身份号码 {mask(details.relative_id_number)}）"
-        if "relation" in facts:
-            stated: tuple[tuple[str, str], ...] = (
-                ("亲属关系", f"{facts['relative_name']}系申请人之{facts['relation']}"),
-            )
+        if "same_household" not in facts:  # approved by a clerk after NOT_SAME_HOUSEHOLD
+            stated: tuple[tuple[str, str], ...] = (("亲属关系", "分属不同户，经窗口人工核实"),)
+        elif "relation" in facts:
+            stated = (("亲属关系", f"{facts['relative_name']}系申请人之{facts['relation']}"),)
         else:  # neither is the head: the register's own words, each member's relation to the head
             stated = (
                 (
@@ -142,6 +147,10 @@ class KinshipCertificate(ServiceDefinition):
             ),
             body=(
                 f"兹证明{applicant.name}（公民身份号码 {mask(applicant.id_number)}）与{relative}"
-                "系同户家庭成员，关系以户籍登记为准，如上所列。"
+                + (
+                    "系同户家庭成员，关系以户籍登记为准，如上所列。"
+                    if "same_household" in facts
+                    else "的亲属关系经公安机关窗口人工核实，如上所列。"
+                )
             ),
         )
