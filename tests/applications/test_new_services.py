@@ -112,8 +112,11 @@ async def test_a_kinship_approved_across_households_does_not_claim_one_household
     assert review["status"] == "needs_review"
     assert [r["code"] for r in review["reasons"]] == ["NOT_SAME_HOUSEHOLD"]
 
-    approved = await client.post(f"/v1/applications/{review['id']}/decision", headers=tokens.clerk(),
-                                 json={"outcome": "approve", "reason": "核验结婚证原件"})
+    approved = await client.post(
+        f"/v1/applications/{review['id']}/decision",
+        headers=tokens.clerk(),
+        json={"outcome": "approve", "reason": "核验结婚证原件"},
+    )
 
     assert approved.status_code == 200 and approved.json()["status"] == "issued"
     serial = approved.json()["certificate"]["serial"]

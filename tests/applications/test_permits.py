@@ -157,8 +157,11 @@ async def test_the_replaced_permits_application_still_shows_it_superseded(client
     permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     renewed = (await file(client, citizen, renewal(permit["serial"]))).json()
-    [first, *_] = [a for a in (await client.get("/v1/applications", headers=citizen)).json()["items"]
-                   if a["service"] == "residence-permit"]
+    [first, *_] = [
+        a
+        for a in (await client.get("/v1/applications", headers=citizen)).json()["items"]
+        if a["service"] == "residence-permit"
+    ]
     assert first["certificate"]["serial"] == permit["serial"]
     assert first["certificate"]["status"] == "superseded"
     assert renewed["certificate"]["status"] == "valid"
@@ -172,8 +175,9 @@ async def test_approving_a_second_replacement_of_one_permit_is_a_conflict(client
     permit = await obtain_permit(client, tokens, wang, address)
     citizen = tokens.citizen(*wang)
     renewing = (await file(client, citizen, renewal(permit["serial"]))).json()
-    moving = (await file(client, citizen, address_change(permit["serial"], address,
-                                                         [await upload_proof(client, citizen)]))).json()
+    moving = (
+        await file(client, citizen, address_change(permit["serial"], address, [await upload_proof(client, citizen)]))
+    ).json()
     assert renewing["status"] == moving["status"] == "needs_review"
     approve = {"outcome": "approve", "reason": "租赁合同已续签"}
 
