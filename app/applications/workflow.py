@@ -155,6 +155,7 @@ async def issue(
         expires_on = replaces.expires_at.astimezone(SHANGHAI).date()
     else:
         expires_on = service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts)
+    replaced = await _certificate_it_replaces(session, service, application) if replaces is None else None
     certificate = await runtime.issuer.issue(
         session,
         application_id=application.id,
@@ -167,11 +168,21 @@ async def issue(
         now=now,
         replaces=replaces,
     )
-    old_serial = service.supersedes(facts=facts) if replaces is None else None
-    if old_serial is not None:
-        old = await certificates_repository.held_by(session, application.applicant_id_hash, serial=old_serial)
-        if old is None:  # the rules only ever name the applicant's own certificate
-            raise AssertionError(f"{service.code} supersedes {old_serial}, which the applicant does not hold")
-        refuse_unless_current(old)
-        supersede(old, certificate, at=now)
+    if replaced is not None:
+        supersede(replaced, certificate, at=now)
     return certificate
+
+
+async def _certificate_it_replaces(
+    session: AsyncSession, service: ServiceDefinition, application: Application
+) -> Certificate | None:
+    """The applicant's certificate this issue supersedes, refused (409) before anything is signed if it
+    was revoked or replaced since the rules relied on it."""
+    serial = service.supersedes(facts=application.document_facts or {})
+    if serial is None:
+        return None
+    old = await certificates_repository.held_by(session, application.applicant_id_hash, serial=serial)
+    if old is None:  # the rules only ever name the applicant's own certificate
+        raise AssertionError(f"{service.code} supersedes {serial}, which the applicant does not hold")
+    refuse_unless_current(old)
+    return old
