@@ -3,11 +3,13 @@ demo dataset's permit table: every decision, what the new permit's expiry is, an
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import asyncio
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
+from app.applications.worker import process_due
 from app.certificates.models import Certificate
 from app.clock import SHANGHAI, shanghai_today
 from app.services.calendar import add_months
@@ -190,3 +192,22 @@ async def test_approving_a_second_replacement_of_one_permit_is_a_conflict(client
     assert still["status"] == "needs_review" and still["certificate"] is None
     verified = (await client.get(f"/v1/verify/{permit['verification_code']}")).json()
     assert verified["superseded_by"] == first.json()["certificate"]["serial"]
+
+
+async def test_a_renewal_waiting_on_the_housing_bureau_is_renewed_once_it_answers(client, tokens, runtime):
+    """The permit is read from our records at once; the agencies' answers may come later (the worker)."""
+    permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
+    citizen = tokens.citizen(*ZHANG_WEI[:2])
+    runtime.agencies.housing_simulator.set_faults(down=True)
+
+    response = await file(client, citizen, renewal(permit["serial"]))
+
+    assert response.status_code == 202 and response.json()["status"] == "pending_agency"
+    checks = {c["code"]: c["outcome"] for c in response.json()["checks"]}
+    assert checks["PERMIT"] == "pass" and checks["HOUSING_RECORD"] == "unavailable"
+    runtime.agencies.housing_simulator.reset()
+    await asyncio.sleep(0.3)  # the circuit's reset interval in tests
+    await process_due(runtime, now=datetime.now(UTC) + timedelta(hours=1))
+    renewed = (await client.get(f"/v1/applications/{response.json()['id']}", headers=citizen)).json()
+    assert renewed["status"] == "issued", renewed
+    assert (await client.get(f"/v1/verify/{permit['verification_code']}")).json()["status"] == "superseded"
