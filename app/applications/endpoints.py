@@ -23,8 +23,10 @@ from app.applications.states import InvalidTransition, Status
 from app.audit.recorder import ConcurrentChange
 from app.auth.dependencies import Clerk, Filer, Reader, Staff
 from app.auth.principal import Role
+from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.runtime import RuntimeDep, SessionDep
+from app.services.registry import FILING_REFUSALS
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
@@ -51,7 +53,8 @@ IdempotencyKey = Annotated[
     responses={
         202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)"},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused, TooManyRequests, *JSON_BODY_ERRORS),
+                            MaterialNotFound, IdempotencyKeyReused, TooManyRequests, *FILING_REFUSALS,
+                            *JSON_BODY_ERRORS),
     },
 )
 async def file_application(
@@ -159,10 +162,12 @@ async def withdraw_application(
     "/applications/{application_id}/decision",
     operation_id="decide_application",
     summary="Approve or reject an application in review",
-    description="Only on `needs_review`. Approving issues the certificate.",
+    description="Only on `needs_review`. Approving issues the certificate (409 if the permit it would "
+    "replace was revoked or replaced meanwhile).",
     tags=["window"],
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, *JSON_BODY_ERRORS),
+    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, AlreadySuperseded,
+                                AlreadyRevoked, *JSON_BODY_ERRORS),
 )
 async def decide_application(
     application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep

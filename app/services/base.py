@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
+from app.errors import AppError
 from app.i18n import Text
 from app.services.calendar import add_months
 from app.services.decisions import IDENTITY_MISMATCH, IDENTITY_NOT_FOUND, Check, Outcome
@@ -122,6 +123,8 @@ class ServiceDefinition(ABC):
     required_materials: ClassVar[list[Text]] = []
     agencies: ClassVar[list[str]]
     details_model: ClassVar[type[BaseModel]]
+    # Every error `admit` may raise, so that the filing route documents them (its OpenAPI stays true).
+    filing_refusals: ClassVar[tuple[type[AppError], ...]] = ()
 
     def catalogue_entry(self) -> CatalogueEntry:
         return CatalogueEntry(

@@ -27,5 +27,9 @@ SERVICES: dict[str, ServiceDefinition] = {
 }
 
 
+# What filing may be refused with, whichever the service (documented on the filing route).
+FILING_REFUSALS = tuple(dict.fromkeys(e for s in SERVICES.values() for e in s.filing_refusals))
+
+
 def get_service(code: str) -> ServiceDefinition | None:
     return SERVICES.get(code)

@@ -57,6 +57,7 @@ class KinshipCertificate(ServiceDefinition):
     validity = Text("3个月", "3 months")
     agencies: ClassVar[list[str]] = ["police"]
     details_model = KinshipDetails
+    filing_refusals = (RelativeIsApplicant,)
 
     async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
         assert isinstance(details, KinshipDetails)

@@ -42,6 +42,7 @@ class ResidencePermit(ServiceDefinition):
     ]
     agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = ResidencePermitDetails
+    filing_refusals = (CertificateStillValid,)
 
     async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
         """A second permit while one is valid has no purpose: say which service the holder wants."""
