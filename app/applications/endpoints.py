@@ -14,7 +14,6 @@ from app.applications.errors import (
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    CertificateStillValid,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -41,9 +40,11 @@ from app.auth.dependencies import Citizen, Clerk, Downloader, Filer, Reader, Sta
 from app.auth.principal import Principal, Role
 from app.auth.separation import SeparationOfDuties
 from app.certificates.codes import normalize_code
+from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 from app.runtime import RuntimeDep, SessionDep
+from app.services.registry import FILING_REFUSALS
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
@@ -71,8 +72,8 @@ IdempotencyKey = Annotated[
         202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)",
               "headers": POLLING_HEADERS},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, CertificateStillValid,
-                            TooManyRequests, *JSON_BODY_ERRORS),
+                            MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, TooManyRequests,
+                            *FILING_REFUSALS, *JSON_BODY_ERRORS),
     },
 )
 async def file_application(
@@ -227,13 +228,14 @@ async def withdraw_application(
     "/applications/{application_id}/decision",
     operation_id="decide_application",
     summary="Approve, reject, or ask the applicant for materials (补正) on an application in review",
-    description="Only on `needs_review`. Approving issues the certificate; `request_materials` moves the case to "
-    "`needs_materials` until the applicant attaches what `reason` asks for. Not on a case the clerk filed at "
-    "the window or in which they are the applicant (403 `SEPARATION_OF_DUTIES`).",
+    description="Only on `needs_review`. Approving issues the certificate (409 if the permit it would replace was "
+    "revoked or replaced meanwhile); `request_materials` moves the case to `needs_materials` until the applicant "
+    "attaches what `reason` asks for. Not on a case the clerk filed at the window or in which they are the "
+    "applicant (403 `SEPARATION_OF_DUTIES`).",
     tags=["window"],
     response_model=ApplicationOut,
     responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties,
-                                *JSON_BODY_ERRORS),
+                                AlreadySuperseded, AlreadyRevoked, *JSON_BODY_ERRORS),
 )
 async def decide_application(
     application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
