@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -92,11 +93,14 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
         .order_by(Application.next_attempt_at)
         .limit(limit)
     )
+    chosen: Any = due.scalar_subquery()
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # Lock, then update: inside UPDATE … IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) PostgreSQL may
+        # rescan the subquery and skip the rows it just updated, claiming every due row, not n.
+        chosen = list((await session.execute(due.with_for_update(skip_locked=True))).scalars())
     claimed = await session.execute(
         update(Application)
-        .where(Application.id.in_(due.scalar_subquery()), Application.status == Status.pending_agency.value,
+        .where(Application.id.in_(chosen), Application.status == Status.pending_agency.value,
                Application.next_attempt_at <= now)
         .values(next_attempt_at=lease_until, version=Application.version + 1)
         .returning(Application.id)

@@ -116,3 +116,17 @@ async def test_concurrent_workers_never_take_the_same_application_twice(client, 
         rows = (await session.execute(select(Application.status, Application.attempts))).all()
     assert [status for status, _ in rows] == ["issued"] * 6
     assert await _count(runtime, Certificate) == 6
+
+
+async def test_a_worker_claims_no_more_than_its_batch(client, tokens, runtime):
+    from app.applications.repository import claim_due
+
+    runtime.agencies.police_simulator.set_faults(down=True)
+    for _ in range(7):
+        assert (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).status_code == 202
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with runtime.sessionmaker() as session:
+        first = await claim_due(session, now=later, lease_until=later + timedelta(minutes=2), limit=3)
+    async with runtime.sessionmaker() as session:
+        second = await claim_due(session, now=later, lease_until=later + timedelta(minutes=2), limit=10)
+    assert (len(first), len(second)) == (3, 4) and not set(first) & set(second)
