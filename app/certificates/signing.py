@@ -14,6 +14,7 @@ import fcntl
 import io
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,7 @@ SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 # TSA's signed TSTInfo and usually its certificate chain (2-5 KB); 12 KB leaves room for a long chain.
 _TIMESTAMP_RESERVE = 2 * 12 * 1024
 TSA_TIMEOUT_SECONDS = 5
+TSA_RETRY_AFTER_SECONDS = 60  # after a failure, sign without asking the TSA for this long
 
 logger = logging.getLogger("cityservices.certificates.signing")
 
@@ -158,11 +160,7 @@ def load_private_key(key_file: Path) -> SigningKey:
 def load_certificate_chain(cert_file: Path) -> list[x509.Certificate]:
     """The signing certificate first, then any intermediates/root in the file, in file order."""
     data = Path(cert_file).read_bytes()
-    certs = (
-        x509.load_pem_x509_certificates(data)
-        if b"-----BEGIN" in data
-        else [x509.load_der_x509_certificate(data)]
-    )
+    certs = x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
     if not certs:
         raise ValueError(f"no certificate in {cert_file}")
     return certs
@@ -195,9 +193,7 @@ class _CmsTemplate:
     to pyHanko's for deterministic (RSA PKCS#1 v1.5) signatures; a test holds it to that.
     """
 
-    def __init__(
-        self, *, chain: list[asn1_x509.Certificate], signature_algorithm: algos.SignedDigestAlgorithm
-    ) -> None:
+    def __init__(self, *, chain: list[asn1_x509.Certificate], signature_algorithm: algos.SignedDigestAlgorithm) -> None:
         cert = chain[0]
         digest_algorithm = algos.DigestAlgorithm({"algorithm": "sha256"})
         self.digest_algorithm = digest_algorithm.dump()
@@ -227,9 +223,7 @@ class _CmsTemplate:
         """The content of the SET OF Attribute: tagged SET (0x31) to sign, [0] IMPLICIT (0xA0) to embed."""
         if len(document_digest) != 32:
             raise ValueError("expected a SHA-256 digest")
-        attrs = sorted(
-            (self.content_type_attr, self.message_digest_prefix + document_digest, self.signing_cert_attr)
-        )
+        attrs = sorted((self.content_type_attr, self.message_digest_prefix + document_digest, self.signing_cert_attr))
         return b"".join(attrs)
 
     def content_info(self, signed_attributes: bytes, signature: bytes) -> bytes:
@@ -351,6 +345,7 @@ class PdfSigner:
             RequestsHTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None
         )
         self.timestamp_failures = 0
+        self._tsa_down_until = 0.0
         self._key = self._load_key(Path(key_file))
         chain = load_certificate_chain(Path(cert_file))
         self._certificate = chain[0]
@@ -419,14 +414,21 @@ class PdfSigner:
             reason=reason,
             location=location,
         )
-        if self._timestamper is not None:
+        if self._timestamper is not None and time.monotonic() >= self._tsa_down_until:
             try:
                 return self._sign(pdf, meta, self._timestamper)
             except Exception:  # noqa: BLE001 — any TSA failure: network, HTTP status, a malformed token
                 # Degrade, don't stop (an unreachable TSA must not stop issuing): the signature is then
-                # PAdES B-B, its time the signer's claim only. Logged and counted for the operator.
+                # PAdES B-B, its time the signer's claim only. Logged and counted for the operator, and
+                # the TSA left alone for a minute so that a hanging one does not cost every document
+                # its timeout.
                 self.timestamp_failures += 1
-                logger.error("time-stamp authority failed; signing without a time stamp", exc_info=True)
+                self._tsa_down_until = time.monotonic() + TSA_RETRY_AFTER_SECONDS
+                logger.error(
+                    "time-stamp authority failed; signing without time stamps for %d s",
+                    TSA_RETRY_AFTER_SECONDS,
+                    exc_info=True,
+                )
         return self._sign(pdf, meta, None)
 
     def _sign(self, pdf: bytes, meta: signers.PdfSignatureMetadata, timestamper: TimeStamper | None) -> bytes:
@@ -488,6 +490,5 @@ def refuse_running_loop(what: str) -> None:
     except RuntimeError:
         return
     raise RuntimeError(
-        f"{what} is CPU-bound and synchronous: run it with asyncio.to_thread or in an executor, "
-        "not on the event loop"
+        f"{what} is CPU-bound and synchronous: run it with asyncio.to_thread or in an executor, not on the event loop"
     )

@@ -98,8 +98,9 @@ async def _scenario(tmp_path: Path, database_url: str) -> tuple[dict[str, str], 
         engine = create_engine(database_url)
         async with engine.connect() as conn:
             duplicates = (await conn.execute(text(
-                "SELECT count(*) FROM (SELECT application_id FROM certificates GROUP BY application_id "
-                "HAVING count(*) > 1) d"))).scalar_one()
+                # Current certificates only: a re-issue (补发) legitimately adds a second, superseding one.
+                "SELECT count(*) FROM (SELECT application_id FROM certificates WHERE superseded_by IS NULL "
+                "GROUP BY application_id HAVING count(*) > 1) d"))).scalar_one()
         await engine.dispose()
         return answered, finals, verdict, int(duplicates)
     finally:
