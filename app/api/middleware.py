@@ -154,7 +154,8 @@ class RequestMiddleware:
                     refusal = _TOO_MANY_UPLOADS
                 if refusal is not None:
                     status, code, title = refusal
-                    headers = {"Retry-After": "5"} if status == 429 else None
+                    # Refused before its body was read: close rather than wait for a body we will not use.
+                    headers = {"Retry-After": "5", "Connection": "close"} if status == 429 else None
                     await problem_response(status=status, code=code, title=title, headers=headers)(
                         scope, receive, send_wrapper)
                 else:
