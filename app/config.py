@@ -30,7 +30,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR"
     )
     auth_jwks_file: Path | None = Field(default=None, description="identity provider's public keys (file)")
-    auth_jwks_url: AnyHttpUrl | None = Field(default=None, description="identity provider's public keys (URL)")
+    auth_jwks_url: AnyHttpUrl | None = Field(
+        default=None, description="identity provider's public keys (URL; https:// in production)"
+    )
     auth_issuer: str = Field(default="cityservices-dev", description="expected `iss`")
     auth_audience: str = Field(default="cityservices", description="expected `aud`")
     police_api_url: AnyHttpUrl | None = Field(default=None, description="police base URL; unset = simulator")
