@@ -101,3 +101,28 @@ def test_details_are_cleaned_and_bounded():
     cleaned = storable({"details": {"note": "a\x00b", "huge": "y" * 100_000, "nested": [{"k": "\x00"}]}})
     assert "\x00" not in repr(cleaned["details"])
     assert len(repr(cleaned["details"])) < 10_000
+
+
+async def test_an_unreachable_database_fails_the_batch_once_without_splitting_it(tmp_path):
+    from app.audit.batching import RequestLogWriter
+    from app.db.session import create_engine, create_sessionmaker
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'x.db'}")  # cannot be opened
+
+    class Counting(RequestLogWriter):
+        attempts = 0
+
+        async def _write_batch(self, batch):
+            Counting.attempts += 1
+            await super()._write_batch(batch)
+
+    writer = Counting(create_sessionmaker(engine))
+    writer.start()
+    try:
+        results = await asyncio.gather(*(writer.write({"kind": "request", "action": "x", "outcome": "success"})
+                                         for _ in range(16)), return_exceptions=True)
+    finally:
+        await writer.stop()
+        await engine.dispose()
+    assert all(isinstance(r, Exception) for r in results)
+    assert Counting.attempts == 1  # a database that is down is not bisected 31 times
