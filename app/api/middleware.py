@@ -58,9 +58,10 @@ _TOO_MANY_UPLOADS = (TooManyConcurrentUploads.status, TooManyConcurrentUploads.c
 _TOO_LARGE = (413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB"))
 
 
-# The methods the API knows. Anything else (PROPFIND, UNSUBSCRIBE, a 40-letter token) is refused
-# before routing and before the request log: RFC 9110 section 9.1 says 501 for an unrecognised method.
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# The standard methods (RFC 9110, RFC 5789) are routed as usual: 405 where a route does not take them.
+# Anything else (PROPFIND, UNSUBSCRIBE, a 40-letter token) is refused before routing and before the
+# request log: RFC 9110 section 9.1 says 501 for an unrecognised method.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _UNKNOWN_METHOD = (501, "METHOD_NOT_IMPLEMENTED",
                    Text("不支持该请求方法", "This request method is not implemented"))
 _NUL_REFUSED = (422, "INVALID_CHARACTER",

@@ -59,9 +59,11 @@ async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, t
     refused = (await client.request("UNSUBSCRIBE", "/v1/services"))
     assert refused.json()["code"] == "METHOD_NOT_IMPLEMENTED"
     assert refused.headers["content-type"].startswith("application/problem+json")
+    # A standard method a route does not take is routed as usual: 405, logged like any request.
+    assert (await client.request("TRACE", "/v1/services")).status_code == 405
     # Every normal request was logged; no event carries a method the service does not know.
     methods = {e.method for e in await _events(runtime, kind="request")}
-    assert methods <= {"GET", "POST"}
+    assert methods <= {"GET", "POST", "TRACE"}
 
 
 async def test_over_long_and_nul_strings_from_a_token_are_bounded_not_fatal(client, tokens, runtime):
