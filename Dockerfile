@@ -1,30 +1,38 @@
 # syntax=docker/dockerfile:1
-# Build stage: compile wheels (asyncpg, uvloop, httptools, cryptography need a toolchain only here).
-FROM python:3.11-slim-bookworm AS build
+# The base image by digest, so a rebuild gets the same bytes. To move to a newer patch release:
+#   docker buildx imagetools inspect python:3.11-slim-bookworm   # then paste its digest here
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
+
+# Build stage: the locked dependencies (hash-checked) and our wheel, into a virtual environment that the
+# runtime stage copies (asyncpg, uvloop, httptools, cryptography may need a toolchain only here).
+FROM ${PYTHON_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential \
  && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/cityservices
 WORKDIR /src
+# requirements/main.txt is generated from pyproject.toml by scripts/lock.sh (pip-tools, with hashes).
+COPY requirements/main.txt ./requirements/main.txt
+RUN /opt/cityservices/bin/pip install --no-cache-dir --require-hashes -r requirements/main.txt
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY integrations ./integrations
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+COPY migrations ./migrations
+RUN /opt/cityservices/bin/pip install --no-cache-dir --no-deps .
 
-# Runtime stage: slim, no compilers, non-root, the CJK font embedded in certificates.
-FROM python:3.11-slim-bookworm
-RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-wqy-microhei \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /srv/cityservices --create-home cityservices
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+# Runtime stage: slim, no compilers, non-root. No system font: the wheel carries the CJK font that
+# certificates embed (app/certificates/fonts).
+FROM ${PYTHON_IMAGE}
+RUN useradd --system --uid 10001 --home-dir /srv/cityservices --create-home cityservices
+COPY --from=build /opt/cityservices /opt/cityservices
 WORKDIR /srv/cityservices
-# Migrations travel with the image: `docker run … alembic upgrade head` before rolling out.
+# Migrations travel in the wheel: `docker run … cityservices migrate` before rolling out. alembic.ini and the
+# scripts are here too, for `alembic upgrade head` (CONTRACT §3).
 COPY alembic.ini ./
 COPY migrations ./migrations
-ENV ENVIRONMENT=production \
+ENV PATH=/opt/cityservices/bin:$PATH \
+    ENVIRONMENT=production \
     DATA_DIR=/srv/cityservices/data \
-    CERT_FONT_FILE=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 USER cityservices

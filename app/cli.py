@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -15,14 +17,24 @@ def _migrate(settings: Settings) -> None:
     from alembic import command
     from alembic.config import Config
 
-    config = Config(str(Path(__file__).resolve().parent.parent / "alembic.ini"))
-    config.set_main_option("script_location", str(Path(__file__).resolve().parent.parent / "migrations"))
+    import migrations
+
+    # No alembic.ini needed: the scripts are the installed `migrations` package (shipped in the wheel).
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).resolve().parent))
     config.attributes["database_url"] = settings.resolved_database_url
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from app.observability import share_metrics_between_processes
+
+    if args.workers > 1:
+        # Before prometheus_client is imported anywhere: each worker process then writes its samples to
+        # files that every /metrics scrape adds up (multiprocess mode).
+        share_metrics_between_processes()
+
     import uvicorn
 
     from app.api.serving import uvicorn_protocol_options
@@ -44,6 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=None,
         proxy_headers=True,
         **uvicorn_protocol_options(),  # request headers must arrive in time (slowloris)
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 
@@ -64,12 +77,17 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from integrations.simulate import run
+    from integrations.simulate import SimulatorSecurity, run
 
     port = args.port or {"police": 8101, "housing": 8102}[args.agency]
     dataset = args.dataset or load_settings().simulator_dataset
+    if args.client_ca is not None and args.tls_cert is None:
+        print("cityservices: --client-ca needs --tls-cert (mutual TLS is TLS first)", file=sys.stderr)
+        return 2
     run(args.agency, host=args.host, port=port, dataset=dataset, latency_ms=args.latency_ms,
-        error_rate=args.error_rate, down=args.down)
+        error_rate=args.error_rate, down=args.down,
+        security=SimulatorSecurity(tls_cert=args.tls_cert, tls_key=args.tls_key, client_ca=args.client_ca,
+                                   token=args.require_token or os.environ.get("SIMULATOR_TOKEN") or None))
     return 0
 
 
@@ -77,17 +95,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.applications.worker import run_forever
     from app.audit.sealing import Sealer
     from app.main import build_runtime
-    from app.observability import configure_logging
+    from app.observability import configure_logging, serve_metrics
 
     configure_logging()
     runtime = build_runtime(load_settings())
+    if args.metrics_port is not None:
+        serve_metrics(args.metrics_host, args.metrics_port)
 
     async def main() -> None:
+        # SIGTERM (docker stop, Kubernetes) drains like Ctrl-C: the current pass finishes, then cleanup.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
         # The worker's own events (and any a dead process left unsealed) are sealed here too.
         sealer = Sealer(runtime.sessionmaker)
         sealer.start()
         try:
-            await run_forever(runtime)
+            await run_forever(runtime, stop=stop)
         finally:
             await sealer.stop()
             await runtime.issuer.pdfs.aclose()
@@ -107,7 +132,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.demo import run
+    try:
+        from app.demo import run
+    except ModuleNotFoundError as exc:
+        if exc.name != "rich":
+            raise
+        print("cityservices: the demo draws with rich, which the server does not need: "
+              "pip install 'cityservices[demo]'", file=sys.stderr)
+        return 2
 
     return run(base_url=args.base_url, out_dir=args.out, data_dir=args.data_dir, temporary=args.temporary)
 
@@ -138,34 +170,45 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cityservices", description="Shanghai city services")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the API (migrations first, in development)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="worker processes; /metrics then adds up all of them (PROMETHEUS_MULTIPROC_DIR)")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="print a development token")
-    token.add_argument("--role", required=True, choices=["citizen", "clerk", "auditor"])
-    token.add_argument("--id-number")
-    token.add_argument("--name")
-    token.add_argument("--station")
-    token.add_argument("--sub")
-    token.add_argument("--ttl", type=int, default=3600)
+    token.add_argument("--role", required=True, choices=["citizen", "clerk", "auditor"], help="the role it carries")
+    token.add_argument("--id-number", help="the citizen's 18-character resident identity number")
+    token.add_argument("--name", help="the verified real name")
+    token.add_argument("--station", help="a clerk's police station, e.g. 310105-HQLB")
+    token.add_argument("--sub", help="the subject (default: derived from the other claims)")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     token.set_defaults(func=cmd_token)
 
     simulate = sub.add_parser("simulate", help="run one agency simulator as its own HTTP server")
-    simulate.add_argument("agency", choices=["police", "housing"])
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=None)
-    simulate.add_argument("--dataset", type=Path)
-    simulate.add_argument("--latency-ms", type=float, default=0.0)
-    simulate.add_argument("--error-rate", type=float, default=0.0)
-    simulate.add_argument("--down", action="store_true")
+    simulate.add_argument("agency", choices=["police", "housing"], help="which agency to play")
+    simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    simulate.add_argument("--port", type=int, default=None, help="TCP port (default 8101 police, 8102 housing)")
+    simulate.add_argument("--dataset", type=Path, help="dataset file (CONTRACT §9; default: $SIMULATOR_DATASET or the demo)")
+    simulate.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
+    simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503 (0..1)")
+    simulate.add_argument("--down", action="store_true", help="answer every request 503")
+    simulate.add_argument("--tls-cert", type=Path, help="serve HTTPS with this PEM certificate (chain)")
+    simulate.add_argument("--tls-key", type=Path, help="the PEM private key of --tls-cert")
+    simulate.add_argument("--client-ca", type=Path,
+                          help="require a client certificate issued by this PEM CA (mutual TLS; needs --tls-cert)")
+    simulate.add_argument("--require-token", default=None,
+                          help="require `Authorization: Bearer <this>` (default: $SIMULATOR_TOKEN, else none)")
     simulate.set_defaults(func=cmd_simulate)
 
     worker = sub.add_parser("worker", help="run the background work (retries of pending_agency)")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve this process's Prometheus metrics on this port (default: none)")
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="address the metrics port listens on")
     worker.set_defaults(func=cmd_worker)
 
     openapi = sub.add_parser("openapi", help="regenerate openapi/openapi.json from the code")
@@ -184,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
     migrate.set_defaults(func=cmd_migrate)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cityservices")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -33,19 +37,46 @@ class Settings(BaseSettings):
     auth_jwks_url: AnyHttpUrl | None = Field(
         default=None, description="identity provider's public keys (URL; https:// in production)"
     )
+    auth_oidc_issuer_url: str | None = Field(
+        default=None, description="OpenID Connect issuer: discovery gives the JWKS, and `iss` must equal it"
+    )
+    auth_jwks_cache_seconds: float = Field(default=300.0, gt=0, description="how long fetched JWKS keys are reused")
+    auth_claim_roles: str = Field(default="roles", description="claim holding the roles (dots reach into objects)")
+    auth_claim_id_number: str = Field(default="id_number", description="claim holding a citizen's id number")
+    auth_claim_name: str = Field(default="name", description="claim holding the verified real name")
+    auth_claim_station: str = Field(default="station_id", description="claim holding a clerk's station")
     auth_issuer: str = Field(default="cityservices-dev", description="expected `iss`")
     auth_audience: str = Field(default="cityservices", description="expected `aud`")
     police_api_url: AnyHttpUrl | None = Field(default=None, description="police base URL; unset = simulator")
     housing_api_url: AnyHttpUrl | None = Field(default=None, description="housing base URL; unset = simulator")
+    police_api_token: SecretStr | None = Field(default=None, description="bearer token sent to the police")
+    housing_api_token: SecretStr | None = Field(default=None, description="bearer token sent to the housing bureau")
+    agency_client_cert_file: Path | None = Field(default=None, description="PEM client certificate for mutual TLS")
+    agency_client_key_file: Path | None = Field(default=None, description="PEM private key of that certificate")
+    agency_ca_file: Path | None = Field(default=None, description="PEM CA bundle the agencies' servers chain to")
+    storage_url: str | None = Field(
+        default=None, description="`s3://bucket/prefix` for materials and PDFs; unset = in the database"
+    )
     simulator_dataset: Path | None = Field(default=None, description="dataset the simulators serve")
     signing_key_file: Path | None = Field(default=None, description="PEM key that signs certificates")
     signing_cert_file: Path | None = Field(default=None, description="PEM certificate chain of that key")
     public_base_url: AnyHttpUrl = Field(
         default=AnyHttpUrl("http://127.0.0.1:8000"), description="where the public verification page lives"
     )
-    cert_font_file: Path | None = Field(default=None, description="TrueType CJK font to embed")
+    cert_font_file: Path | None = Field(
+        default=None, description="TrueType CJK font to embed; unset = the bundled Noto Serif SC subset"
+    )
+    signing_trusted_certs: Path | None = Field(
+        default=None, description="PEM file of earlier signing certificates whose PDFs still verify after a rotation"
+    )
+    tsa_url: AnyHttpUrl | None = Field(
+        default=None, description="RFC 3161 time-stamp authority; set, every signature carries a time stamp"
+    )
     agency_wait_limit: int = Field(
         default=86400, ge=1, description="seconds an application may wait on an agency before review"
+    )
+    materials_wait_limit: int = Field(
+        default=2592000, ge=1, description="seconds a citizen has to supply materials a clerk asked for"
     )
     agency_timeout_seconds: float = Field(default=1.0, gt=0, description="per attempt of one agency call")
     agency_deadline_seconds: float = Field(default=3.0, gt=0, description="one agency call, retries included")
@@ -61,7 +92,12 @@ class Settings(BaseSettings):
     audit_hmac_key: str | None = Field(
         default=None, min_length=16, description="secret keying the hash of id numbers in the request log"
     )
-    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed by CORS"
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="proxies whose X-Forwarded-For/-Proto are believed (comma-separated, `*`)"
+    )
     redis_url: str | None = Field(default=None, description="Redis for rate limits shared by processes")
     rate_limit_filing: str = Field(default="20/minute", description="filings per citizen")
     rate_limit_uploads: str = Field(default="30/minute", description="uploads per citizen")
@@ -97,6 +133,40 @@ class Settings(BaseSettings):
             raise ValueError("not a rate like 20/minute") from exc
         return value
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    return json.loads(text)
+                except ValueError as exc:
+                    raise ValueError("not a JSON list of origins") from exc
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("not a Redis URL (redis://host:6379/0, rediss://… or unix://…)")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme != "s3" or not urlsplit(value).netloc):
+            raise ValueError("not an object-store URL like s3://bucket/prefix")
+        return value
+
+    @field_validator("auth_oidc_issuer_url")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).netloc):
+            raise ValueError("not an http(s) issuer URL")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_database_url(cls, value: str | None) -> str | None:
@@ -110,7 +180,8 @@ class Settings(BaseSettings):
             raise ValueError(f"driver {url.drivername!r} is not one of {sorted(_ASYNC_DRIVERS)}")
         return value
 
-    @field_validator("auth_jwks_file", "signing_key_file", "signing_cert_file", "cert_font_file", "simulator_dataset")
+    @field_validator("auth_jwks_file", "signing_key_file", "signing_cert_file", "cert_font_file", "simulator_dataset",
+                     "signing_trusted_certs", "agency_client_cert_file", "agency_client_key_file", "agency_ca_file")
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -121,10 +192,12 @@ class Settings(BaseSettings):
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if (self.signing_key_file is None) != (self.signing_cert_file is None):
             raise ValueError("SIGNING_KEY_FILE and SIGNING_CERT_FILE must be set together")
+        if (self.agency_client_cert_file is None) != (self.agency_client_key_file is None):
+            raise ValueError("AGENCY_CLIENT_CERT_FILE and AGENCY_CLIENT_KEY_FILE must be set together")
         if self.environment is not Environment.production:
             return self
         refusals = {
-            "AUTH_JWKS_FILE/AUTH_JWKS_URL": self.auth_jwks_file is None and self.auth_jwks_url is None,
+            "AUTH_JWKS_FILE/AUTH_JWKS_URL/AUTH_OIDC_ISSUER_URL": self.dev_auth,
             "SIGNING_KEY_FILE": self.signing_key_file is None,
             "POLICE_API_URL": self.police_api_url is None,
             "HOUSING_API_URL": self.housing_api_url is None,
@@ -147,7 +220,12 @@ class Settings(BaseSettings):
 
     @property
     def dev_auth(self) -> bool:
-        return self.auth_jwks_file is None and self.auth_jwks_url is None
+        return self.auth_jwks_file is None and self.auth_jwks_url is None and self.auth_oidc_issuer_url is None
+
+    @property
+    def expected_issuer(self) -> str:
+        """OpenID Connect requires `iss` to equal the issuer URL exactly; otherwise AUTH_ISSUER."""
+        return self.auth_oidc_issuer_url or self.auth_issuer
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -173,6 +251,9 @@ class SettingsError(SystemExit):
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SourceError as exc:
+        # pydantic-settings could not even parse a variable (e.g. malformed JSON for a list).
+        raise SettingsError(f"cityservices: invalid setting: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         variable = "_".join(str(part) for part in first["loc"]).upper() or "ENVIRONMENT"

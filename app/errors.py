@@ -32,10 +32,13 @@ class AppError(Exception):
         *,
         errors: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         self.detail = detail
         self.errors = list(errors) if errors else None
         self.headers = dict(headers or {})
+        # RFC 9457 extension members, e.g. the open application a duplicate filing collides with.
+        self.extensions = dict(extensions or {})
         super().__init__(localize(detail) if detail else self.code)
 
 
@@ -142,8 +145,10 @@ def problem_response(
     detail: Text | str | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
+        **(extensions or {}),
         "type": problem_type(code),
         "title": localize(title),
         "status": status,
@@ -166,7 +171,8 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return problem_response(
-        status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, errors=exc.errors, headers=exc.headers
+        status=exc.status, code=exc.code, title=exc.title, detail=exc.detail, errors=exc.errors, headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 

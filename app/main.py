@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from pydantic import SecretStr
 
 from app.api.health import router as health_router
 from app.api.middleware import RequestMiddleware
@@ -22,6 +23,8 @@ from app.audit.service import AuditLog
 from app.audit.subjects import SubjectHasher, load_or_create_dev_key
 from app.auth.dev_keys import ensure_dev_keys
 from app.auth.jwks import KeySource, RemoteJwks, StaticJwks
+from app.auth.oidc import OidcJwks
+from app.auth.principal import ClaimNames
 from app.auth.tokens import TokenVerifier
 from app.certificates.endpoints import page_router, public_router
 from app.certificates.endpoints import router as certificates_router
@@ -32,12 +35,14 @@ from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.materials.endpoints import router as materials_router
+from app.observability import forget_this_process
 from app.ratelimit import RateLimiter
 from app.runtime import Runtime
 from app.services.endpoints import router as services_router
 from app.stats.endpoints import router as stats_router
+from app.storage import open_store
 from integrations.agencies import build_agencies
-from integrations.http import ClientPolicy
+from integrations.http import AgencyCredentials, ClientPolicy
 
 logger = logging.getLogger("cityservices")
 
@@ -65,8 +70,17 @@ def _key_source(settings: Settings) -> KeySource:
     if settings.auth_jwks_file is not None:
         return StaticJwks.from_file(settings.auth_jwks_file)
     if settings.auth_jwks_url is not None:
-        return RemoteJwks(str(settings.auth_jwks_url))
+        return RemoteJwks(str(settings.auth_jwks_url), ttl_s=settings.auth_jwks_cache_seconds)
+    if settings.auth_oidc_issuer_url is not None:
+        return OidcJwks(settings.auth_oidc_issuer_url, ttl_s=settings.auth_jwks_cache_seconds)
     return StaticJwks.from_file(ensure_dev_keys(settings.data_dir))
+
+
+def _agency_credentials(settings: Settings, token: SecretStr | None) -> AgencyCredentials:
+    return AgencyCredentials(
+        client_cert_file=settings.agency_client_cert_file, client_key_file=settings.agency_client_key_file,
+        ca_file=settings.agency_ca_file, token=token.get_secret_value() if token else None,
+    )
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -78,8 +92,10 @@ def build_runtime(settings: Settings) -> Runtime:
         key_file, cert_file = settings.signing_key_file, settings.signing_cert_file
     else:
         key_file, cert_file = ensure_dev_signing_material(settings.data_dir)
+    storage = open_store(settings.storage_url)
     pdfs = PdfFactory(font_file=settings.cert_font_file, key_file=key_file, cert_file=cert_file,
-                      processes=settings.pdf_processes)
+                      processes=settings.pdf_processes, trusted_certs_file=settings.signing_trusted_certs,
+                      tsa_url=str(settings.tsa_url) if settings.tsa_url else None)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -94,10 +110,14 @@ def build_runtime(settings: Settings) -> Runtime:
                 deadline_s=settings.agency_deadline_seconds,
                 breaker_reset_s=settings.agency_breaker_reset_seconds,
             ),
+            police_credentials=_agency_credentials(settings, settings.police_api_token),
+            housing_credentials=_agency_credentials(settings, settings.housing_api_token),
         ),
-        issuer=CertificateIssuer(engine=engine, pdfs=pdfs, public_base_url=str(settings.public_base_url)),
+        issuer=CertificateIssuer(engine=engine, pdfs=pdfs, public_base_url=str(settings.public_base_url),
+                                 storage=storage),
+        storage=storage,
         token_verifier=TokenVerifier(
-            keys=_key_source(settings), issuer=settings.auth_issuer, audience=settings.auth_audience
+            keys=_key_source(settings), issuer=settings.expected_issuer, audience=settings.auth_audience
         ),
         limiter=RateLimiter(
             rules={"filing": settings.rate_limit_filing, "uploads": settings.rate_limit_uploads,
@@ -135,6 +155,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.issuer.pdfs.aclose()
         await runtime.agencies.aclose()
         await runtime.engine.dispose()
+        runtime.storage.close()
+        forget_this_process()
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
@@ -150,6 +172,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
     else:  # production, unless DOCS_ENABLED=true
         app = FastAPI(docs_url=None, redoc_url=None, **common)
     app.state.settings = settings
+    app.state.claim_names = ClaimNames.from_settings(settings)
     app.state.start_worker = start_worker
     install_error_handlers(app)
     for router in (services_router, materials_router, applications_router, certificates_router, public_router,

@@ -1,14 +1,21 @@
-"""JSON logs carrying the request id, and the Prometheus metrics every process exposes."""
+"""JSON logs carrying the request id, and the Prometheus metrics every process exposes.
+
+With several processes (`serve --workers N`) prometheus-client's multiprocess mode is on
+(PROMETHEUS_MULTIPROC_DIR): each process writes its samples to files there and a scrape of any process
+adds them all up. Gauges say how: `livesum` adds the live processes' values, `livemax` takes the largest.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 from app.api.context import current_context
 
@@ -33,9 +40,79 @@ PROCESSING_SECONDS = Histogram(
 )
 AUDIT_EVENTS = Counter("cityservices_audit_events_total", "Request-log events written", ["kind"])
 
+# The gauges docs/scaling.md tells operators to watch; deploy/ alerts and dashboards use these names.
+PENDING_AGENCY = Gauge(
+    "cityservices_pending_agency_applications", "Applications waiting on an agency (the worker's backlog)",
+    multiprocess_mode="livemax",
+)
+BREAKER_OPEN = Gauge(
+    "cityservices_agency_circuit_open", "1 while this process's circuit to the agency is open (half-open: 0.5)",
+    ["agency"], multiprocess_mode="livemax",
+)
+SEALER_LAG = Gauge(
+    "cityservices_audit_sealer_lag_seconds", "Age of the oldest request-log event not yet sealed into the chain",
+    multiprocess_mode="livemax",
+)
+UNSEALED_EVENTS = Gauge(
+    "cityservices_audit_unsealed_events", "Request-log events not yet sealed into the chain",
+    multiprocess_mode="livemax",
+)
+PDF_POOL_QUEUE = Gauge(
+    "cityservices_pdf_pool_queue", "Certificates waiting for, or being rendered and signed by, the PDF pool",
+    multiprocess_mode="livesum",
+)
+OUTBOX_BACKLOG = Gauge(
+    "cityservices_outbox_backlog", "Notifications committed but not yet delivered", multiprocess_mode="livemax",
+)
+METRIC_NAMES = (
+    "cityservices_http_requests_total", "cityservices_http_request_duration_seconds",
+    "cityservices_applications_filed_total", "cityservices_applications_decided_total",
+    "cityservices_application_processing_seconds", "cityservices_audit_events_total",
+    "cityservices_pending_agency_applications", "cityservices_agency_circuit_open",
+    "cityservices_audit_sealer_lag_seconds", "cityservices_audit_unsealed_events", "cityservices_pdf_pool_queue",
+    "cityservices_outbox_backlog",
+)
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
+
+def share_metrics_between_processes() -> None:
+    """Turn on multiprocess mode for this process and the ones it starts (before prometheus_client is
+    imported by them). An operator's PROMETHEUS_MULTIPROC_DIR is kept; otherwise a fresh directory."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cityservices-metrics-")
+
+
+def metrics_registry() -> CollectorRegistry:
+    """What a scrape reports: every process sharing PROMETHEUS_MULTIPROC_DIR, else this process."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def forget_this_process() -> None:
+    """At exit: drop this process's `live*` gauge samples from the shared directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """The worker's own /metrics (a small HTTP server thread)."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=host, registry=metrics_registry())
+
+
+class JsonFormatter(_LibraryJsonFormatter):
+    """python-json-logger, with our field names, the request id, and `extra` fields kept (also those
+    passed as `extra=log_fields(...)`)."""
+
+    def __init__(self) -> None:
+        super().__init__(json_ensure_ascii=False, json_default=str)
+
+    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_record, record, message_dict)
+        log_record.pop("message", None)
         entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
@@ -45,11 +122,11 @@ class JsonFormatter(logging.Formatter):
         ctx = current_context()
         if ctx is not None:
             entry["request_id"] = ctx.request_id
-        for key, value in getattr(record, "fields", {}).items():
-            entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        log_record.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
+        entry.update(log_record.pop("fields", None) or {})
+        entry.update(log_record)
+        log_record.clear()
+        log_record.update(entry)
 
 
 def configure_logging(level: int = logging.INFO) -> None:

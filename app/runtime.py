@@ -13,6 +13,7 @@ from app.auth.tokens import TokenVerifier
 from app.certificates.issuing import CertificateIssuer
 from app.config import Settings
 from app.ratelimit import RateLimiter
+from app.storage import BlobStore
 from integrations.agencies import Agencies
 
 
@@ -26,6 +27,7 @@ class Runtime:
     issuer: CertificateIssuer
     token_verifier: TokenVerifier
     limiter: RateLimiter
+    storage: BlobStore  # where material and PDF bytes live (STORAGE_URL)
 
 
 # Dependencies are `async def` even when they never await: FastAPI runs plain `def` ones in a thread pool.

@@ -32,7 +32,7 @@ def document(i: int) -> CertificateDocument:
         service="residence-permit",
         title="上海市居住证",
         holder_name="张三丰",
-        holder_id_number_masked="3301**********123X",
+        holder_id_number="330106198803120150",
         facts=(("居住地址", f"上海市长宁区虹桥路{i % 999 + 1}号5号楼301室"),),
         body="持证人张三丰（公民身份号码 3301**********123X）在上海市居住，经公安机关核验居住登记与房屋信息，"
         "符合《上海市居住证管理办法》规定，准予发放居住证。",

@@ -13,7 +13,7 @@ from integrations.datasets import Dataset, load_dataset
 from integrations.faults import Faults, SimulatorControl
 from integrations.housing import simulator as housing_simulator
 from integrations.housing.client import HousingClient
-from integrations.http import AgencyHttp, ClientPolicy, make_http_client
+from integrations.http import AgencyCredentials, AgencyHttp, ClientPolicy, make_http_client
 from integrations.police import simulator as police_simulator
 from integrations.police.client import PoliceClient
 
@@ -35,9 +35,11 @@ class Agencies:
         await self.housing.aclose()
 
 
-def _http(agency: str, url: str | None, simulator: FastAPI | None, policy: ClientPolicy) -> AgencyHttp:
+def _http(
+    agency: str, url: str | None, simulator: FastAPI | None, policy: ClientPolicy, credentials: AgencyCredentials
+) -> AgencyHttp:
     if url is not None:
-        client = make_http_client(base_url=url, policy=policy)
+        client = make_http_client(base_url=url, policy=policy, credentials=credentials)
     else:
         assert simulator is not None
         client = make_http_client(
@@ -52,9 +54,13 @@ def build_agencies(
     housing_url: str | None,
     dataset_path: Path | None,
     policy: ClientPolicy | None = None,
+    police_credentials: AgencyCredentials | None = None,
+    housing_credentials: AgencyCredentials | None = None,
 ) -> Agencies:
     """`*_url` None runs that agency's simulator in-process on `dataset_path` (None: the demo)."""
     policy = policy or ClientPolicy()
+    police_credentials = police_credentials or AgencyCredentials()
+    housing_credentials = housing_credentials or AgencyCredentials()
     dataset: Dataset | None = None
     if police_url is None or housing_url is None:
         dataset = load_dataset(dataset_path)
@@ -69,10 +75,11 @@ def build_agencies(
         housing_control = SimulatorControl("housing", housing_simulator.create_app(dataset, faults), faults)
     return Agencies(
         police=PoliceClient(
-            _http("police", police_url, police_control.app if police_control else None, policy)
+            _http("police", police_url, police_control.app if police_control else None, policy, police_credentials)
         ),
         housing=HousingClient(
-            _http("housing", housing_url, housing_control.app if housing_control else None, policy)
+            _http("housing", housing_url, housing_control.app if housing_control else None, policy,
+                  housing_credentials)
         ),
         police_simulator=police_control,
         housing_simulator=housing_control,

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, TypeVar
 from urllib.parse import quote
 
@@ -70,19 +72,52 @@ class ClientPolicy:
             raise ValueError("timeouts must be positive and attempts and breaker threshold at least 1")
 
 
+@dataclass(frozen=True)
+class AgencyCredentials:
+    """How we prove who we are to an agency: a client certificate (mutual TLS, with the CA that signs
+    the agency's server certificate) and/or a bearer token. Secrets stay out of logs and reprs."""
+
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
+    ca_file: Path | None = None
+    token: str | None = field(default=None, repr=False)
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.client_cert_file is None and self.ca_file is None:
+            return None  # httpx's default: the certifi bundle, no client certificate
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        if self.ca_file is None:
+            import certifi
+
+            context.load_verify_locations(certifi.where())
+        if self.client_cert_file is not None:
+            context.load_cert_chain(str(self.client_cert_file), str(self.client_key_file or self.client_cert_file))
+        return context
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+
 def make_http_client(
-    *, base_url: str, policy: ClientPolicy, transport: httpx.AsyncBaseTransport | None = None
+    *,
+    base_url: str,
+    policy: ClientPolicy,
+    transport: httpx.AsyncBaseTransport | None = None,
+    credentials: AgencyCredentials | None = None,
 ) -> httpx.AsyncClient:
     """The one pooled client for an agency; build it once at start-up (it loads the CA bundle)."""
+    credentials = credentials or AgencyCredentials()
+    context = credentials.ssl_context()
     return httpx.AsyncClient(
         base_url=base_url,
         transport=transport,
+        verify=context if context is not None else True,
         timeout=httpx.Timeout(policy.timeout_s),
         limits=httpx.Limits(
             max_connections=policy.max_connections,
             max_keepalive_connections=policy.max_keepalive_connections,
         ),
-        headers={"Accept": "application/json", "User-Agent": "cityservices"},
+        headers={"Accept": "application/json", "User-Agent": "cityservices", **credentials.headers()},
         follow_redirects=False,
     )
 

@@ -64,4 +64,22 @@ def agency_openapi(app: FastAPI) -> dict[str, Any]:
     # Problem is referenced by hand in `responses=`, so FastAPI does not collect it.
     schemas["Problem"] = Problem.model_json_schema()
     doc["components"]["schemas"] = dict(sorted(schemas.items()))
+    # How callers prove who they are: a client certificate (mutual TLS) or a bearer token, either one.
+    doc["components"]["securitySchemes"] = SECURITY_SCHEMES
+    doc["security"] = [{"mutualTLS": []}, {"bearerToken": []}]
     return doc
+
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "mutualTLS": {
+        "type": "mutualTLS",
+        "description": "A client certificate issued to the city-services platform by the agency's CA "
+                       "(cityservices: AGENCY_CLIENT_CERT_FILE, AGENCY_CLIENT_KEY_FILE, AGENCY_CA_FILE).",
+    },
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token the agency issued to the platform (cityservices: POLICE_API_TOKEN, "
+                       "HOUSING_API_TOKEN). The simulators demand it only when started with --require-token.",
+    },
+}

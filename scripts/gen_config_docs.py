@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen  # noqa: E402
-from pydantic import AnyHttpUrl, ValidationError  # noqa: E402
+from pydantic import AnyHttpUrl, SecretStr, ValidationError  # noqa: E402
 from pydantic.fields import FieldInfo  # noqa: E402
 
 from app import config  # noqa: E402
@@ -37,6 +37,10 @@ VALIDATOR_NOTES = {
     "_file_exists": "must name an existing file",
     "_async_database_url": "driver one of " + ", ".join(f"`{d}`" for d in sorted(config._ASYNC_DRIVERS)),
     "_rate": "a rate such as `20/minute`, `5/second`, `1000/hour`",
+    "_origins": "a JSON list, or origins separated by commas",
+    "_redis_url": "`redis://`, `rediss://` or `unix://`",
+    "_storage_url": "`s3://bucket/prefix`",
+    "_issuer_url": "an http(s) URL, exactly the provider's `issuer`",
 }
 
 
@@ -61,7 +65,7 @@ def type_text(annotation: Any) -> str:
         return f"JSON list of {type_text(item)}s"
     simple = {
         str: "string", int: "integer", float: "number", bool: "boolean (`true`/`false`)",
-        Path: "path", AnyHttpUrl: "http(s) URL",
+        Path: "path", AnyHttpUrl: "http(s) URL", SecretStr: "string (secret)",
     }
     return simple.get(inner, getattr(inner, "__name__", str(inner)))
 
@@ -124,7 +128,7 @@ def _list_note() -> list[str]:
     lists = [env_var(n) for n, f in Settings.model_fields.items() if get_origin(_without_none(f.annotation)[0]) is list]
     if not lists:
         return []
-    return ["Lists (" + ", ".join(f"`{name}`" for name in lists) + ") are given as JSON, e.g. `[\"https://app.example.cn\"]`."]
+    return ["Lists (" + ", ".join(f"`{name}`" for name in lists) + ") are given as JSON, e.g. `[\"https://app.example.cn\"]`, or separated by commas."]
 
 
 def _cell(text: str) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -8,7 +9,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from app.api.readiness import AgencyProbes
+from app.observability import metrics_registry
 from app.runtime import RuntimeDep
+from app.stats.gauges import sample_backlogs, sample_breakers
 
 router = APIRouter(tags=["public"])
 
@@ -48,5 +51,9 @@ async def readyz(request: Request, runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request, runtime: RuntimeDep) -> Response:
+    await sample_breakers(runtime.agencies)
+    with suppress(TimeoutError):
+        async with asyncio.timeout(1):
+            await sample_backlogs(runtime.sessionmaker)
+    return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)

@@ -1,31 +1,47 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from app.api.deps import ContextDep
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
-from app.applications import repository, service
+from app.api.query_params import UnknownParameter, known_query_params_only
+from app.applications import repository, review, service
 from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
     ApplicationNotFound,
+    AttachedMaterialNotFound,
+    CertificateStillValid,
+    DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
     MaterialNotFound,
+    SearchNotAllowed,
     UnknownService,
 )
+from app.applications.models import Application
 from app.applications.presenter import present
-from app.applications.schemas import ApplicationOut, ApplicationPage, DecisionIn, FilingIn
+from app.applications.schemas import (
+    ApplicationOut,
+    ApplicationPage,
+    AttachedMaterialOut,
+    AttachedMaterials,
+    DecisionIn,
+    FilingIn,
+    MaterialsIn,
+)
 from app.applications.states import InvalidTransition, Status
 from app.audit.consultations import note_applications_read
 from app.audit.recorder import ConcurrentChange
-from app.auth.dependencies import Clerk, Filer, Reader, Staff
+from app.auth.dependencies import Citizen, Clerk, Downloader, Filer, Reader, Staff
 from app.auth.principal import Principal, Role
 from app.auth.separation import SeparationOfDuties
+from app.certificates.codes import normalize_code
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.identity.id_number import IdNumber
 from app.runtime import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
@@ -53,7 +69,8 @@ IdempotencyKey = Annotated[
     responses={
         202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)"},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused, TooManyRequests, *JSON_BODY_ERRORS),
+                            MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, CertificateStillValid,
+                            TooManyRequests, *JSON_BODY_ERRORS),
     },
 )
 async def file_application(
@@ -77,10 +94,14 @@ async def file_application(
 @router.get(
     "/applications",
     operation_id="list_applications",
-    summary="List applications",
-    description="Citizens see their own; clerks and auditors see all. Newest first.",
+    summary="List applications; staff search by id number, serial or verification code",
+    description="Citizens see their own; clerks and auditors see all, and may find a person's applications "
+    "(`id_number`) or the application that holds a certificate (`serial`, `verification_code`). Newest first. "
+    "An unknown query parameter is refused (422 `UNKNOWN_PARAMETER`).",
     tags=["citizen", "window", "audit"],
     response_model=ApplicationPage,
+    responses=problem_responses(UnknownParameter, SearchNotAllowed),
+    dependencies=[Depends(known_query_params_only)],
 )
 async def list_applications(
     principal: Reader,
@@ -89,13 +110,33 @@ async def list_applications(
     ctx: ContextDep,
     status: StatusFilter = None,
     service_code: Annotated[ServiceFilter, Query(alias="service")] = None,
+    id_number: Annotated[IdNumber | None, Query(max_length=18, description="Staff: the applicant's id number")] = None,
+    serial: Annotated[str | None, Query(max_length=40, description="Staff: a certificate's serial")] = None,
+    verification_code: Annotated[
+        str | None, Query(max_length=40, description="Staff: a certificate's verification code")] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> ApplicationPage:
-    own = runtime.audit.hasher.hash(principal.id_number) if principal.role is Role.citizen and principal.id_number else None
     ctx.action = "application.list"
-    return await _page(session, ctx, principal, applicant_hash=own, status=status, service_code=service_code,
-                       limit=limit, cursor=cursor, oldest_first=False)
+    if principal.role is Role.citizen:
+        if id_number is not None or serial is not None or verification_code is not None:
+            raise SearchNotAllowed()
+        applicant_hash = runtime.audit.hasher.hash(principal.id_number) if principal.id_number else None
+    else:
+        # Through the keyed hash, as the records are indexed: never a scan of raw id numbers.
+        applicant_hash = runtime.audit.hasher.hash(id_number) if id_number is not None else None
+    # The application holding that certificate; both given, they must name the same one.
+    holders: list[str | None] = []
+    if serial is not None:
+        holders.append(await repository.application_id_for_certificate(session, serial=serial))
+    if verification_code is not None:
+        code = normalize_code(verification_code)
+        holders.append(await repository.application_id_for_certificate(session, code=code) if code else None)
+    if None in holders or len(set(holders)) > 1:
+        return ApplicationPage(items=[], next_cursor=None)
+    application_id = holders[0] if holders else None
+    return await _page(session, ctx, principal, applicant_hash=applicant_hash, status=status, service_code=service_code,
+                       application_id=application_id, limit=limit, cursor=cursor, oldest_first=False)
 
 
 @router.get(
@@ -105,6 +146,8 @@ async def list_applications(
     description="Applications in `needs_review`, oldest first.",
     tags=["window", "audit"],
     response_model=ApplicationPage,
+    responses=problem_responses(UnknownParameter),
+    dependencies=[Depends(known_query_params_only)],
 )
 async def review_queue(
     principal: Staff, session: SessionDep, ctx: ContextDep,
@@ -117,10 +160,11 @@ async def review_queue(
 
 async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, applicant_hash: str | None,
                 status: Status | None, service_code: str | None, limit: int, cursor: str | None,
-                oldest_first: bool) -> ApplicationPage:
+                oldest_first: bool, application_id: str | None = None) -> ApplicationPage:
     after = decode_cursor(cursor, kinds=(datetime, str)) if cursor else None
     rows = await repository.page(session, applicant_hash=applicant_hash, status=status.value if status else None,
-                                 service=service_code, after=after, limit=limit, oldest_first=oldest_first)  # type: ignore[arg-type]
+                                 service=service_code, application_id=application_id, after=after, limit=limit,
+                                 oldest_first=oldest_first)  # type: ignore[arg-type]
     more = len(rows) > limit
     rows = rows[:limit]
     if principal.role is not Role.citizen:
@@ -166,15 +210,124 @@ async def withdraw_application(
 @router.post(
     "/applications/{application_id}/decision",
     operation_id="decide_application",
-    summary="Approve or reject an application in review",
-    description="Only on `needs_review`. Approving issues the certificate.",
+    summary="Approve, reject, or ask the applicant for materials (补正) on an application in review",
+    description="Only on `needs_review`. Approving issues the certificate; `request_materials` moves the case to "
+    "`needs_materials` until the applicant attaches what `reason` asks for. Not on a case the clerk filed at "
+    "the window or in which they are the applicant (403 `SEPARATION_OF_DUTIES`).",
     tags=["window"],
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties, *JSON_BODY_ERRORS),
+    responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties,
+                                *JSON_BODY_ERRORS),
 )
 async def decide_application(
     application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
 ) -> ApplicationOut:
     application = await service.decide(runtime, session, ctx=ctx, principal=principal,
                                        application_id=application_id, body=body)
+    return present(application, await repository.certificate_for(session, application.id))
+
+
+_REDECIDED: dict[int | str, dict[str, Any]] = {
+    202: {"model": ApplicationOut, "description": "Decided again, or waiting on an agency (`pending_agency`)"},
+}
+
+
+@router.post(
+    "/applications/{application_id}/recheck",
+    operation_id="recheck_application",
+    summary="Run every check of a case in review again, and decide it again",
+    description="Only on `needs_review` (409 elsewhere), e.g. a case escalated with `AGENCY_UNAVAILABLE` once the "
+    "agency answers again. 200 with the new decision, 202 while an agency is awaited.",
+    tags=["window"],
+    response_model=ApplicationOut,
+    responses={**_REDECIDED, **problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange,
+                                                 SeparationOfDuties, *JSON_BODY_ERRORS)},
+)
+async def recheck_application(
+    application_id: str, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
+    response: Response,
+) -> ApplicationOut:
+    application = await review.recheck(runtime, session, ctx=ctx, principal=principal, application_id=application_id)
+    return await _redecided(session, application, response)
+
+
+@router.get(
+    "/applications/{application_id}/materials",
+    operation_id="list_application_materials",
+    summary="The materials attached to an application",
+    tags=["citizen", "window"],
+    response_model=AttachedMaterials,
+    responses=problem_responses(ApplicationNotFound),
+)
+async def list_application_materials(
+    application_id: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
+) -> AttachedMaterials:
+    await service.visible(runtime, session, principal, application_id, ctx=ctx)
+    ctx.action = "application.materials.list"
+    return AttachedMaterials(items=[
+        AttachedMaterialOut(id=m.id, sha256=m.sha256, size=m.size, media_type=m.media_type, uploaded_at=m.created_at)
+        for m, _ in await repository.attached_materials(session, application_id)
+    ])
+
+
+_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+@router.get(
+    "/applications/{application_id}/materials/{material_id}",
+    operation_id="download_application_material",
+    summary="One attached material, as uploaded",
+    description="Served as an attachment that no browser renders as a page (`nosniff`, `sandbox`). A clerk's "
+    "download is listed in the applicant's `GET /v1/me/data-access`.",
+    tags=["citizen", "window"],
+    response_class=Response,
+    responses={
+        200: {"content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _EXTENSIONS},
+              "description": "The file"},
+        **problem_responses(ApplicationNotFound, AttachedMaterialNotFound),
+    },
+)
+async def download_application_material(
+    application_id: str, material_id: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep,
+    ctx: ContextDep,
+) -> Response:
+    await service.visible(runtime, session, principal, application_id, ctx=ctx)
+    ctx.action = "application.material.read"
+    ctx.details = {"material_id": material_id[:36]}
+    material = await repository.attached_material(session, application_id=application_id, material_id=material_id)
+    if material is None:
+        raise AttachedMaterialNotFound()
+    return Response(
+        content=material.content,
+        media_type=material.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="material-{material.id}.{_EXTENSIONS.get(material.media_type, "bin")}"',
+            "Content-Security-Policy": "sandbox",  # nosniff comes with every response (RequestMiddleware)
+            "ETag": f'"{material.sha256}"',
+        },
+    )
+
+
+@router.post(
+    "/applications/{application_id}/materials",
+    operation_id="supply_application_materials",
+    summary="Attach the materials a clerk asked for; every check runs again",
+    description="The applicant, on `needs_materials` only (409 elsewhere). The answer is the application after "
+    "its new decision: `issued`, `needs_review`, `rejected` (200) or `pending_agency` (202).",
+    tags=["citizen"],
+    response_model=ApplicationOut,
+    responses={**_REDECIDED, **problem_responses(ApplicationNotFound, InvalidTransition, MaterialNotFound,
+                                                 ConcurrentChange, *JSON_BODY_ERRORS)},
+)
+async def supply_application_materials(
+    application_id: str, body: MaterialsIn, principal: Citizen, runtime: RuntimeDep, session: SessionDep,
+    ctx: ContextDep, response: Response,
+) -> ApplicationOut:
+    application = await review.supply_materials(runtime, session, ctx=ctx, principal=principal,
+                                                application_id=application_id, material_ids=body.material_ids)
+    return await _redecided(session, application, response)
+
+
+async def _redecided(session: SessionDep, application: Application, response: Response) -> ApplicationOut:
+    response.status_code = 202 if application.status == Status.pending_agency else 200
     return present(application, await repository.certificate_for(session, application.id))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from app.errors import NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.i18n import Text
 
 
@@ -37,3 +37,36 @@ class MaterialNotFound(ValidationFailed):
 class IdempotencyKeyReused(ValidationFailed):
     code = "IDEMPOTENCY_KEY_REUSED"
     title = Text("同一幂等键已用于不同的请求", "This Idempotency-Key was used with a different request")
+
+
+class AttachedMaterialNotFound(NotFound):
+    code = "ATTACHED_MATERIAL_NOT_FOUND"
+    title = Text("该申请没有这份材料", "No such material attached to this application")
+
+
+class DuplicateApplication(Conflict):
+    code = "DUPLICATE_APPLICATION"
+    title = Text("您已有一件同类申请正在办理", "An application for this service is already open for this person")
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(
+            Text(f"正在办理的申请：{application_id}", f"The open application is {application_id}"),
+            extensions={"application_id": application_id},
+        )
+
+
+class CertificateStillValid(Conflict):
+    code = "CERTIFICATE_STILL_VALID"
+    title = Text(
+        "您持有的居住证仍在有效期内；延期请办理居住证签注，变更地址请办理居住证变更",
+        "You hold a residence permit that is still valid; to extend it, file residence-permit-renewal; "
+        "to move, residence-permit-address-change",
+    )
+
+    def __init__(self, serial: str) -> None:
+        super().__init__(Text(f"有效居住证：{serial}", f"The valid permit is {serial}"), extensions={"serial": serial})
+
+
+class SearchNotAllowed(Forbidden):
+    code = "SEARCH_NOT_ALLOWED"
+    title = Text("只有民警和审计人员可以按身份证号、证书编号或核验码查找", "Only staff may search by id number, serial or verification code")

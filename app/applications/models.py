@@ -3,10 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.applications.states import OPEN
 from app.db.base import Base, UtcDateTime, utcnow
+
+OPEN_STATUSES_SQL = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN)))
 
 
 class Application(Base):
@@ -14,6 +17,10 @@ class Application(Base):
     __table_args__ = (
         Index("ix_applications_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_applications_applicant_hash_created_at", "applicant_id_hash", "created_at"),
+        # One open case per person and service, enforced by the database so that two concurrent filings
+        # cannot both pass the read that looks for one (CONTRACT 10.3, DUPLICATE_APPLICATION).
+        Index("uq_applications_open_per_service", "applicant_id_hash", "service", unique=True,
+              postgresql_where=text(OPEN_STATUSES_SQL), sqlite_where=text(OPEN_STATUSES_SQL)),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -60,3 +67,13 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     application_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ApplicationMaterial(Base):
+    """A material attached to an application: at filing, or later when a clerk asked for more (补正)."""
+
+    __tablename__ = "application_materials"
+
+    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), primary_key=True)
+    material_id: Mapped[str] = mapped_column(String(36), ForeignKey("materials.id"), primary_key=True)
+    attached_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

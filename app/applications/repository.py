@@ -5,28 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
-from app.applications.models import Application, IdempotencyRecord
-from app.applications.states import Status
+from app.applications.models import Application, ApplicationMaterial, IdempotencyRecord
+from app.applications.states import OPEN, Status
 from app.certificates.models import Certificate
+from app.materials.models import Material
 
 
 async def get(session: AsyncSession, application_id: str) -> Application | None:
     return await session.get(Application, application_id)
 
 
+# An application's certificate is its current one: after a re-issue the replaced one is superseded.
+_CURRENT = Certificate.superseded_by.is_(None)
+
+
 async def certificate_for(session: AsyncSession, application_id: str) -> Certificate | None:
     return (
-        await session.execute(select(Certificate).where(Certificate.application_id == application_id))
+        await session.execute(select(Certificate).where(Certificate.application_id == application_id, _CURRENT))
     ).scalar_one_or_none()
 
 
 async def certificates_for(session: AsyncSession, application_ids: Sequence[str]) -> dict[str, Certificate]:
     if not application_ids:
         return {}
-    rows = await session.execute(select(Certificate).where(Certificate.application_id.in_(application_ids)))
+    rows = await session.execute(select(Certificate).where(Certificate.application_id.in_(application_ids), _CURRENT))
     return {c.application_id: c for c in rows.scalars()}
 
 
@@ -36,6 +42,7 @@ async def page(
     applicant_hash: str | None,
     status: str | None,
     service: str | None,
+    application_id: str | None = None,
     after: tuple[datetime, str] | None,
     limit: int,
     oldest_first: bool = False,
@@ -47,6 +54,8 @@ async def page(
         query = query.where(Application.status == status)
     if service is not None:
         query = query.where(Application.service == service)
+    if application_id is not None:
+        query = query.where(Application.id == application_id)
     if after is not None:
         created, app_id = after
         if oldest_first:
@@ -92,3 +101,76 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
     ids = list(claimed.scalars())
     await session.commit()
     return ids
+
+
+async def open_application(session: AsyncSession, *, applicant_hash: str, service: str) -> Application | None:
+    query = select(Application).where(Application.applicant_id_hash == applicant_hash, Application.service == service,
+                                      Application.status.in_([s.value for s in OPEN]))
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def valid_certificate(session: AsyncSession, *, holder_hash: str, service: str, now: datetime) -> Certificate | None:
+    query = select(Certificate).where(Certificate.holder_id_hash == holder_hash, Certificate.service == service,
+                                      Certificate.status == "issued", Certificate.expires_at > now)
+    return (await session.execute(query.limit(1))).scalar_one_or_none()
+
+
+async def serialize_filings(session: AsyncSession, *, applicant_hash: str) -> None:
+    """Hold, until this transaction ends, a lock that every filing by the same person takes: the
+    duplicate checks made under it see every filing committed before. PostgreSQL only; SQLite has a
+    single writer, and the open-case index below catches what remains."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                              {"key": f"filing:{applicant_hash}"})
+
+
+def attach(session: AsyncSession, *, application_id: str, material_ids: Sequence[str], at: datetime) -> None:
+    session.add_all(ApplicationMaterial(application_id=application_id, material_id=m, attached_at=at)
+                    for m in dict.fromkeys(material_ids))
+
+
+async def attached_ids(session: AsyncSession, application_id: str) -> set[str]:
+    rows = await session.execute(
+        select(ApplicationMaterial.material_id).where(ApplicationMaterial.application_id == application_id))
+    return set(rows.scalars())
+
+
+async def attached_materials(session: AsyncSession, application_id: str) -> list[tuple[Material, datetime]]:
+    rows = await session.execute(
+        select(Material, ApplicationMaterial.attached_at)
+        .join(ApplicationMaterial, ApplicationMaterial.material_id == Material.id)
+        .where(ApplicationMaterial.application_id == application_id)
+        .order_by(ApplicationMaterial.attached_at, Material.created_at, Material.id)
+    )
+    return [(material, attached_at) for material, attached_at in rows.all()]
+
+
+async def attached_material(session: AsyncSession, *, application_id: str, material_id: str) -> Material | None:
+    query = (
+        select(Material)
+        .join(ApplicationMaterial, ApplicationMaterial.material_id == Material.id)
+        .where(ApplicationMaterial.application_id == application_id, Material.id == material_id)
+        .options(undefer(Material.content))
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def application_id_for_certificate(
+    session: AsyncSession, *, serial: str | None = None, code: str | None = None
+) -> str | None:
+    query = select(Certificate.application_id)
+    query = query.where(Certificate.serial == serial) if serial is not None else query.where(
+        Certificate.verification_code == code)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def overdue_material_requests(session: AsyncSession, *, now: datetime, limit: int) -> list[str]:
+    """Applications whose citizen did not supply the asked-for materials in time (next_attempt_at is the
+    deadline while in needs_materials)."""
+    rows = await session.execute(
+        select(Application.id)
+        .where(Application.status == Status.needs_materials.value, Application.next_attempt_at <= now)
+        .order_by(Application.next_attempt_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())

@@ -39,11 +39,18 @@ class FilingIn(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"outcome": "approve", "reason": "租赁合同原件已核验 / lease checked in person"}]},
+        json_schema_extra={"examples": [
+            {"outcome": "approve", "reason": "租赁合同原件已核验 / lease checked in person"},
+            {"outcome": "request_materials", "reason": "请上传在有效期内的租赁合同 / upload a lease valid today"},
+        ]},
     )
 
-    outcome: Literal["approve", "reject"]
-    reason: ReasonText = Field(description="Why, in a sentence; shown to the applicant")
+    outcome: Literal["approve", "reject", "request_materials"] = Field(
+        description="`request_materials` asks the applicant for further proof (补正): the case waits in "
+        "`needs_materials` until they attach it"
+    )
+    reason: ReasonText = Field(description="Why, in a sentence; shown to the applicant (for `request_materials`, "
+                               "what to supply)")
 
 
 class LocalizedText(BaseModel):
@@ -65,7 +72,7 @@ class ReasonOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    outcome: Literal["issued", "rejected", "needs_review", "withdrawn"]
+    outcome: Literal["issued", "rejected", "needs_review", "needs_materials", "withdrawn"]
     by: Literal["rules", "clerk", "applicant"]
     reason: str | None = None
     station_id: str | None = None
@@ -88,7 +95,8 @@ class CertificateSummary(BaseModel):
 class ApplicationOut(BaseModel):
     id: str
     service: str
-    status: Literal["submitted", "verifying", "pending_agency", "needs_review", "issued", "rejected", "withdrawn"]
+    status: Literal["submitted", "verifying", "pending_agency", "needs_review", "needs_materials", "issued", "rejected",
+                    "withdrawn"]
     channel: Literal["online", "window"]
     station_id: str | None
     applicant: ApplicantOut
@@ -105,3 +113,23 @@ class ApplicationOut(BaseModel):
 class ApplicationPage(BaseModel):
     items: list[ApplicationOut]
     next_cursor: str | None
+
+
+class MaterialsIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"material_ids": ["7d0c3c0e-2f4f-4c36-9a43-0d5b1a6b2e11"]}]}
+    )
+
+    material_ids: list[str] = Field(min_length=1, max_length=10, description="Materials you uploaded (POST /v1/materials)")
+
+
+class AttachedMaterialOut(BaseModel):
+    id: str
+    sha256: str
+    size: int
+    media_type: str = Field(examples=["application/pdf"])
+    uploaded_at: datetime
+
+
+class AttachedMaterials(BaseModel):
+    items: list[AttachedMaterialOut]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,8 @@ from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
     ApplicationNotFound,
+    CertificateStillValid,
+    DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
     MaterialNotFound,
@@ -34,6 +36,7 @@ from app.materials import repository as materials
 from app.observability import APPLICATIONS_FILED
 from app.runtime import Runtime
 from app.services.base import Applicant, ServiceDefinition
+from app.services.decisions import MATERIALS_REQUESTED, reason_dict
 from app.services.registry import get_service
 
 
@@ -67,12 +70,15 @@ def _details(service: ServiceDefinition, raw: dict[str, object]) -> dict[str, ob
         raise InvalidDetails(errors=errors) from None
 
 
-async def _check_materials(session: AsyncSession, principal: Principal, material_ids: list[str]) -> None:
+async def check_materials(
+    session: AsyncSession, principal: Principal, material_ids: list[str],
+    *, loc: tuple[str, ...] = ("body", "details", "material_ids"),
+) -> None:
     owned = await materials.owned_ids(session, owner_sub=principal.sub, ids=material_ids)
     missing = [i for i, m in enumerate(material_ids) if m not in owned]
     if missing:
         raise MaterialNotFound(
-            errors=[{"loc": ["body", "details", "material_ids", str(i)], "msg": "no such material of yours",
+            errors=[{"loc": [*loc, str(i)], "msg": "no such material of yours",
                      "type": "material_not_found"} for i in missing]
         )
 
@@ -106,8 +112,11 @@ async def file(
         earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
         if earlier is not None:
             return await _replay(session, earlier, request_hash)
-    if isinstance(details.get("material_ids"), list):
-        await _check_materials(session, principal, details["material_ids"])  # type: ignore[arg-type]
+    material_ids: list[str] = list(details.get("material_ids") or [])  # type: ignore[call-overload]
+    if material_ids:
+        await check_materials(session, principal, material_ids)
+    applicant_hash = runtime.audit.hasher.hash(applicant.id_number)
+    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
     await session.commit()  # end the read transaction: no connection held while the agencies answer
 
     now = _now()
@@ -118,7 +127,7 @@ async def file(
         channel=principal.channel,
         station_id=principal.station_id,
         applicant_id_number=applicant.id_number,
-        applicant_id_hash=runtime.audit.hasher.hash(applicant.id_number),
+        applicant_id_hash=applicant_hash,
         applicant_name=applicant.name,
         filed_by_sub=principal.sub,
         filed_by_role=principal.role.value,
@@ -134,9 +143,14 @@ async def file(
     ctx.action = "application.file"
     transition(application, Status.verifying, at=now, by=principal.sub)
     findings = await workflow.examine(runtime, session, application, ctx=ctx, today=now.astimezone(SHANGHAI).date())
+    # Again, now under a lock every filing by this person takes: another filing may have been committed
+    # while the agencies answered.
+    await repository.serialize_filings(session, applicant_hash=applicant_hash)
+    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
     await workflow.conclude(runtime, session, application, findings, now=_now(), by="rules")
     status_code = 202 if application.status == Status.pending_agency else 201
     session.add(application)
+    repository.attach(session, application_id=application.id, material_ids=material_ids, at=now)
     if idempotency_key is not None:
         session.add(IdempotencyRecord(actor_sub=principal.sub, key=idempotency_key, request_sha256=request_hash,
                                       status_code=status_code, application_id=application.id))
@@ -144,15 +158,29 @@ async def file(
     try:
         await commit(session)
     except IntegrityError:
-        if idempotency_key is None:
-            raise
         # A concurrent retry with the same key committed first: answer what it answered.
-        earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
-        if earlier is None:
-            raise
-        return await _replay(session, earlier, request_hash)
+        if idempotency_key is not None:
+            earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
+            if earlier is not None:
+                return await _replay(session, earlier, request_hash)
+        # Or another filing of the same service by the same person won the open-case index.
+        await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
+        raise
     APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
     return status_code, application
+
+
+async def ensure_not_duplicate(
+    session: AsyncSession, *, service: ServiceDefinition, applicant_hash: str, now: datetime
+) -> None:
+    """CONTRACT 10.3: one open case per person and service; one valid residence permit at a time."""
+    open_case = await repository.open_application(session, applicant_hash=applicant_hash, service=service.code)
+    if open_case is not None:
+        raise DuplicateApplication(open_case.id)
+    if service.one_valid_at_a_time:
+        held = await repository.valid_certificate(session, holder_hash=applicant_hash, service=service.code, now=now)
+        if held is not None:
+            raise CertificateStillValid(held.serial)
 
 
 def _about(ctx: RequestContext, application: Application) -> None:
@@ -199,14 +227,21 @@ async def decide(
     ctx.action = f"application.decision.{body.outcome}"
     ensure_not_own_case(principal, application, hasher=runtime.audit.hasher)
     now = _now()
-    new = Status.issued if body.outcome == "approve" else Status.rejected
+    new = _DECISION_STATUS[body.outcome]
     if application.status != Status.needs_review:
         raise InvalidTransition(application.status, new)
     transition(application, new, at=now, by=principal.sub)
     workflow.decide_as(application, new.value, by="clerk", at=now, reason=body.reason,
                        station_id=principal.station_id)
+    if new is Status.needs_materials:
+        application.reasons = [reason_dict(MATERIALS_REQUESTED)]
+        # While the case waits on the citizen, next_attempt_at is the deadline the worker enforces.
+        application.next_attempt_at = now + timedelta(seconds=runtime.settings.materials_wait_limit)
     if new is Status.issued:
         await workflow.issue(runtime, session, application, now=now)
     runtime.audit.record_request(session, ctx, status=200)
     await commit(session)
     return application
+
+
+_DECISION_STATUS = {"approve": Status.issued, "reject": Status.rejected, "request_materials": Status.needs_materials}

@@ -19,6 +19,7 @@ class Status(StrEnum):
     verifying = "verifying"
     pending_agency = "pending_agency"
     needs_review = "needs_review"
+    needs_materials = "needs_materials"
     issued = "issued"
     rejected = "rejected"
     withdrawn = "withdrawn"
@@ -28,12 +29,19 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.submitted: frozenset({Status.verifying, Status.withdrawn}),
     Status.verifying: frozenset({Status.issued, Status.needs_review, Status.rejected, Status.pending_agency}),
     Status.pending_agency: frozenset({Status.verifying, Status.needs_review, Status.withdrawn}),
-    Status.needs_review: frozenset({Status.issued, Status.rejected, Status.withdrawn}),
+    # verifying again: a clerk's recheck; needs_materials: a clerk asks the citizen for better proof (补正).
+    Status.needs_review: frozenset({Status.issued, Status.rejected, Status.withdrawn, Status.verifying,
+                                    Status.needs_materials}),
+    # verifying: the citizen supplied the materials; rejected: MATERIALS_WAIT_LIMIT passed unanswered.
+    Status.needs_materials: frozenset({Status.verifying, Status.rejected, Status.withdrawn}),
     Status.issued: frozenset(),
     Status.rejected: frozenset(),
     Status.withdrawn: frozenset(),
 }
 DECIDED = frozenset({Status.issued, Status.rejected})
+# An application still being handled: a second filing of the same service by the same person is refused.
+OPEN = frozenset({Status.submitted, Status.verifying, Status.pending_agency, Status.needs_review,
+                  Status.needs_materials})
 
 
 class InvalidTransition(Conflict):

@@ -119,7 +119,7 @@ def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetim
     if application.status != Status.pending_agency:
         transition(application, Status.pending_agency, at=now, by=by)
     application.attempts += 1
-    deadline = application.created_at + timedelta(seconds=runtime.settings.agency_wait_limit)
+    deadline = _round_started(application) + timedelta(seconds=runtime.settings.agency_wait_limit)
     if now >= deadline:
         transition(application, Status.needs_review, at=now, by=by)
         application.reasons = [reason_dict(AGENCY_UNAVAILABLE)]
@@ -129,7 +129,20 @@ def _wait_for_agency(runtime: Runtime, application: Application, *, now: datetim
     application.next_attempt_at = min(now + retry_delay(application.attempts), deadline)
 
 
-async def issue(runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime) -> Certificate:
+def _round_started(application: Application) -> datetime:
+    """When the checks now waiting began: the filing, or a later recheck or supply of materials, each of
+    which gets its own AGENCY_WAIT_LIMIT."""
+    for step in reversed(application.history):
+        if step["to"] == Status.verifying.value and step["from"] != Status.pending_agency.value:
+            return datetime.fromisoformat(step["at"])
+    return application.created_at
+
+
+async def issue(
+    runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime,
+    replaces: Certificate | None = None,
+) -> Certificate:
+    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content)."""
     service = service_of(application)
     applicant = applicant_of(application)
     content = service.document(applicant=applicant, details=details_of(application), facts=application.document_facts or {})
@@ -143,4 +156,5 @@ async def issue(runtime: Runtime, session: AsyncSession, application: Applicatio
         content=content,
         holder_id_hash=application.applicant_id_hash,
         now=now,
+        replaces=replaces,
     )

@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.context import current_context
-from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
+from app.auth.principal import ClaimNames, ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
 from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
@@ -41,7 +41,7 @@ async def authenticate(
             raise IdentityProviderUnavailable() from None
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
-        return principal_from_claims(claims)
+        return principal_from_claims(claims, getattr(request.app.state, "claim_names", ClaimNames()))
     except NoAcceptedRole as exc:
         ctx = current_context()
         if ctx is not None and isinstance(claims.get("sub"), str):

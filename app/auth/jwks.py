@@ -159,6 +159,13 @@ class RemoteJwks:
             jwk = self._keys.get(kid) if self._keys is not None else None
         return dict(jwk) if jwk is not None else None
 
+    async def sole_kid(self) -> str | None:
+        """The set's only `kid`, if it holds exactly one key: OpenID Connect Core §10.1 lets a provider
+        with a single key leave `kid` out of its tokens."""
+        if self._is_stale():
+            await self._refresh(reason="stale")
+        return next(iter(self._keys)) if self._keys is not None and len(self._keys) == 1 else None
+
     async def refresh(self) -> bool:
         """Fetch now, whatever the cache state. True if the set was replaced."""
         async with self._lock:

@@ -53,8 +53,33 @@ def _valid_or_none(id_number: Any) -> str | None:
         return None
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    raw_roles = claims.get("roles")
+@dataclass(frozen=True)
+class ClaimNames:
+    """Which claim carries what (AUTH_CLAIM_*): identity providers name them differently. A dotted name
+    reaches into nested objects, e.g. `realm_access.roles` (Keycloak)."""
+
+    roles: str = "roles"
+    id_number: str = "id_number"
+    name: str = "name"
+    station: str = "station_id"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ClaimNames:
+        return cls(roles=settings.auth_claim_roles, id_number=settings.auth_claim_id_number,
+                   name=settings.auth_claim_name, station=settings.auth_claim_station)
+
+    def read(self, claims: dict[str, Any], which: str) -> Any:
+        value: Any = claims
+        path = getattr(self, which)
+        if path in claims:  # a flat claim whose name holds a dot (e.g. a URL-style name) wins
+            return claims[path]
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+
+def principal_from_claims(claims: dict[str, Any], names: ClaimNames = ClaimNames()) -> Principal:
+    raw_roles = names.read(claims, "roles")
     if raw_roles is not None and not isinstance(raw_roles, list):
         raise ClaimsProblem("roles must be a list")
     # Roles this service does not know grant nothing; a validly signed token left with none is a
@@ -62,9 +87,9 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
     roles = frozenset(Role(r) for r in raw_roles or [] if isinstance(r, str) and r in Role.__members__)
     if not roles:
         raise NoAcceptedRole("the token carries no role this service accepts")
-    id_number = claims.get("id_number")
-    name = claims.get("name")
-    station = claims.get("station_id")
+    id_number = names.read(claims, "id_number")
+    name = names.read(claims, "name")
+    station = names.read(claims, "station")
     if Role.citizen in roles:
         if not isinstance(id_number, str):
             raise ClaimsProblem("a citizen token must carry id_number")

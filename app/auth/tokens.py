@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
 import re
@@ -183,6 +184,10 @@ class TokenVerifier:
         header, header_alg = _split(token)
 
         kid = header.get("kid")
+        if kid is None and hasattr(self._keys, "sole_kid"):
+            # Only a remote identity provider's set (OIDC Core §10.1: kid may be omitted when it holds one key).
+            with contextlib.suppress(KeysUnavailable):
+                kid = await self._keys.sole_kid()
         if kid is None:
             raise InvalidToken(MISSING_KID, "the token names no key (kid)")
         if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:

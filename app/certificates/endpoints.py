@@ -8,15 +8,17 @@ from fastapi.responses import HTMLResponse
 
 from app.api.deps import ContextDep
 from app.auth.dependencies import Clerk, Downloader, Reader
+from app.auth.principal import Principal, Role
 from app.auth.separation import SeparationOfDuties
-from app.certificates import service
+from app.certificates import reissue, service
 from app.certificates.codes import display_code
-from app.certificates.errors import AlreadyRevoked, CertificateNotFound
+from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
 from app.certificates.models import Certificate
-from app.certificates.pages import render_not_found_page, render_verify_page
+from app.certificates.pages import render_not_found_page, render_too_many_requests_page, render_verify_page
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
 from app.errors import JSON_BODY_ERRORS, UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.i18n import language_var
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 from app.materials.upload import read_file_part
@@ -28,7 +30,9 @@ public_router = APIRouter(prefix="/v1", tags=["public"])
 page_router = APIRouter(tags=["public"])
 
 
-def _out(runtime: RuntimeDep, certificate: Certificate) -> CertificateOut:
+def _out(runtime: RuntimeDep, certificate: Certificate, principal: Principal) -> CertificateOut:
+    # The clerk's free-text revocation reason is staff-only (CONTRACT 10.3): the holder sees the code.
+    staff = principal.role in (Role.clerk, Role.auditor)
     return CertificateOut(
         serial=certificate.serial,
         service=certificate.service,
@@ -42,7 +46,10 @@ def _out(runtime: RuntimeDep, certificate: Certificate) -> CertificateOut:
         expires_at=certificate.expires_at,
         status=public_status(certificate),  # type: ignore[arg-type]
         revoked_at=certificate.revoked_at,
-        revoked_reason=certificate.revoked_reason,
+        revocation_reason_code=certificate.revocation_reason_code,  # type: ignore[arg-type]
+        revoked_reason=certificate.revoked_reason if staff else None,
+        superseded_by=certificate.superseded_by,
+        replaces=certificate.replaces,
         sha256=certificate.pdf_sha256,
         size=certificate.pdf_size,
     )
@@ -60,7 +67,7 @@ async def get_certificate(serial: str, principal: Reader, runtime: RuntimeDep, s
                           ctx: ContextDep) -> CertificateOut:
     certificate = await service.visible(runtime, session, principal, serial, ctx=ctx)
     ctx.action = "certificate.read"
-    return _out(runtime, certificate)
+    return _out(runtime, certificate, principal)
 
 
 @router.get(
@@ -91,21 +98,44 @@ async def download_certificate_pdf(
     headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(f'{title}-{certificate.serial}.pdf')}"
     )
-    return Response(certificate.pdf, media_type="application/pdf", headers=headers)
+    pdf = await runtime.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.post(
     "/certificates/{serial}/revoke",
     operation_id="revoke_certificate",
     summary="Revoke a certificate issued in error",
+    description="`reason_code` (default `OTHER`) is public: verification shows it and the date. `reason` is the "
+    "clerk's own words, kept for staff and never shown publicly.",
     tags=["window"],
     response_model=CertificateOut,
-    responses=problem_responses(CertificateNotFound, AlreadyRevoked, SeparationOfDuties, *JSON_BODY_ERRORS),
+    responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, SeparationOfDuties,
+                                *JSON_BODY_ERRORS),
 )
 async def revoke_certificate(serial: str, body: RevokeIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep,
                              ctx: ContextDep) -> CertificateOut:
-    certificate = await service.revoke(runtime, session, ctx=ctx, principal=principal, serial=serial, reason=body.reason)
-    return _out(runtime, certificate)
+    certificate = await service.revoke(runtime, session, ctx=ctx, principal=principal, serial=serial, reason=body.reason,
+                                       reason_code=body.reason_code)
+    return _out(runtime, certificate, principal)
+
+
+@router.post(
+    "/certificates/{serial}/reissue",
+    operation_id="reissue_certificate",
+    summary="Re-issue (补发) a certificate: same content, new serial and verification code",
+    description="For a lost or damaged copy. The old certificate becomes `superseded` and verification names the "
+    "new serial. No body. Answers the new certificate's record.",
+    tags=["citizen", "window"],
+    status_code=201,
+    response_model=CertificateOut,
+    responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, CertificateExpired),
+)
+async def reissue_certificate(serial: str, principal: Downloader, runtime: RuntimeDep, session: SessionDep,
+                              ctx: ContextDep, response: Response) -> CertificateOut:
+    certificate = await reissue.reissue(runtime, session, ctx=ctx, principal=principal, serial=serial)
+    response.headers["Location"] = f"/v1/certificates/{certificate.serial}"
+    return _out(runtime, certificate, principal)
 
 
 def _verification(certificate: Certificate) -> VerificationOut:
@@ -118,6 +148,9 @@ def _verification(certificate: Certificate) -> VerificationOut:
         issued_at=certificate.issued_at,
         expires_at=certificate.expires_at,
         sha256=certificate.pdf_sha256,
+        revoked_at=certificate.revoked_at,
+        revocation_reason_code=certificate.revocation_reason_code,  # type: ignore[arg-type]
+        superseded_by=certificate.superseded_by,
     )
 
 
@@ -156,27 +189,43 @@ async def verify_pdf(request: Request, runtime: RuntimeDep, session: SessionDep,
 @page_router.get(
     "/verify/{code}",
     operation_id="verify_page",
-    summary="The verification page the QR code opens (HTML, Chinese)",
+    summary="The verification page the QR code opens (HTML; Chinese, or English by Accept-Language)",
     response_class=HTMLResponse,
-    responses={404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}},
-               429: {"description": "RATE_LIMITED", "content": {"text/html": {}}}},  # an HTML page
+    responses={
+        404: {"description": "Unknown code (an HTML page)", "content": {"text/html": {}}},
+        429: {"description": "Too many verifications from this address (an HTML page, with Retry-After)",
+              "content": {"text/html": {}}, "headers": {"Retry-After": {"schema": {"type": "integer"}}}},
+    },
 )
 async def verify_page(code: str, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
-    await runtime.limiter.check("verify", ctx.client_addr or "unknown")
+    language = language_var.get()
+    no_store = {"Cache-Control": "no-store", "Content-Language": "en" if language == "en" else "zh-CN",
+                "Vary": "Accept-Language"}
+    try:
+        await runtime.limiter.check("verify", ctx.client_addr or "unknown")
+    except TooManyRequests as exc:
+        # Whoever scanned the QR code has a browser: a page, not a problem document.
+        retry_after = int(exc.headers.get("Retry-After", "60"))
+        return HTMLResponse(render_too_many_requests_page(retry_after=retry_after, language=language),
+                            status_code=429, headers={**no_store, "Retry-After": str(retry_after)})
     try:
         certificate = await service.by_code(session, code, ctx=ctx)
     except CertificateNotFound:
-        return HTMLResponse(render_not_found_page(code[:40]), status_code=404, headers={"Cache-Control": "no-store"})
+        return HTMLResponse(render_not_found_page(code[:40], language=language), status_code=404, headers=no_store)
     v = _verification(certificate)
+    name = SERVICES[certificate.service].name
     html = render_verify_page(
+        language=language,
         status=v.status,
-        service_name=SERVICES[certificate.service].name.zh,
+        service_name=name.en if language == "en" else name.zh,
         serial=v.serial,
         holder_name_masked=v.holder_name_masked,
         id_number_masked=v.id_number_masked,
         issued_at=v.issued_at,
         expires_at=v.expires_at,
         sha256=v.sha256,
-        revoked_reason=certificate.revoked_reason,
+        revoked_at=v.revoked_at,
+        revocation_reason_code=v.revocation_reason_code,
+        superseded_by=v.superseded_by,
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(html, headers=no_store)

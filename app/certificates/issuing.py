@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -16,13 +15,17 @@ from app.clock import SHANGHAI
 from app.identity.id_number import mask
 from app.services.base import Applicant, DocumentContent
 from app.services.calendar import add_months
+from app.storage import BlobStore, DatabaseStore
 
 ISSUING_AUTHORITY = "上海市公安局"
 
 
 class CertificateIssuer:
-    def __init__(self, *, engine: AsyncEngine, pdfs: PdfFactory, public_base_url: str) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, pdfs: PdfFactory, public_base_url: str, storage: BlobStore | None = None
+    ) -> None:
         self._engine = engine
+        self._storage = storage or DatabaseStore()
         self.pdfs = pdfs
         self._public_base_url = public_base_url.rstrip("/")
 
@@ -54,9 +57,15 @@ class CertificateIssuer:
         content: DocumentContent,
         holder_id_hash: str,
         now: datetime,
+        replaces: Certificate | None = None,
     ) -> Certificate:
+        """Number, render, sign and add a certificate to the session. With `replaces` it is a re-issue
+        (补发): the same content and expiry as that certificate, a new serial, code and issue date."""
         local_day = now.astimezone(SHANGHAI).date()
-        expires_on = add_months(local_day, validity_months)
+        expires_on: date = (
+            replaces.expires_at.astimezone(SHANGHAI).date() if replaces is not None
+            else add_months(local_day, validity_months)
+        )
         number = await self._next_number()
         cert_serial = serial(serial_prefix, local_day.year, number)
         code = new_verification_code()
@@ -64,7 +73,8 @@ class CertificateIssuer:
             service=service_code,
             title=content.title,
             holder_name=applicant.name,
-            holder_id_number_masked=mask(applicant.id_number),
+            # The holder's own proof (CONTRACT 10.6): the full number, as on paper certificates.
+            holder_id_number=applicant.id_number,
             facts=content.facts,
             body=content.body,
             issued_on=local_day,
@@ -73,8 +83,11 @@ class CertificateIssuer:
             verification_code=display_code(code),
             verify_url=self.verify_url(code),
             issuing_authority=ISSUING_AUTHORITY,
+            replaces=replaces.serial if replaces is not None else None,
         )
         pdf = await self.pdfs.produce(doc)
+        # Stored before the record commits: a committed certificate always has its document.
+        pdf_sha256, pdf_inline = await self._storage.save(pdf)
         certificate = Certificate(
             serial=cert_serial,
             application_id=application_id,
@@ -88,9 +101,10 @@ class CertificateIssuer:
             # Valid through the last day: expiry at the end of that day, Shanghai time.
             expires_at=datetime.combine(expires_on, datetime.max.time(), SHANGHAI).replace(microsecond=0),
             status="issued",
-            pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+            pdf_sha256=pdf_sha256,
             pdf_size=len(pdf),
-            pdf=pdf,
+            pdf=pdf_inline,
+            replaces=replaces.serial if replaces is not None else None,
         )
         session.add(certificate)
         return certificate

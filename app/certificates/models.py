@@ -24,7 +24,9 @@ class Certificate(Base):
     __tablename__ = "certificates"
 
     serial: Mapped[str] = mapped_column(String(32), primary_key=True)
-    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), unique=True)
+    # Not unique: a re-issue (补发) is a second certificate of the same application; the current one
+    # is the one not superseded.
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     service: Mapped[str] = mapped_column(String(64), index=True)
     verification_code: Mapped[str] = mapped_column(String(16), unique=True)
     holder_name: Mapped[str] = mapped_column(String(64))
@@ -33,13 +35,18 @@ class Certificate(Base):
     facts: Mapped[list[Any]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="issued")
+    status: Mapped[str] = mapped_column(String(16), default="issued")  # issued | revoked | superseded
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Public: one of app.certificates.revocation.ReasonCode. The free text below is staff-only.
+    revocation_reason_code: Mapped[str | None] = mapped_column(String(32))
     revoked_reason: Mapped[str | None] = mapped_column(String(500))
     revoked_by: Mapped[str | None] = mapped_column(String(255))
+    superseded_by: Mapped[str | None] = mapped_column(String(32))  # the serial of the re-issued certificate
+    superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    replaces: Mapped[str | None] = mapped_column(String(32))  # on a re-issue: the serial it replaces
     pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdf_size: Mapped[int] = mapped_column(Integer)
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # None: in the object store (STORAGE_URL)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}

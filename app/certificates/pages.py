@@ -1,6 +1,9 @@
 """The public verification page (`GET /verify/{code}`), rendered from Jinja2 templates.
 
-Autoescaping is on for everything: holder names and reasons are data that came from people.
+Chinese by default, English when the reader's `Accept-Language` prefers it (CONTRACT 10.6). Every
+page offers an upload form that posts a PDF to `POST /v1/verify`. Autoescaping is on for everything:
+holder names are data that came from people. No free-text revocation reason is ever passed in: the
+public sees a reason code's label only (CONTRACT 10.3).
 """
 
 from __future__ import annotations
@@ -11,8 +14,26 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-VERIFY_STATUSES = ("valid", "revoked", "expired")
+from app.certificates.revocation import reason_label
+from app.certificates.status import PUBLIC_STATUSES
+from app.i18n import Text
+
+VERIFY_STATUSES = PUBLIC_STATUSES
 _SHANGHAI = timezone(timedelta(hours=8))
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # Built once at import: template compilation is cached in the environment, rendering is ~0.1 ms.
 _env = Environment(
@@ -22,6 +43,86 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+# Every word on the pages, in both languages. Status words: (symbol, word, hint).
+_WORDS: dict[str, Text] = {
+    "site": Text("上海市城市服务 · 电子证明核验", "Shanghai City Services · Certificate verification"),
+    "title": Text("证明核验", "Certificate verification"),
+    "service": Text("证明类型", "Certificate"),
+    "result": Text("核验结果", "Result"),
+    "serial": Text("证明编号", "Serial number"),
+    "holder": Text("持证人", "Holder"),
+    "id_number": Text("公民身份号码", "Identity number"),
+    "issued_at": Text("签发日期", "Issued on"),
+    "expires_at": Text("有效期至", "Valid until"),
+    "revoked_at": Text("撤销日期", "Revoked on"),
+    "revocation_reason": Text("撤销原因", "Reason for revocation"),
+    "superseded_by": Text("补发后的证明编号", "Replaced by serial number"),
+    "sha256": Text("文件摘要", "File digest"),
+    "note": Text(
+        "请核对纸质或电子证明上的证明编号与上方一致。个人信息已作脱敏处理。文件摘要可用于核对所持 PDF 文件是否与签发时完全一致。",
+        "Check that the serial number on the paper or electronic certificate matches the one above. Personal "
+        "details are partly hidden. The file digest tells whether a PDF you hold is exactly the one issued.",
+    ),
+    "upload_heading": Text("核验 PDF 文件", "Check a PDF file"),
+    "upload_hint": Text(
+        "上传所持的证明 PDF，检查其数字签名是否完好、是否与签发记录一致。",
+        "Upload the certificate PDF you hold: we check that its digital signature is intact "
+        "and that it is the document on record.",
+    ),
+    "upload_button": Text("上传并核验", "Upload and check"),
+    "not_found_word": Text("未找到", "Not found"),
+    "not_found_title": Text("未找到该证明", "No such certificate"),
+    "not_found_hint": Text("没有与该核验码对应的证明。", "No certificate has this verification code."),
+    "code": Text("核验码", "Verification code"),
+    "not_found_note": Text(
+        "请核对核验码是否输入正确（不区分大小写）。若核验码无误仍无法查到，该证明可能不是由本系统签发的，请勿采信，并向签发机关核实。",
+        "Check the code as typed (letter case does not matter). If it is right and still not found, the "
+        "certificate may not have been issued by this service: do not rely on it, and ask the issuing office.",
+    ),
+    "busy_word": Text("请稍候", "Please wait"),
+    "busy_title": Text("请求过于频繁", "Too many requests"),
+    "busy_hint": Text("核验请求过于频繁，请稍后再试。", "Too many verification requests from your address."),
+    "busy_note": Text("请在 {seconds} 秒后刷新本页。", "Reload this page in {seconds} seconds."),
+}
+_BANNERS: dict[str, tuple[str, Text, Text]] = {
+    "valid": (
+        "✓",
+        Text("有效", "Valid"),
+        Text("本证明真实有效，处于有效期内。", "This certificate is genuine and in force."),
+    ),
+    "revoked": (
+        "✕",
+        Text("已撤销", "Revoked"),
+        Text(
+            "本证明已被签发机关撤销，不得再作为证明使用。",
+            "The issuing office has revoked this certificate: it may no longer be relied on.",
+        ),
+    ),
+    "expired": (
+        "!",
+        Text("已过期", "Expired"),
+        Text(
+            "本证明已超过有效期，不得再作为证明使用。", "This certificate has expired: it may no longer be relied on."
+        ),
+    ),
+    "superseded": (
+        "↻",
+        Text("已补发", "Replaced"),
+        Text(
+            "本证明已由补发的新证明取代，不得再作为证明使用，请以新证明为准。",
+            "A re-issued certificate has replaced this one: it may no longer be relied on; rely on the new one.",
+        ),
+    ),
+}
+
+
+def _words(language: str) -> dict[str, str]:
+    return {key: (text.en if language == "en" else text.zh) for key, text in _WORDS.items()}
+
+
+def _common(language: str) -> dict[str, Any]:
+    return {"lang": "en" if language == "en" else "zh-CN", "t": _words(language)}
 
 
 def render_verify_page(
@@ -34,25 +135,37 @@ def render_verify_page(
     issued_at: Any,
     expires_at: Any,
     sha256: str,
-    revoked_reason: str | None = None,
+    revoked_at: Any = None,
+    revocation_reason_code: str | None = None,
+    superseded_by: str | None = None,
+    language: str = "zh",
 ) -> str:
     if status not in VERIFY_STATUSES:
         raise ValueError(f"unknown certificate status {status!r}")
+    mark, word, hint = _BANNERS[status]
+    pick = (lambda text: text.en) if language == "en" else (lambda text: text.zh)
     return _env.get_template("verify.html").render(
+        **_common(language),
         status=status,
+        mark=mark,
+        word=pick(word),
+        hint=pick(hint),
         service_name=service_name,
         serial=serial,
         holder_name_masked=holder_name_masked,
         id_number_masked=id_number_masked,
-        issued_at=display_date(issued_at),
-        expires_at=display_date(expires_at),
+        issued_at=display_date(issued_at, language),
+        expires_at=display_date(expires_at, language),
+        revoked_at=display_date(revoked_at, language) if revoked_at is not None else None,
+        revocation_reason=reason_label(revocation_reason_code, language) if status == "revoked" else None,
+        superseded_by=superseded_by if status == "superseded" else None,
         sha256=sha256,
-        revoked_reason=revoked_reason,
     )
 
 
-def display_date(value: Any) -> str:
-    """Dates as a reader in Shanghai says them ("2026年1月5日"), from a date, datetime or ISO string.
+def display_date(value: Any, language: str = "zh") -> str:
+    """Dates as a reader in Shanghai says them ("2026年1月5日", "5 January 2026"), from a date,
+    datetime or ISO string.
 
     An aware datetime is taken to Shanghai time first, so an expiry at 23:59:59+08:00 stays that day.
     Anything unparseable is shown as given (escaped by the template).
@@ -65,10 +178,17 @@ def display_date(value: Any) -> str:
     if isinstance(value, datetime):
         value = (value.astimezone(_SHANGHAI) if value.tzinfo else value).date()
     if isinstance(value, date):
+        if language == "en":
+            return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
         return f"{value.year}年{value.month}月{value.day}日"
     return str(value)
 
 
-def render_not_found_page(code: str) -> str:
+def render_not_found_page(code: str, *, language: str = "zh") -> str:
     # The code is echoed (escaped, and cut short) so the reader can spot a typo.
-    return _env.get_template("verify_not_found.html").render(code=code[:64])
+    return _env.get_template("verify_not_found.html").render(**_common(language), code=code[:64])
+
+
+def render_too_many_requests_page(*, retry_after: int, language: str = "zh") -> str:
+    """A 429 as a page: whoever scanned the QR code has a browser, not a JSON client."""
+    return _env.get_template("verify_busy.html").render(**_common(language), retry_after=retry_after)

@@ -36,7 +36,10 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SignatureReport:
-    signature_intact: bool  # a signature exists, covers the whole file, and its digest/crypto checks out
+    # A signature by one of the trust roots' own certificates (our key, or an earlier one trusted after
+    # a rotation) covers the whole file and checks out. A flawless signature by any other key is not
+    # intact *for us* (CONTRACT 10.6): anyone can sign a PDF.
+    signature_intact: bool
     signed_by_us: bool  # the signer certificate is (or chains to) one of the trust roots given
     serial: str | None  # from the PDF metadata (/Subject), if readable
     problem: str | None = None  # why not intact/ours, for logs: too_large, not_pdf, unsigned, ...
@@ -69,12 +72,13 @@ def inspect_pdf(pdf: bytes, *, trust_roots: list[TrustRoot]) -> SignatureReport:
     if len(signatures) != 1:
         # Our documents carry exactly one signature; more means someone added to it.
         return SignatureReport(False, False, serial, "unexpected_signatures")
+    roots = _as_asn1(trust_roots)
     try:
         status = validate_pdf_signature(
             signatures[0],
             # Our root given as trusted: no ERROR traceback from pyHanko for a self-signed certificate,
             # and no network fetching (allow_fetching defaults to False).
-            signer_validation_context=ValidationContext(trust_roots=_as_asn1(trust_roots)),
+            signer_validation_context=ValidationContext(trust_roots=roots),
             # Whole-file coverage is required below, so there is no later revision to diff.
             skip_diff=True,
         )
@@ -82,12 +86,12 @@ def inspect_pdf(pdf: bytes, *, trust_roots: list[TrustRoot]) -> SignatureReport:
         logger.info("signature could not be validated", exc_info=True)
         return SignatureReport(False, False, serial, "invalid_signature")
     covers_all = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    intact = bool(status.intact and status.valid and covers_all)
     ours = bool(status.trusted)
+    intact = bool(status.intact and status.valid and covers_all and ours)
     problem = None
     if not covers_all:
         problem = "modified_after_signing"
-    elif not intact:
+    elif not (status.intact and status.valid):
         problem = "digest_mismatch"
     elif not ours:
         problem = "not_our_signer"

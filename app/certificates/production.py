@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.certificates.rendering import CertificateDocument, CertificateRenderer
 from app.certificates.signing import PdfSigner
+from app.observability import PDF_POOL_QUEUE
 
 logger = logging.getLogger("cityservices.certificates")
 
@@ -22,10 +23,10 @@ _process_renderer: CertificateRenderer | None = None
 _process_signer: PdfSigner | None = None
 
 
-def _init_process(font_file: Path | None, key_file: Path, cert_file: Path) -> None:
+def _init_process(font_file: Path | None, key_file: Path, cert_file: Path, tsa_url: str | None) -> None:
     global _process_renderer, _process_signer
     _process_renderer = CertificateRenderer(font_file=font_file)
-    _process_signer = PdfSigner(key_file=key_file, cert_file=cert_file)
+    _process_signer = PdfSigner(key_file=key_file, cert_file=cert_file, tsa_url=tsa_url)
 
 
 def _produce_in_process(doc: CertificateDocument) -> bytes:
@@ -38,12 +39,16 @@ def _ready() -> bool:
 
 
 class PdfFactory:
-    def __init__(self, *, font_file: Path | None, key_file: Path, cert_file: Path, processes: int) -> None:
-        self._config = (font_file, key_file, cert_file)
+    def __init__(
+        self, *, font_file: Path | None, key_file: Path, cert_file: Path, processes: int,
+        trusted_certs_file: Path | None = None, tsa_url: str | None = None,
+    ) -> None:
+        self._config = (font_file, key_file, cert_file, tsa_url)
         self._processes = processes
-        # The signer here serves verification (trust roots) and audit checkpoints; documents are
-        # signed in the executor.
-        self.signer = PdfSigner(key_file=key_file, cert_file=cert_file)
+        # The signer here serves verification (trust roots, earlier keys included) and audit
+        # checkpoints; with processes it signs no documents (the pool's processes do).
+        self.signer = PdfSigner(key_file=key_file, cert_file=cert_file, trusted_certs_file=trusted_certs_file,
+                                tsa_url=tsa_url)
         self._renderer = CertificateRenderer(font_file=font_file) if processes == 0 else None
         self._executor = self._new_executor()
 
@@ -67,6 +72,10 @@ class PdfFactory:
             await asyncio.get_running_loop().run_in_executor(self._executor, _ready)
 
     async def produce(self, doc: CertificateDocument) -> bytes:
+        with PDF_POOL_QUEUE.track_inprogress():
+            return await self._produce(doc)
+
+    async def _produce(self, doc: CertificateDocument) -> bytes:
         loop = asyncio.get_running_loop()
         if self._processes == 0:
             return await loop.run_in_executor(self._executor, self._produce_in_thread, doc)

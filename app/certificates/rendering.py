@@ -3,22 +3,27 @@
 CPU-bound and synchronous: callers run `CertificateRenderer.render` in a worker thread or process,
 never on the event loop. A renderer is built once (font registered and parsed, character widths
 cached) and reused for every document; it holds no per-document state, so one instance may serve
-many threads (renders with one font are serialised: see `_render_locks`). Measured (bench/micro_certificates.py): ~3.5 ms per page with the built-in CID font,
-~7 ms embedding a wqy-microhei subset. The fixed drawing (frame, rules, labels) costs ~0.3 ms, so it
-is not worth caching as a template; what did pay was the QR code (fixed mask, integer operators) and
-skipping ASCII85.
+many threads (renders with one font are serialised: see `_render_locks`).
+
+Every glyph on the page comes from one embedded font, subset per document by reportlab: by default
+the Noto Serif SC subset bundled in `fonts/` (scripts/build_certificate_font.py made it; OFL-1.1), or
+CERT_FONT_FILE. No standard-14 font (Courier, Helvetica) is used, since those are never embedded, and
+the page carries an sRGB output intent and PDF/A-2b XMP metadata (pdfa.py). The seal of the issuing
+office is drawn as vector paths and text. Measured in bench/README.md.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import segno
+from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_VENDOR
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
@@ -26,12 +31,22 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from app.certificates.pdfa import attach_pdfa_parts, xmp_packet
+
 # Streams Flate-compressed only, not also ASCII85-armoured: 25% smaller and skips a pure-Python
 # encoding pass per document. Process-wide, but certificates are this process's only reportlab user.
 rl_config.useA85 = 0
 
 BUILTIN_CID_FONT = "STSong-Light"
-"""Adobe-GB1 font every PDF viewer knows; not embedded, so glyph shapes depend on the viewer."""
+"""Adobe-GB1 font every PDF viewer knows; not embedded, so glyph shapes depend on the viewer. Kept for
+tests and comparison only: certificates use BUNDLED_FONT."""
+
+BUNDLED_FONT = Path(__file__).parent / "fonts" / "NotoSerifSC-Certificates.ttf"
+"""Noto Serif SC Regular (SIL OFL 1.1, licence beside it), TrueType outlines, GBK repertoire."""
+# pyHanko, signing, sets the XMP producer to its own name and appends that name to the information
+# dictionary's unless already there; starting from exactly its name keeps the two equal, as PDF/A
+# requires of every entry the two share.
+PRODUCER = PYHANKO_VENDOR
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 _MARGIN_X = 80.0
@@ -41,6 +56,7 @@ _LABEL_WIDTH = 112.0
 # Official red for rules and frame; black for everything that must print on a mono printer.
 _RED = (0.68, 0.07, 0.07)
 _GREY = (0.35, 0.35, 0.35)
+_SEAL_RED = (0.85, 0.1, 0.1)  # brighter than the frame's red, as stamp ink is
 
 # Chinese line breaking (禁则): these never begin a line.
 _NO_LINE_START = set("，。、；：？！）》」』】〕,.;:?!)")
@@ -57,7 +73,7 @@ class CertificateDocument:
     service: str
     title: str  # e.g. "上海市居住证"
     holder_name: str
-    holder_id_number_masked: str  # e.g. "3101**********123X"
+    holder_id_number: str  # in full: the document is the holder's own proof (CONTRACT 10.6)
     facts: tuple[tuple[str, str], ...]  # (label zh, value), service-specific
     body: str  # the certifying sentence(s)
     issued_on: date
@@ -66,6 +82,7 @@ class CertificateDocument:
     verification_code: str  # e.g. "7KQM-3XPT-9HWD"
     verify_url: str  # PUBLIC_BASE_URL/verify/{code}
     issuing_authority: str  # e.g. "上海市公安局"
+    replaces: str | None = None  # a re-issue (补发): the serial of the certificate it replaces
 
 
 def format_date_zh(value: date) -> str:
@@ -81,17 +98,20 @@ _registered: dict[str, str] = {}  # font file (or builtin name) -> reportlab fon
 _render_locks: dict[str, threading.Lock] = {}
 
 
-def register_font(font_file: Path | None) -> str:
+def register_font(font_file: Path | str | None) -> str:
     """Register a font once per process (reportlab's registry is global) and return its name.
 
-    Parsing a CJK TrueType collection costs tens of milliseconds, so it must not happen per document.
+    None means the bundled font; BUILTIN_CID_FONT the non-embedded CID font (comparisons only).
+    Parsing a CJK TrueType font costs tens of milliseconds, so it must not happen per document.
     """
-    key = str(font_file) if font_file is not None else BUILTIN_CID_FONT
+    if font_file is None:
+        font_file = BUNDLED_FONT
+    key = str(font_file)
     with _font_lock:
         name = _registered.get(key)
         if name is not None:
             return name
-        if font_file is None:
+        if key == BUILTIN_CID_FONT:
             pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_CID_FONT))
             name = BUILTIN_CID_FONT
         else:
@@ -100,19 +120,38 @@ def register_font(font_file: Path | None) -> str:
                 raise FileNotFoundError(f"certificate font file not found: {path}")
             name = "CertFont-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:10]
             # TTC collections hold several faces; the first is the regular one (wqy-microhei, Noto CJK).
-            pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
+            font = TTFont(name, str(path), subfontIndex=0)
+            _cache_tables(font)
+            pdfmetrics.registerFont(font)
         _registered[key] = name
         _render_locks[name] = threading.Lock()
         return name
 
 
+def _cache_tables(font: TTFont) -> None:
+    """reportlab's subsetter slices each table it needs out of the font file for every document: for
+    a CJK font that is a copy of its multi-megabyte `glyf` table per certificate (measured: half the
+    render time). The tables never change, so slice each once."""
+    face = font.face
+    slice_table = face.get_table
+    tables: dict[str, bytes] = {}
+
+    def get_table(tag: str) -> bytes:
+        table = tables.get(tag)
+        if table is None:
+            table = tables[tag] = slice_table(tag)
+        return table
+
+    face.get_table = get_table  # type: ignore[method-assign]
+
+
 class CertificateRenderer:
     """Renders `CertificateDocument`s; build one per process and reuse it."""
 
-    def __init__(self, *, font_file: Path | None = None) -> None:
+    def __init__(self, *, font_file: Path | str | None = None) -> None:
         self.font_name = register_font(font_file)
         self._lock = _render_locks[self.font_name]
-        self.embeds_font = font_file is not None
+        self.embeds_font = self.font_name != BUILTIN_CID_FONT
         self._char_widths: dict[tuple[str, float], float] = {}
 
     # -- public ---------------------------------------------------------------------------------------
@@ -123,13 +162,16 @@ class CertificateRenderer:
 
     def _render(self, doc: CertificateDocument) -> bytes:
         buf = io.BytesIO()
-        canvas = Canvas(buf, pagesize=A4, pageCompression=1, lang="zh-CN")
+        # initialFontName: otherwise reportlab declares Helvetica (never embedded) on every page.
+        canvas = Canvas(buf, pagesize=A4, pageCompression=1, lang="zh-CN", initialFontName=self.font_name)
         self._set_metadata(canvas, doc)
         self._draw_frame(canvas)
         y = self._draw_heading(canvas, doc)
         y = self._draw_facts(canvas, doc, y - 28)
         self._draw_body(canvas, doc.body, y - 26)
         self._draw_footer(canvas, doc)
+        # Last, so that it lies over the authority's name and date as a stamp does.
+        draw_seal(canvas, self, doc.issuing_authority, centre=(PAGE_WIDTH - _MARGIN_X - 62, 192))
         canvas.showPage()
         canvas.save()
         return buf.getvalue()
@@ -144,7 +186,17 @@ class CertificateRenderer:
         canvas.setAuthor(doc.issuing_authority)
         canvas.setCreator("cityservices")
         canvas.setKeywords(f"serial:{doc.serial} service:{doc.service}")
+        canvas.setProducer(PRODUCER)
         canvas.setViewerPreference("DisplayDocTitle", "true")
+        if self.embeds_font:  # PDF/A-2b needs every font embedded; with the CID font it cannot claim it
+            stamp = canvas._doc._timeStamp
+            year, month, day, hour, minute, second = stamp.YMDhms
+            offset = timezone(timedelta(hours=stamp.dhh, minutes=stamp.dmm))
+            created = datetime(year, month, day, hour, minute, second, tzinfo=offset)
+            attach_pdfa_parts(canvas, xmp=xmp_packet(
+                title=doc.title, author=doc.issuing_authority, subject=doc.serial,
+                keywords=f"serial:{doc.serial} service:{doc.service}", creator_tool="cityservices",
+                producer=PRODUCER, created=created))
 
     def _draw_frame(self, canvas: Canvas) -> None:
         canvas.setStrokeColorRGB(*_RED)
@@ -179,6 +231,10 @@ class CertificateRenderer:
         canvas.setFillColorRGB(0, 0, 0)
         canvas.setFont(font, 11)
         canvas.drawRightString(PAGE_WIDTH - _MARGIN_X, 690, f"编号：{doc.serial}")
+        if doc.replaces:
+            canvas.setFillColorRGB(*_RED)
+            canvas.drawString(_MARGIN_X, 690, f"补发（原编号 {doc.replaces} 作废）")
+            canvas.setFillColorRGB(0, 0, 0)
         canvas.setStrokeColorRGB(*_RED)
         canvas.setLineWidth(1.2)
         canvas.line(_MARGIN_X, 680, PAGE_WIDTH - _MARGIN_X, 680)
@@ -187,7 +243,7 @@ class CertificateRenderer:
     def _draw_facts(self, canvas: Canvas, doc: CertificateDocument, top: float) -> float:
         rows: list[tuple[str, str]] = [
             ("姓名", doc.holder_name),
-            ("公民身份号码", doc.holder_id_number_masked),
+            ("公民身份号码", doc.holder_id_number),
             *doc.facts,
             ("签发日期", format_date_zh(doc.issued_on)),
             ("有效期至", format_date_zh(doc.expires_on)),
@@ -242,8 +298,14 @@ class CertificateRenderer:
         canvas.drawString(qr_x, qr_y - 16, "扫码核验真伪")
         canvas.setFont(font, 11)
         canvas.drawString(qr_x + qr_size + 14, qr_y + qr_size - 14, "核验码")
-        canvas.setFont("Courier-Bold", 15)
-        canvas.drawString(qr_x + qr_size + 14, qr_y + qr_size - 36, doc.verification_code)
+        # The embedded font's Latin, not Courier: a standard-14 font is never embedded. The code's
+        # alphabet has no 0/O or 1/I/L, so a proportional face reads unambiguously; spacing helps typing.
+        code = canvas.beginText(qr_x + qr_size + 14, qr_y + qr_size - 36)
+        code.setFont(font, 16)
+        code.setCharSpace(1.5)
+        code.textOut(doc.verification_code)
+        code.setCharSpace(0)
+        canvas.drawText(code)
 
         right = PAGE_WIDTH - _MARGIN_X
         canvas.setFont(font, 15)
@@ -255,7 +317,7 @@ class CertificateRenderer:
         canvas.setFont(font, 8.5)
         note = "本证明为电子证明，载有数字签名。可扫描二维码或访问以下地址核验其真伪与状态："
         canvas.drawString(_MARGIN_X, 78, note)
-        canvas.setFont("Courier", 8.5)
+        canvas.setFont(font, 8.5)
         canvas.drawString(_MARGIN_X, 66, doc.verify_url)
 
     # -- text measurement -----------------------------------------------------------------------------
@@ -287,6 +349,60 @@ class CertificateRenderer:
         if current:
             lines.append("".join(current))
         return lines
+
+
+_SEAL_RADIUS = 58.0
+
+
+def draw_seal(canvas: Canvas, renderer: CertificateRenderer, authority: str, *, centre: tuple[float, float],
+              radius: float = _SEAL_RADIUS) -> None:
+    """The issuing office's round seal, as vector paths and text in seal red: a double ring, a
+    five-pointed star, the authority's name along the upper arc and "证明专用章" below the star.
+
+    Stroked outlines and glyphs only, no filled disc, so the black text it lies on stays legible.
+    """
+    cx, cy = centre
+    canvas.saveState()
+    canvas.setStrokeColorRGB(*_SEAL_RED)
+    canvas.setFillColorRGB(*_SEAL_RED)
+    canvas.setLineWidth(3.0)
+    canvas.circle(cx, cy, radius, stroke=1, fill=0)
+    canvas.setLineWidth(0.8)
+    canvas.circle(cx, cy, radius - 4.5, stroke=1, fill=0)
+    _draw_star(canvas, cx, cy, radius * 0.27)
+    _draw_arc_text(canvas, renderer, authority, cx, cy, radius - 17.0, size=radius * 0.27)
+    canvas.setFont(renderer.font_name, radius * 0.17)
+    canvas.drawCentredString(cx, cy - radius * 0.55, "证明专用章")
+    canvas.restoreState()
+
+
+def _draw_star(canvas: Canvas, cx: float, cy: float, r: float) -> None:
+    path = canvas.beginPath()
+    for i in range(10):
+        angle = math.pi / 2 + i * math.pi / 5
+        radius = r if i % 2 == 0 else r * 0.382
+        x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+        path.moveTo(x, y) if i == 0 else path.lineTo(x, y)
+    path.close()
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def _draw_arc_text(canvas: Canvas, renderer: CertificateRenderer, text: str, cx: float, cy: float, r: float, *,
+                   size: float) -> None:
+    """Characters upright toward the centre, spread over the upper arc (wider for longer names)."""
+    if not text:
+        return
+    span = math.radians(min(250.0, 40.0 + 26.0 * len(text)))
+    step = span / max(len(text) - 1, 1)
+    start = math.pi / 2 + span / 2
+    canvas.setFont(renderer.font_name, size)
+    for i, ch in enumerate(text):
+        angle = start - i * step if len(text) > 1 else math.pi / 2
+        canvas.saveState()
+        canvas.translate(cx + r * math.cos(angle), cy + r * math.sin(angle))
+        canvas.rotate(math.degrees(angle) - 90)
+        canvas.drawCentredString(0, -size * 0.8, ch)
+        canvas.restoreState()
 
 
 def draw_qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:

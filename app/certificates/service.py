@@ -16,9 +16,10 @@ from app.auth.principal import Principal
 from app.auth.separation import ensure_not_own_case
 from app.certificates import repository
 from app.certificates.codes import normalize_code
-from app.certificates.errors import AlreadyRevoked, CertificateNotFound
+from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateNotFound
 from app.certificates.models import Certificate
 from app.certificates.pdf_inspection import inspect_pdf
+from app.certificates.revocation import ReasonCode
 from app.certificates.schemas import PdfVerificationOut
 from app.certificates.status import public_status
 from app.runtime import Runtime
@@ -42,7 +43,8 @@ async def visible(
 
 
 async def revoke(
-    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, serial: str, reason: str
+    runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, serial: str, reason: str,
+    reason_code: ReasonCode = ReasonCode.OTHER,
 ) -> Certificate:
     certificate = await visible(runtime, session, principal, serial, ctx=ctx)
     ctx.action = "certificate.revoke"
@@ -51,8 +53,11 @@ async def revoke(
         ensure_not_own_case(principal, case, hasher=runtime.audit.hasher)
     if certificate.status == "revoked":
         raise AlreadyRevoked()
+    if certificate.status == "superseded":
+        raise AlreadySuperseded(certificate.superseded_by)
     certificate.status = "revoked"
     certificate.revoked_at = datetime.now(UTC)
+    certificate.revocation_reason_code = reason_code.value
     certificate.revoked_reason = reason
     certificate.revoked_by = f"{principal.sub}@{principal.station_id}"
     runtime.audit.record_request(session, ctx, status=200)

@@ -12,7 +12,9 @@ import asyncio
 import datetime as dt
 import fcntl
 import io
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import as_signing_certificate_v2, get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 DEV_COMMON_NAME = "cityservices development signing"
@@ -38,6 +42,14 @@ DEFAULT_REASON = "本证明由签发机关以数字签名签发"
 SIGNATURE_FIELD = "CityservicesSignature"
 
 SigningKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+# Room for an RFC 3161 token in the signature's /Contents, counted in hex digits: a token carries the
+# TSA's signed TSTInfo and usually its certificate chain (2-5 KB); 12 KB leaves room for a long chain.
+_TIMESTAMP_RESERVE = 2 * 12 * 1024
+TSA_TIMEOUT_SECONDS = 5
+TSA_RETRY_AFTER_SECONDS = 60  # after a failure, sign without asking the TSA for this long
+
+logger = logging.getLogger("cityservices.certificates.signing")
 
 
 # -- development key material ---------------------------------------------------------------------
@@ -148,11 +160,7 @@ def load_private_key(key_file: Path) -> SigningKey:
 def load_certificate_chain(cert_file: Path) -> list[x509.Certificate]:
     """The signing certificate first, then any intermediates/root in the file, in file order."""
     data = Path(cert_file).read_bytes()
-    certs = (
-        x509.load_pem_x509_certificates(data)
-        if b"-----BEGIN" in data
-        else [x509.load_der_x509_certificate(data)]
-    )
+    certs = x509.load_pem_x509_certificates(data) if b"-----BEGIN" in data else [x509.load_der_x509_certificate(data)]
     if not certs:
         raise ValueError(f"no certificate in {cert_file}")
     return certs
@@ -185,9 +193,7 @@ class _CmsTemplate:
     to pyHanko's for deterministic (RSA PKCS#1 v1.5) signatures; a test holds it to that.
     """
 
-    def __init__(
-        self, *, chain: list[asn1_x509.Certificate], signature_algorithm: algos.SignedDigestAlgorithm
-    ) -> None:
+    def __init__(self, *, chain: list[asn1_x509.Certificate], signature_algorithm: algos.SignedDigestAlgorithm) -> None:
         cert = chain[0]
         digest_algorithm = algos.DigestAlgorithm({"algorithm": "sha256"})
         self.digest_algorithm = digest_algorithm.dump()
@@ -217,9 +223,7 @@ class _CmsTemplate:
         """The content of the SET OF Attribute: tagged SET (0x31) to sign, [0] IMPLICIT (0xA0) to embed."""
         if len(document_digest) != 32:
             raise ValueError("expected a SHA-256 digest")
-        attrs = sorted(
-            (self.content_type_attr, self.message_digest_prefix + document_digest, self.signing_cert_attr)
-        )
+        attrs = sorted((self.content_type_attr, self.message_digest_prefix + document_digest, self.signing_cert_attr))
         return b"".join(attrs)
 
     def content_info(self, signed_attributes: bytes, signature: bytes) -> bytes:
@@ -323,8 +327,25 @@ class PdfSigner:
     Thread-safe for concurrent `sign` calls: it keeps no per-signature state.
     """
 
-    def __init__(self, *, key_file: Path, cert_file: Path, fast_cms: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        key_file: Path,
+        cert_file: Path,
+        fast_cms: bool = True,
+        trusted_certs_file: Path | None = None,
+        tsa_url: str | None = None,
+        timestamper: TimeStamper | None = None,
+    ) -> None:
         self.key_loads = 0  # observable so tests (and a curious operator) can see the key is loaded once
+        # Earlier signing certificates (SIGNING_TRUSTED_CERTS): documents they signed before a key
+        # rotation still verify as ours. They only verify; they never sign.
+        self._earlier = [_to_asn1(c) for c in load_certificate_chain(trusted_certs_file)] if trusted_certs_file else []
+        self._timestamper: TimeStamper | None = timestamper or (
+            RequestsHTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None
+        )
+        self.timestamp_failures = 0
+        self._tsa_down_until = 0.0
         self._key = self._load_key(Path(key_file))
         chain = load_certificate_chain(Path(cert_file))
         self._certificate = chain[0]
@@ -343,6 +364,8 @@ class PdfSigner:
             self._bytes_reserved = 2 * (len(largest) + 64)
         else:
             self._bytes_reserved = 2 * (sum(len(c.dump()) for c in self._chain_asn1) + 2048)
+        if self._timestamper is not None:
+            self._bytes_reserved += _TIMESTAMP_RESERVE
 
     def _load_key(self, key_file: Path) -> SigningKey:
         self.key_loads += 1
@@ -364,13 +387,17 @@ class PdfSigner:
 
     @property
     def trust_roots(self) -> list[asn1_x509.Certificate]:
-        """What `inspect_pdf` should trust: exactly our signing certificate.
+        """What `inspect_pdf` should trust: exactly our signing certificate, and the earlier ones.
 
         Trusting the certificate itself, not its issuing CA, means "signed by us" cannot be satisfied
-        by someone else holding a certificate from the same CA. After a key rotation, pass the old
-        certificates too so earlier documents still verify.
+        by someone else holding a certificate from the same CA. After a key rotation the old
+        certificates (SIGNING_TRUSTED_CERTS) are here too, so earlier documents still verify.
         """
-        return [self._chain_asn1[0]]
+        return [self._chain_asn1[0], *self._earlier]
+
+    @property
+    def timestamps(self) -> bool:
+        return self._timestamper is not None
 
     # -- PDFs -------------------------------------------------------------------------------------
 
@@ -387,8 +414,26 @@ class PdfSigner:
             reason=reason,
             location=location,
         )
+        if self._timestamper is not None and time.monotonic() >= self._tsa_down_until:
+            try:
+                return self._sign(pdf, meta, self._timestamper)
+            except Exception:  # noqa: BLE001 — any TSA failure: network, HTTP status, a malformed token
+                # Degrade, don't stop (an unreachable TSA must not stop issuing): the signature is then
+                # PAdES B-B, its time the signer's claim only. Logged and counted for the operator, and
+                # the TSA left alone for a minute so that a hanging one does not cost every document
+                # its timeout.
+                self.timestamp_failures += 1
+                self._tsa_down_until = time.monotonic() + TSA_RETRY_AFTER_SECONDS
+                logger.error(
+                    "time-stamp authority failed; signing without time stamps for %d s",
+                    TSA_RETRY_AFTER_SECONDS,
+                    exc_info=True,
+                )
+        return self._sign(pdf, meta, None)
+
+    def _sign(self, pdf: bytes, meta: signers.PdfSignatureMetadata, timestamper: TimeStamper | None) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = signers.PdfSigner(meta, self._signer).sign_pdf(
+        out = signers.PdfSigner(meta, self._signer, timestamper=timestamper).sign_pdf(
             writer, bytes_reserved=self._bytes_reserved, output=io.BytesIO()
         )
         return out.getvalue()
@@ -445,6 +490,5 @@ def refuse_running_loop(what: str) -> None:
     except RuntimeError:
         return
     raise RuntimeError(
-        f"{what} is CPU-bound and synchronous: run it with asyncio.to_thread or in an executor, "
-        "not on the event loop"
+        f"{what} is CPU-bound and synchronous: run it with asyncio.to_thread or in an executor, not on the event loop"
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 from fastapi import APIRouter, Request
@@ -57,14 +56,15 @@ async def upload_material(
     media_type = media_type_of(upload.content)
     if media_type is None:
         raise UnsupportedMaterial()
+    sha256, inline = await runtime.storage.save(upload.content)  # before the record commits
     material = Material(
         id=str(uuid.uuid4()),
         owner_sub=principal.sub,
         media_type=media_type,
         size=len(upload.content),
-        sha256=hashlib.sha256(upload.content).hexdigest(),
+        sha256=sha256,
         filename=upload.filename,
-        content=upload.content,
+        content=inline,
     )
     repository.add(session, material)
     ctx.about(resource_type="material", resource_id=material.id)

@@ -19,5 +19,5 @@ class Material(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(255))
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # None: in the object store
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

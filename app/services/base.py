@@ -107,6 +107,8 @@ class ServiceDefinition(ABC):
     required_materials: ClassVar[list[Text]] = []
     agencies: ClassVar[list[str]]
     details_model: ClassVar[type[BaseModel]]
+    # A person may hold only one valid certificate of this service (CERTIFICATE_STILL_VALID otherwise).
+    one_valid_at_a_time: ClassVar[bool] = False
 
     def catalogue_entry(self) -> CatalogueEntry:
         return CatalogueEntry(

@@ -69,11 +69,20 @@ AGENCY_UNAVAILABLE = ReasonCode(
     "AGENCY_UNAVAILABLE", Effect.review,
     Text("部门数据在等待期限内仍无法获取，转人工审核", "An agency did not answer within the waiting limit; sent to a clerk"),
 )
+MATERIALS_REQUESTED = ReasonCode(
+    "MATERIALS_REQUESTED", Effect.review,
+    Text("审核民警要求补正材料，请按说明上传", "A clerk asked for further materials; upload them as the clerk explains"),
+)
+MATERIALS_NOT_SUPPLIED = ReasonCode(
+    "MATERIALS_NOT_SUPPLIED", Effect.reject,
+    Text("补正材料期限内未提交材料", "The materials a clerk asked for were not supplied in time"),
+)
 REASON_CODES = {
     r.code: r
     for r in (
         IDENTITY_NOT_FOUND, IDENTITY_MISMATCH, LOCAL_HUKOU, NOT_LOCAL_HUKOU, NO_RESIDENCE_REGISTRATION,
         RESIDENCE_UNDER_6_MONTHS, NO_HOUSING_RECORD, CRIMINAL_RECORD_FOUND, AGENCY_UNAVAILABLE,
+        MATERIALS_REQUESTED, MATERIALS_NOT_SUPPLIED,
     )
 }
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.applications.models import Application
 from app.applications.worker import process_due
 from app.certificates.models import Certificate
-from tests.builders import ZHANG_WEI, file, no_criminal_record, residence_permit, upload_proof
+from tests.builders import LI_NA, SHEN_GUOQIANG, ZHANG_WEI, file, no_criminal_record, residence_permit, upload_proof
 
 
 async def _count(runtime, model) -> int:
@@ -102,9 +102,11 @@ async def test_keys_are_per_caller(client, tokens, runtime):
 
 
 async def test_concurrent_workers_never_take_the_same_application_twice(client, tokens, runtime):
-    headers = tokens.citizen(*ZHANG_WEI[:2])
+    # Six people: one person may have only one open application per service (DUPLICATE_APPLICATION).
+    people = [ZHANG_WEI[:2], LI_NA[:2], SHEN_GUOQIANG, ("310101196703020422", "顾美玲"),
+              ("31010119930610057X", "沈浩"), ("31010120010918102X", "沈悦")]
     runtime.agencies.police_simulator.set_faults(down=True)
-    pending = [(await file(client, headers, no_criminal_record())).json()["id"] for _ in range(6)]
+    pending = [(await file(client, tokens.citizen(*person), no_criminal_record())).json()["id"] for person in people]
     runtime.agencies.police_simulator.reset()
     runtime.agencies.reset_circuits()
     later = datetime.now(UTC) + timedelta(hours=1)

@@ -47,7 +47,7 @@ def make_document(service: str = "residence-permit", *, holder_name: str = "å¼ ä
         service=service,
         title=spec["title"],
         holder_name=holder_name,
-        holder_id_number_masked="3301**********123X",
+        holder_id_number="330106198803120150",
         facts=spec["facts"],
         body=spec["body"],
         issued_on=date(2026, 1, 5),

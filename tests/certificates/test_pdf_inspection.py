@@ -88,16 +88,36 @@ def test_an_incremental_update_after_signing_is_not_intact(signer: PdfSigner, si
     assert report.problem == "modified_after_signing"
 
 
-def test_a_pdf_signed_with_another_key_is_intact_but_not_ours(
+def test_a_pdf_signed_with_another_key_is_not_intact(
     signer: PdfSigner, unsigned_pdf: bytes, tmp_path: Path
 ) -> None:
-    # Same common name, different key: a look-alike must not pass.
+    # Same common name, different key: a look-alike must not pass (CONTRACT 10.6: intact only for a
+    # signature by our key or a trusted earlier one).
     key_file, cert_file = ensure_dev_signing_material(tmp_path)
     impostor = PdfSigner(key_file=key_file, cert_file=cert_file)
-    report = inspect_pdf(impostor.sign(unsigned_pdf), trust_roots=signer.trust_roots)
-    assert report.signature_intact
+    forged = impostor.sign(unsigned_pdf)
+    assert inspect_pdf(forged, trust_roots=impostor.trust_roots).signature_intact  # a flawless signature...
+    report = inspect_pdf(forged, trust_roots=signer.trust_roots)
+    assert not report.signature_intact  # ...but not ours
     assert not report.signed_by_us
     assert not report.authentic
+    assert report.problem == "not_our_signer"
+
+
+def test_after_a_key_rotation_documents_signed_by_the_trusted_earlier_key_still_verify(
+    signing_material: tuple[Path, Path], unsigned_pdf: bytes, tmp_path: Path
+) -> None:
+    old = PdfSigner(key_file=signing_material[0], cert_file=signing_material[1])
+    signed_before = old.sign(unsigned_pdf)
+    new_key, new_cert = ensure_dev_signing_material(tmp_path / "rotated")
+    rotated = PdfSigner(key_file=new_key, cert_file=new_cert, trusted_certs_file=signing_material[1])
+    not_trusting = PdfSigner(key_file=new_key, cert_file=new_cert)
+
+    assert inspect_pdf(signed_before, trust_roots=rotated.trust_roots).authentic
+    assert inspect_pdf(rotated.sign(unsigned_pdf), trust_roots=rotated.trust_roots).authentic
+    assert not inspect_pdf(signed_before, trust_roots=not_trusting.trust_roots).signature_intact
+    # The earlier key only verifies: new documents are signed by the configured key.
+    assert rotated.certificate_asn1.dump() != old.certificate_asn1.dump()
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def _expected_strings(service: str) -> list[str]:
     return [
         doc.title,
         doc.holder_name,
-        doc.holder_id_number_masked,
+        doc.holder_id_number,
         doc.serial,
         doc.verification_code,
         doc.issuing_authority,
@@ -73,8 +73,44 @@ def test_serial_is_in_the_metadata(renderer: CertificateRenderer) -> None:
     assert meta.title == doc.title
 
 
-def test_builtin_cid_font_is_not_embedded(renderer: CertificateRenderer) -> None:
-    pdf = renderer.render(make_document())
+def _fonts(pdf: bytes) -> dict[str, bool]:
+    """Each font the page uses, and whether its program is embedded."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    found = {}
+    for ref in reader.pages[0]["/Resources"]["/Font"].values():
+        font = ref.get_object()
+        for descendant in font.get("/DescendantFonts", [font]):
+            descriptor = descendant.get_object().get("/FontDescriptor")
+            embedded = descriptor is not None and any(
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+            found[str(font["/BaseFont"])] = embedded
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_by_default_every_font_is_embedded_with_nothing_installed(renderer: CertificateRenderer, service: str) -> None:
+    pdf = renderer.render(make_document(service))
+    fonts = _fonts(pdf)
+    assert fonts and all(fonts.values()), fonts
+    assert all("NotoSerifSC" in name for name in fonts), fonts  # the bundled font, no standard-14 one
+    assert b"/Helvetica" not in pdf and b"/Courier" not in pdf
+
+
+def test_the_bundled_font_has_uncommon_name_characters_and_its_licence() -> None:
+    from reportlab.pdfbase.ttfonts import TTFontFile
+
+    from app.certificates.rendering import BUNDLED_FONT
+
+    covered = TTFontFile(str(BUNDLED_FONT)).charToGlyph
+    for ch in "张伟李娜王芳沈国强欧阳司马堃喆玥珺昇，。：（）《》0123456789ABCDEFGHJKMNPQRSTVWXYZ-:/.":
+        assert ord(ch) in covered, ch
+    assert "SIL Open Font License" in (BUNDLED_FONT.parent / "OFL.txt").read_text()
+
+
+def test_builtin_cid_font_on_request_is_not_embedded() -> None:
+    from app.certificates.rendering import BUILTIN_CID_FONT
+
+    pdf = CertificateRenderer(font_file=BUILTIN_CID_FONT).render(make_document())
     assert b"/STSong-Light" in pdf
     assert b"/FontFile2" not in pdf
 

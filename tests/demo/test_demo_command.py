@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -106,3 +107,21 @@ def test_against_a_running_service_without_its_keys_the_demo_says_which_option_t
     told = console.export_text()
     assert "holds no development keys" in told and "--data-dir" in told
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="poppler-utils (pdffonts) not installed")
+def test_every_font_of_every_pdf_the_demo_leaves_is_embedded(
+    demo_run: tuple[subprocess.CompletedProcess[str], Path],
+) -> None:
+    result, out = demo_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    pdfs = sorted(out.rglob("*.pdf"))
+    assert pdfs
+    for pdf in pdfs:
+        listing = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        rows = listing.splitlines()[2:]  # after the header and its rule
+        assert rows, f"{pdf.name}: no fonts listed"
+        for row in rows:
+            # columns: name, type, encoding, emb, sub, uni, object ID; the name has no spaces
+            emb = row.split()[-5]
+            assert emb == "yes", f"{pdf.name}: {row}"

@@ -95,7 +95,8 @@ def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(
         )
         outputs.append(result.stdout)
     told = "\n".join(outputs)
-    for expected in ("issued", "window", "needs_review", "NO_HOUSING_RECORD", '"status":"valid"',
+    for expected in ("issued", "window", "needs_review", "NO_HOUSING_RECORD", "needs_materials",
+                     "attachment;", '"action":"application.material.read"', '"status":"valid"',
                      '"signature_intact":true', '"intact":true'):
         assert expected in told, f"{expected!r} not in the walk-through's output:\n{told}"
     for name in PDFS:

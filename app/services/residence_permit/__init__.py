@@ -53,6 +53,7 @@ class ResidencePermit(ServiceDefinition):
         "For people whose hukou is outside Shanghai who have lived at a Shanghai address for 6 months",
     )
     serial_prefix = "JZZ"
+    one_valid_at_a_time = True
     validity_months = 12
     required_materials: ClassVar[list[Text]] = [
         Text("居住地址证明（租赁合同、房产证或单位证明；PDF、JPEG 或 PNG）",

@@ -1,0 +1,1 @@
+"""Alembic migrations, shipped in the wheel so `cityservices migrate` needs no source checkout."""

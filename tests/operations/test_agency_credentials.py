@@ -1,0 +1,151 @@
+"""Mutual TLS and bearer tokens to the agencies, over real TLS on loopback, certificates made in the test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.main import create_app
+from integrations.agencies import build_agencies
+from integrations.errors import AgencyBadResponse, AgencyUnavailable
+from integrations.http import AgencyCredentials, ClientPolicy
+from tests.builders import ZHANG_WEI, file, no_criminal_record
+from tests.operations.agency_pki import Pki, RunningSimulator, json_lines, make_pki, tls_simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "police-token-7f3a"
+POLICY = ClientPolicy(timeout_s=2, deadline_s=4, attempts=1)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def police(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]:
+    with tls_simulator("police", pki, token=TOKEN, data_dir=tmp_path_factory.mktemp("sim")) as simulator:
+        yield simulator
+
+
+def _client(url: str, credentials: AgencyCredentials):  # type: ignore[no-untyped-def]
+    agencies = build_agencies(
+        police_url=url,
+        housing_url="http://127.0.0.1:9",
+        dataset_path=None,
+        policy=POLICY,
+        police_credentials=credentials,
+    )
+    return agencies
+
+
+async def test_with_our_client_certificate_and_token_the_police_answer(police, pki):
+    agencies = _client(
+        police.url,
+        AgencyCredentials(
+            client_cert_file=pki.client_cert, client_key_file=pki.client_key, ca_file=pki.ca, token=TOKEN
+        ),
+    )
+    try:
+        person = await agencies.police.get_person(ZHANG_WEI[0])
+    finally:
+        await agencies.aclose()
+    assert person.data.name == ZHANG_WEI[1]
+
+
+async def test_without_a_client_certificate_the_handshake_is_refused(police, pki):
+    agencies = _client(police.url, AgencyCredentials(ca_file=pki.ca, token=TOKEN))
+    try:
+        with pytest.raises(AgencyUnavailable, match="transport error"):
+            await agencies.police.get_person(ZHANG_WEI[0])
+    finally:
+        await agencies.aclose()
+
+
+async def test_a_certificate_from_another_ca_is_refused(police, pki):
+    agencies = _client(
+        police.url,
+        AgencyCredentials(
+            client_cert_file=pki.stranger_cert, client_key_file=pki.stranger_key, ca_file=pki.ca, token=TOKEN
+        ),
+    )
+    try:
+        with pytest.raises(AgencyUnavailable, match="transport error"):
+            await agencies.police.get_person(ZHANG_WEI[0])
+    finally:
+        await agencies.aclose()
+
+
+async def test_a_server_not_signed_by_the_agency_ca_is_not_trusted(police, pki):
+    # Without AGENCY_CA_FILE the public roots are used, and they do not know the agency's CA.
+    agencies = _client(
+        police.url, AgencyCredentials(client_cert_file=pki.client_cert, client_key_file=pki.client_key, token=TOKEN)
+    )
+    try:
+        with pytest.raises(AgencyUnavailable, match="transport error"):
+            await agencies.police.get_person(ZHANG_WEI[0])
+    finally:
+        await agencies.aclose()
+
+
+async def test_a_wrong_bearer_token_is_answered_401(police, pki):
+    agencies = _client(
+        police.url,
+        AgencyCredentials(
+            client_cert_file=pki.client_cert, client_key_file=pki.client_key, ca_file=pki.ca, token="wrong"
+        ),
+    )
+    try:
+        with pytest.raises(AgencyBadResponse, match="HTTP 401"):
+            await agencies.police.get_person(ZHANG_WEI[0])
+    finally:
+        await agencies.aclose()
+
+
+async def test_the_service_configured_by_environment_issues_against_the_tls_simulator(
+    police, pki, settings, runtime, tokens
+):
+    configured = Settings(
+        **{
+            **settings.model_dump(exclude={"police_api_token"}),
+            "police_api_url": police.url,
+            "police_api_token": TOKEN,
+            "agency_client_cert_file": pki.client_cert,
+            "agency_client_key_file": pki.client_key,
+            "agency_ca_file": pki.ca,
+        }
+    )
+    app = create_app(configured, start_worker=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            headers = tokens.citizen(*ZHANG_WEI[:2])
+            response = await file(client, headers, no_criminal_record())
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["status"] == "issued"
+
+
+def test_the_simulator_logs_json_lines(pki, tmp_path):
+    with tls_simulator("housing", pki, token=None, data_dir=tmp_path) as simulator:
+        pass
+    entries = json_lines(simulator.log_lines)
+    assert entries and all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
+    assert any("housing simulator" in str(entry["message"]) for entry in entries)
+
+
+@pytest.mark.parametrize("agency", ["police", "housing"])
+def test_the_agency_contracts_declare_how_callers_authenticate(agency):
+    document = json.loads((ROOT / "openapi" / f"{agency}.json").read_text(encoding="utf-8"))
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["mutualTLS"]["type"] == "mutualTLS"
+    assert schemes["bearerToken"] == {**schemes["bearerToken"], "type": "http", "scheme": "bearer"}
+    assert {"mutualTLS": []} in document["security"] and {"bearerToken": []} in document["security"]
+
+
+def test_client_certificate_and_key_come_together(pki):
+    with pytest.raises(ValueError, match="AGENCY_CLIENT_CERT_FILE and AGENCY_CLIENT_KEY_FILE"):
+        Settings(agency_client_cert_file=pki.client_cert)
