@@ -95,6 +95,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.applications.worker import run_forever
     from app.audit.sealing import Sealer
     from app.main import build_runtime
+    from app.notifications.dispatcher import build_dispatcher
     from app.observability import configure_logging, serve_metrics
 
     configure_logging()
@@ -111,9 +112,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         # The worker's own events (and any a dead process left unsealed) are sealed here too.
         sealer = Sealer(runtime.sessionmaker)
         sealer.start()
+        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker)
+        dispatcher.start()
         try:
             await run_forever(runtime, stop=stop)
         finally:
+            await dispatcher.stop()
             await sealer.stop()
             await runtime.issuer.pdfs.aclose()
             await runtime.agencies.aclose()
@@ -124,6 +128,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def cmd_notifications(args: argparse.Namespace) -> int:
+    from app.notifications.operator import run
+
+    return run(load_settings(), failed=args.failed, replay=args.replay)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -205,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="require `Authorization: Bearer <this>` (default: $SIMULATOR_TOKEN, else none)")
     simulate.set_defaults(func=cmd_simulate)
 
-    worker = sub.add_parser("worker", help="run the background work (retries of pending_agency)")
+    worker = sub.add_parser("worker", help="run the background work (retries of pending_agency, notification delivery)")
     worker.add_argument("--metrics-port", type=int, default=None,
                         help="serve this process's Prometheus metrics on this port (default: none)")
     worker.add_argument("--metrics-host", default="127.0.0.1", help="address the metrics port listens on")
@@ -223,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="DATA_DIR of the running service, for its dev tokens (default: $DATA_DIR or ./data)")
     demo.add_argument("--temporary", action="store_true", help="always start a temporary service of its own")
     demo.set_defaults(func=cmd_demo)
+
+    notifications = sub.add_parser("notifications", help="dead-lettered notifications: list them, replay one")
+    action = notifications.add_mutually_exclusive_group(required=True)
+    action.add_argument("--failed", action="store_true", help="list events whose delivery gave up")
+    action.add_argument("--replay", type=int, metavar="ID", help="deliver this dead-lettered event again")
+    notifications.set_defaults(func=cmd_notifications)
 
     migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
     migrate.set_defaults(func=cmd_migrate)

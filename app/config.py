@@ -121,6 +121,19 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = Field(
         default=None, description="run the background worker inside `serve` (default: outside production)"
     )
+    notify_webhook_url: AnyHttpUrl | None = Field(default=None, description="where events are POSTed (10.4); unset = no webhook")
+    notify_webhook_secret: str | None = Field(
+        default=None, min_length=16, description="HMAC-SHA256 key of the webhook's X-Cityservices-Signature"
+    )
+    notify_nats_url: str | None = Field(default=None, description="NATS JetStream to publish events to; unset = none")
+    notify_timeout_seconds: float = Field(default=5.0, gt=0, description="one webhook or broker delivery attempt")
+    notify_max_attempts: int = Field(default=12, ge=1, description="delivery attempts before an event is dead-lettered")
+
+    @model_validator(mode="after")
+    def _signed_webhooks_in_production(self) -> Settings:
+        if self.is_production and self.notify_webhook_url is not None and self.notify_webhook_secret is None:
+            raise ValueError("NOTIFY_WEBHOOK_URL needs NOTIFY_WEBHOOK_SECRET in production")
+        return self
 
     @field_validator("rate_limit_filing", "rate_limit_uploads", "rate_limit_verify")
     @classmethod

@@ -35,6 +35,8 @@ from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.materials.endpoints import router as materials_router
+from app.notifications.dispatcher import Dispatcher, build_dispatcher
+from app.notifications.endpoints import router as notifications_router
 from app.observability import forget_this_process
 from app.ratelimit import RateLimiter
 from app.runtime import Runtime
@@ -139,10 +141,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sealer.start()
     await runtime.issuer.pdfs.warm_up()
     worker: asyncio.Task[None] | None = None
+    dispatcher: Dispatcher | None = None
     if settings.worker_in_process and app.state.start_worker:
         from app.applications.worker import run_forever
 
         worker = asyncio.create_task(run_forever(runtime), name="pending-agency-worker")
+        dispatcher = build_dispatcher(settings, runtime.sessionmaker)
+        dispatcher.start()
     try:
         yield
     finally:
@@ -150,6 +155,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             worker.cancel()
             with suppress(asyncio.CancelledError):
                 await worker
+        if dispatcher is not None:
+            await dispatcher.stop()
         await runtime.audit.writer.stop()
         await sealer.stop()
         await runtime.issuer.pdfs.aclose()
@@ -176,14 +183,15 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True) -
     app.state.start_worker = start_worker
     install_error_handlers(app)
     for router in (services_router, materials_router, applications_router, certificates_router, public_router,
-                   audit_router, stats_router, page_router, health_router):
+                   audit_router, stats_router, page_router, health_router, notifications_router):
         app.include_router(router)
     app.add_middleware(RequestMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "ETag", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Accept-Language", "X-Request-ID",
+                           "If-None-Match"],
+            expose_headers=["X-Request-ID", "ETag", "Retry-After", "Location"],
         )
     customize_openapi(app)
     return app

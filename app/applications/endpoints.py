@@ -14,7 +14,6 @@ from app.applications.errors import (
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    CertificateStillValid,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -23,6 +22,7 @@ from app.applications.errors import (
     UnknownService,
 )
 from app.applications.models import Application
+from app.applications.polling import POLLING_HEADERS, etag, not_modified, polite_polling
 from app.applications.presenter import present
 from app.applications.schemas import (
     ApplicationOut,
@@ -40,9 +40,11 @@ from app.auth.dependencies import Citizen, Clerk, Downloader, Filer, Reader, Sta
 from app.auth.principal import Principal, Role
 from app.auth.separation import SeparationOfDuties
 from app.certificates.codes import normalize_code
+from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 from app.runtime import RuntimeDep, SessionDep
+from app.services.registry import FILING_REFUSALS
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
@@ -67,10 +69,11 @@ IdempotencyKey = Annotated[
     status_code=201,
     response_model=ApplicationOut,
     responses={
-        202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)"},
+        202: {"model": ApplicationOut, "description": "Waiting on an agency (`pending_agency`)",
+              "headers": POLLING_HEADERS},
         **problem_responses(UnknownService, InvalidDetails, ApplicantRequired, ApplicantNotAllowed,
-                            MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, CertificateStillValid,
-                            TooManyRequests, *JSON_BODY_ERRORS),
+                            MaterialNotFound, IdempotencyKeyReused, DuplicateApplication, TooManyRequests,
+                            *FILING_REFUSALS, *JSON_BODY_ERRORS),
     },
 )
 async def file_application(
@@ -88,6 +91,7 @@ async def file_application(
         runtime, session, ctx=ctx, principal=principal, body=body, idempotency_key=idempotency_key
     )
     response.status_code = status_code
+    polite_polling(response, application)
     return present(application, await repository.certificate_for(session, application.id))
 
 
@@ -181,15 +185,28 @@ async def _page(session: SessionDep, ctx: ContextDep, principal: Principal, *, a
     operation_id="get_application",
     summary="One application, with its checks, reasons, decision and certificate",
     tags=["citizen", "window", "audit"],
+    description="Answers with an `ETag`; send it back as `If-None-Match` to get 304 while nothing changed. "
+    "While `pending_agency`, `Retry-After` says when the next attempt is due.",
     response_model=ApplicationOut,
-    responses=problem_responses(ApplicationNotFound),
+    responses={
+        200: {"headers": {"ETag": {"description": "Changes whenever the answer does", "schema": {"type": "string"}}}},
+        304: {"description": "Not modified: `If-None-Match` matched the current `ETag`"},
+        **problem_responses(ApplicationNotFound),
+    },
 )
 async def get_application(
-    application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep
-) -> ApplicationOut:
+    application_id: str, principal: Reader, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep,
+    response: Response, if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+) -> ApplicationOut | Response:
     application = await service.visible(runtime, session, principal, application_id, ctx=ctx)
     ctx.action = "application.read"
-    return present(application, await repository.certificate_for(session, application.id))
+    body = present(application, await repository.certificate_for(session, application.id))
+    tag = etag(body)
+    if not_modified(if_none_match, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    polite_polling(response, application, location=False)
+    return body
 
 
 @router.post(
@@ -211,13 +228,14 @@ async def withdraw_application(
     "/applications/{application_id}/decision",
     operation_id="decide_application",
     summary="Approve, reject, or ask the applicant for materials (补正) on an application in review",
-    description="Only on `needs_review`. Approving issues the certificate; `request_materials` moves the case to "
-    "`needs_materials` until the applicant attaches what `reason` asks for. Not on a case the clerk filed at "
-    "the window or in which they are the applicant (403 `SEPARATION_OF_DUTIES`).",
+    description="Only on `needs_review`. Approving issues the certificate (409 if the permit it would replace was "
+    "revoked or replaced meanwhile); `request_materials` moves the case to `needs_materials` until the applicant "
+    "attaches what `reason` asks for. Not on a case the clerk filed at the window or in which they are the "
+    "applicant (403 `SEPARATION_OF_DUTIES`).",
     tags=["window"],
     response_model=ApplicationOut,
     responses=problem_responses(ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties,
-                                *JSON_BODY_ERRORS),
+                                AlreadySuperseded, AlreadyRevoked, *JSON_BODY_ERRORS),
 )
 async def decide_application(
     application_id: str, body: DecisionIn, principal: Clerk, runtime: RuntimeDep, session: SessionDep, ctx: ContextDep

@@ -19,21 +19,25 @@ async def get(session: AsyncSession, application_id: str) -> Application | None:
     return await session.get(Application, application_id)
 
 
-# An application's certificate is its current one: after a re-issue the replaced one is superseded.
-_CURRENT = Certificate.superseded_by.is_(None)
+# An application's certificate is its newest: a re-issue (补发) replaces the earlier one of the same
+# application. "Not superseded" would not do: a renewal or a move supersedes the certificate of
+# another application, which must still show its (now superseded) certificate.
+_NEWEST_LAST = (Certificate.issued_at, Certificate.serial)
 
 
 async def certificate_for(session: AsyncSession, application_id: str) -> Certificate | None:
-    return (
-        await session.execute(select(Certificate).where(Certificate.application_id == application_id, _CURRENT))
-    ).scalar_one_or_none()
+    query = (select(Certificate).where(Certificate.application_id == application_id)
+             .order_by(*(c.desc() for c in _NEWEST_LAST)).limit(1))
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def certificates_for(session: AsyncSession, application_ids: Sequence[str]) -> dict[str, Certificate]:
     if not application_ids:
         return {}
-    rows = await session.execute(select(Certificate).where(Certificate.application_id.in_(application_ids), _CURRENT))
-    return {c.application_id: c for c in rows.scalars()}
+    rows = await session.execute(
+        select(Certificate).where(Certificate.application_id.in_(application_ids)).order_by(*_NEWEST_LAST)
+    )
+    return {c.application_id: c for c in rows.scalars()}  # later rows win: the newest of each application
 
 
 async def page(
@@ -106,12 +110,6 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
 async def open_application(session: AsyncSession, *, applicant_hash: str, service: str) -> Application | None:
     query = select(Application).where(Application.applicant_id_hash == applicant_hash, Application.service == service,
                                       Application.status.in_([s.value for s in OPEN]))
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
-
-
-async def valid_certificate(session: AsyncSession, *, holder_hash: str, service: str, now: datetime) -> Certificate | None:
-    query = select(Certificate).where(Certificate.holder_id_hash == holder_hash, Certificate.service == service,
-                                      Certificate.status == "issued", Certificate.expires_at > now)
     return (await session.execute(query.limit(1))).scalar_one_or_none()
 
 

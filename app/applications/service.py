@@ -17,7 +17,6 @@ from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
     ApplicationNotFound,
-    CertificateStillValid,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -25,6 +24,7 @@ from app.applications.errors import (
     UnknownService,
 )
 from app.applications.models import Application, IdempotencyRecord
+from app.applications.records import ApplicantCertificates
 from app.applications.schemas import DecisionIn, FilingIn
 from app.applications.states import InvalidTransition, Status, transition
 from app.audit.recorder import commit
@@ -116,7 +116,8 @@ async def file(
     if material_ids:
         await check_materials(session, principal, material_ids)
     applicant_hash = runtime.audit.hasher.hash(applicant.id_number)
-    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
+    await ensure_admissible(runtime, session, service=service, applicant=applicant, details=details,
+                            applicant_hash=applicant_hash)
     await session.commit()  # end the read transaction: no connection held while the agencies answer
 
     now = _now()
@@ -146,7 +147,8 @@ async def file(
     # Again, now under a lock every filing by this person takes: another filing may have been committed
     # while the agencies answered.
     await repository.serialize_filings(session, applicant_hash=applicant_hash)
-    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
+    await ensure_admissible(runtime, session, service=service, applicant=applicant, details=details,
+                            applicant_hash=applicant_hash)
     await workflow.conclude(runtime, session, application, findings, now=_now(), by="rules")
     status_code = 202 if application.status == Status.pending_agency else 201
     session.add(application)
@@ -164,23 +166,27 @@ async def file(
             if earlier is not None:
                 return await _replay(session, earlier, request_hash)
         # Or another filing of the same service by the same person won the open-case index.
-        await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=_now())
+        await ensure_admissible(runtime, session, service=service, applicant=applicant, details=details,
+                                applicant_hash=applicant_hash)
         raise
     APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
     return status_code, application
 
 
-async def ensure_not_duplicate(
-    session: AsyncSession, *, service: ServiceDefinition, applicant_hash: str, now: datetime
+async def ensure_admissible(
+    runtime: Runtime, session: AsyncSession, *, service: ServiceDefinition, applicant: Applicant,
+    details: dict[str, object], applicant_hash: str,
 ) -> None:
-    """CONTRACT 10.3: one open case per person and service; one valid residence permit at a time."""
+    """CONTRACT 10.3: one open case per person and service; and whatever the service itself refuses
+    from our own records (a second residence permit while one is valid)."""
     open_case = await repository.open_application(session, applicant_hash=applicant_hash, service=service.code)
     if open_case is not None:
         raise DuplicateApplication(open_case.id)
-    if service.one_valid_at_a_time:
-        held = await repository.valid_certificate(session, holder_hash=applicant_hash, service=service.code, now=now)
-        if held is not None:
-            raise CertificateStillValid(held.serial)
+    await service.admit(
+        applicant=applicant, details=service.parse_details(details),
+        records=ApplicantCertificates(runtime.sessionmaker, holder_id_hash=applicant_hash),
+        today=_now().astimezone(SHANGHAI).date(),
+    )
 
 
 def _about(ctx: RequestContext, application: Application) -> None:

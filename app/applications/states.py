@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from app.errors import Conflict
 from app.i18n import Text
+from app.notifications.outbox import announce
 from app.observability import PROCESSING_SECONDS
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def transition(application: Application, new: Status, *, at: datetime, by: str) 
     application.status = new.value
     application.history = [*application.history, {"from": current.value, "to": new.value, "at": at.isoformat(), "by": by}]
     application.updated_at = at
+    announce(application, new.value, at=at)  # the citizen is told, in this same transaction (CONTRACT §10.4)
     if new in DECIDED:
         application.decided_at = at
         PROCESSING_SECONDS.labels(application.service).observe((at - application.created_at).total_seconds())

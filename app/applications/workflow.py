@@ -13,8 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import RequestContext
 from app.applications.models import Application
+from app.applications.records import ApplicantCertificates
 from app.applications.states import Status, transition
+from app.certificates import repository as certificates_repository
 from app.certificates.models import Certificate
+from app.certificates.supersession import refuse_unless_current, supersede
+from app.clock import SHANGHAI
 from app.observability import APPLICATIONS_DECIDED
 from app.runtime import Runtime
 from app.services.base import Applicant, Consultation, Findings, ServiceDefinition
@@ -63,7 +67,9 @@ async def examine(
 ) -> Findings:
     """Ask the agencies what the service needs; every call becomes a request-log event in `session`."""
 
-    async def consult(agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]]) -> Consultation:
+    async def consult(
+        agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]], /, *, subject_id_number: str | None = None
+    ) -> Consultation:
         started = time.perf_counter()
         try:
             consultation = Consultation(agency, dataset, response=await call)
@@ -75,7 +81,7 @@ async def examine(
             agency=agency,
             dataset=dataset,
             outcome=consultation.outcome,
-            subject_id_number=application.applicant_id_number,
+            subject_id_number=subject_id_number or application.applicant_id_number,
             application_id=application.id,
             on_behalf_of=on_behalf_of(application),
             elapsed_ms=(time.perf_counter() - started) * 1000,
@@ -88,8 +94,13 @@ async def examine(
         details=details_of(application),
         agencies=runtime.agencies,
         consult=consult,
+        records=records_of(runtime, application),
         today=today,
     )
+
+
+def records_of(runtime: Runtime, application: Application) -> ApplicantCertificates:
+    return ApplicantCertificates(runtime.sessionmaker, holder_id_hash=application.applicant_id_hash)
 
 
 async def conclude(
@@ -142,19 +153,45 @@ async def issue(
     runtime: Runtime, session: AsyncSession, application: Application, *, now: datetime,
     replaces: Certificate | None = None,
 ) -> Certificate:
-    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content)."""
+    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content and
+    expiry). Otherwise the service says until when it is valid, and which earlier certificate of the
+    applicant's it replaces (a renewed or moved permit), which is then marked superseded."""
     service = service_of(application)
     applicant = applicant_of(application)
-    content = service.document(applicant=applicant, details=details_of(application), facts=application.document_facts or {})
-    return await runtime.issuer.issue(
+    facts = application.document_facts or {}
+    content = service.document(applicant=applicant, details=details_of(application), facts=facts)
+    if replaces is not None:
+        expires_on = replaces.expires_at.astimezone(SHANGHAI).date()
+    else:
+        expires_on = service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts)
+    replaced = await _certificate_it_replaces(session, service, application) if replaces is None else None
+    certificate = await runtime.issuer.issue(
         session,
         application_id=application.id,
         service_code=service.code,
         serial_prefix=service.serial_prefix,
-        validity_months=service.validity_months,
+        expires_on=expires_on,
         applicant=applicant,
         content=content,
         holder_id_hash=application.applicant_id_hash,
         now=now,
         replaces=replaces,
     )
+    if replaced is not None:
+        supersede(session, replaced, certificate, application=application, at=now)
+    return certificate
+
+
+async def _certificate_it_replaces(
+    session: AsyncSession, service: ServiceDefinition, application: Application
+) -> Certificate | None:
+    """The applicant's certificate this issue supersedes, refused (409) before anything is signed if it
+    was revoked or replaced since the rules relied on it."""
+    serial = service.supersedes(facts=application.document_facts or {})
+    if serial is None:
+        return None
+    old = await certificates_repository.held_by(session, application.applicant_id_hash, serial=serial)
+    if old is None:  # the rules only ever name the applicant's own certificate
+        raise AssertionError(f"{service.code} supersedes {serial}, which the applicant does not hold")
+    refuse_unless_current(old)
+    return old

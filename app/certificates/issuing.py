@@ -14,7 +14,6 @@ from app.certificates.rendering import CertificateDocument
 from app.clock import SHANGHAI
 from app.identity.id_number import mask
 from app.services.base import Applicant, DocumentContent
-from app.services.calendar import add_months
 from app.storage import BlobStore, DatabaseStore
 
 ISSUING_AUTHORITY = "上海市公安局"
@@ -52,20 +51,17 @@ class CertificateIssuer:
         application_id: str,
         service_code: str,
         serial_prefix: str,
-        validity_months: int,
+        expires_on: date,
         applicant: Applicant,
         content: DocumentContent,
         holder_id_hash: str,
         now: datetime,
         replaces: Certificate | None = None,
     ) -> Certificate:
-        """Number, render, sign and add a certificate to the session. With `replaces` it is a re-issue
-        (补发): the same content and expiry as that certificate, a new serial, code and issue date."""
+        """Number, render, sign and add a certificate to the session, valid through `expires_on` (the
+        service computes it). With `replaces` it is a re-issue (补发) of that certificate: the caller
+        passes the same content and expiry; the serial, code and issue date are new."""
         local_day = now.astimezone(SHANGHAI).date()
-        expires_on: date = (
-            replaces.expires_at.astimezone(SHANGHAI).date() if replaces is not None
-            else add_months(local_day, validity_months)
-        )
         number = await self._next_number()
         cert_serial = serial(serial_prefix, local_day.year, number)
         code = new_verification_code()

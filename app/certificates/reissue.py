@@ -20,6 +20,7 @@ from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, Certifica
 from app.certificates.models import Certificate
 from app.certificates.service import visible
 from app.certificates.status import public_status
+from app.certificates.supersession import supersede
 from app.runtime import Runtime
 
 
@@ -33,13 +34,6 @@ def refuse_unless_reissuable(certificate: Certificate, *, now: datetime) -> None
         raise CertificateExpired()
 
 
-def supersede(old: Certificate, new: Certificate, *, at: datetime) -> None:
-    """Mark `old` as replaced by `new` (also for a renewal or an address change, CONTRACT 10.5)."""
-    old.status = "superseded"
-    old.superseded_by = new.serial
-    old.superseded_at = at
-
-
 async def reissue(
     runtime: Runtime, session: AsyncSession, *, ctx: RequestContext, principal: Principal, serial: str
 ) -> Certificate:
@@ -51,7 +45,7 @@ async def reissue(
     if application is None:  # a certificate always has its application (foreign key); be explicit anyway
         raise CertificateNotFound()
     new = await workflow.issue(runtime, session, application, now=now, replaces=old)
-    supersede(old, new, at=now)
+    supersede(session, old, new, application=application, at=now)
     runtime.audit.record_request(session, ctx, status=201)
     await commit(session)
     return new

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.context import RequestContext
 from app.applications import repository as applications
+from app.applications.models import Application
 from app.audit.recorder import commit
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal
@@ -22,6 +23,7 @@ from app.certificates.pdf_inspection import inspect_pdf
 from app.certificates.revocation import ReasonCode
 from app.certificates.schemas import PdfVerificationOut
 from app.certificates.status import public_status
+from app.notifications.outbox import emit
 from app.runtime import Runtime
 
 
@@ -60,6 +62,9 @@ async def revoke(
     certificate.revocation_reason_code = reason_code.value
     certificate.revoked_reason = reason
     certificate.revoked_by = f"{principal.sub}@{principal.station_id}"
+    application = await session.get(Application, certificate.application_id)
+    assert application is not None
+    emit(session, certificate=certificate, application=application, change="revoked", at=certificate.revoked_at)
     runtime.audit.record_request(session, ctx, status=200)
     await commit(session)
     return certificate

@@ -5,8 +5,9 @@ from app.audit.models import AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
 from app.db.base import Base
 from app.materials.models import Material
+from app.notifications.models import OutboxEvent
 
 __all__ = [
     "Application", "AuditCheckpoint", "AuditEvent", "Base", "Certificate", "CertificateNumber",
-    "IdempotencyRecord", "Material",
+    "IdempotencyRecord", "Material", "OutboxEvent",
 ]

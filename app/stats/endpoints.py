@@ -1,106 +1,103 @@
-"""GET /v1/stats (CONTRACT §8): counts, the online-handling rate and processing times, for a window."""
+"""GET /v1/stats (CONTRACT §8, 10.5): counts, the online-handling rate and processing times, overall, by
+service, by station and by day, for a window of filing times; GET /v1/stats/public: what the city publishes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.instants import Instant
-from app.applications.models import Application
+from app.applications.schemas import LocalizedText
 from app.auth.dependencies import Staff
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.runtime import SessionDep
+from app.services.registry import SERVICES
+from app.stats import figures, repository
+from app.stats.repository import Window
+from app.stats.schemas import PublicServiceCount, PublicStats, Stats
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1")
+PUBLIC_MAX_AGE_S = 300
 
-
-class ServiceStats(BaseModel):
-    service: str
-    filed: int
-    by_status: dict[str, int]
-    by_channel: dict[str, int]
-    decided: int
-    processing_seconds_p50: float | None = Field(description="Filing to decision, decided applications only")
-    processing_seconds_p95: float | None
-
-
-class Stats(BaseModel):
-    since: datetime | None
-    until: datetime | None
-    filed: int
-    by_status: dict[str, int]
-    by_channel: dict[str, int]
-    online_rate: float | None = Field(description="Share of applications filed online among all filed in the window")
-    services: list[ServiceStats]
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * q // 100))
-    return round(sorted_values[int(rank) - 1], 3)
+Since = Annotated[Instant | None, Query(description="Filed at or after (with its time zone)")]
+Until = Annotated[Instant | None, Query(description="Filed before (with its time zone)")]
 
 
 @router.get(
     "/stats",
     operation_id="get_stats",
-    summary="Counts by service, status and channel; online-handling rate; processing-time p50/p95",
+    summary="Counts and the online-handling rate overall, by service, by station and by day; processing times",
     tags=["window", "audit"],
     response_model=Stats,
+    responses=problem_responses(Unauthenticated, Forbidden),
 )
-async def get_stats(
-    principal: Staff,
-    session: SessionDep,
-    since: Annotated[Instant | None, Query(description="Filed at or after")] = None,
-    until: Annotated[Instant | None, Query(description="Filed before")] = None,
-) -> Stats:
-    window = []
-    if since is not None:
-        window.append(Application.created_at >= since)
-    if until is not None:
-        window.append(Application.created_at < until)
-    counts = (
-        await session.execute(
-            select(Application.service, Application.status, Application.channel, func.count())
-            .where(*window)
-            .group_by(Application.service, Application.status, Application.channel)
-        )
-    ).all()
-    decided = (
-        await session.execute(
-            select(Application.service, Application.created_at, Application.decided_at)
-            .where(*window, Application.decided_at.is_not(None))
-        )
-    ).all()
-    durations: dict[str, list[float]] = {}
-    for service, created, decided_at in decided:
-        assert decided_at is not None  # filtered by the query
-        durations.setdefault(service, []).append((decided_at - created).total_seconds())
-    per_service: dict[str, ServiceStats] = {}
-    totals_status: dict[str, int] = {}
-    totals_channel: dict[str, int] = {}
-    for service, status, channel, n in counts:
-        entry = per_service.setdefault(service, ServiceStats(service=service, filed=0, by_status={}, by_channel={},
-                                                              decided=0, processing_seconds_p50=None,
-                                                              processing_seconds_p95=None))
-        entry.filed += n
-        entry.by_status[status] = entry.by_status.get(status, 0) + n
-        entry.by_channel[channel] = entry.by_channel.get(channel, 0) + n
-        totals_status[status] = totals_status.get(status, 0) + n
-        totals_channel[channel] = totals_channel.get(channel, 0) + n
-    for service, entry in per_service.items():
-        values = sorted(durations.get(service, []))
-        entry.decided = len(values)
-        entry.processing_seconds_p50 = percentile(values, 50)
-        entry.processing_seconds_p95 = percentile(values, 95)
-    filed = sum(totals_channel.values())
+async def get_stats(principal: Staff, session: SessionDep, since: Since = None, until: Until = None) -> Stats:
+    window = Window(since, until)
+    counts = await repository.counts(session, window)
+    per_service = figures.by_service(counts, await repository.decided(session, window))
+    by_status: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    for _, status, channel, n in counts:
+        by_status[status] = by_status.get(status, 0) + n
+        by_channel[channel] = by_channel.get(channel, 0) + n
+    filed = sum(by_channel.values())
     return Stats(
-        since=since, until=until, filed=filed, by_status=totals_status, by_channel=totals_channel,
-        online_rate=round(totals_channel.get("online", 0) / filed, 4) if filed else None,
-        services=sorted(per_service.values(), key=lambda s: s.service),
+        since=since,
+        until=until,
+        filed=filed,
+        by_status=by_status,
+        by_channel=by_channel,
+        online_rate=figures.online_rate(by_channel.get(figures.ONLINE, 0), filed),
+        by_service=per_service,
+        by_station=figures.by_station(await repository.window_filings_by_station(session, window)),
+        by_day=figures.by_day(await repository.filings_by_day(session, window)),
+        services=per_service,
     )
+
+
+@router.get(
+    "/stats/public",
+    operation_id="get_public_stats",
+    summary="The city-wide online-handling rate and per-service counts (public, cacheable)",
+    description="No per-person or per-station data. Answers with `Cache-Control: public` and an `ETag`; "
+    "`If-None-Match` gets 304.",
+    tags=["public"],
+    response_model=PublicStats,
+    responses={304: {"description": "Not modified"}},
+)
+async def get_public_stats(
+    request: Request, response: Response, session: SessionDep, since: Since = None, until: Until = None
+) -> PublicStats | Response:
+    counts = await repository.counts(session, Window(since, until))
+    filed: dict[str, int] = {}
+    online: dict[str, int] = {}
+    issued: dict[str, int] = {}
+    for service, status, channel, n in counts:
+        filed[service] = filed.get(service, 0) + n
+        online[service] = online.get(service, 0) + (n if channel == figures.ONLINE else 0)
+        issued[service] = issued.get(service, 0) + (n if status == "issued" else 0)
+    total = sum(filed.values())
+    body = PublicStats(
+        since=since,
+        until=until,
+        filed=total,
+        online_rate=figures.online_rate(sum(online.values()), total),
+        by_service=[
+            PublicServiceCount(
+                service=code,
+                name=LocalizedText(**definition.name.as_dict()),
+                filed=filed.get(code, 0),
+                online=online.get(code, 0),
+                issued=issued.get(code, 0),
+            )
+            for code, definition in SERVICES.items()
+        ],
+    )
+    etag = '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_S}", "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return body

@@ -28,6 +28,10 @@ NO_REG = "needs_review: NO_RESIDENCE_REGISTRATION"
 NO_HOUSING = "needs_review: NO_HOUSING_RECORD"
 NO_REG_NO_HOUSING = "needs_review: NO_RESIDENCE_REGISTRATION, NO_HOUSING_RECORD"
 CRIMINAL = "needs_review: CRIMINAL_RECORD_FOUND"
+NO_PERMIT = "rejected: NO_VALID_PERMIT"
+NOT_SAME_HOUSEHOLD = "needs_review: NOT_SAME_HOUSEHOLD"
+RELATIVE_NOT_FOUND = "rejected: RELATIVE_NOT_FOUND"
+_IDENTITY_FAILS = (MISMATCH, NOT_FOUND)
 
 
 def make_id(region: str, birth: str, sequence: int, *, gender: str, want_x: bool = False) -> str:
@@ -52,7 +56,33 @@ class DemoCase:
     residence_permit: str
     no_criminal_record: str
     household_registration: str
+    residence_registration: str
+    kinship: str
+    temporary_identity: str
+    relative: str | None  # the relative to file a kinship certificate about (id number)
     file_as: str | None = None  # a name to file with instead of `name`, for the mismatch case
+
+
+@dataclass(frozen=True)
+class PermitCase:
+    """A renewal or change of address of a residence permit the holder got earlier through the API.
+
+    `holder` gets a residence permit at `permit_address` (a clerk approves it if it goes to review);
+    `state` then says what became of it before `filer` files: valid, expired N days ago, revoked,
+    superseded (renewed once already), or, instead of a permit, an unknown serial or the holder's
+    no-criminal-record certificate. The filer is the holder unless said."""
+
+    service: str  # residence-permit-renewal | residence-permit-address-change
+    holder: str
+    holder_name: str
+    permit_address: str
+    state: str  # valid | expired-<N>d | revoked | superseded | unknown-serial | not-a-permit
+    expected: str
+    purpose: str
+    new_address: str | None = None  # address change only
+    filer: str | None = None  # id number, when someone else files with the holder's serial
+    filer_name: str | None = None
+    file_as: str | None = None  # a name to file with instead of the filer's, for the mismatch case
 
 
 @dataclass
@@ -132,13 +162,28 @@ class _Builder:
         }
 
 
+ZHANG_WEI_NEW_ADDRESS = "上海市长宁区古北路1000弄8号1203室"
+
 NOT_IN_DATASET = make_id("320581", "19950505", 123, gender="M")
 """A valid id number that no agency knows: IDENTITY_NOT_FOUND."""
 
 
-def _build() -> tuple[dict[str, Any], list[DemoCase]]:
+def _registration_follows(rp: str) -> str:
+    """Residence registration asks what a residence permit asks, less the police registration itself."""
+    if rp in (NO_HOUSING, NO_REG_NO_HOUSING):
+        return NO_HOUSING
+    return ISSUED if rp in (NO_REG, UNDER_6) else rp
+
+
+def _build() -> tuple[dict[str, Any], list[DemoCase], list[PermitCase]]:
     b = _Builder()
     cases: list[DemoCase] = []
+    permits: list[PermitCase] = []
+    # Filed about in kinship cases before their rows are built (ids are deterministic).
+    shen = make_id("310101", "19650815", 31, gender="M")
+    hao = make_id("310101", "19930610", 57, gender="M")
+    yue = make_id("310101", "20010918", 60, gender="F", want_x=True)
+    xu = make_id("310104", "19320707", 26, gender="F")
 
     def case(
         id_number: str,
@@ -149,18 +194,37 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
         ncr: str,
         hr: str,
         file_as: str | None = None,
+        *,
+        rr: str | None = None,
+        kin: str | None = None,
+        relative: str | None = None,
     ) -> None:
-        cases.append(DemoCase(id_number, name, purpose, address, rp, ncr, hr, file_as))
+        """Unless given: residence registration follows the residence permit; a kinship certificate is
+        NOT_LOCAL_HUKOU where the household-registration certificate is, asked about 沈国强; a temporary
+        identity certificate is issued to anyone the registry knows as active under that name."""
+        identity_fails = ncr in _IDENTITY_FAILS
+        cases.append(DemoCase(
+            id_number, name, purpose, address, rp, ncr, hr,
+            residence_registration=rr or _registration_follows(rp),
+            kinship=kin or (hr if hr == NOT_LOCAL or identity_fails else ISSUED),
+            temporary_identity=ncr if identity_fails else ISSUED,
+            relative=relative or shen,
+            file_as=file_as,
+        ))
 
     # --- happy paths first -------------------------------------------------------------------
     a = "上海市长宁区虹桥路1号5号楼301室"
     zhang = b.person("张伟", "330106", "19880312", 15, "M", hukou_address="浙江省杭州市西湖区文三路88号")
     b.registered(zhang, a, "today-3y")
     b.owns("沪(2019)长宁区不动产权第012345号", a, zhang)
+    # Where the demo command moves him after renewing his permit (a change of address needs no 6 months).
+    b.registered(zhang, ZHANG_WEI_NEW_ADDRESS, "today-20d")
+    b.leases_("沪租备(2026)长宁第004321号", ZHANG_WEI_NEW_ADDRESS, "today-20d", "today+2y", zhang)
     case(
         zhang,
         "张伟",
-        "happy path: residence permit via an owned flat; clean record",
+        "happy path: residence permit via an owned flat; clean record; also registered and leasing at "
+        f"{ZHANG_WEI_NEW_ADDRESS} for 20 days (the demo's change of address)",
         a,
         ISSUED,
         ISSUED,
@@ -174,31 +238,34 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     case(li, "李娜", "happy path: residence permit via a lease valid today", a, ISSUED, ISSUED, NOT_LOCAL)
 
     shen_home = "上海市黄浦区南京东路100弄3号"
-    shen = b.person("沈国强", "310101", "19650815", 31, "M", hukou_address=shen_home)
+    assert shen == b.person("沈国强", "310101", "19650815", 31, "M", hukou_address=shen_home)
     case(
         shen,
         "沈国强",
-        "happy path: household-registration certificate; head of household (本人)",
+        "happy path: household-registration certificate; head of household (本人); kinship: his son 沈浩",
         None,
         LOCAL,
         ISSUED,
         ISSUED,
+        relative=hao,
     )
 
     # --- Shanghai households -----------------------------------------------------------------
     gu = b.person(
         "顾美玲", "310101", "19670302", 42, "F", hukou_address=shen_home, head=shen, relation="配偶"
     )
-    case(gu, "顾美玲", "Shanghai hukou, spouse (配偶) of 沈国强", None, LOCAL, ISSUED, ISSUED)
-    hao = b.person("沈浩", "310101", "19930610", 57, "M", hukou_address=shen_home, head=shen, relation="子")
-    case(hao, "沈浩", "Shanghai hukou, son (子) of 沈国强", None, LOCAL, ISSUED, ISSUED)
-    yue = b.person(
+    case(gu, "顾美玲", "Shanghai hukou, spouse (配偶) of 沈国强; kinship: 沈悦 (neither is the head)", None,
+         LOCAL, ISSUED, ISSUED, relative=yue)
+    assert hao == b.person("沈浩", "310101", "19930610", 57, "M", hukou_address=shen_home, head=shen, relation="子")
+    case(hao, "沈浩", "Shanghai hukou, son (子) of 沈国强; kinship: his father, the head", None, LOCAL, ISSUED,
+         ISSUED, relative=shen)
+    assert yue == b.person(
         "沈悦", "310101", "20010918", 60, "F", hukou_address=shen_home, head=shen, relation="女", want_x=True
     )
     case(
         yue,
         "沈悦",
-        "Shanghai hukou, daughter (女) of 沈国强; id number ends in X",
+        "Shanghai hukou, daughter (女) of 沈国强; id number ends in X; kinship: her father, the head",
         None,
         LOCAL,
         ISSUED,
@@ -207,13 +274,20 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
 
     lu_home = "上海市徐汇区天平路20弄5号"
     lu = b.person("陆建华", "310104", "19580101", 13, "M", hukou_address=lu_home)
-    case(lu, "陆建华", "Shanghai hukou, head of household (本人)", None, LOCAL, ISSUED, ISSUED)
-    xu = b.person("徐秀英", "310104", "19320707", 26, "F", hukou_address=lu_home, head=lu, relation="母")
-    case(xu, "徐秀英", "Shanghai hukou, mother (母) of 陆建华", None, LOCAL, ISSUED, ISSUED)
+    case(lu, "陆建华", "Shanghai hukou, head of household (本人); kinship: his mother 徐秀英", None, LOCAL,
+         ISSUED, ISSUED, relative=xu)
+    assert xu == b.person("徐秀英", "310104", "19320707", 26, "F", hukou_address=lu_home, head=lu, relation="母")
+    lu_dm = b.person("陆德明", "310104", "19300303", 17, "M", hukou_address=lu_home, head=lu, relation="父",
+                     status="deceased")
+    case(xu, "徐秀英", "Shanghai hukou, mother (母) of 陆建华; kinship: her late husband 陆德明", None, LOCAL,
+         ISSUED, ISSUED, relative=lu_dm)
+    case(lu_dm, "陆德明", "deceased father (父) of 陆建华: still in the register, so a relative of record", None,
+         MISMATCH, MISMATCH, MISMATCH)
 
     wu = b.person("吴建国", "310107", "19751120", 33, "M", hukou_address="上海市普陀区曹杨路500弄12号")
     b.convicted(wu, "(2016)沪0107刑初1234号", "盗窃罪", "2016-09-12")
-    case(wu, "吴建国", "Shanghai hukou with a criminal record", None, LOCAL, CRIMINAL, ISSUED)
+    case(wu, "吴建国", "Shanghai hukou with a criminal record; kinship: 沈国强, another household", None, LOCAL,
+         CRIMINAL, ISSUED, kin=NOT_SAME_HOUSEHOLD)
 
     huang = b.person(
         "黄丽", "340104", "19900214", 48, "F", province="31", hukou_address="上海市闵行区莘庄镇莘松路380号"
@@ -221,11 +295,14 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     case(
         huang,
         "黄丽",
-        "born in Anhui (id starts 34) but hukou moved to Shanghai: hukou decides, not the id",
+        "born in Anhui (id starts 34) but hukou moved to Shanghai: hukou decides, not the id; kinship: an "
+        "id number the registry does not know",
         None,
         LOCAL,
         ISSUED,
         ISSUED,
+        kin=RELATIVE_NOT_FOUND,
+        relative=NOT_IN_DATASET,
     )
 
     wang_xm = b.person("王小明", "310105", "19850909", 71, "M", hukou_address="上海市长宁区愚园路1200弄8号")
@@ -355,11 +432,14 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
     case(
         lin,
         "林小红",
-        "Shanghai hukou, first co-owner of the flat 马超 files with",
+        "Shanghai hukou, first co-owner of the flat 马超 files with; kinship: 马超, her husband in another "
+        "(non-Shanghai) household",
         None,
         LOCAL,
         ISSUED,
         ISSUED,
+        kin=NOT_SAME_HOUSEHOLD,
+        relative=ma,
     )
 
     zhou_m = b.person(
@@ -465,6 +545,61 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
         MISMATCH,
     )
 
+    # --- a residence permit moved: 韩梅 holds one at her old flat and has moved ------------------------
+    old = "上海市闵行区莘庄镇沁春路100弄5号302室"
+    moved = "上海市徐汇区田林路200号3号楼1101室"
+    unhoused = "上海市黄浦区复兴中路300号4楼401室"
+    unregistered = "上海市普陀区武宁路500弄2号601室"
+    han = b.person("韩梅", "210102", "19910909", 44, "F", hukou_address="辽宁省沈阳市和平区中华路66号")
+    b.registered(han, old, "today-2y")
+    b.leases_("沪租备(2024)闵行第012012号", old, "today-2y", "today+10d", han)
+    b.registered(han, moved, "today-45d")
+    b.leases_("沪租备(2026)徐汇第003456号", moved, "today-45d", "today+2y", han)
+    b.registered(han, unhoused, "today-20d")
+    b.leases_("沪租备(2026)普陀第000606号", unregistered, "today-30d", "today+1y", han)
+    case(
+        han,
+        "韩梅",
+        "holds a residence permit at her old flat (lease ends in 10 days) and moved 45 days ago: see the "
+        "permit table for her changes of address",
+        old,
+        ISSUED,
+        ISSUED,
+        NOT_LOCAL,
+    )
+
+    # --- renewals and changes of address (the permit table) ---------------------------------------
+    zhang_a = "上海市长宁区虹桥路1号5号楼301室"
+    renewal, change = "residence-permit-renewal", "residence-permit-address-change"
+
+    def permit(state: str, expected: str, purpose: str, **kw: Any) -> None:
+        permits.append(PermitCase(renewal, zhang, "张伟", zhang_a, state, expected, purpose, **kw))
+
+    permit("valid", ISSUED, "renews a valid permit: the new one runs 1 year from the old expiry")
+    permit("expired-30d", ISSUED, "boundary: expired 30 days ago, still renewable")
+    permit("expired-31d", NO_PERMIT, "boundary: expired 31 days ago, too late to renew")
+    permit("revoked", NO_PERMIT, "the permit was revoked")
+    permit("superseded", NO_PERMIT, "the permit was already renewed (superseded)")
+    permit("unknown-serial", NO_PERMIT, "a serial no certificate has")
+    permit("not-a-permit", NO_PERMIT, "the serial of his no-criminal-record certificate")
+    permit("valid", NO_PERMIT, "李娜 files with 张伟's serial: not hers (and nothing says it exists)",
+           filer=li, filer_name="李娜")
+    permit("valid", MISMATCH, "files under another name (张卫)", file_as="张卫")
+    permits.append(PermitCase(renewal, wang_f, "王芳", "上海市静安区延安中路1000号2号楼1502室", "valid", NO_HOUSING,
+                              "her permit was approved by a clerk; still no valid lease at its address"))
+    permits.append(PermitCase(renewal, chen, "陈静", "上海市普陀区真北路1200号6号楼1101室", "valid", NO_REG,
+                              "her permit was approved by a clerk; still not registered at its address"))
+
+    def moving(state: str, expected: str, purpose: str, new_address: str = moved, **kw: Any) -> None:
+        permits.append(PermitCase(change, han, "韩梅", old, state, expected, purpose, new_address=new_address, **kw))
+
+    moving("valid", ISSUED, "registered and leasing at the new flat for 45 days: the 6 months do not apply")
+    moving("valid", NO_HOUSING, "registered at the new address, but no housing record there", unhoused)
+    moving("valid", NO_REG, "leasing at the new address, but not registered there", unregistered)
+    moving("expired-1d", NO_PERMIT, "the permit expired yesterday: a change needs a valid permit")
+    moving("valid", NO_PERMIT, "张伟 files with 韩梅's serial", filer=zhang, filer_name="张伟")
+    moving("valid", MISMATCH, "files under another name (韩玫)", file_as="韩玫")
+
     case(
         NOT_IN_DATASET,
         "(any)",
@@ -474,10 +609,10 @@ def _build() -> tuple[dict[str, Any], list[DemoCase]]:
         NOT_FOUND,
         NOT_FOUND,
     )
-    return b.dataset(), cases
+    return b.dataset(), cases, permits
 
 
-DATASET, CASES = _build()
+DATASET, CASES, PERMIT_CASES = _build()
 
 
 def build() -> dict[str, Any]:
@@ -491,15 +626,36 @@ def render_json() -> str:
 
 def render_table() -> str:
     header = (
-        "| id number | name | what for | address to file with (residence permit) | residence-permit "
-        "| no-criminal-record | household-registration |\n|---|---|---|---|---|---|---|\n"
+        "| id number | name | what for | address to file with (residence permit, residence registration) "
+        "| residence-permit | no-criminal-record | household-registration | residence-registration "
+        "| kinship (relative) | temporary-identity |\n|---|---|---|---|---|---|---|---|---|---|\n"
     )
+    names = {c.id_number: c.name for c in CASES}
     rows = []
     for c in CASES:
         name = f"{c.name} (file as {c.file_as})" if c.file_as else c.name
+        relative = names.get(c.relative or "", "unknown") if c.relative else "—"
         rows.append(
             f"| `{c.id_number}` | {name} | {c.purpose} | {c.address or '—'} | {c.residence_permit} "
-            f"| {c.no_criminal_record} | {c.household_registration} |"
+            f"| {c.no_criminal_record} | {c.household_registration} | {c.residence_registration} "
+            f"| {c.kinship} ({relative}) | {c.temporary_identity} |"
+        )
+    return header + "\n".join(rows) + "\n"
+
+
+def render_permit_table() -> str:
+    header = (
+        "| service | holder | permit at | what became of it | filed by | new address | decision | why |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for p in PERMIT_CASES:
+        filer = p.filer_name or p.holder_name
+        if p.file_as:
+            filer = f"{filer} as {p.file_as}"
+        rows.append(
+            f"| {p.service} | {p.holder_name} | {p.permit_address} | {p.state} | {filer} "
+            f"| {p.new_address or '—'} | {p.expected} | {p.purpose} |"
         )
     return header + "\n".join(rows) + "\n"
 
@@ -509,7 +665,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEMO_PATH)
     args = parser.parse_args()
     args.out.write_text(render_json(), encoding="utf-8")
-    print(render_table(), end="")
+    print(render_table())
+    print(render_permit_table(), end="")
 
 
 if __name__ == "__main__":

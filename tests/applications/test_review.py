@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app.applications.models import OPEN_STATUS_VALUES
+from app.applications.states import OPEN
 from app.applications.worker import process_due
 from app.audit.models import AuditEvent
 from tests.builders import (
@@ -306,3 +308,7 @@ async def test_two_concurrent_residence_permit_filings_issue_one_permit(client, 
     assert sorted([first.status_code, second.status_code]) == [201, 409]
     loser = first if first.status_code == 409 else second
     assert loser.json()["code"] == "CERTIFICATE_STILL_VALID"
+
+
+def test_the_open_case_index_covers_exactly_the_open_statuses():
+    assert set(OPEN_STATUS_VALUES) == {s.value for s in OPEN}

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from app.demo import settings_env_names, temporary_service
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -54,6 +55,8 @@ def _env(base_url: str, data_dir: Path) -> dict[str, str]:
         DATA_DIR=str(data_dir),
         PATH=os.pathsep.join([venv_bin, env.get("PATH", "")]),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        # The notifications part starts a receiver, a simulator and a second service: free ports, not 83xx.
+        RECEIVER_PORT=str(free_port()), POLICE_PORT=str(free_port()), NOTIFYING_PORT=str(free_port()),
     )
     return env
 
@@ -95,8 +98,9 @@ def test_every_walkthrough_command_runs_and_leaves_the_signed_pdfs(
         )
         outputs.append(result.stdout)
     told = "\n".join(outputs)
-    for expected in ("issued", "window", "needs_review", "NO_HOUSING_RECORD", "needs_materials",
-                     "attachment;", '"action":"application.material.read"', '"status":"valid"',
+    for expected in ("HTTP/1.1 202", "pending_agency", "application.issued", "issued", "window", "needs_review",
+                     "NO_HOUSING_RECORD", "needs_materials", "attachment;", '"action":"application.material.read"',
+                     '"status":"valid"',
                      '"signature_intact":true', '"intact":true'):
         assert expected in told, f"{expected!r} not in the walk-through's output:\n{told}"
     for name in PDFS:

@@ -20,6 +20,7 @@ from app.services.base import (
     unavailable_check,
 )
 from app.services.decisions import NOT_LOCAL_HUKOU, Check, Outcome
+from app.services.records import OwnRecords
 from app.services.text_fields import ShortText
 from integrations.agencies import Agencies
 
@@ -42,11 +43,13 @@ class HouseholdRegistration(ServiceDefinition):
     )
     serial_prefix = "HJZ"
     validity_months = 3
+    validity = Text("3个月", "3 months")
     agencies: ClassVar[list[str]] = ["police"]
     details_model = HouseholdRegistrationDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
+        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
+        records: OwnRecords, today: date,
     ) -> Findings:
         found = await consult_all(consult, {
             "person": ("police", "population.person", agencies.police.get_person(applicant.id_number)),
@@ -58,7 +61,7 @@ class HouseholdRegistration(ServiceDefinition):
         if not person.answered:
             checks.append(unavailable_check("HUKOU_LOCAL", person))
         elif identity.outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
-            checks.append(_hukou_local(person))
+            checks.append(hukou_local(person))
             facts = {"hukou_address": person.data.hukou.address, "relation_to_head": person.data.hukou.relation_to_head}
         return Findings(checks, facts)
 
@@ -78,7 +81,7 @@ class HouseholdRegistration(ServiceDefinition):
         )
 
 
-def _hukou_local(person: Consultation) -> Check:
+def hukou_local(person: Consultation) -> Check:
     hukou = person.data.hukou
     if hukou.province_code != SHANGHAI:
         return Check("HUKOU_LOCAL", "police", Outcome.failed,

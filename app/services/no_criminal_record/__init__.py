@@ -21,6 +21,7 @@ from app.services.base import (
     unavailable_check,
 )
 from app.services.decisions import CRIMINAL_RECORD_FOUND, Check, Outcome
+from app.services.records import OwnRecords
 from app.services.text_fields import ShortText
 from integrations.agencies import Agencies
 
@@ -57,11 +58,13 @@ class NoCriminalRecord(ServiceDefinition):
     )
     serial_prefix = "WFZ"
     validity_months = 3
+    validity = Text("3个月", "3 months")
     agencies: ClassVar[list[str]] = ["police"]
     details_model = NoCriminalRecordDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
+        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn,
+        records: OwnRecords, today: date,
     ) -> Findings:
         n = applicant.id_number
         found = await consult_all(consult, {

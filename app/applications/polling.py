@@ -1,0 +1,46 @@
+"""Polite polling (CONTRACT §10.4): `ETag`/`If-None-Match` on an application, `Location` and `Retry-After`
+on a 202, so the mobile app asks again when it is worth asking and downloads nothing that has not changed."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import UTC, datetime
+
+from fastapi import Response
+
+from app.applications.models import Application
+from app.applications.schemas import ApplicationOut
+from app.applications.states import Status
+
+POLLING_HEADERS = {
+    "Location": {"description": "The application's URL, to poll", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds until the next attempt at the agency", "schema": {"type": "integer"}},
+}
+
+
+def etag(body: ApplicationOut) -> str:
+    """A strong validator of the representation itself: any change the client could see changes it."""
+    return '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
+
+
+def not_modified(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison, a list of tags, or `*`."""
+    if not if_none_match:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in if_none_match.split(",")]
+    return "*" in candidates or tag in candidates
+
+
+def retry_after_seconds(application: Application, *, now: datetime | None = None) -> int:
+    if application.next_attempt_at is None:
+        return 1
+    wait = (application.next_attempt_at - (now or datetime.now(UTC))).total_seconds()
+    return max(1, math.ceil(wait))
+
+
+def polite_polling(response: Response, application: Application, *, location: bool = True) -> None:
+    if location:
+        response.headers["Location"] = f"/v1/applications/{application.id}"
+    if application.status == Status.pending_agency:
+        response.headers["Retry-After"] = str(retry_after_seconds(application))

@@ -1,0 +1,207 @@
+"""Delivering the outbox at least once: claim due events, send each to every sink, mark the outcome.
+
+A dispatcher runs in `cityservices worker`, and inside `serve` in development. Several may share one
+outbox: a claim (app.notifications.repository.claim_due) leases its events, so no two dispatchers send
+an event in the same round; a dispatcher that dies after sending but before marking leaves its events
+due again when the lease ends, and they are sent again with the same `id` (receivers dedupe by it).
+A failure is retried with exponential backoff and, after `max_attempts`, dead-lettered for an operator
+(`cityservices notifications --failed`, `--replay ID`). The same loop writes expiry reminders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.notifications import outbox, repository
+from app.notifications.broker import NatsSink
+from app.notifications.models import SKIPPED, OutboxEvent
+from app.notifications.sinks import DeliveryFailed, Sink, WebhookSink
+from app.observability import log_fields
+
+logger = logging.getLogger("cityservices.notifications")
+
+DELIVERIES = Counter("cityservices_notifications_total", "Notification delivery attempts", ["outcome"])
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    max_attempts: int = 12
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 50
+    concurrency: int = 8
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 3600.0
+    poll_seconds: float = 0.5
+    expiry_window: timedelta = timedelta(days=30)
+    expiry_scan_seconds: float = 300.0
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """2 s, 4 s, 8 s … up to an hour, with jitter so a recovering receiver is not hit all at once."""
+        base = min(self.backoff_base_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
+        return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+@dataclass
+class Dispatcher:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    sinks: list[Sink]
+    policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _wake: asyncio.Event | None = field(default=None, init=False, repr=False)
+
+    async def run_once(self, *, now: datetime | None = None) -> int:
+        """One round: deliver every due event (up to a batch); return how many were tried."""
+        now = now or datetime.now(UTC)
+        async with self.sessionmaker() as session:
+            events = await repository.claim_due(
+                session, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
+            )
+        if not events:
+            return 0
+        if not self.sinks:
+            # Nowhere to send (no webhook, no broker): the feed still shows them; replayable later.
+            await self._mark([e.id for e in events], [], now=now, state=SKIPPED)
+            return len(events)
+        limit = asyncio.Semaphore(self.policy.concurrency)
+
+        async def attempt(event: OutboxEvent) -> str | None:
+            async with limit:
+                return await self._deliver(event)
+
+        errors = await asyncio.gather(*(attempt(e) for e in events))
+        delivered = [e.id for e, error in zip(events, errors, strict=True) if error is None]
+        failed = [(e, error) for e, error in zip(events, errors, strict=True) if error is not None]
+        await self._mark(delivered, failed, now=datetime.now(UTC))
+        return len(events)
+
+    async def _deliver(self, event: OutboxEvent) -> str | None:
+        payload = event.payload()
+        for sink in self.sinks:
+            try:
+                await sink.deliver(payload, sent_at=datetime.now(UTC))
+            except DeliveryFailed as exc:
+                DELIVERIES.labels("retry" if event.attempts < self.policy.max_attempts else "dead").inc()
+                logger.warning(
+                    "notification not delivered",
+                    extra=log_fields(
+                        event_id=event.id, type=event.type, sink=sink.name, attempts=event.attempts, error=str(exc)
+                    ),
+                )
+                return f"{sink.name}: {exc}"
+        DELIVERIES.labels("delivered").inc()
+        return None
+
+    async def _mark(
+        self, delivered: list[int], failed: list[tuple[OutboxEvent, str]], *, now: datetime, state: str = "sent"
+    ) -> None:
+        async with self.sessionmaker() as session:
+            await repository.mark_sent(session, delivered, now=now, state=state)
+            for event, error in failed:
+                exhausted = event.attempts >= self.policy.max_attempts
+                retry_at = None if exhausted else now + self.policy.retry_delay(event.attempts)
+                await repository.mark_failed(session, event.id, error=error, retry_at=retry_at)
+            await session.commit()
+
+    async def remind_expiring(self, *, now: datetime | None = None) -> int:
+        """One `certificate.expiring` event per certificate, 30 days before it ends; never a second."""
+        now = now or datetime.now(UTC)
+        written = 0
+        async with self.sessionmaker() as session:
+            rows = await repository.expiring_without_reminder(
+                session, now=now, window=self.policy.expiry_window, limit=200
+            )
+            reminders = [
+                outbox.certificate_event(
+                    certificate=certificate,
+                    application=application,
+                    change="expiring",
+                    at=now,
+                    dedupe_key=repository.expiry_key(certificate.serial),
+                )
+                for certificate, application in rows
+            ]
+            # End the read first: on SQLite a transaction that read and then writes can lose to another writer.
+            await session.commit()
+            for event in reminders:
+                written += await repository.add_once(session, event)
+            await session.commit()
+        return written
+
+    async def run_forever(self) -> None:
+        self._wake = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        unsubscribe = outbox.on_outbox_commit(lambda: _ignore(loop.call_soon_threadsafe(self._wake_up)))
+        last_scan = float("-inf")
+        try:
+            while True:
+                tried = 0
+                try:
+                    if time.monotonic() - last_scan >= self.policy.expiry_scan_seconds:
+                        await self.remind_expiring()
+                        last_scan = time.monotonic()
+                    tried = await self.run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("notification round failed; trying again")
+                if not tried:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.policy.poll_seconds)
+                    self._wake.clear()
+        finally:
+            unsubscribe()
+
+    def _wake_up(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run_forever(), name="notification-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for sink in self.sinks:
+            await sink.aclose()
+
+
+def _ignore(_: object) -> None:
+    pass
+
+
+def sinks_from(settings: Settings) -> list[Sink]:
+    sinks: list[Sink] = []
+    if settings.notify_webhook_url is not None:
+        sinks.append(
+            WebhookSink(
+                str(settings.notify_webhook_url),
+                secret=settings.notify_webhook_secret,
+                timeout_s=settings.notify_timeout_seconds,
+            )
+        )
+    if settings.notify_nats_url is not None:
+        sinks.append(
+            NatsSink(
+                settings.notify_nats_url,
+                secret=settings.notify_webhook_secret,
+                timeout_s=settings.notify_timeout_seconds,
+            )
+        )
+    return sinks
+
+
+def build_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Dispatcher:
+    return Dispatcher(sessionmaker, sinks_from(settings), DispatchPolicy(max_attempts=settings.notify_max_attempts))

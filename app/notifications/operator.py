@@ -1,0 +1,38 @@
+"""`cityservices notifications --failed | --replay ID`: what an operator does with dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+from app.config import Settings
+from app.db.session import create_engine, create_sessionmaker
+from app.notifications import service
+
+
+async def _run(settings: Settings, *, failed: bool, replay: int | None) -> int:
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            if failed:
+                for event in await service.dead_letters(session):
+                    print(
+                        json.dumps(
+                            {**event.payload(), "attempts": event.attempts, "last_error": event.last_error},
+                            ensure_ascii=False,
+                        )
+                    )
+                return 0
+            assert replay is not None
+            if await service.replay(session, replay):
+                print(f"notification {replay} will be delivered again")
+                return 0
+            print(f"cityservices: no dead-lettered notification {replay}", file=sys.stderr)
+            return 1
+    finally:
+        await engine.dispose()
+
+
+def run(settings: Settings, *, failed: bool, replay: int | None) -> int:
+    return asyncio.run(_run(settings, failed=failed, replay=replay))

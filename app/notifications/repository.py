@@ -1,0 +1,159 @@
+"""The only place the outbox is queried. Claims follow app.applications.repository.claim_due: one
+UPDATE … RETURNING over candidates chosen FOR UPDATE SKIP LOCKED on PostgreSQL, so dispatchers share
+the outbox and no event is taken by two of them at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Row, exists, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.applications.models import Application
+from app.certificates.models import Certificate
+from app.notifications.models import DEAD, PENDING, SENT, SKIPPED, OutboxEvent
+
+
+def _is_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEvent]:
+    """Take up to `limit` due events, counting the attempt and pushing their next attempt past the lease:
+    a dispatcher that dies before marking them leaves them due again when the lease ends."""
+    due = (
+        select(OutboxEvent.id)
+        .where(OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
+        .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
+        .limit(limit)
+    )
+    if _is_postgresql(session):
+        # Lock first, then update: inside `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
+        # PostgreSQL may rescan the subquery per row, skip the rows it has just updated, and so claim
+        # far more than n (measured: all 60 of 60 with n = 10).
+        chosen: Sequence[int] | ColumnElement[int] = list(
+            (await session.execute(due.with_for_update(skip_locked=True))).scalars()
+        )
+    else:
+        # SQLite: one statement, so the transaction begins by writing (a read first could lose its snapshot).
+        chosen = due.scalar_subquery()
+    claimed = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_(chosen), OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
+        .values(next_attempt_at=lease_until, attempts=OutboxEvent.attempts + 1)
+        .returning(OutboxEvent.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(claimed.scalars())
+    events = (
+        list(
+            (
+                await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
+            ).scalars()
+        )
+        if ids
+        else []
+    )
+    await session.commit()
+    return events
+
+
+async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime, state: str = SENT) -> None:
+    if ids:
+        await session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(ids), OutboxEvent.state == PENDING)
+            .values(state=state, delivered_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def mark_failed(session: AsyncSession, event_id: int, *, error: str, retry_at: datetime | None) -> None:
+    """Due again at `retry_at`, or dead-lettered when it is None."""
+    values: dict[str, object] = {"last_error": error[:500]}
+    values.update({"next_attempt_at": retry_at} if retry_at is not None else {"state": DEAD})
+    await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.state == PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def dead(session: AsyncSession, *, limit: int = 100) -> list[OutboxEvent]:
+    rows = await session.execute(
+        select(OutboxEvent).where(OutboxEvent.state == DEAD).order_by(OutboxEvent.id).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def replay(session: AsyncSession, event_id: int, *, now: datetime) -> bool:
+    """A dead (or skipped) event becomes due now, with a fresh count of attempts."""
+    result = await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.state.in_((DEAD, SKIPPED)))
+        .values(state=PENDING, attempts=0, next_attempt_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None, limit: int) -> list[OutboxEvent]:
+    """A citizen's events, oldest first: those after `since_id`, or else the latest `limit`."""
+    query = select(OutboxEvent).where(OutboxEvent.subject_hash == subject_hash)
+    if since_id is not None:
+        rows = await session.execute(query.where(OutboxEvent.id > since_id).order_by(OutboxEvent.id).limit(limit))
+        return list(rows.scalars())
+    rows = await session.execute(query.order_by(OutboxEvent.id.desc()).limit(limit))
+    return list(reversed(rows.scalars().all()))
+
+
+async def expiring_without_reminder(
+    session: AsyncSession, *, now: datetime, window: timedelta, limit: int
+) -> Sequence[Row[Certificate, Application]]:
+    """Valid certificates ending within `window` that have no reminder yet. A certificate valid for less
+    than the window in all (a 30-day temporary certificate) gets none: it would be told at issue."""
+    reminded = exists().where(OutboxEvent.dedupe_key == literal(EXPIRY_KEY_PREFIX) + Certificate.serial)
+    rows = await session.execute(
+        select(Certificate, Application)
+        .join(Application, Application.id == Certificate.application_id)
+        .where(
+            Certificate.status == "issued",
+            Certificate.expires_at > now,
+            Certificate.expires_at <= now + window,
+            _valid_longer_than(session, window),
+            ~reminded,
+        )
+        .order_by(Certificate.expires_at)
+        .limit(limit)
+    )
+    return rows.all()
+
+
+EXPIRY_KEY_PREFIX = "certificate.expiring:"
+
+
+def expiry_key(serial: str) -> str:
+    return EXPIRY_KEY_PREFIX + serial
+
+
+def _valid_longer_than(session: AsyncSession, window: timedelta) -> ColumnElement[bool]:
+    if _is_postgresql(session):
+        return Certificate.expires_at - Certificate.issued_at > window
+    # SQLite keeps timestamps as text: compare in days.
+    days = func.julianday(Certificate.expires_at) - func.julianday(Certificate.issued_at)
+    return days > window.total_seconds() / 86400
+
+
+async def add_once(session: AsyncSession, event: OutboxEvent) -> bool:
+    """Insert an event carrying a `dedupe_key` unless one with that key exists (two dispatchers scanning at
+    once): INSERT … ON CONFLICT DO NOTHING on both databases."""
+    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    values = {c.name: getattr(event, c.key) for c in OutboxEvent.__table__.columns if getattr(event, c.key) is not None}
+    result = await session.execute(
+        insert(OutboxEvent).values(**values).on_conflict_do_nothing(index_elements=[OutboxEvent.dedupe_key])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,38 @@
+"""The citizen's feed and the operator's dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.notifications import repository
+from app.notifications.models import OutboxEvent
+from app.notifications.schemas import NotificationFeed, NotificationOut
+
+
+async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None, limit: int) -> NotificationFeed:
+    rows = await repository.feed(session, subject_hash=subject_hash, since_id=since_id, limit=limit)
+    return NotificationFeed(items=[present(e) for e in rows], last_id=rows[-1].id if rows else since_id)
+
+
+def present(event: OutboxEvent) -> NotificationOut:
+    return NotificationOut(
+        id=event.id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        application_id=event.application_id,
+        service=event.service,
+        status=event.status,
+        certificate_serial=event.certificate_serial,
+    )
+
+
+async def dead_letters(session: AsyncSession) -> list[OutboxEvent]:
+    return await repository.dead(session)
+
+
+async def replay(session: AsyncSession, event_id: int) -> bool:
+    replayed = await repository.replay(session, event_id, now=datetime.now(UTC))
+    await session.commit()
+    return replayed
