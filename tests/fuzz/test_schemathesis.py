@@ -347,7 +347,7 @@ def test_every_answer_conforms_to_the_contract(case: Any, role: str, fuzz: Fuzzi
 
 def test_every_documented_error_is_a_problem_document() -> None:
     """The document itself: every 4xx/5xx response it lists is `application/problem+json` (Problem),
-    except the HTML page's 404, and the Problem schema requires the five contract fields."""
+    except the HTML page's 404 and 429, and the Problem schema requires the five contract fields."""
     document = json.loads(OPENAPI.read_text())
     problem = document["components"]["schemas"]["Problem"]
     assert set(PROBLEM_FIELDS) <= set(problem["required"])
