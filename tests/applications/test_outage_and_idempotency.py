@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.applications.models import Application
 from app.applications.worker import process_due
 from app.certificates.models import Certificate
+from integrations.datasets.demo import CASES
 from tests.builders import LI_NA, SHEN_GUOQIANG, ZHANG_WEI, file, no_criminal_record, residence_permit, upload_proof
 
 
@@ -122,8 +123,10 @@ async def test_a_worker_claims_no_more_than_its_batch(client, tokens, runtime):
     from app.applications.repository import claim_due
 
     runtime.agencies.police_simulator.set_faults(down=True)
-    for _ in range(7):
-        assert (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).status_code == 202
+    # Seven people: one person has one open case per service (DUPLICATE_APPLICATION).
+    people = [(c.id_number, c.name) for c in CASES if c.no_criminal_record == "issued" and c.file_as is None][:7]
+    for person in people:
+        assert (await file(client, tokens.citizen(*person), no_criminal_record())).status_code == 202
     later = datetime.now(UTC) + timedelta(hours=1)
     async with runtime.sessionmaker() as session:
         first = await claim_due(session, now=later, lease_until=later + timedelta(minutes=2), limit=3)
