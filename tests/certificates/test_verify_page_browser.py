@@ -17,7 +17,9 @@ from tests.servers import mint, running_service
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "artifacts"))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-         "--no-first-run", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
+         "--no-first-run", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+         # A phone set to Chinese: the page follows Accept-Language (English on request, 10.6).
+         "--lang=zh-CN", "--accept-lang=zh-CN"]
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
