@@ -41,9 +41,9 @@ async def supply_materials(
     if application.status != Status.needs_materials:
         raise InvalidTransition(application.status, Status.verifying)
     await check_materials(session, principal, material_ids, loc=("body", "material_ids"))
+    already = await repository.attached_ids(session, application.id)
     repository.attach(session, application_id=application.id,
-                      material_ids=[m for m in material_ids if m not in await repository.attached_ids(session, application.id)],
-                      at=datetime.now(UTC))
+                      material_ids=[m for m in material_ids if m not in already], at=datetime.now(UTC))
     return await _decide_again(runtime, session, application, ctx=ctx, by=principal.sub)
 
 
