@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -30,10 +31,11 @@ def _migrate(settings: Settings) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.observability import share_metrics_between_processes
 
+    metrics_dir = None
     if args.workers > 1:
         # Before prometheus_client is imported anywhere: each worker process then writes its samples to
         # files that every /metrics scrape adds up (multiprocess mode).
-        share_metrics_between_processes()
+        metrics_dir = share_metrics_between_processes()
 
     import uvicorn
 
@@ -58,6 +60,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **uvicorn_protocol_options(),  # request headers must arrive in time (slowloris)
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

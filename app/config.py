@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./data"), description="dev keys, SQLite file, anything local")
     database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR")
     auth_jwks_file: Path | None = Field(default=None, description="identity provider's public keys (file)")
-    auth_jwks_url: AnyHttpUrl | None = Field(default=None, description="identity provider's public keys (URL)")
+    auth_jwks_url: AnyHttpUrl | None = Field(
+        default=None, description="identity provider's public keys (URL; https:// in production)"
+    )
     auth_oidc_issuer_url: str | None = Field(
         default=None, description="OpenID Connect issuer: discovery gives the JWKS, and `iss` must equal it"
     )

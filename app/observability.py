@@ -92,11 +92,14 @@ METRIC_NAMES = (
 )
 
 
-def share_metrics_between_processes() -> None:
+def share_metrics_between_processes() -> str | None:
     """Turn on multiprocess mode for this process and the ones it starts (before prometheus_client is
-    imported by them). An operator's PROMETHEUS_MULTIPROC_DIR is kept; otherwise a fresh directory."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cityservices-metrics-")
+    imported by them). An operator's PROMETHEUS_MULTIPROC_DIR is kept; otherwise a fresh directory, whose
+    path is returned for the caller to remove at exit."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made = tempfile.mkdtemp(prefix="cityservices-metrics-")
+    return made
 
 
 def metrics_registry() -> CollectorRegistry:

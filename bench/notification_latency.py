@@ -63,6 +63,13 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
+def wait_for_log(log: Path, text: str, *, timeout: float) -> None:
+    """Until the worker's dispatcher has done a round (its start-up is not delivery latency)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and text not in log.read_text(errors="replace"):
+        time.sleep(0.2)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
@@ -114,7 +121,7 @@ def main() -> int:
             wait_ready(f"{base}/readyz", timeout=90, proc=processes[0])
             if args.mode == "worker":
                 processes.append(spawn([venv_bin("cityservices"), "worker"], env, Path(home) / "worker.log"))
-                time.sleep(3)  # its first round
+                wait_for_log(Path(home) / "worker.log", "notification dispatcher ready", timeout=90)
             token = subprocess.run(
                 [
                     venv_bin("cityservices"),

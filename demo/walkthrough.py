@@ -1,9 +1,13 @@
 """`cityservices demo`: the whole story of the README, told against a live service.
 
-A citizen proves her address and is issued a residence permit, asks for a no-criminal-record
-certificate; a Shanghai-hukou citizen gets a household-registration certificate; a clerk files one at
-the window and decides one from the review queue; the PDFs are downloaded and verified as anyone
-holding them would; an auditor checks the request log; the citizen sees who consulted her data.
+One certificate of each of the eight services: a citizen proves his address and is issued a residence
+permit, asks for a no-criminal-record certificate, renews the permit and then moves it to his new
+address (each new permit supersedes the one before); a Shanghai-hukou citizen gets a
+household-registration certificate and a kinship certificate about his son; a clerk files a temporary
+identity certificate at the window and approves a residence registration from the review queue; the
+eight PDFs are downloaded and verified as anyone holding them would (the replaced permits verify as
+superseded, naming their successor); an auditor checks the request log; the citizen sees who
+consulted his data.
 
 It talks HTTP only (httpx), like any client would. Against a service already answering at
 `--base-url` it mints development tokens from that service's DATA_DIR (`--data-dir`); otherwise it
@@ -55,7 +59,9 @@ class Person:
 # From the bundled demo dataset (integrations/datasets/README.md).
 ZHANG_WEI = Person("330106198803120150", "张伟")
 ZHANG_WEI_ADDRESS = "上海市长宁区虹桥路1号5号楼301室"
+ZHANG_WEI_NEW_ADDRESS = "上海市长宁区古北路1000弄8号1203室"
 SHEN_GUOQIANG = Person("31010119650815031X", "沈国强")
+SHEN_HAO = Person("31010119930610057X", "沈浩")
 LI_NA = Person("340104199205200242", "李娜")
 WANG_FANG = Person("320102199107110642", "王芳")
 WANG_FANG_ADDRESS = "上海市静安区延安中路1000号2号楼1502室"
@@ -248,6 +254,7 @@ class Issued:
     file: Path | None = None
     verification_url: str = ""
     signature_intact: bool | None = None
+    superseded_by: str | None = None  # set when a later certificate in this demo replaced it
 
 
 @dataclass
@@ -336,7 +343,7 @@ class Story:
         for service in services:
             self.ok(f"{service['code']}: {service['name']['zh']} ({service['name']['en']})")
 
-    def residence_permit(self) -> dict[str, str]:
+    def residence_permit(self) -> tuple[dict[str, str], Issued]:
         self.step(f"{ZHANG_WEI.name} uploads a proof of address and asks for a residence permit")
         citizen = self.api.bearer(role="citizen", person=ZHANG_WEI)
         proof = proof_of_address_pdf(ZHANG_WEI, ZHANG_WEI_ADDRESS)
@@ -358,8 +365,7 @@ class Story:
             },
             what="residence permit",
         )
-        self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
-        return citizen
+        return citizen, self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
 
     def no_criminal_record(self, citizen: dict[str, str]) -> None:
         self.step(f"{ZHANG_WEI.name} asks for a no-criminal-record certificate (employment)")
@@ -380,16 +386,70 @@ class Story:
         )
         self.expect_issued(application, who=SHEN_GUOQIANG, owner_headers=citizen)
 
+    def kinship(self) -> None:
+        self.step(f"{SHEN_GUOQIANG.name} asks for a kinship certificate about his son {SHEN_HAO.name}")
+        citizen = self.api.bearer(role="citizen", person=SHEN_GUOQIANG)
+        application = self.file_application(
+            citizen,
+            {
+                "service": "kinship-certificate",
+                "details": {"relative_id_number": SHEN_HAO.id_number, "purpose": "办理继承公证"},
+            },
+            what="kinship certificate",
+        )
+        self.expect_issued(application, who=SHEN_GUOQIANG, owner_headers=citizen)
+
+    def renewal(self, citizen: dict[str, str], permit: Issued) -> Issued:
+        self.step(f"{ZHANG_WEI.name} renews his residence permit {permit.serial} (签注)")
+        application = self.file_application(
+            citizen,
+            {"service": "residence-permit-renewal", "details": {"certificate_serial": permit.serial}},
+            what="residence permit renewal",
+        )
+        renewed = self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
+        permit.superseded_by = renewed.serial
+        self.ok(f"{permit.serial} is now superseded by {renewed.serial}; the new one runs a year from the old expiry")
+        return renewed
+
+    def address_change(self, citizen: dict[str, str], permit: Issued) -> None:
+        self.step(f"{ZHANG_WEI.name} moves to {ZHANG_WEI_NEW_ADDRESS} and changes his permit's address")
+        proof = proof_of_address_pdf(ZHANG_WEI, ZHANG_WEI_NEW_ADDRESS)
+        material = self.api.call(
+            "POST",
+            "/v1/materials",
+            expect=(201,),
+            headers=citizen,
+            files={"file": ("新租赁合同.pdf", proof, "application/pdf")},
+        ).json()
+        application = self.file_application(
+            citizen,
+            {
+                "service": "residence-permit-address-change",
+                "details": {
+                    "certificate_serial": permit.serial,
+                    "address": ZHANG_WEI_NEW_ADDRESS,
+                    "material_ids": [material["id"]],
+                },
+            },
+            what="residence permit change of address",
+        )
+        moved = self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
+        permit.superseded_by = moved.serial
+        self.ok(f"{permit.serial} is now superseded by {moved.serial}, with the same expiry")
+
     def window_filing(self, clerk: dict[str, str]) -> None:
-        self.step(f"A clerk at window {STATION} files for {LI_NA.name}, who stands there")
+        self.step(
+            f"A clerk at window {STATION} files a temporary identity certificate for {LI_NA.name}, "
+            "who lost her card and stands there"
+        )
         application = self.file_application(
             clerk,
             {
-                "service": "no-criminal-record-certificate",
-                "details": {"purpose": "visa"},
+                "service": "temporary-identity-certificate",
+                "details": {"reason": "card_lost"},
                 "applicant": {"id_number": LI_NA.id_number, "name": LI_NA.name},
             },
-            what="no-criminal-record certificate at the window",
+            what="temporary identity certificate at the window",
         )
         if application["channel"] != "window" or application["station_id"] != STATION:
             raise DemoError(
@@ -403,7 +463,7 @@ class Story:
         self.expect_issued(application, who=LI_NA, owner_headers=clerk)
 
     def review_queue(self, clerk: dict[str, str]) -> None:
-        self.step(f"{WANG_FANG.name}'s residence permit goes to a clerk, who approves it")
+        self.step(f"{WANG_FANG.name}'s residence registration goes to a clerk, who approves it")
         citizen = self.api.bearer(role="citizen", person=WANG_FANG)
         proof = proof_of_address_pdf(WANG_FANG, WANG_FANG_ADDRESS)
         material = self.api.call(
@@ -416,15 +476,15 @@ class Story:
         application = self.file_application(
             citizen,
             {
-                "service": "residence-permit",
+                "service": "residence-registration",
                 "details": {"address": WANG_FANG_ADDRESS, "material_ids": [material["id"]]},
             },
-            what="residence permit",
+            what="residence registration",
         )
         codes = [reason["code"] for reason in application.get("reasons", [])]
         if application["status"] != "needs_review" or "NO_HOUSING_RECORD" not in codes:
             raise DemoError(
-                f"{WANG_FANG.name}'s residence permit was {application['status']} {codes}, "
+                f"{WANG_FANG.name}'s residence registration was {application['status']} {codes}, "
                 "expected needs_review NO_HOUSING_RECORD"
             )
         for reason in application["reasons"]:
@@ -474,14 +534,16 @@ class Story:
                 self._download_and_verify(issued)
                 progress.advance(task)
         table = Table(title="Issued in this demo", show_lines=False)
-        for column in ("holder", "service", "serial", "signature", "file"):
+        for column in ("holder", "service", "serial", "signature", "status", "file"):
             table.add_column(column)
         for issued in self.issued:
+            status = f"superseded by {issued.superseded_by}" if issued.superseded_by else "valid"
             table.add_row(
                 issued.holder,
                 issued.service,
                 issued.serial,
                 "intact" if issued.signature_intact else "BROKEN",
+                status,
                 issued.file.name if issued.file else "-",
             )
         self.console.print(table)
@@ -499,8 +561,12 @@ class Story:
             raise DemoError(f"{issued.serial}: POST /v1/verify answered {check}")
         issued.signature_intact = True
         record = self.api.call("GET", f"/v1/verify/{issued.verification_code}").json()
-        if record["status"] != "valid":
-            raise DemoError(f"{issued.serial}: GET /v1/verify/{issued.verification_code} says {record['status']}")
+        expected = ("superseded", issued.superseded_by) if issued.superseded_by else ("valid", None)
+        if (record["status"], record.get("superseded_by")) != expected:
+            raise DemoError(
+                f"{issued.serial}: GET /v1/verify/{issued.verification_code} says {record['status']} "
+                f"(superseded by {record.get('superseded_by')}), expected {expected[0]}"
+            )
         page = self.api.call("GET", f"/verify/{issued.verification_code}")
         if "text/html" not in page.headers.get("content-type", ""):
             raise DemoError(f"{issued.serial}: the public verification page is not HTML")
@@ -589,6 +655,7 @@ class Story:
                 "verification_code": i.verification_code,
                 "verification_url": i.verification_url,
                 "file": i.file.name if i.file else None,
+                "superseded_by": i.superseded_by,
             }
             for i in self.issued
         ]
@@ -598,12 +665,15 @@ class Story:
 
     def run(self, *, temporary: bool) -> None:
         self.catalogue()
-        citizen = self.residence_permit()
+        citizen, permit = self.residence_permit()
         self.no_criminal_record(citizen)
         self.household_registration()
+        self.kinship()
         clerk = self.api.bearer(role="clerk", name="窗口民警", station_id=STATION)
         self.window_filing(clerk)
         self.review_queue(clerk)
+        renewed = self.renewal(citizen, permit)
+        self.address_change(citizen, renewed)
         self.download_and_verify()
         self.audit()
         self.data_access()

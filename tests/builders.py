@@ -38,6 +38,29 @@ def household_registration(purpose: str = "办理子女入学") -> dict[str, Any
     return {"service": "household-registration-certificate", "details": {"purpose": purpose}}
 
 
+def residence_registration(address: str, material_ids: list[str]) -> dict[str, Any]:
+    return {"service": "residence-registration", "details": {"address": address, "material_ids": material_ids}}
+
+
+def kinship(relative_id_number: str, purpose: str = "办理继承公证") -> dict[str, Any]:
+    return {"service": "kinship-certificate", "details": {"relative_id_number": relative_id_number, "purpose": purpose}}
+
+
+def temporary_identity(reason: str = "card_lost") -> dict[str, Any]:
+    return {"service": "temporary-identity-certificate", "details": {"reason": reason}}
+
+
+def renewal(serial: str) -> dict[str, Any]:
+    return {"service": "residence-permit-renewal", "details": {"certificate_serial": serial}}
+
+
+def address_change(serial: str, address: str, material_ids: list[str]) -> dict[str, Any]:
+    return {
+        "service": "residence-permit-address-change",
+        "details": {"certificate_serial": serial, "address": address, "material_ids": material_ids},
+    }
+
+
 async def file(
     client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any], **kwargs: Any
 ) -> httpx.Response:

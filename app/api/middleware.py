@@ -57,10 +57,11 @@ _TOO_MANY_UPLOADS = (TooManyConcurrentUploads.status, TooManyConcurrentUploads.c
 _TOO_LARGE = (413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB"))
 
 
-# The methods the API knows. Anything else (PROPFIND, UNSUBSCRIBE, a 40-letter token) is refused
-# before routing and before the request log: RFC 9110 section 9.1 says 501 for an unrecognised method.
-KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_UNKNOWN_METHOD = (501, "METHOD_NOT_IMPLEMENTED", Text("不支持该请求方法", "This request method is not implemented"))
+# The methods the request log records (the standard ones, RFC 9110 and RFC 5789). Any other (QUERY,
+# UNSUBSCRIBE, a 40-letter token) matches no route, so routing refuses it (405 with `Allow`, or 404)
+# and no handler runs; it is not logged, so a method can never make an event unstorable, and it is
+# no metrics label either.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _NUL_REFUSED = (
     422,
     "INVALID_CHARACTER",
@@ -69,10 +70,8 @@ _NUL_REFUSED = (
 
 
 def _precheck(scope: Scope) -> tuple[int, str, Text] | None:
-    """Refuse, before any handler runs, what we would never accept: an unknown method, a NUL byte in the
-    path or query (no database stores one), bodies too big or not JSON where JSON is due."""
-    if scope["method"] not in KNOWN_METHODS:
-        return _UNKNOWN_METHOD
+    """Refuse, before any handler runs, what we would never accept: a NUL byte in the path or query (no
+    database stores one), bodies too big or not JSON where JSON is due."""
     if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"") or b"\x00" in scope.get("query_string", b""):
         return _NUL_REFUSED
     if scope["method"] not in ("POST", "PUT", "PATCH") or not scope["path"].startswith("/v1/"):
@@ -158,7 +157,8 @@ class RequestMiddleware:
                     refusal = _TOO_MANY_UPLOADS
                 if refusal is not None:
                     status, code, title = refusal
-                    headers = {"Retry-After": "5"} if status == 429 else None
+                    # Refused before its body was read: close rather than wait for a body we will not use.
+                    headers = {"Retry-After": "5", "Connection": "close"} if status == 429 else None
                     await problem_response(status=status, code=code, title=title, headers=headers)(
                         scope, receive, send_wrapper
                     )

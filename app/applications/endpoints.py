@@ -25,7 +25,6 @@ from app.applications.errors import (
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    CertificateStillValid,
     ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
@@ -49,6 +48,8 @@ from app.applications.service import Outcome
 from app.applications.states import InvalidTransition, Status
 from app.auth.principal import Role
 from app.auth.separation import SeparationOfDuties
+from app.catalogue.registry import FILING_REFUSALS
+from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.clock import utc_now
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
@@ -94,8 +95,8 @@ IdempotencyKey = Annotated[
             MaterialNotFound,
             IdempotencyKeyReused,
             DuplicateApplication,
-            CertificateStillValid,
             TooManyRequests,
+            *FILING_REFUSALS,
             *JSON_BODY_ERRORS,
         ),
     },
@@ -264,14 +265,21 @@ async def withdraw_application(
     "/applications/{application_id}/decision",
     operation_id="decide_application",
     summary="Approve, reject, or ask the applicant for materials (补正) on an application in review",
-    description="Only on `needs_review`. Approving issues the certificate; `request_materials` moves the case to "
-    "`needs_materials` until the applicant attaches what `reason` asks for. Not on a case the clerk filed at "
-    "the window or in which they are the applicant (403 `SEPARATION_OF_DUTIES`).",
+    description="Only on `needs_review`. Approving issues the certificate (409 if the permit it would replace was "
+    "revoked or replaced meanwhile); `request_materials` moves the case to `needs_materials` until the applicant "
+    "attaches what `reason` asks for. Not on a case the clerk filed at the window or in which they are the "
+    "applicant (403 `SEPARATION_OF_DUTIES`).",
     tags=["window"],
     dependencies=[audit_action("application.decision")],
     response_model=ApplicationOut,
     responses=problem_responses(
-        ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties, *JSON_BODY_ERRORS
+        ApplicationNotFound,
+        InvalidTransition,
+        ConcurrentChange,
+        SeparationOfDuties,
+        AlreadySuperseded,
+        AlreadyRevoked,
+        *JSON_BODY_ERRORS,
     ),
 )
 async def decide_application(

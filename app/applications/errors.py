@@ -55,18 +55,6 @@ class DuplicateApplication(Conflict):
         )
 
 
-class CertificateStillValid(Conflict):
-    code = "CERTIFICATE_STILL_VALID"
-    title = Text(
-        "您持有的居住证仍在有效期内；延期请办理居住证签注，变更地址请办理居住证变更",
-        "You hold a residence permit that is still valid; to extend it, file residence-permit-renewal; "
-        "to move, residence-permit-address-change",
-    )
-
-    def __init__(self, serial: str) -> None:
-        super().__init__(Text(f"有效居住证：{serial}", f"The valid permit is {serial}"), extensions={"serial": serial})
-
-
 class SearchNotAllowed(Forbidden):
     code = "SEARCH_NOT_ALLOWED"
     title = Text(

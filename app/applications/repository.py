@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,21 +20,29 @@ async def get(session: AsyncSession, application_id: str) -> Application | None:
     return await session.get(Application, application_id)
 
 
-# An application's certificate is its current one: after a re-issue the replaced one is superseded.
-_CURRENT = Certificate.superseded_by.is_(None)
+# An application's certificate is its newest: a re-issue (补发) replaces the earlier one of the same
+# application. "Not superseded" would not do: a renewal or a move supersedes the certificate of
+# another application, which must still show its (now superseded) certificate.
+_NEWEST_LAST = (Certificate.issued_at, Certificate.serial)
 
 
 async def certificate_for(session: AsyncSession, application_id: str) -> Certificate | None:
-    return (
-        await session.execute(select(Certificate).where(Certificate.application_id == application_id, _CURRENT))
-    ).scalar_one_or_none()
+    query = (
+        select(Certificate)
+        .where(Certificate.application_id == application_id)
+        .order_by(*(c.desc() for c in _NEWEST_LAST))
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
 
 
 async def certificates_for(session: AsyncSession, application_ids: Sequence[str]) -> dict[str, Certificate]:
     if not application_ids:
         return {}
-    rows = await session.execute(select(Certificate).where(Certificate.application_id.in_(application_ids), _CURRENT))
-    return {c.application_id: c for c in rows.scalars()}
+    rows = await session.execute(
+        select(Certificate).where(Certificate.application_id.in_(application_ids)).order_by(*_NEWEST_LAST)
+    )
+    return {c.application_id: c for c in rows.scalars()}  # later rows win: the newest of each application
 
 
 async def page(
@@ -84,7 +93,7 @@ async def idempotency_record(session: AsyncSession, *, actor_sub: str, key: str)
 
 
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[str]:
-    """Take up to `limit` applications whose retry is due (committed by the caller's unit of work), pushing their next attempt past the lease so
+    """Take up to `limit` applications whose retry is due, pushing their next attempt past the lease so
     no other worker takes them meanwhile. One UPDATE … RETURNING, so the claim is atomic; on PostgreSQL
     the candidates are chosen FOR UPDATE SKIP LOCKED, so several workers share the work."""
     due = (
@@ -93,12 +102,15 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
         .order_by(Application.next_attempt_at)
         .limit(limit)
     )
+    chosen: Any = due.scalar_subquery()
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # Lock, then update: inside UPDATE … IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) PostgreSQL may
+        # rescan the subquery and skip the rows it just updated, claiming every due row, not n.
+        chosen = list((await session.execute(due.with_for_update(skip_locked=True))).scalars())
     claimed = await session.execute(
         update(Application)
         .where(
-            Application.id.in_(due.scalar_subquery()),
+            Application.id.in_(chosen),
             Application.status == Status.pending_agency.value,
             Application.next_attempt_at <= now,
         )
@@ -114,18 +126,6 @@ async def open_application(session: AsyncSession, *, applicant_hash: str, servic
         Application.applicant_id_hash == applicant_hash,
         Application.service == service,
         Application.status.in_([s.value for s in OPEN]),
-    )
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
-
-
-async def valid_certificate(
-    session: AsyncSession, *, holder_hash: str, service: str, now: datetime
-) -> Certificate | None:
-    query = select(Certificate).where(
-        Certificate.holder_id_hash == holder_hash,
-        Certificate.service == service,
-        Certificate.status == "issued",
-        Certificate.expires_at > now,
     )
     return (await session.execute(query.limit(1))).scalar_one_or_none()
 

@@ -88,7 +88,7 @@ class CertificateSummary(BaseModel):
     verification_code: str
     issued_at: datetime
     expires_at: datetime
-    status: Literal["valid", "revoked", "expired"]
+    status: Literal["valid", "revoked", "expired", "superseded"]
 
 
 class ApplicationOut(BaseModel):

@@ -18,7 +18,6 @@ from app.applications.errors import (
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    CertificateStillValid,
     ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
@@ -29,6 +28,7 @@ from app.applications.errors import (
 )
 from app.applications.models import Application, IdempotencyRecord
 from app.applications.presenter import present
+from app.applications.records import ApplicantCertificates
 from app.applications.schemas import ApplicationPage, DecisionIn, FilingIn
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.consultations import note_applications_read
@@ -149,7 +149,9 @@ async def file(
     if material_ids:
         await check_materials(session, principal, material_ids)
     applicant_hash = audit.hasher.hash(applicant.id_number)
-    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=clock())
+    await ensure_admissible(
+        session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
+    )
 
     now = clock()
     application = Application(
@@ -184,7 +186,9 @@ async def file(
     # Again, now under a lock every filing by this person takes: another filing may have been committed
     # while the agencies answered.
     await repository.serialize_filings(session, applicant_hash=applicant_hash)
-    await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=clock())
+    await ensure_admissible(
+        session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
+    )
     certificate = await workflow.conclude(
         work=work,
         issuer=issuer,
@@ -217,23 +221,34 @@ async def file(
             if earlier is not None:
                 return await _replay(session, earlier, request_hash)
         # Or another filing of the same service by the same person won the open-case index.
-        await ensure_not_duplicate(session, service=service, applicant_hash=applicant_hash, now=clock())
+        await ensure_admissible(
+            session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
+        )
         raise
     APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
     return Outcome(status_code, application, certificate)
 
 
-async def ensure_not_duplicate(
-    session: AsyncSession, *, service: ServiceDefinition, applicant_hash: str, now: datetime
+async def ensure_admissible(
+    session: AsyncSession,
+    *,
+    service: ServiceDefinition,
+    applicant: Applicant,
+    details: dict[str, object],
+    applicant_hash: str,
+    now: datetime,
 ) -> None:
-    """CONTRACT 10.3: one open case per person and service; one valid residence permit at a time."""
+    """CONTRACT 10.3: one open case per person and service; and whatever the service itself refuses
+    from our own records (a second residence permit while one is valid)."""
     open_case = await repository.open_application(session, applicant_hash=applicant_hash, service=service.code)
     if open_case is not None:
         raise DuplicateApplication(open_case.id)
-    if service.one_valid_at_a_time:
-        held = await repository.valid_certificate(session, holder_hash=applicant_hash, service=service.code, now=now)
-        if held is not None:
-            raise CertificateStillValid(held.serial)
+    await service.admit(
+        applicant=applicant,
+        details=service.parse_details(details),
+        records=ApplicantCertificates(session, holder_id_hash=applicant_hash),
+        today=now.astimezone(SHANGHAI).date(),
+    )
 
 
 def _about(ctx: RequestContext, application: Application) -> None:

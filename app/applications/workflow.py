@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.applications.models import Application
+from app.applications.records import ApplicantCertificates
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry
@@ -18,8 +19,11 @@ from app.audit.service import AuditLog
 from app.catalogue.base import Applicant, Consultation, Findings, ServiceDefinition
 from app.catalogue.decisions import AGENCY_UNAVAILABLE, reason_dict, verdict_from_checks
 from app.catalogue.registry import SERVICES
+from app.certificates import repository as certificates_repository
 from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
+from app.certificates.supersession import refuse_unless_current, supersede
+from app.clock import SHANGHAI
 from app.db.uow import UnitOfWork
 from app.observability import APPLICATIONS_DECIDED
 from integrations.agencies import Agencies
@@ -82,7 +86,9 @@ async def examine(
 ) -> Findings:
     """Ask the agencies what the service needs; every call becomes a request-log event in this unit of work."""
 
-    async def consult(agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]]) -> Consultation:
+    async def consult(
+        agency: str, dataset: str, call: Awaitable[AgencyResponse[Any]], /, *, subject_id_number: str | None = None
+    ) -> Consultation:
         started = time.perf_counter()
         try:
             consultation = Consultation(agency, dataset, response=await call)
@@ -95,7 +101,7 @@ async def examine(
                 agency=agency,
                 dataset=dataset,
                 outcome=consultation.outcome,
-                subject_id_number=application.applicant_id_number,
+                subject_id_number=subject_id_number or application.applicant_id_number,
                 application_id=application.id,
                 on_behalf_of=on_behalf_of(application),
                 elapsed_ms=(time.perf_counter() - started) * 1000,
@@ -109,8 +115,13 @@ async def examine(
         details=details_of(application),
         agencies=agencies,
         consult=consult,
+        records=records_of(work, application),
         today=today,
     )
+
+
+def records_of(work: UnitOfWork, application: Application) -> ApplicantCertificates:
+    return ApplicantCertificates(work.session, holder_id_hash=application.applicant_id_hash)
 
 
 async def conclude(
@@ -176,21 +187,45 @@ async def issue(
     now: datetime,
     replaces: Certificate | None = None,
 ) -> Certificate:
-    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content)."""
+    """Issue the application's certificate; with `replaces`, a re-issue of that one (same content and
+    expiry). Otherwise the service says until when it is valid, and which earlier certificate of the
+    applicant's it replaces (a renewed or moved permit), which is then marked superseded."""
     service = service_of(application)
     applicant = applicant_of(application)
-    content = service.document(
-        applicant=applicant, details=details_of(application), facts=application.document_facts or {}
-    )
-    return await issuer.issue(
+    facts = application.document_facts or {}
+    content = service.document(applicant=applicant, details=details_of(application), facts=facts)
+    if replaces is not None:
+        expires_on = replaces.expires_at.astimezone(SHANGHAI).date()
+    else:
+        expires_on = service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts)
+    replaced = await _certificate_it_replaces(work, service, application) if replaces is None else None
+    certificate = await issuer.issue(
         session=work.session,
         application_id=application.id,
         service_code=service.code,
         serial_prefix=service.serial_prefix,
-        validity_months=service.validity_months,
+        expires_on=expires_on,
         applicant=applicant,
         content=content,
         holder_id_hash=application.applicant_id_hash,
         now=now,
         replaces=replaces,
     )
+    if replaced is not None:
+        supersede(work.session, replaced, certificate, application=application, at=now)
+    return certificate
+
+
+async def _certificate_it_replaces(
+    work: UnitOfWork, service: ServiceDefinition, application: Application
+) -> Certificate | None:
+    """The applicant's certificate this issue supersedes, refused (409) before anything is signed if it
+    was revoked or replaced since the rules relied on it."""
+    serial = service.supersedes(facts=application.document_facts or {})
+    if serial is None:
+        return None
+    old = await certificates_repository.held_by(work.session, application.applicant_id_hash, serial=serial)
+    if old is None:  # the rules only ever name the applicant's own certificate
+        raise AssertionError(f"{service.code} supersedes {serial}, which the applicant does not hold")
+    refuse_unless_current(old)
+    return old

@@ -17,7 +17,8 @@ import logging
 from typing import Any
 
 from sqlalchemy import Table, insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.events import prepared
@@ -37,7 +38,7 @@ _Item = tuple[Events, "asyncio.Future[None]"]
 
 def is_unreachable(exc: BaseException) -> bool:
     """The database itself failed (every retry would fail too), as opposed to one batch's content."""
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, TimeoutError)):
+    if isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, OSError, TimeoutError)):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 

@@ -7,14 +7,17 @@ import asyncio
 import hashlib
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
+from app.catalogue.calendar import add_months
 from app.catalogue.decisions import IDENTITY_MISMATCH, IDENTITY_NOT_FOUND, Check, Outcome
+from app.catalogue.records import OwnRecords
+from app.errors import AppError
 from app.i18n import Text
 from integrations.agencies import Agencies
 from integrations.errors import AgencyBadResponse, AgencyError, AgencyNotFound
@@ -63,7 +66,20 @@ class Consultation:
         return self.outcome in ("ok", "not_found")
 
 
-ConsultFn = Callable[[str, str, Awaitable[AgencyResponse[Any]]], Awaitable[Consultation]]
+class ConsultFn(Protocol):
+    """Ask an agency, recording the call. `subject_id_number` names whose data it is when that is not the
+    applicant's (a relative's record, for a kinship certificate): the request log and that person's
+    data-access list must name them, not the applicant."""
+
+    def __call__(
+        self,
+        agency: str,
+        dataset: str,
+        call: Awaitable[AgencyResponse[Any]],
+        /,
+        *,
+        subject_id_number: str | None = None,
+    ) -> Awaitable[Consultation]: ...
 
 
 @dataclass(frozen=True)
@@ -76,7 +92,8 @@ class DocumentContent:
 @dataclass
 class Findings:
     checks: list[Check]
-    # What the document will state (e.g. hukou address), kept so a clerk's later approval can issue it.
+    # What the document will state (e.g. hukou address), and what its issue depends on (the serial it
+    # supersedes, the expiry it carries over), kept so a clerk's later approval can issue it.
     document_facts: dict[str, str] = field(default_factory=dict)
 
 
@@ -88,7 +105,8 @@ class CatalogueEntry:
     required_materials: list[Text]
     agencies: list[str]
     processing_mode: str
-    validity_months: int
+    validity_months: int | None
+    validity: Text
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -103,12 +121,15 @@ class ServiceDefinition(ABC):
     name: ClassVar[Text]
     description: ClassVar[Text]
     serial_prefix: ClassVar[str]
-    validity_months: ClassVar[int]
+    # A constant validity in calendar months from the day of issue, or None when `expires_on` computes
+    # it from the facts (a renewal counts from the old expiry; a temporary certificate counts days).
+    validity_months: ClassVar[int | None]
+    validity: ClassVar[Text]
     required_materials: ClassVar[list[Text]] = []
     agencies: ClassVar[list[str]]
     details_model: ClassVar[type[BaseModel]]
-    # A person may hold only one valid certificate of this service (CERTIFICATE_STILL_VALID otherwise).
-    one_valid_at_a_time: ClassVar[bool] = False
+    # Every error `admit` may raise, so that the filing route documents them (its OpenAPI stays true).
+    filing_refusals: ClassVar[tuple[type[AppError], ...]] = ()
 
     def catalogue_entry(self) -> CatalogueEntry:
         return CatalogueEntry(
@@ -119,16 +140,38 @@ class ServiceDefinition(ABC):
             agencies=self.agencies,
             processing_mode="automatic",
             validity_months=self.validity_months,
+            validity=self.validity,
         )
 
     def parse_details(self, raw: dict[str, Any]) -> BaseModel:
         return self.details_model.model_validate(raw)
 
+    async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
+        """Refuse a filing outright (raise an AppError, answered 4xx) before any agency is asked, when
+        our own records already say it has no purpose. Most services admit every filing."""
+        return None
+
     @abstractmethod
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
-        """Ask the agencies (concurrently) and turn each answer into checks."""
+        """Ask the agencies (concurrently) and our own records, and turn each answer into checks."""
+
+    def expires_on(self, *, issued_on: date, facts: dict[str, str]) -> date:
+        """The certificate's last valid day; by default a constant number of months from issue."""
+        assert self.validity_months is not None, f"{self.code} must compute its own expiry"
+        return add_months(issued_on, self.validity_months)
+
+    def supersedes(self, *, facts: dict[str, str]) -> str | None:
+        """The serial of our own certificate that this issue replaces (marked `superseded`), if any."""
+        return None
 
     @abstractmethod
     def document(self, *, applicant: Applicant, details: BaseModel, facts: dict[str, str]) -> DocumentContent:

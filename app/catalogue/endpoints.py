@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.catalogue.registry import SERVICES
 from app.catalogue.schemas import LocalizedText
@@ -16,7 +16,10 @@ class ServiceOut(BaseModel):
     required_materials: list[LocalizedText]
     agencies: list[str]
     processing_mode: str
-    validity_months: int
+    validity_months: int | None = Field(
+        description="Months from the day of issue, when constant; null when computed (see `validity`)"
+    )
+    validity: LocalizedText
     details_schema: dict[str, object]
 
 
@@ -46,6 +49,7 @@ async def list_services() -> Catalogue:
                 agencies=entry.agencies,
                 processing_mode=entry.processing_mode,
                 validity_months=entry.validity_months,
+                validity=LocalizedText(**entry.validity.as_dict()),
                 details_schema=definition.details_model.model_json_schema(),
             )
         )

@@ -7,7 +7,6 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalogue.base import Applicant, DocumentContent
-from app.catalogue.calendar import add_months
 from app.certificates import repository
 from app.certificates.codes import display_code, new_verification_code, serial
 from app.certificates.models import Certificate, CertificateStatus
@@ -36,21 +35,17 @@ class CertificateIssuer:
         application_id: str,
         service_code: str,
         serial_prefix: str,
-        validity_months: int,
+        expires_on: date,
         applicant: Applicant,
         content: DocumentContent,
         holder_id_hash: str,
         now: datetime,
         replaces: Certificate | None = None,
     ) -> Certificate:
-        """Number, render, sign and add a certificate to the session. With `replaces` it is a re-issue
-        (补发): the same content and expiry as that certificate, a new serial, code and issue date."""
+        """Number, render, sign and add a certificate to the session, valid through `expires_on` (the
+        service computes it). With `replaces` it is a re-issue (补发) of that certificate: the caller
+        passes the same content and expiry; the serial, code and issue date are new."""
         local_day = now.astimezone(SHANGHAI).date()
-        expires_on: date = (
-            replaces.expires_at.astimezone(SHANGHAI).date()
-            if replaces is not None
-            else add_months(local_day, validity_months)
-        )
         number = await repository.next_number(session)  # inside the caller's transaction
         cert_serial = serial(serial_prefix, local_day.year, number)
         code = new_verification_code()

@@ -16,13 +16,13 @@ from app.audit.context import RequestContext
 from app.auth.principal import Principal
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
 from app.certificates.issuing import CertificateIssuer
-from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.models import Certificate
 from app.certificates.service import visible
 from app.certificates.status import public_status
+from app.certificates.supersession import supersede
 from app.clock import Clock
 from app.db.uow import UnitOfWork
 from app.identity.subjects import SubjectHasher
-from app.notifications.outbox import emit
 
 
 def refuse_unless_reissuable(certificate: Certificate, *, now: datetime) -> None:
@@ -33,13 +33,6 @@ def refuse_unless_reissuable(certificate: Certificate, *, now: datetime) -> None
         raise AlreadySuperseded(certificate.superseded_by)
     if status == "expired":
         raise CertificateExpired()
-
-
-def supersede(old: Certificate, new: Certificate, *, at: datetime) -> None:
-    """Mark `old` as replaced by `new` (also for a renewal or an address change, CONTRACT 10.5)."""
-    old.status = CertificateStatus.superseded
-    old.superseded_by = new.serial
-    old.superseded_at = at
 
 
 async def reissue(
@@ -60,7 +53,6 @@ async def reissue(
     if application is None:  # a certificate always has its application (foreign key); be explicit anyway
         raise CertificateNotFound()
     new = await workflow.issue(work=work, issuer=issuer, application=application, now=now, replaces=old)
-    supersede(old, new, at=now)
-    emit(work.session, certificate=old, application=application, change="superseded", at=now)
+    supersede(work.session, old, new, application=application, at=now)
     await work.commit(stale=ConcurrentChange)
     return new

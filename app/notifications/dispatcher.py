@@ -142,6 +142,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         unsubscribe = outbox.on_outbox_commit(lambda: _ignore(loop.call_soon_threadsafe(self._wake_up)))
         last_scan = float("-inf")
+        ready = False
         try:
             while True:
                 tried = 0
@@ -154,6 +155,9 @@ class Dispatcher:
                     raise
                 except Exception:
                     logger.exception("notification round failed; trying again")
+                if not ready:
+                    ready = True
+                    logger.info("notification dispatcher ready", extra=log_fields(sinks=[s.name for s in self.sinks]))
                 if not tried:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.policy.poll_seconds)

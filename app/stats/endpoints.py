@@ -1,32 +1,57 @@
-"""GET /v1/stats (CONTRACT §8): counts, the online-handling rate and processing times, for a window."""
+"""GET /v1/stats (CONTRACT §8, 10.5): counts, the online-handling rate and processing times, overall, by
+service, by station and by day, for a window of filing times; GET /v1/stats/public: what the city publishes."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import SessionDep, Staff, audit_action
 from app.api.instants import Instant
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.stats import service
-from app.stats.schemas import Stats
+from app.stats.schemas import PublicStats, Stats
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1")
+PUBLIC_MAX_AGE_S = 300
+
+Since = Annotated[Instant | None, Query(description="Filed at or after (with its time zone)")]
+Until = Annotated[Instant | None, Query(description="Filed before (with its time zone)")]
 
 
 @router.get(
     "/stats",
     operation_id="get_stats",
     dependencies=[audit_action("stats.read")],
-    summary="Counts by service, status and channel; online-handling rate; processing-time p50/p95",
+    summary="Counts and the online-handling rate overall, by service, by station and by day; processing times",
     tags=["window", "audit"],
     response_model=Stats,
+    responses=problem_responses(Unauthenticated, Forbidden),
 )
-async def get_stats(
-    principal: Staff,
-    session: SessionDep,
-    since: Annotated[Instant | None, Query(description="Filed at or after")] = None,
-    until: Annotated[Instant | None, Query(description="Filed before")] = None,
-) -> Stats:
+async def get_stats(principal: Staff, session: SessionDep, since: Since = None, until: Until = None) -> Stats:
     return await service.stats(session=session, since=since, until=until)
+
+
+@router.get(
+    "/stats/public",
+    operation_id="get_public_stats",
+    dependencies=[audit_action("stats.public")],
+    summary="The city-wide online-handling rate and per-service counts (public, cacheable)",
+    description="No per-person or per-station data. Answers with `Cache-Control: public` and an `ETag`; "
+    "`If-None-Match` gets 304.",
+    tags=["public"],
+    response_model=PublicStats,
+    responses={304: {"description": "Not modified"}},
+)
+async def get_public_stats(
+    request: Request, response: Response, session: SessionDep, since: Since = None, until: Until = None
+) -> PublicStats | Response:
+    body = await service.public_stats(session=session, since=since, until=until)
+    etag = '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_S}", "ETag": etag}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return body

@@ -1,47 +1,74 @@
-"""The only place statistics query applications: counts by group, and the decided ones' durations."""
+"""The queries behind the figures (CONTRACT §8, 10.5): every one grouped in the database, over a window of
+filing times, so the cost grows with the number of groups, not of applications."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application
 
 
-def _window(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
-    window = []
-    if since is not None:
-        window.append(Application.created_at >= since)
-    if until is not None:
-        window.append(Application.created_at < until)
-    return window
+@dataclass(frozen=True)
+class Window:
+    since: datetime | None = None  # filed at or after
+    until: datetime | None = None  # filed before
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        clauses = []
+        if self.since is not None:
+            clauses.append(Application.created_at >= self.since)
+        if self.until is not None:
+            clauses.append(Application.created_at < self.until)
+        return clauses
 
 
-async def counts(
-    session: AsyncSession, *, since: datetime | None, until: datetime | None
-) -> list[tuple[str, str, str, int]]:
-    """(service, status, channel, count) for applications filed in the window."""
+async def counts(session: AsyncSession, window: Window) -> list[tuple[str, str, str, int]]:
+    """(service, status, channel, applications)."""
     rows = await session.execute(
         select(Application.service, Application.status, Application.channel, func.count())
-        .where(*_window(since, until))
+        .where(*window.clauses())
         .group_by(Application.service, Application.status, Application.channel)
     )
-    return [(service, str(status), channel, n) for service, status, channel, n in rows.all()]
+    return [(service, status, channel, int(n)) for service, status, channel, n in rows.all()]
 
 
-async def processing_seconds(
-    session: AsyncSession, *, since: datetime | None, until: datetime | None
-) -> dict[str, list[float]]:
-    """Filing to decision, per service, for the decided applications filed in the window."""
-    rows: Any = await session.execute(
+async def decided(session: AsyncSession, window: Window) -> list[tuple[str, datetime, datetime]]:
+    """(service, filed at, decided at) of every decided application: percentiles need the values."""
+    rows = await session.execute(
         select(Application.service, Application.created_at, Application.decided_at).where(
-            *_window(since, until), Application.decided_at.is_not(None)
+            *window.clauses(), Application.decided_at.is_not(None)
         )
     )
-    durations: dict[str, list[float]] = {}
-    for service, created, decided_at in rows.all():
-        durations.setdefault(service, []).append((decided_at - created).total_seconds())
-    return durations
+    return [(service, created, decided_at) for service, created, decided_at in rows.all() if decided_at is not None]
+
+
+async def window_filings_by_station(session: AsyncSession, window: Window) -> list[tuple[str, str, int]]:
+    """(station, service, applications filed at that station's comprehensive window)."""
+    rows = await session.execute(
+        select(Application.station_id, Application.service, func.count())
+        .where(*window.clauses(), Application.channel == "window", Application.station_id.is_not(None))
+        .group_by(Application.station_id, Application.service)
+    )
+    return [(str(station), service, int(n)) for station, service, n in rows.all()]
+
+
+def _shanghai_day(dialect: str) -> ColumnElement[Any]:
+    """The Shanghai calendar day of the filing time, computed by the database (UTC+8, no DST)."""
+    if dialect == "postgresql":
+        shifted = func.timezone("UTC", Application.created_at) + literal_column("INTERVAL '8 hours'")
+        return cast(shifted, Date)
+    return func.date(Application.created_at, "+8 hours")
+
+
+async def filings_by_day(session: AsyncSession, window: Window) -> list[tuple[date, str, int]]:
+    """(Shanghai day, channel, applications filed that day)."""
+    day = _shanghai_day(session.get_bind().dialect.name).label("day")
+    rows = await session.execute(
+        select(day, Application.channel, func.count()).where(*window.clauses()).group_by(day, Application.channel)
+    )
+    return [(d if isinstance(d, date) else date.fromisoformat(str(d)), channel, int(n)) for d, channel, n in rows.all()]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
+
+from app.catalogue.schemas import LocalizedText
 
 
 class ServiceStats(BaseModel):
@@ -10,9 +12,23 @@ class ServiceStats(BaseModel):
     filed: int
     by_status: dict[str, int]
     by_channel: dict[str, int]
+    online_rate: float | None = Field(description="Share of this service's applications filed online")
     decided: int
     processing_seconds_p50: float | None = Field(description="Filing to decision, decided applications only")
     processing_seconds_p95: float | None
+
+
+class StationStats(BaseModel):
+    station_id: str = Field(description="The police station whose comprehensive window filed them")
+    filed: int = Field(description="Applications filed at this station's window in the window of time")
+    by_service: dict[str, int]
+
+
+class DayStats(BaseModel):
+    day: date = Field(description="Shanghai calendar day of filing")
+    filed: int
+    by_channel: dict[str, int]
+    online_rate: float | None
 
 
 class Stats(BaseModel):
@@ -22,4 +38,25 @@ class Stats(BaseModel):
     by_status: dict[str, int]
     by_channel: dict[str, int]
     online_rate: float | None = Field(description="Share of applications filed online among all filed in the window")
-    services: list[ServiceStats]
+    by_service: list[ServiceStats]
+    by_station: list[StationStats] = Field(description="Window filings per station (stations with none are absent)")
+    by_day: list[DayStats]
+    services: list[ServiceStats] = Field(deprecated=True, description="The same as `by_service` (its earlier name)")
+
+
+class PublicServiceCount(BaseModel):
+    service: str
+    name: LocalizedText
+    filed: int
+    online: int
+    issued: int
+
+
+class PublicStats(BaseModel):
+    """What the city publishes: rates and counts only, nothing about any person or station."""
+
+    since: datetime | None
+    until: datetime | None
+    filed: int
+    online_rate: float | None = Field(description="Share of applications filed online, city-wide")
+    by_service: list[PublicServiceCount]

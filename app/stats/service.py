@@ -1,4 +1,4 @@
-"""CONTRACT §8: counts, the online-handling rate and processing times, for a window."""
+"""CONTRACT §8, 10.5: the figures for staff (overall, by service, station and day) and for the public."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.stats import repository
-from app.stats.schemas import ServiceStats, Stats
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * q // 100))
-    return round(sorted_values[int(rank) - 1], 3)
+from app.catalogue.registry import SERVICES
+from app.catalogue.schemas import LocalizedText
+from app.stats import figures, repository
+from app.stats.repository import Window
+from app.stats.schemas import PublicServiceCount, PublicStats, Stats
 
 
 def _tally(counter: dict[str, int], key: str, n: int) -> None:
@@ -23,41 +18,52 @@ def _tally(counter: dict[str, int], key: str, n: int) -> None:
 
 
 async def stats(*, session: AsyncSession, since: datetime | None, until: datetime | None) -> Stats:
-    counts = await repository.counts(session, since=since, until=until)
-    durations = await repository.processing_seconds(session, since=since, until=until)
-    per_service: dict[str, ServiceStats] = {}
-    totals_status: dict[str, int] = {}
-    totals_channel: dict[str, int] = {}
-    for service, status, channel, n in counts:
-        entry = per_service.setdefault(
-            service,
-            ServiceStats(
-                service=service,
-                filed=0,
-                by_status={},
-                by_channel={},
-                decided=0,
-                processing_seconds_p50=None,
-                processing_seconds_p95=None,
-            ),
-        )
-        entry.filed += n
-        _tally(entry.by_status, status, n)
-        _tally(entry.by_channel, channel, n)
-        _tally(totals_status, status, n)
-        _tally(totals_channel, channel, n)
-    for service, entry in per_service.items():
-        values = sorted(durations.get(service, []))
-        entry.decided = len(values)
-        entry.processing_seconds_p50 = percentile(values, 50)
-        entry.processing_seconds_p95 = percentile(values, 95)
-    filed = sum(totals_channel.values())
+    window = Window(since, until)
+    counts = await repository.counts(session, window)
+    per_service = figures.by_service(counts, await repository.decided(session, window))
+    by_status: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    for _, status, channel, n in counts:
+        _tally(by_status, status, n)
+        _tally(by_channel, channel, n)
+    filed = sum(by_channel.values())
     return Stats(
         since=since,
         until=until,
         filed=filed,
-        by_status=totals_status,
-        by_channel=totals_channel,
-        online_rate=round(totals_channel.get("online", 0) / filed, 4) if filed else None,
-        services=sorted(per_service.values(), key=lambda s: s.service),
+        by_status=by_status,
+        by_channel=by_channel,
+        online_rate=figures.online_rate(by_channel.get(figures.ONLINE, 0), filed),
+        by_service=per_service,
+        by_station=figures.by_station(await repository.window_filings_by_station(session, window)),
+        by_day=figures.by_day(await repository.filings_by_day(session, window)),
+        services=per_service,
+    )
+
+
+async def public_stats(*, session: AsyncSession, since: datetime | None, until: datetime | None) -> PublicStats:
+    """Rates and counts only: nothing about any person or station."""
+    filed: dict[str, int] = {}
+    online: dict[str, int] = {}
+    issued: dict[str, int] = {}
+    for service, status, channel, n in await repository.counts(session, Window(since, until)):
+        _tally(filed, service, n)
+        _tally(online, service, n if channel == figures.ONLINE else 0)
+        _tally(issued, service, n if status == "issued" else 0)
+    total = sum(filed.values())
+    return PublicStats(
+        since=since,
+        until=until,
+        filed=total,
+        online_rate=figures.online_rate(sum(online.values()), total),
+        by_service=[
+            PublicServiceCount(
+                service=code,
+                name=LocalizedText(**definition.name.as_dict()),
+                filed=filed.get(code, 0),
+                online=online.get(code, 0),
+                issued=issued.get(code, 0),
+            )
+            for code, definition in SERVICES.items()
+        ],
     )

@@ -1,17 +1,31 @@
-"""Every demo person × every service reaches the decision CONTRACT §5 implies (one row per reason code)."""
+"""Every demo person × every service that decides on the agencies alone reaches the decision CONTRACT §5
+and §10.5 imply (one row per reason code). Renewals and changes of address: test_permits.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from integrations.datasets.demo import CASES
-from tests.builders import file, household_registration, no_criminal_record, residence_permit, upload_proof
+from tests.builders import (
+    file,
+    household_registration,
+    kinship,
+    no_criminal_record,
+    residence_permit,
+    residence_registration,
+    temporary_identity,
+    upload_proof,
+)
 
 SERVICES = {
     "residence-permit": "residence_permit",
     "no-criminal-record-certificate": "no_criminal_record",
     "household-registration-certificate": "household_registration",
+    "residence-registration": "residence_registration",
+    "kinship-certificate": "kinship",
+    "temporary-identity-certificate": "temporary_identity",
 }
+ANY_ADDRESS = "上海市黄浦区人民大道200号1号楼101室"
 
 
 def _expected(text: str) -> tuple[str, list[str]]:
@@ -23,13 +37,19 @@ def _expected(text: str) -> tuple[str, list[str]]:
 @pytest.mark.parametrize("service", list(SERVICES))
 async def test_demo_person_gets_the_decision_the_dataset_implies(client, tokens, case, service):
     headers = tokens.citizen(case.id_number, case.file_as or case.name)
-    if service == "residence-permit":
+    if service in ("residence-permit", "residence-registration"):
         material = await upload_proof(client, headers)
-        body = residence_permit(case.address or "上海市黄浦区人民大道200号1号楼101室", [material])
+        build = residence_permit if service == "residence-permit" else residence_registration
+        body = build(case.address or ANY_ADDRESS, [material])
     elif service == "no-criminal-record-certificate":
         body = no_criminal_record()
-    else:
+    elif service == "household-registration-certificate":
         body = household_registration()
+    elif service == "kinship-certificate":
+        assert case.relative is not None
+        body = kinship(case.relative)
+    else:
+        body = temporary_identity("card_lost")
 
     response = await file(client, headers, body)
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.applications.models import Application
 from app.certificates.models import Certificate
+from integrations.datasets.demo import CASES
 from tests.builders import LI_NA, SHEN_GUOQIANG, ZHANG_WEI, file, no_criminal_record, residence_permit, upload_proof
 
 
@@ -122,3 +123,21 @@ async def test_concurrent_workers_never_take_the_same_application_twice(client, 
         rows = (await session.execute(select(Application.status, Application.attempts))).all()
     assert [status for status, _ in rows] == ["issued"] * 6
     assert await _count(runtime, Certificate) == 6
+
+
+async def test_a_worker_claims_no_more_than_its_batch(client, tokens, runtime):
+    from app.applications.repository import claim_due
+
+    runtime.agencies.police_simulator.set_faults(down=True)
+    # Seven people: one person has one open case per service (DUPLICATE_APPLICATION).
+    people = [(c.id_number, c.name) for c in CASES if c.no_criminal_record == "issued" and c.file_as is None][:7]
+    for person in people:
+        assert (await file(client, tokens.citizen(*person), no_criminal_record())).status_code == 202
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with runtime.uow() as work:
+        first = await claim_due(work.session, now=later, lease_until=later + timedelta(minutes=2), limit=3)
+        await work.commit()
+    async with runtime.uow() as work:
+        second = await claim_due(work.session, now=later, lease_until=later + timedelta(minutes=2), limit=10)
+        await work.commit()
+    assert (len(first), len(second)) == (3, 4) and not set(first) & set(second)

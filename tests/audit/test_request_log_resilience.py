@@ -55,13 +55,16 @@ async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, t
     print(f"normal requests: {dict(normal_statuses)}; bad-method requests: {dict(hostile_statuses)}")
     assert normal_statuses[503] == 0
     assert set(normal_statuses) == {200}
-    assert set(hostile_statuses) == {501}
+    assert set(hostile_statuses) == {405}
     refused = await client.request("UNSUBSCRIBE", "/v1/services")
-    assert refused.json()["code"] == "METHOD_NOT_IMPLEMENTED"
+    assert refused.json()["code"] == "METHOD_NOT_ALLOWED" and refused.headers["allow"] == "GET"
     assert refused.headers["content-type"].startswith("application/problem+json")
-    # Every normal request was logged; no event carries a method the service does not know.
+    assert (await client.request("QUERY", "/v1/no-such-thing")).status_code == 404
+    # A standard method a route does not take is routed as usual: 405, logged like any request.
+    assert (await client.request("TRACE", "/v1/services")).status_code == 405
+    # Every normal request was logged; the unknown methods were not (routing refused them).
     methods = {e.method for e in await _events(runtime, kind="request")}
-    assert methods <= {"GET", "POST"}
+    assert methods <= {"GET", "POST", "TRACE"}
 
 
 async def test_over_long_and_nul_strings_from_a_token_are_bounded_not_fatal(client, tokens, runtime):
@@ -106,3 +109,30 @@ def test_details_are_cleaned_and_bounded():
     cleaned = storable({"details": {"note": "a\x00b", "huge": "y" * 100_000, "nested": [{"k": "\x00"}]}})
     assert "\x00" not in repr(cleaned["details"])
     assert len(repr(cleaned["details"])) < 10_000
+
+
+async def test_an_unreachable_database_fails_the_batch_once_without_splitting_it(tmp_path):
+    from app.audit.batching import RequestLogWriter
+    from app.db.session import create_engine, create_sessionmaker
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing-dir' / 'x.db'}")  # cannot be opened
+
+    class Counting(RequestLogWriter):
+        attempts = 0
+
+        async def _write_batch(self, batch):
+            Counting.attempts += 1
+            await super()._write_batch(batch)
+
+    writer = Counting(create_sessionmaker(engine))
+    writer.start()
+    try:
+        results = await asyncio.gather(
+            *(writer.write({"kind": "request", "action": "x", "outcome": "success"}) for _ in range(16)),
+            return_exceptions=True,
+        )
+    finally:
+        await writer.stop()
+        await engine.dispose()
+    assert all(isinstance(r, Exception) for r in results)
+    assert Counting.attempts == 1  # a database that is down is not bisected 31 times

@@ -110,6 +110,15 @@ def test_the_pdf_carries_the_pdfa_2b_parts_we_can_check(renderer: CertificateRen
     assert profile["/N"] == 3 and profile.get_data() == srgb_icc_profile()
     icc = srgb_icc_profile()
     assert int.from_bytes(icc[:4], "big") == len(icc) and icc[36:40] == b"acsp" and icc[8] == 2  # ICC v2
+    # littleCMS reads the profile, and it is sRGB: colours map to lcms's own sRGB unchanged.
+    from PIL import ImageCms
+
+    ours = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    assert ImageCms.getProfileDescription(ours).strip() == "sRGB IEC61966-2.1"
+    to_srgb = ImageCms.buildTransform(ours, ImageCms.createProfile("sRGB"), "RGB", "RGB")
+    for colour in ((200, 30, 30), (0, 0, 0), (255, 255, 255), (90, 160, 220)):
+        mapped = ImageCms.applyTransform(Image.new("RGB", (1, 1), colour), to_srgb).getpixel((0, 0))
+        assert all(abs(a - b) <= 2 for a, b in zip(mapped, colour, strict=True)), (colour, mapped)
     xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
     assert re.search(r'pdfaid:part(="|>)2', xmp) and re.search(r'pdfaid:conformance(="|>)B', xmp)
     info = reader.metadata

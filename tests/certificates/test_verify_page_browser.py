@@ -26,6 +26,9 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
+    # A phone set to Chinese: the page follows Accept-Language (English on request, 10.6).
+    "--lang=zh-CN",
+    "--accept-lang=zh-CN",
 ]
 
 

@@ -1,4 +1,4 @@
-"""`cityservices demo` on a fresh machine: it starts its own service and leaves three signed PDFs with
+"""`cityservices demo` on a fresh machine: it starts its own service and leaves eight signed PDFs with
 readable Chinese text, one per service, named in summary.json."""
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ TITLES = {
     "residence-permit": "上海市居住证",
     "no-criminal-record-certificate": "无犯罪记录证明",
     "household-registration-certificate": "户籍证明",
+    "residence-registration": "居住登记凭证",
+    "residence-permit-renewal": "上海市居住证",
+    "residence-permit-address-change": "上海市居住证",
+    "kinship-certificate": "亲属关系证明",
+    "temporary-identity-certificate": "临时身份证明",
 }
 
 
@@ -58,7 +63,17 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Compl
 def test_demo_exits_zero_and_tells_each_step(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
     result, _ = demo_run
     assert result.returncode == 0, result.stdout + result.stderr
-    for told in ("张伟", "沈国强", "李娜", "王芳", "NO_HOUSING_RECORD", "chain intact", "/verify/"):
+    for told in (
+        "张伟",
+        "沈国强",
+        "李娜",
+        "王芳",
+        "沈浩",
+        "NO_HOUSING_RECORD",
+        "superseded by",
+        "chain intact",
+        "/verify/",
+    ):
         assert told in result.stdout, told
 
 
@@ -68,6 +83,12 @@ def test_demo_leaves_one_signed_pdf_per_service_with_readable_chinese_titles(
     result, out = demo_run
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert len(summary) == 8 and len(list(out.glob("*.pdf"))) == 8
+    serials = [entry["serial"] for entry in summary]
+    # The permit, renewed, then moved: each replaced by the next.
+    chain = [e for e in summary if e["service"].startswith("residence-permit")]
+    assert [e["superseded_by"] for e in chain] == [chain[1]["serial"], chain[2]["serial"], None]
+    assert all(e["superseded_by"] is None for e in summary if e not in chain) and len(set(serials)) == 8
     by_service = {}
     for entry in summary:
         by_service.setdefault(entry["service"], entry)

@@ -112,12 +112,17 @@ async def test_health_readiness_and_metrics(client):
     assert "cityservices_http_requests_total" in metrics.text
 
 
-async def test_catalogue_lists_three_services_in_both_languages(client):
+async def test_catalogue_lists_eight_services_in_both_languages(client):
     items = (await client.get("/v1/services")).json()["items"]
     assert {i["code"] for i in items} == {
         "residence-permit",
         "no-criminal-record-certificate",
         "household-registration-certificate",
+        "residence-registration",
+        "residence-permit-renewal",
+        "residence-permit-address-change",
+        "kinship-certificate",
+        "temporary-identity-certificate",
     }
     for item in items:
         assert item["name"]["zh"] and item["name"]["en"] and item["agencies"]

@@ -218,12 +218,24 @@ async def _seed(client: httpx.AsyncClient, headers: dict[str, dict[str, str]], t
 
     async def file(who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         r = await client.post("/v1/applications", headers=who, json=body)
+        if r.status_code == 409 and r.json()["code"] == "DUPLICATE_APPLICATION":
+            # Seeded before and still open (one open case per person and service, 10.3): use that one.
+            r = await client.get(f"/v1/applications/{r.json()['application_id']}", headers=who)
+            assert r.status_code == 200, r.text
+            return dict(r.json())
         assert r.status_code in (201, 202), r.text
         return dict(r.json())
 
     material = await upload(zhang)
     permit_body = {"service": "residence-permit", "details": {"address": ZHANG_WEI[2], "material_ids": [material]}}
-    permit = await file(zhang, permit_body)
+    still_valid = await client.post("/v1/applications", headers=zhang, json=permit_body)
+    if still_valid.status_code == 409:  # seeded before and still on file: one valid permit per person (10.3)
+        assert still_valid.json()["code"] == "CERTIFICATE_STILL_VALID", still_valid.text
+        mine = await client.get("/v1/applications", headers=zhang, params={"service": "residence-permit"})
+        permit = next(a for a in mine.json()["items"] if a["status"] == "issued")
+    else:
+        assert still_valid.status_code in (201, 202), still_valid.text
+        permit = dict(still_valid.json())
     record = await file(zhang, {"service": "no-criminal-record-certificate", "details": {"purpose": "employment"}})
     window = await file(
         clerk,
@@ -306,8 +318,8 @@ def _assert_problem_document(case: Any, response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     media_type = response.headers.get("content-type", "").split(";")[0].strip()
-    if case.operation.path == "/verify/{code}" and response.status_code == 404:
-        assert media_type == "text/html", f"the public page's 404 should be HTML, got {media_type}"
+    if case.operation.path == "/verify/{code}" and response.status_code in (404, 429):
+        assert media_type == "text/html", f"the public page's {response.status_code} should be HTML, got {media_type}"
         return
     assert media_type == "application/problem+json", (
         f"{case.method} {case.formatted_path} -> {response.status_code} with Content-Type {media_type!r}, "
@@ -340,7 +352,7 @@ def test_every_answer_conforms_to_the_contract(case: Any, role: str, fuzz: Fuzzi
 
 def test_every_documented_error_is_a_problem_document() -> None:
     """The document itself: every 4xx/5xx response it lists is `application/problem+json` (Problem),
-    except the HTML page's 404, and the Problem schema requires the five contract fields."""
+    except the HTML page's 404 and 429, and the Problem schema requires the five contract fields."""
     document = json.loads(OPENAPI.read_text())
     problem = document["components"]["schemas"]["Problem"]
     assert set(PROBLEM_FIELDS) <= set(problem["required"])
@@ -350,6 +362,7 @@ def test_every_documented_error_is_a_problem_document() -> None:
             for status, response in operation.get("responses", {}).items():
                 if not status.startswith(("4", "5")) or (path, status) in {
                     ("/verify/{code}", "404"),
+                    ("/verify/{code}", "429"),  # the HTML page's 429 is a page too (issue 13, item 11)
                     ("/readyz", "503"),
                 }:
                     continue

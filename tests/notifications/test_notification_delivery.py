@@ -21,7 +21,7 @@ SECRET = "test-webhook-secret-0123456789"
 QUICK = DispatchPolicy(backoff_base_s=0.01, backoff_max_s=0.02, lease=timedelta(seconds=30))
 
 
-def dispatcher(runtime, receiver: Receiver, *, timeout_s: float = 0.5, policy: DispatchPolicy = QUICK) -> Dispatcher:
+def dispatcher(runtime, receiver: Receiver, *, timeout_s: float = 10, policy: DispatchPolicy = QUICK) -> Dispatcher:
     return Dispatcher(runtime.sessionmaker, [WebhookSink(receiver.url, secret=SECRET, timeout_s=timeout_s)], policy)
 
 
@@ -61,8 +61,8 @@ async def test_a_receiver_that_fails_then_times_out_then_recovers_gets_the_event
     client, tokens, runtime
 ):
     application = (await file(client, tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang"), no_criminal_record())).json()
-    with Receiver(script=["fail", "slow"], slow_s=1.5) as receiver:
-        d = dispatcher(runtime, receiver, timeout_s=0.3)
+    with Receiver(script=["fail", "slow"], slow_s=3) as receiver:
+        d = dispatcher(runtime, receiver, timeout_s=0.8)
         try:
             assert await d.run_once() == 1
             [event] = await _all(runtime)
@@ -161,7 +161,7 @@ class CrashAfterSending(WebhookSink):
 async def test_a_dispatcher_that_dies_between_sending_and_marking_is_followed_by_a_resend_with_the_same_id(runtime):
     [event_id] = await add_events(runtime, 1)
     with Receiver() as receiver:
-        dying = Dispatcher(runtime.sessionmaker, [CrashAfterSending(receiver.url, secret=SECRET, timeout_s=1)], QUICK)
+        dying = Dispatcher(runtime.sessionmaker, [CrashAfterSending(receiver.url, secret=SECRET, timeout_s=10)], QUICK)
         with pytest.raises(Crash):
             await dying.run_once()
         await dying.stop()

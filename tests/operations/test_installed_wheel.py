@@ -38,7 +38,6 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "wheel",
             "-q",
             "--no-deps",
-            "--no-build-isolation",
             "-w",
             str(home / "dist"),
             str(source),

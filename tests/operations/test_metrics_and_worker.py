@@ -98,6 +98,7 @@ def test_the_worker_serves_its_metrics_and_drains_on_sigterm(tmp_path):
                 break
             time.sleep(0.5)
         assert _samples(metrics, "cityservices_pending_agency_applications") == {(): 0.0}
+        assert _samples(metrics, "cityservices_outbox_backlog") == {(): 0.0}
         assert set(_samples(metrics, "cityservices_agency_circuit_open")) == {
             (("agency", "housing"),),
             (("agency", "police"),),

@@ -94,7 +94,9 @@ async def test_a_token_with_the_default_claim_names_lacks_what_this_provider_is_
         claims={"roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1], "jti": str(uuid.uuid4())},
     )
     response = await oidc_client.get("/v1/applications", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401
+    # Genuine (signed by the provider) but no role under the configured claim name: 403 (CONTRACT 10.1).
+    assert response.status_code == 403
+    assert response.json()["code"] == "FORBIDDEN"
     assert response.headers["content-type"].startswith("application/problem+json")
 
 

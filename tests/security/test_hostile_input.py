@@ -188,7 +188,9 @@ async def test_the_verification_page_escapes_what_people_typed(client, tokens):
     assert revoked.status_code == 200
     page = await client.get(f"/verify/{issued['certificate']['verification_code']}")
     assert "<script>alert" not in page.text
-    assert "&lt;script&gt;" in page.text and "已撤销" in page.text
+    # The clerk's words are never on the public page at all (CONTRACT 10.3): only the reason code's label.
+    assert "alert(" not in page.text and "&lt;script&gt;" not in page.text
+    assert "已撤销" in page.text and "其他原因" in page.text
     odd_code = await client.get("/verify/<script>alert(1)</script>")
     assert odd_code.status_code == 404 and "<script>alert(1)" not in odd_code.text
 

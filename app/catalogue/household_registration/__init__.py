@@ -18,6 +18,7 @@ from app.catalogue.base import (
     unavailable_check,
 )
 from app.catalogue.decisions import NOT_LOCAL_HUKOU, Check, Outcome
+from app.catalogue.records import OwnRecords
 from app.catalogue.text_fields import ShortText
 from app.i18n import Text
 from app.identity.id_number import mask
@@ -43,11 +44,19 @@ class HouseholdRegistration(ServiceDefinition):
     )
     serial_prefix = "HJZ"
     validity_months = 3
+    validity = Text("3个月", "3 months")
     agencies: ClassVar[list[str]] = ["police"]
     details_model = HouseholdRegistrationDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         found = await consult_all(
             consult,
@@ -62,7 +71,7 @@ class HouseholdRegistration(ServiceDefinition):
         if not person.answered:
             checks.append(unavailable_check("HUKOU_LOCAL", person))
         elif identity.outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
-            checks.append(_hukou_local(person))
+            checks.append(hukou_local(person))
             facts = {"hukou_address": person.data.hukou.address, "relation_to_head": person.data.hukou.relation_to_head}
         return Findings(checks, facts)
 
@@ -81,7 +90,7 @@ class HouseholdRegistration(ServiceDefinition):
         )
 
 
-def _hukou_local(person: Consultation) -> Check:
+def hukou_local(person: Consultation) -> Check:
     hukou = person.data.hukou
     if hukou.province_code != SHANGHAI:
         return Check(

@@ -19,6 +19,7 @@ from app.catalogue.base import (
     unavailable_check,
 )
 from app.catalogue.decisions import CRIMINAL_RECORD_FOUND, Check, Outcome
+from app.catalogue.records import OwnRecords
 from app.catalogue.text_fields import ShortText
 from app.i18n import Text
 from app.identity.id_number import mask
@@ -57,11 +58,19 @@ class NoCriminalRecord(ServiceDefinition):
     )
     serial_prefix = "WFZ"
     validity_months = 3
+    validity = Text("3个月", "3 months")
     agencies: ClassVar[list[str]] = ["police"]
     details_model = NoCriminalRecordDetails
 
     async def examine(
-        self, *, applicant: Applicant, details: BaseModel, agencies: Agencies, consult: ConsultFn, today: date
+        self,
+        *,
+        applicant: Applicant,
+        details: BaseModel,
+        agencies: Agencies,
+        consult: ConsultFn,
+        records: OwnRecords,
+        today: date,
     ) -> Findings:
         n = applicant.id_number
         found = await consult_all(

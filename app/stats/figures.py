@@ -1,0 +1,76 @@
+"""From grouped counts to the figures the city reports: pure functions over the repository's rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from app.stats.schemas import DayStats, ServiceStats, StationStats
+
+ONLINE = "online"
+
+
+def online_rate(online: int, filed: int) -> float | None:
+    """Share filed online among all filed (CONTRACT §8), to 4 places; None when nothing was filed."""
+    return round(online / filed, 4) if filed else None
+
+
+def percentile(sorted_values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * q // 100))
+    return round(sorted_values[int(rank) - 1], 3)
+
+
+def by_service(
+    counts: list[tuple[str, str, str, int]], decided: list[tuple[str, datetime, datetime]]
+) -> list[ServiceStats]:
+    durations: defaultdict[str, list[float]] = defaultdict(list)
+    for service, created, decided_at in decided:
+        durations[service].append((decided_at - created).total_seconds())
+    per_service: dict[str, ServiceStats] = {}
+    for service, status, channel, n in counts:
+        entry = per_service.setdefault(
+            service,
+            ServiceStats(
+                service=service,
+                filed=0,
+                by_status={},
+                by_channel={},
+                online_rate=None,
+                decided=0,
+                processing_seconds_p50=None,
+                processing_seconds_p95=None,
+            ),
+        )
+        entry.filed += n
+        entry.by_status[status] = entry.by_status.get(status, 0) + n
+        entry.by_channel[channel] = entry.by_channel.get(channel, 0) + n
+    for service, entry in per_service.items():
+        values = sorted(durations.get(service, []))
+        entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
+        entry.decided = len(values)
+        entry.processing_seconds_p50 = percentile(values, 50)
+        entry.processing_seconds_p95 = percentile(values, 95)
+    return sorted(per_service.values(), key=lambda s: s.service)
+
+
+def by_station(rows: list[tuple[str, str, int]]) -> list[StationStats]:
+    stations: dict[str, StationStats] = {}
+    for station, service, n in rows:
+        entry = stations.setdefault(station, StationStats(station_id=station, filed=0, by_service={}))
+        entry.filed += n
+        entry.by_service[service] = entry.by_service.get(service, 0) + n
+    return sorted(stations.values(), key=lambda s: s.station_id)
+
+
+def by_day(rows: list[tuple[date, str, int]]) -> list[DayStats]:
+    days: dict[date, DayStats] = {}
+    for day, channel, n in rows:
+        entry = days.setdefault(day, DayStats(day=day, filed=0, by_channel={}, online_rate=None))
+        entry.filed += n
+        entry.by_channel[channel] = entry.by_channel.get(channel, 0) + n
+    for entry in days.values():
+        entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
+    return sorted(days.values(), key=lambda d: d.day)
