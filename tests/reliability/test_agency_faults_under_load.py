@@ -16,12 +16,13 @@ from integrations.datasets.demo import CASES
 from tests.builders import file, household_registration, no_criminal_record, residence_permit, upload_proof
 
 REQUEST_DEADLINE_S = 10.0
-# Distinct (person, service) pairs that issue: one person may not have two open cases of one service.
+# Distinct (person, service) pairs that issue: one person may not have two open cases of one service. Not the
+# day-boundary people (a lease ending today): the drain decides two hours ahead, which may be tomorrow in Shanghai.
 ISSUABLE = [
     (c, service)
     for service in ("residence-permit", "no-criminal-record", "household-registration")
     for c in CASES
-    if getattr(c, service.replace("-", "_")) == "issued"
+    if getattr(c, service.replace("-", "_")) == "issued" and not c.purpose.startswith("boundary")
 ]
 
 
@@ -74,5 +75,6 @@ async def test_errors_latency_then_outage_every_filing_answered_and_later_decide
             await session.execute(select(Certificate.application_id, func.count()).group_by(Certificate.application_id))
         ).all()
     assert set(statuses) == {application_id for _, _, application_id in answered}
-    assert all(status == "issued" for status in statuses.values()), statuses
+    undecided = {application_id: str(status) for application_id, status in statuses.items() if status != "issued"}
+    assert not undecided, undecided
     assert len(certificates) == len(statuses) and all(n == 1 for _, n in certificates)
