@@ -1,6 +1,6 @@
 """The reference point for HTTP throughput: a bare FastAPI JSON endpoint, nothing else.
 
-    uvicorn bench.bare_app:app --workers N   (run.py starts it with the service's worker count)
+uvicorn bench.bare_app:app --workers N   (run.py starts it with the service's worker count)
 """
 
 from fastapi import FastAPI

@@ -79,7 +79,8 @@ def pick(path: Path, *, limit: int, seed: int = 1) -> Picked:
         elif section == "residence_registrations":
             if rec["id_number"] in migrants:
                 registered.setdefault(rec["id_number"], []).append(
-                    (rec["address"], date.fromisoformat(rec["registered_on"])))
+                    (rec["address"], date.fromisoformat(rec["registered_on"]))
+                )
         elif section == "properties":
             for owner in rec["owner_id_numbers"]:
                 if owner in registered:

@@ -57,8 +57,14 @@ class RawConnection:
             self.writer.close()
         self.reader = self.writer = None
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"",
-                      sink: Callable[[bytes], None] | None = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        sink: Callable[[bytes], None] | None = None,
+    ) -> Response:
         if self.writer is None:
             await self._connect()
         assert self.reader is not None and self.writer is not None
@@ -124,8 +130,9 @@ class RawClient:
             c = self._conns[user] = RawConnection(self.host, self.port)
         return c
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"",
-                      *, user: int = 0) -> Response:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"", *, user: int = 0
+    ) -> Response:
         return await self.conn(user).request(method, path, headers, body)
 
     async def aclose(self) -> None:
@@ -137,12 +144,14 @@ class RawClient:
 class HttpxClient:
     def __init__(self, base_url: str, *, connections: int) -> None:
         self.client = httpx.AsyncClient(
-            base_url=base_url, timeout=httpx.Timeout(60.0),
+            base_url=base_url,
+            timeout=httpx.Timeout(60.0),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"",
-                      *, user: int = 0) -> Response:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"", *, user: int = 0
+    ) -> Response:
         r = await self.client.request(method, path, headers=headers, content=body or None)
         return r.status_code, dict(r.headers), r.content
 
@@ -218,8 +227,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
 Flow = Callable[[int, int, Recorder], Awaitable[None]]  # (user, iteration, recorder)
 
 
-async def closed_loop(flow: Flow, *, users: int, duration: float, max_iterations: int,
-                      warmup: float = 0.0) -> Recorder:
+async def closed_loop(flow: Flow, *, users: int, duration: float, max_iterations: int, warmup: float = 0.0) -> Recorder:
     """`users` virtual users each run `flow` back to back until `duration` (or `max_iterations` in
     all). The first `warmup` seconds are run but not recorded."""
     if warmup > 0:

@@ -49,8 +49,11 @@ class RssSampler(threading.Thread):
         if leader is None:
             return []
         try:
-            kids = [p for p in leader.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
-                    and "resource_tracker" not in " ".join(p.cmdline())]
+            kids = [
+                p
+                for p in leader.children(recursive=True)
+                if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
+            ]
         except psutil.Error:
             return []
         return kids or [leader]

@@ -82,8 +82,10 @@ def run_naive(procs: int, duration: float, *, warmup: float = 2.0, max_docs: int
         key_file, cert_file = ensure_dev_signing_material(Path(tmp))
         ctx = mp.get_context("spawn")
         queue: mp.Queue = ctx.Queue()
-        workers = [ctx.Process(target=_worker, args=(str(key_file), str(cert_file), duration, warmup, max_docs, queue))
-                   for _ in range(procs)]
+        workers = [
+            ctx.Process(target=_worker, args=(str(key_file), str(cert_file), duration, warmup, max_docs, queue))
+            for _ in range(procs)
+        ]
         for w in workers:
             w.start()
         try:

@@ -44,9 +44,25 @@ def start_record(pid: int, out: Path, *, duration: int, rate: int = 100) -> subp
     if exe is None:
         return None
     return subprocess.Popen(
-        [exe, "record", "--pid", str(pid), "--subprocesses", "--rate", str(rate), "--duration", str(duration),
-         "--format", "raw", "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
 
 

@@ -23,32 +23,56 @@ def targets(r: dict) -> list[dict]:
     out = []
 
     def add(name, value, op, limit, detail):
-        holds = None if value is None else (value >= limit if op == ">=" else value <= limit if op == "<=" else
-                                            value < limit)
+        holds = (
+            None
+            if value is None
+            else (value >= limit if op == ">=" else value <= limit if op == "<=" else value < limit)
+        )
         out.append({"target": name, "value": value, "op": op, "limit": limit, "holds": holds, "detail": detail})
 
     rp = _get(r, "phases", "residence_permit", "throughput_per_s")
-    add("residence-permit issuance end to end / naive render+sign", _ratio(rp, naive), ">=", 1.0,
-        f"{rp}/s vs {naive}/s")
+    add(
+        "residence-permit issuance end to end / naive render+sign", _ratio(rp, naive), ">=", 1.0, f"{rp}/s vs {naive}/s"
+    )
     solo = _get(r, "phases", "single_citizen", "steps", "file", "p50_ms")
     p99 = _get(r, "phases", "open_loop", "steps", "file", "p99_ms")
-    add("open loop at 70%: issuance p99 / one citizen's p50", _ratio(p99, solo), "<=", 4.0,
-        f"p99 {p99} ms vs p50 alone {solo} ms (POST /v1/applications)")
+    add(
+        "open loop at 70%: issuance p99 / one citizen's p50",
+        _ratio(p99, solo),
+        "<=",
+        4.0,
+        f"p99 {p99} ms vs p50 alone {solo} ms (POST /v1/applications)",
+    )
     solo_flow = _get(r, "phases", "single_citizen", "steps", "flow", "p50_ms")
     p99_flow = _get(r, "phases", "open_loop", "steps", "flow", "p99_ms")
-    add("  (same, whole flow upload+file+download)", _ratio(p99_flow, solo_flow), "<=", 4.0,
-        f"p99 {p99_flow} ms vs p50 alone {solo_flow} ms")
+    add(
+        "  (same, whole flow upload+file+download)",
+        _ratio(p99_flow, solo_flow),
+        "<=",
+        4.0,
+        f"p99 {p99_flow} ms vs p50 alone {solo_flow} ms",
+    )
     for phase, label in (("read_application", "GET /v1/applications/{id}"), ("verify_code", "GET /v1/verify/{code}")):
         t = _get(r, "phases", phase, "throughput_per_s")
         add(f"reads: {label} / bare endpoint", _ratio(t, bare), ">=", 0.4, f"{t}/s vs {bare}/s")
     small = _get(r, "flatness", "small", "steps", "file", "p50_ms")
     large = _get(r, "flatness", "large", "steps", "file", "p50_ms")
-    add("decision latency: large / small data (p50)", _ratio(large, small), "<=", 1.2,
+    add(
+        "decision latency: large / small data (p50)",
+        _ratio(large, small),
+        "<=",
+        1.2,
         f"{large} ms ({_get(r, 'flatness', 'large', 'people')} people+events) vs {small} ms "
-        f"({_get(r, 'flatness', 'small', 'people')})")
+        f"({_get(r, 'flatness', 'small', 'people')})",
+    )
     peaks = [v for k, d in r.get("memory", {}).items() if k.endswith("_per_worker") for v in d.values()]
-    add("memory: peak RSS per worker (MB)", round(max(peaks), 1) if peaks else None, "<", 300,
-        "max over all workers of every stack, sampled every 0.25 s")
+    add(
+        "memory: peak RSS per worker (MB)",
+        round(max(peaks), 1) if peaks else None,
+        "<",
+        300,
+        "max over all workers of every stack, sampled every 0.25 s",
+    )
     rise = _get(r, "memory", "export", "max_rise_mb")
     events = _get(r, "memory", "export", "stream", "events")
     add("memory: RSS rise streaming the audit export (MB)", rise, "<", 50, f"{events} events streamed")
@@ -64,9 +88,11 @@ def _fmt(v, digits=1):
 def table(r: dict) -> str:
     lines = []
     m = r.get("machine", {})
-    lines.append(f"cityservices benchmark {r.get('run_id')}: {m.get('cpus')} cores, load average at start "
-                 f"{m.get('loadavg_at_start')}, {r['args']['workers']} workers, {r['args']['people']:,} people, "
-                 f"wall {r.get('wall_s')} s")
+    lines.append(
+        f"cityservices benchmark {r.get('run_id')}: {m.get('cpus')} cores, load average at start "
+        f"{m.get('loadavg_at_start')}, {r['args']['workers']} workers, {r['args']['people']:,} people, "
+        f"wall {r.get('wall_s')} s"
+    )
     head = f"{'flow':<36}{'per s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'fail':>7}"
     lines += ["", head, "-" * len(head)]
 
@@ -74,14 +100,18 @@ def table(r: dict) -> str:
         if not d:
             return
         s = d.get("steps", {}).get(step, {})
-        lines.append(f"{name:<36}{_fmt(d.get('throughput_per_s')):>10}{_fmt(s.get('p50_ms'), 2):>10}"
-                     f"{_fmt(s.get('p95_ms'), 2):>10}{_fmt(s.get('p99_ms'), 2):>10}"
-                     f"{sum(d.get('failures', {}).values()):>7}")
+        lines.append(
+            f"{name:<36}{_fmt(d.get('throughput_per_s')):>10}{_fmt(s.get('p50_ms'), 2):>10}"
+            f"{_fmt(s.get('p95_ms'), 2):>10}{_fmt(s.get('p99_ms'), 2):>10}"
+            f"{sum(d.get('failures', {}).values()):>7}"
+        )
 
     ph = r.get("phases", {})
-    for key, name in (("residence_permit", "residence permit (upload+file+pdf)"),
-                      ("no_criminal_record", "no-criminal-record (file+pdf)"),
-                      ("household_registration", "household-registration (file+pdf)")):
+    for key, name in (
+        ("residence_permit", "residence permit (upload+file+pdf)"),
+        ("no_criminal_record", "no-criminal-record (file+pdf)"),
+        ("household_registration", "household-registration (file+pdf)"),
+    ):
         row(name, ph.get(key))
         row("  of which file (decide+issue)", ph.get(key), "file")
     row("read: GET /v1/applications/{id}", ph.get("read_application"))
@@ -95,8 +125,10 @@ def table(r: dict) -> str:
     row("reference: bare FastAPI endpoint", _get(r, "reference", "bare_endpoint"))
     naive = _get(r, "reference", "naive_render_sign")
     if naive:
-        lines.append(f"{'reference: naive render+sign loop':<36}{_fmt(naive['throughput_per_s']):>10}"
-                     f"{_fmt(naive['ms_per_document_per_process'], 2):>10}  (ms per document per process)")
+        lines.append(
+            f"{'reference: naive render+sign loop':<36}{_fmt(naive['throughput_per_s']):>10}"
+            f"{_fmt(naive['ms_per_document_per_process'], 2):>10}  (ms per document per process)"
+        )
     for label in ("small", "large"):
         f = _get(r, "flatness", label)
         if f:
@@ -104,12 +136,16 @@ def table(r: dict) -> str:
     lines += ["", f"{'target':<58}{'value':>10}  {'limit':<8}{'holds':<7}detail", "-" * 110]
     for t in r.get("targets", []):
         holds = {True: "yes", False: "NO", None: "n/a"}[t["holds"]]
-        lines.append(f"{t['target']:<58}{_fmt(t['value'], 2):>10}  {t['op'] + ' ' + str(t['limit']):<8}{holds:<7}"
-                     f"{t['detail']}")
+        lines.append(
+            f"{t['target']:<58}{_fmt(t['value'], 2):>10}  {t['op'] + ' ' + str(t['limit']):<8}{holds:<7}{t['detail']}"
+        )
     prof = r.get("profile")
     if prof and "categories" in prof:
-        lines += ["", f"profile ({prof['samples']} samples over the workers, "
-                      f"{prof.get('throughput_under_profiler')}/s under py-spy): where CPU went"]
+        lines += [
+            "",
+            f"profile ({prof['samples']} samples over the workers, "
+            f"{prof.get('throughput_under_profiler')}/s under py-spy): where CPU went",
+        ]
         lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["categories"]]
         lines += ["  top project functions (inclusive):"]
         lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["project_inclusive_top"][:12]]
@@ -125,8 +161,18 @@ def plot(r: dict, raw: dict, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(19, 6))
     ax = axes[0]
-    for key in ("residence_permit", "no_criminal_record", "household_registration", "read_application",
-                "verify_code", "single_citizen", "open_loop", "bare_endpoint", "decision_small", "decision_large"):
+    for key in (
+        "residence_permit",
+        "no_criminal_record",
+        "household_registration",
+        "read_application",
+        "verify_code",
+        "single_citizen",
+        "open_loop",
+        "bare_endpoint",
+        "decision_small",
+        "decision_large",
+    ):
         values = raw.get(key, {}).get("flow") or raw.get(key, {}).get("file")
         if not values:
             continue
@@ -141,8 +187,14 @@ def plot(r: dict, raw: dict, path: Path) -> None:
 
     ax = axes[1]
     names, values = [], []
-    for key in ("residence_permit", "no_criminal_record", "household_registration", "open_loop",
-                "read_application", "verify_code"):
+    for key in (
+        "residence_permit",
+        "no_criminal_record",
+        "household_registration",
+        "open_loop",
+        "read_application",
+        "verify_code",
+    ):
         t = _get(r, "phases", key, "throughput_per_s")
         if t is not None:
             names.append(key)

@@ -70,9 +70,23 @@ def ensure_dataset(people: int, seed: int) -> tuple[Path, float]:
     for old in CACHE.glob(f"people-{people}-seed{seed}-*.json"):
         old.unlink()
     start = time.monotonic()
-    subprocess.run([sys.executable, "-m", "integrations.datasets.generate", "--people", str(people), "--seed",
-                    str(seed), "--out", str(path)], cwd=ROOT, check=True, timeout=1800,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "integrations.datasets.generate",
+            "--people",
+            str(people),
+            "--seed",
+            str(seed),
+            "--out",
+            str(path),
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=1800,
+        stdout=subprocess.DEVNULL,
+    )
     return path, time.monotonic() - start
 
 
@@ -95,9 +109,13 @@ BOUNDARY = "cityservicesbench7d1f0c"
 
 def multipart(content: bytes, filename: str = "proof.pdf", media_type: str = "application/pdf") -> bytes:
     return (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-        f"Content-Type: {media_type}\r\n\r\n"
-    ).encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            f"Content-Type: {media_type}\r\n\r\n"
+        ).encode()
+        + content
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
 
 
 def mint_tokens(data_dir: Path, citizens: list[Citizen]) -> list[str]:
@@ -107,18 +125,50 @@ def mint_tokens(data_dir: Path, citizens: list[Citizen]) -> list[str]:
 
     if citizens:
         env = os.environ | {"DATA_DIR": str(data_dir), "ENVIRONMENT": "development"}
-        subprocess.run([venv_bin("cityservices"), "token", "--role", "citizen", "--id-number", citizens[0].id_number,
-                        "--name", citizens[0].name, "--ttl", "7200"], env=env, check=True, capture_output=True,
-                       timeout=60)
-    return [mint_dev_token(data_dir, issuer="cityservices-dev", audience="cityservices", roles=["citizen"],
-                           id_number=c.id_number, name=c.name, ttl_s=7200) for c in citizens]
+        subprocess.run(
+            [
+                venv_bin("cityservices"),
+                "token",
+                "--role",
+                "citizen",
+                "--id-number",
+                citizens[0].id_number,
+                "--name",
+                citizens[0].name,
+                "--ttl",
+                "7200",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    return [
+        mint_dev_token(
+            data_dir,
+            issuer="cityservices-dev",
+            audience="cityservices",
+            roles=["citizen"],
+            id_number=c.id_number,
+            name=c.name,
+            ttl_s=7200,
+        )
+        for c in citizens
+    ]
 
 
 def mint_role(data_dir: Path, role: str) -> str:
     from app.auth.dev_keys import mint_dev_token
 
-    return mint_dev_token(data_dir, issuer="cityservices-dev", audience="cityservices", roles=[role],
-                          name=f"bench {role}", station_id="310105-HQLB" if role == "clerk" else None, ttl_s=7200)
+    return mint_dev_token(
+        data_dir,
+        issuer="cityservices-dev",
+        audience="cityservices",
+        roles=[role],
+        name=f"bench {role}",
+        station_id="310105-HQLB" if role == "clerk" else None,
+        ttl_s=7200,
+    )
 
 
 # -- flows ------------------------------------------------------------------------------------------
@@ -144,15 +194,24 @@ class Flows:
 
     async def _file_and_download(self, rec: Recorder, u: int, token: str, body: dict) -> None:
         auth = self._auth(token)
-        _, _, raw = await rec.timed("file", self.client.request(
-            "POST", "/v1/applications", auth | {"Content-Type": "application/json"},
-            json.dumps(body, ensure_ascii=False).encode(), user=u), expect=(201,))
+        _, _, raw = await rec.timed(
+            "file",
+            self.client.request(
+                "POST",
+                "/v1/applications",
+                auth | {"Content-Type": "application/json"},
+                json.dumps(body, ensure_ascii=False).encode(),
+                user=u,
+            ),
+            expect=(201,),
+        )
         app = json.loads(raw)
         if app.get("status") != "issued" or not app.get("certificate"):
             raise RequestFailed(f"file-{app.get('status')}", 201, raw)
         cert = app["certificate"]
-        _, _, pdf = await rec.timed("download", self.client.request(
-            "GET", f"/v1/certificates/{cert['serial']}/pdf", auth, user=u))
+        _, _, pdf = await rec.timed(
+            "download", self.client.request("GET", f"/v1/certificates/{cert['serial']}/pdf", auth, user=u)
+        )
         if not pdf.startswith(b"%PDF-"):
             raise RequestFailed("download-not-pdf", 200, pdf[:100])
         if len(self.issued) < 20_000:
@@ -161,34 +220,49 @@ class Flows:
     async def residence_permit(self, u: int, i: int, rec: Recorder) -> None:
         citizen, token = self._who("residence_permit", u, i)
         start = time.perf_counter()
-        _, _, raw = await rec.timed("upload", self.client.request(
-            "POST", "/v1/materials", self._auth(token) | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
-            self.upload_body, user=u), expect=(201,))
+        _, _, raw = await rec.timed(
+            "upload",
+            self.client.request(
+                "POST",
+                "/v1/materials",
+                self._auth(token) | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                self.upload_body,
+                user=u,
+            ),
+            expect=(201,),
+        )
         material = json.loads(raw)["id"]
-        await self._file_and_download(rec, u, token, {
-            "service": "residence-permit", "details": {"address": citizen.address, "material_ids": [material]}})
+        await self._file_and_download(
+            rec,
+            u,
+            token,
+            {"service": "residence-permit", "details": {"address": citizen.address, "material_ids": [material]}},
+        )
         rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
 
     async def no_criminal_record(self, u: int, i: int, rec: Recorder) -> None:
         _, token = self._who("no_criminal_record", u, i)
         start = time.perf_counter()
-        await self._file_and_download(rec, u, token, {
-            "service": "no-criminal-record-certificate", "details": {"purpose": "employment"}})
+        await self._file_and_download(
+            rec, u, token, {"service": "no-criminal-record-certificate", "details": {"purpose": "employment"}}
+        )
         rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
 
     async def household_registration(self, u: int, i: int, rec: Recorder) -> None:
         _, token = self._who("household_registration", u, i)
         start = time.perf_counter()
-        await self._file_and_download(rec, u, token, {
-            "service": "household-registration-certificate", "details": {"purpose": "子女入学"}})
+        await self._file_and_download(
+            rec, u, token, {"service": "household-registration-certificate", "details": {"purpose": "子女入学"}}
+        )
         rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
 
 
 def read_flows(client, issued: list[tuple[str, str, str]]):
     async def get_application(u: int, i: int, rec: Recorder) -> None:
         token, app_id, _ = issued[(u * 7919 + i) % len(issued)]
-        await rec.timed("flow", client.request("GET", f"/v1/applications/{app_id}",
-                                               {"Authorization": f"Bearer {token}"}, user=u))
+        await rec.timed(
+            "flow", client.request("GET", f"/v1/applications/{app_id}", {"Authorization": f"Bearer {token}"}, user=u)
+        )
 
     counter = 0
 
@@ -200,9 +274,15 @@ def read_flows(client, issued: list[tuple[str, str, str]]):
         n = counter // 40
         counter += 1
         _, _, code = issued[(u * 7919 + i) % len(issued)]
-        await rec.timed("flow", client.request(
-            "GET", f"/v1/verify/{code}", {"X-Forwarded-For": f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"},
-            user=u))
+        await rec.timed(
+            "flow",
+            client.request(
+                "GET",
+                f"/v1/verify/{code}",
+                {"X-Forwarded-For": f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"},
+                user=u,
+            ),
+        )
 
     return get_application, verify
 
@@ -214,8 +294,9 @@ async def bare_phase(port: int, args) -> Recorder:
         await rec.timed("flow", client.request("GET", "/ping", user=u))
 
     try:
-        return await closed_loop(ping, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000,
-                                 warmup=1.0)
+        return await closed_loop(
+            ping, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000, warmup=1.0
+        )
     finally:
         await client.aclose()
 
@@ -242,15 +323,18 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
             raw[name] = rec.latencies
             log(f"  {rec.completed / rec.elapsed:.1f}/s, failures {dict(rec.failures)}")
         if not flows.issued:
-            raise RuntimeError("no certificate was issued; see failure samples: "
-                               + json.dumps({k: v.get("failure_samples") for k, v in phases.items()}, ensure_ascii=False))
+            raise RuntimeError(
+                "no certificate was issued; see failure samples: "
+                + json.dumps({k: v.get("failure_samples") for k, v in phases.items()}, ensure_ascii=False)
+            )
 
         get_application, verify = read_flows(read_client, flows.issued)
         for name, fn in (("read_application", get_application), ("verify_code", verify)):
             sampler.mark(name)
             log(f"phase {name}: {args.read_users} users, {args.read_client} client, {args.read_duration:.0f}s")
-            rec = await closed_loop(fn, users=args.read_users, duration=args.read_duration,
-                                    max_iterations=2_000_000, warmup=1.0)
+            rec = await closed_loop(
+                fn, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000, warmup=1.0
+            )
             phases[name] = rec.summary()
             raw[name] = rec.latencies
             log(f"  {rec.completed / rec.elapsed:.0f}/s, failures {dict(rec.failures)}")
@@ -259,8 +343,9 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         log("phase single_citizen: one citizen alone, residence permit, sequential")
         solo = HttpxClient(base, connections=2)
         solo_flows = Flows(solo, picked, tokens, flows.upload_body)
-        rec = await closed_loop(solo_flows.residence_permit, users=1, duration=args.single_duration,
-                                max_iterations=300, warmup=2.0)
+        rec = await closed_loop(
+            solo_flows.residence_permit, users=1, duration=args.single_duration, max_iterations=300, warmup=2.0
+        )
         await solo.aclose()
         phases["single_citizen"] = rec.summary()
         raw["single_citizen"] = rec.latencies
@@ -278,22 +363,27 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         if args.profile:
             sampler.mark("profile")
             out = RESULTS / f"{results['run_id']}-profile.txt"
-            log(f"phase profile: py-spy on the service workers for {args.profile_duration}s under residence-permit load")
+            log(
+                f"phase profile: py-spy on the service workers for {args.profile_duration}s under residence-permit load"
+            )
             spy = start_record(stack.service.proc.pid, out, duration=args.profile_duration)
             if spy is None:
                 results["profile"] = {"error": "py-spy not installed"}
             else:
                 await asyncio.sleep(0.5)
-                rec = await closed_loop(flows.residence_permit, users=args.users, duration=args.profile_duration,
-                                        max_iterations=100_000)
+                rec = await closed_loop(
+                    flows.residence_permit, users=args.users, duration=args.profile_duration, max_iterations=100_000
+                )
                 try:
                     _, err = await asyncio.to_thread(spy.communicate, timeout=60)
                 except subprocess.TimeoutExpired:
                     spy.kill()
                     err = b"timeout"
                 if out.exists():
-                    results["profile"] = summarize(out) | {"file": str(out.relative_to(ROOT)),
-                                                           "throughput_under_profiler": round(rec.completed / rec.elapsed, 2)}
+                    results["profile"] = summarize(out) | {
+                        "file": str(out.relative_to(ROOT)),
+                        "throughput_under_profiler": round(rec.completed / rec.elapsed, 2),
+                    }
                 else:
                     results["profile"] = {"error": (err or b"").decode(errors="replace")[-500:]}
     finally:
@@ -306,8 +396,9 @@ async def flat_measure(args, stack: Stack, picked, tokens) -> Recorder:
     client = HttpxClient(base, connections=2)
     flows = Flows(client, picked, tokens, multipart(proof_pdf()))
     try:
-        return await closed_loop(flows.residence_permit, users=1, duration=args.flat_duration,
-                                 max_iterations=args.flat_samples, warmup=3.0)
+        return await closed_loop(
+            flows.residence_permit, users=1, duration=args.flat_duration, max_iterations=args.flat_samples, warmup=3.0
+        )
     finally:
         await client.aclose()
 
@@ -319,8 +410,9 @@ async def export_stream(base: str, token: str, limit_s: float, max_events: int) 
     start = time.perf_counter()
     truncated = False
     async with httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(120.0)) as client:
-        async with client.stream("GET", "/v1/audit/export", params={"format": "ndjson"},
-                                 headers={"Authorization": f"Bearer {token}"}) as r:
+        async with client.stream(
+            "GET", "/v1/audit/export", params={"format": "ndjson"}, headers={"Authorization": f"Bearer {token}"}
+        ) as r:
             if r.status_code != 200:
                 return {"error": f"HTTP {r.status_code}: {(await r.aread())[:300]!r}"}
             async for chunk in r.aiter_raw():
@@ -330,8 +422,13 @@ async def export_stream(base: str, token: str, limit_s: float, max_events: int) 
                     truncated = True
                     break
     elapsed = time.perf_counter() - start
-    return {"events": lines, "bytes": size, "seconds": round(elapsed, 2), "events_per_s": round(lines / elapsed, 1),
-            "truncated_by_bound": truncated}
+    return {
+        "events": lines,
+        "bytes": size,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(lines / elapsed, 1),
+        "truncated_by_bound": truncated,
+    }
 
 
 def start_stack(stack: Stack, args, sampler: RssSampler, label: str, dataset: Path, audit_events: int) -> dict:
@@ -366,8 +463,10 @@ def pick_and_mint(stack: Stack, dataset: Path, limit: int):
         if not getattr(picked, service):
             raise RuntimeError(f"no citizen in {dataset} qualifies for {service}")
     assert stack.data_dir is not None
-    tokens = {s: mint_tokens(stack.data_dir, getattr(picked, s))
-              for s in ("residence_permit", "no_criminal_record", "household_registration")}
+    tokens = {
+        s: mint_tokens(stack.data_dir, getattr(picked, s))
+        for s in ("residence_permit", "no_criminal_record", "household_registration")
+    }
     return picked, tokens
 
 
@@ -397,8 +496,10 @@ def run(args) -> dict:
         log(f"  {results['reference']['naive_render_sign']['throughput_per_s']} documents/s")
 
         sampler.mark("bare")
-        log(f"reference: bare FastAPI endpoint, {args.workers} uvicorn workers, {args.read_users} users, "
-            f"{args.read_client} client, {args.read_duration:.0f}s")
+        log(
+            f"reference: bare FastAPI endpoint, {args.workers} uvicorn workers, {args.read_users} users, "
+            f"{args.read_client} client, {args.read_duration:.0f}s"
+        )
         bare_port = stack.start_bare(workers=args.workers)
         rec = asyncio.run(bare_phase(bare_port, args))
         results["reference"]["bare_endpoint"] = rec.summary()
@@ -417,13 +518,16 @@ def run(args) -> dict:
         t_main = sampler.now()
         asyncio.run(main_phases(args, stack, sampler, picked, tokens, results, raw))
         results["memory"]["main_peak_rss_mb_per_worker"] = {
-            str(k): round(v, 1) for k, v in sampler.peak("main", since=t_main).items()}
+            str(k): round(v, 1) for k, v in sampler.peak("main", since=t_main).items()
+        }
         stop_stack(stack, sampler, "main")
         stack.close()
 
         if args.flat:
-            for label, people, events in (("small", args.flat_small, args.flat_small),
-                                          ("large", args.flat_large, args.flat_large)):
+            for label, people, events in (
+                ("small", args.flat_small, args.flat_small),
+                ("large", args.flat_large, args.flat_large),
+            ):
                 sampler.mark(f"flat_{label}")
                 log(f"data size {label}: {people:,} people, {events:,} audit events")
                 dataset, gen_s = ensure_dataset(people, args.seed)
@@ -434,15 +538,21 @@ def run(args) -> dict:
                 log(f"  stack up in {time.monotonic() - t:.0f}s (simulators {info['simulators_start_s']}s)")
                 picked, tokens = pick_and_mint(stack, dataset, limit=50)
                 rec = asyncio.run(flat_measure(args, stack, picked, tokens))
-                entry = {"people": people, "audit_events": events, "generate_s": round(gen_s, 1),
-                         **{k: v for k, v in info.items() if k != "pg_url"}, **rec.summary()}
+                entry = {
+                    "people": people,
+                    "audit_events": events,
+                    "generate_s": round(gen_s, 1),
+                    **{k: v for k, v in info.items() if k != "pg_url"},
+                    **rec.summary(),
+                }
                 results["flatness"][label] = entry
                 raw[f"decision_{label}"] = {"file": rec.latencies["file"]}
                 log(f"  decision (POST /v1/applications) p50 {entry['steps'].get('file', {}).get('p50_ms')} ms")
                 if label == "large" and args.export:
                     results["memory"]["export"] = export_memory(args, stack, sampler, label)
                 results["memory"][f"{label}_peak_rss_mb_per_worker"] = {
-                    str(k): round(v, 1) for k, v in sampler.peak(label).items()}
+                    str(k): round(v, 1) for k, v in sampler.peak(label).items()
+                }
                 stop_stack(stack, sampler, label)
                 stack.close()
     finally:
@@ -467,15 +577,20 @@ def export_memory(args, stack: Stack, sampler: RssSampler, label: str) -> dict:
     before = sampler.latest(label, before=sampler.now())
     t0 = sampler.now()
     log(f"  streaming GET /v1/audit/export?format=ndjson (bounded: {args.export_timeout:.0f}s)")
-    stream = asyncio.run(export_stream(f"http://127.0.0.1:{stack.service_port}", token, args.export_timeout,
-                                       args.flat_large + 100_000))
+    stream = asyncio.run(
+        export_stream(f"http://127.0.0.1:{stack.service_port}", token, args.export_timeout, args.flat_large + 100_000)
+    )
     time.sleep(2 * sampler.interval)
     peak = sampler.peak(label, since=t0)
     deltas = {str(pid): round(peak[pid] - before.get(pid, peak[pid]), 1) for pid in peak}
     log(f"  exported {stream.get('events')} events in {stream.get('seconds')}s; RSS rise per worker {deltas} MB")
-    return {"stream": stream, "rss_before_mb": {str(k): round(v, 1) for k, v in before.items()},
-            "rss_peak_mb": {str(k): round(v, 1) for k, v in peak.items()}, "rss_rise_mb": deltas,
-            "max_rise_mb": max(deltas.values()) if deltas else None}
+    return {
+        "stream": stream,
+        "rss_before_mb": {str(k): round(v, 1) for k, v in before.items()},
+        "rss_peak_mb": {str(k): round(v, 1) for k, v in peak.items()},
+        "rss_rise_mb": deltas,
+        "max_rise_mb": max(deltas.values()) if deltas else None,
+    }
 
 
 def machine_info() -> dict:
@@ -485,21 +600,33 @@ def machine_info() -> dict:
         load = os.getloadavg()
     except OSError:
         load = (0, 0, 0)
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "loadavg_at_start": [round(x, 2) for x in load]}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": [round(x, 2) for x in load],
+    }
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workers", type=int, default=2, help="service (and bare endpoint) worker processes")
     p.add_argument("--people", type=int, default=100_000, help="people in the main dataset")
-    p.add_argument("--duration", type=float, default=30, help="seconds of the residence-permit and open-loop phases "
-                   "(the other two services get half)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=30,
+        help="seconds of the residence-permit and open-loop phases (the other two services get half)",
+    )
     p.add_argument("--users", type=int, default=32, help="concurrent virtual citizens in the closed-loop flows")
     p.add_argument("--read-users", type=int, default=32)
     p.add_argument("--read-duration", type=float, default=10)
-    p.add_argument("--read-client", choices=["raw", "httpx"], default="raw",
-                   help="client for the bare endpoint and the reads (same for both)")
+    p.add_argument(
+        "--read-client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="client for the bare endpoint and the reads (same for both)",
+    )
     p.add_argument("--ref-duration", type=float, default=10, help="seconds of the naive render-and-sign loop")
     p.add_argument("--naive-procs", type=int, default=0, help="default: one per core")
     p.add_argument("--single-duration", type=float, default=10)
@@ -510,8 +637,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--flat-large", type=int, default=1_000_000)
     p.add_argument("--flat-samples", type=int, default=60, help="sequential filings per size (bounded)")
     p.add_argument("--flat-duration", type=float, default=20)
-    p.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
-                   help="stream the audit export of the large size and watch RSS")
+    p.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="stream the audit export of the large size and watch RSS",
+    )
     p.add_argument("--export-timeout", type=float, default=300)
     p.add_argument("--sim-timeout", type=float, default=600, help="seconds for a simulator to load its dataset")
     p.add_argument("--seed", type=int, default=1)

@@ -60,8 +60,9 @@ def ensure_postgres(log) -> None:
     if not versions:
         raise RuntimeError("PostgreSQL does not answer on 127.0.0.1:5432 and no local cluster to start")
     log(f"starting PostgreSQL {versions[-1]} (pg_ctlcluster)")
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"], check=False,
-                   timeout=60)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"], check=False, timeout=60
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not _pg_answers():
         time.sleep(0.5)
@@ -74,8 +75,13 @@ def _pg_answers() -> bool:
 
 
 def psql(url: str, sql: str, *, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], capture_output=True,
-                          text=True, check=check, timeout=timeout)
+    return subprocess.run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=timeout,
+    )
 
 
 def create_database(name: str) -> str:
@@ -136,8 +142,15 @@ class Stack:
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         log_path = self.workdir / f"{name}.log"
         out = open(log_path, "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         out.close()
         child = Child(name, proc, log_path)
         self.children.append(child)
@@ -153,9 +166,21 @@ class Stack:
         started = []
         for agency in ("police", "housing"):
             port = free_port()
-            child = self.spawn(f"sim-{agency}-{port}", [venv_bin("cityservices"), "simulate", agency, "--host", HOST,
-                                                        "--port", str(port), "--dataset", str(dataset)],
-                               self.base_env())
+            child = self.spawn(
+                f"sim-{agency}-{port}",
+                [
+                    venv_bin("cityservices"),
+                    "simulate",
+                    agency,
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(port),
+                    "--dataset",
+                    str(dataset),
+                ],
+                self.base_env(),
+            )
             started.append((child, port))
             urls[agency] = f"http://{HOST}:{port}"
         for child, port in started:  # both load their dataset in parallel
@@ -165,8 +190,9 @@ class Stack:
     def migrate(self, database_url: str) -> float:
         start = time.monotonic()
         env = self.base_env() | {"DATABASE_URL": database_url}
-        subprocess.run([venv_bin("alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, timeout=300,
-                       capture_output=True)
+        subprocess.run(
+            [venv_bin("alembic"), "upgrade", "head"], cwd=ROOT, env=env, check=True, timeout=300, capture_output=True
+        )
         return time.monotonic() - start
 
     def start_service(self, *, workers: int, database_url: str, urls: dict[str, str], timeout: float = 90) -> Child:
@@ -180,17 +206,36 @@ class Stack:
             "ENVIRONMENT": "development",
             "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
         }
-        child = self.spawn(f"service-{port}", [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port),
-                                               "--workers", str(workers)], env)
+        child = self.spawn(
+            f"service-{port}",
+            [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
+            env,
+        )
         self.service_port, self.service = port, child
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         return child
 
     def start_bare(self, *, workers: int) -> int:
         port = free_port()
-        child = self.spawn(f"bare-{port}", [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", HOST,
-                                            "--port", str(port), "--workers", str(workers), "--no-access-log",
-                                            "--log-level", "warning"], self.base_env())
+        child = self.spawn(
+            f"bare-{port}",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.bare_app:app",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            self.base_env(),
+        )
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
         return port
 

@@ -95,10 +95,15 @@ def test_normalize_address(benchmark):
 
 def test_token_verification(benchmark, loop, tmp_path):
     jwks_path = ensure_dev_keys(tmp_path)
-    verifier = TokenVerifier(keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev",
-                             audience="cityservices")
-    token = mint_dev_token(tmp_path, issuer="cityservices-dev", audience="cityservices", roles=["citizen"],
-                           id_number="330106198803120150", name="张伟")
+    verifier = TokenVerifier(keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev", audience="cityservices")
+    token = mint_dev_token(
+        tmp_path,
+        issuer="cityservices-dev",
+        audience="cityservices",
+        roles=["citizen"],
+        id_number="330106198803120150",
+        name="张伟",
+    )
     claims = benchmark(lambda: loop.run_until_complete(verifier.verify(token)))
     assert claims["id_number"] == "330106198803120150"
 
@@ -121,10 +126,21 @@ def test_audit_append(benchmark, loop, tmp_path):
 
     async def append() -> None:
         async with maker() as session:
-            record(session, kind="request", action="application.get", outcome="ok", request_id="bench",
-                   actor_sub="dev-0123456789abcdef", actor_role="citizen", channel="online", method="GET",
-                   route="/v1/applications/{application_id}", status_code=200, latency_ms=3.2,
-                   client_addr="127.0.0.1")
+            record(
+                session,
+                kind="request",
+                action="application.get",
+                outcome="ok",
+                request_id="bench",
+                actor_sub="dev-0123456789abcdef",
+                actor_role="citizen",
+                channel="online",
+                method="GET",
+                route="/v1/applications/{application_id}",
+                status_code=200,
+                latency_ms=3.2,
+                client_addr="127.0.0.1",
+            )
             await commit(session)
 
     benchmark(lambda: loop.run_until_complete(append()))
