@@ -21,6 +21,7 @@ Raw stacks go to bench/results/profile-reads-<endpoint>-<time>.txt (speedscope r
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -51,6 +52,10 @@ T0 = time.monotonic()
 # rest go by their leaf-most frame that matches a LEAF rule (what kind of code ran: SQLAlchemy,
 # routing, logging...). A needle is "path-part" (the frame's file contains it) or "function@path-part".
 OWNERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "new database connections (pool overflow: connect, auth, codecs, statements re-prepared)",
+        ("asyncpg/connect_utils.py", "_create_connection@sqlalchemy/pool/", "connect@sqlalchemy/dialects/postgresql/"),
+    ),
     ("audit sealer, visible frames (seal_once, hashing)", ("app/audit/sealing.py",)),
     ("request-log writer, visible frames (group commit)", ("app/audit/batching.py",)),
     ("rate limit (limits, in memory)", ("app/ratelimit.py", "limits/")),
@@ -152,27 +157,37 @@ def classify_statement(sql: str) -> str:
         return "INSERT audit_events (request log)"
     if s.startswith("SELECT") and "FROM AUDIT_EVENTS" in s:
         return "SELECT audit_events (sealer: head, unsealed rows)"
-    for table in ("APPLICATIONS", "CERTIFICATES"):
-        if f"FROM {table}" in s:
-            return f"SELECT {table.lower()}"
+    for verb in ("SELECT", "INSERT INTO", "UPDATE"):
+        if s.startswith(verb):
+            m = re.search(r"(?:FROM|INTO|UPDATE) (\w+)", s)
+            return f"{verb.split()[0]} {m.group(1).lower() if m else '?'}"
     return s[:60]
 
 
 def statements(db: str, port: int, name: str, reqs: list[tuple[str, dict[str, str]]], n: int = 20) -> dict:
-    path = pg_log()
-    if path is None:
-        return {"error": "no PostgreSQL log found under /var/log/postgresql"}
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=60) as client:
         for path_, headers in reqs[:3]:  # warm: connections opened, statements prepared
             client.get(path_, headers=headers)
         time.sleep(1.0)
-        offset = path.stat().st_size
-        for i in range(n):
-            p, h = reqs[(3 + i) % len(reqs)]
-            r = client.get(p, headers=h)
-            if r.status_code != 200:
-                raise RuntimeError(f"{p}: {r.status_code} {r.text[:200]}")
-        time.sleep(1.5)  # the sealer's last round
+
+        def run() -> None:
+            for i in range(n):
+                p, h = reqs[(3 + i) % len(reqs)]
+                r = client.get(p, headers=h)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{p}: {r.status_code} {r.text[:200]}")
+
+        return census(db, run, n)
+
+
+def census(db: str, run, n: int) -> dict:
+    """Run `run()` (n requests or flows) and count this database's logged statements per one, by kind."""
+    path = pg_log()
+    if path is None:
+        return {"error": "no PostgreSQL log found under /var/log/postgresql"}
+    offset = path.stat().st_size
+    run()
+    time.sleep(1.5)  # the sealer's last round
     with path.open("rb") as f:
         f.seek(offset)
         text = f.read().decode("utf-8", errors="replace")
@@ -188,10 +203,35 @@ def statements(db: str, port: int, name: str, reqs: list[tuple[str, dict[str, st
         elif rest.startswith("execute "):
             kinds[classify_statement(rest.split(": ", 1)[1] if ": " in rest else rest)] += 1
     return {
-        "requests": n,
+        "count": n,
         "per_request": {k: round(v / n, 2) for k, v in kinds.most_common()},
         "total_per_request": round(sum(kinds.values()) / n, 2),
     }
+
+
+def issuance_census(stack: Stack, db: str, port: int, args, n: int = 5) -> dict:
+    """Statements per residence-permit flow (upload, file, download), sequential, fresh citizens."""
+    from bench.citizens import pick
+    from bench.loadgen import HttpxClient, closed_loop
+    from bench.run import Flows, ensure_dataset, mint_tokens, multipart, proof_pdf
+
+    dataset, _ = ensure_dataset(args.people, args.seed)
+    picked = pick(dataset, limit=max(50, args.issue) + 20)  # as instructions.prepare: the same sample
+    assert stack.data_dir is not None
+    tokens = {"residence_permit": mint_tokens(stack.data_dir, picked.residence_permit)}
+
+    async def flows(count: int, start: int) -> None:
+        client = HttpxClient(f"http://{HOST}:{port}", connections=2)
+        f = Flows(client, picked, tokens, multipart(proof_pdf()), cursor={"residence_permit": start})
+        try:
+            rec = await closed_loop(f.residence_permit, users=1, duration=60, max_iterations=count)
+        finally:
+            await client.aclose()
+        if rec.failures:
+            raise RuntimeError(f"issuance census failed: {rec.failure_samples}")
+
+    asyncio.run(flows(1, max(50, args.issue)))  # warm
+    return census(db, lambda: asyncio.run(flows(n, max(50, args.issue) + 1)), n)
 
 
 def components(raw: Path) -> tuple[int, list[tuple[str, float]]]:
@@ -305,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         results["statements"] = {
             "application": statements(db, port, "application", app_reqs),
             "verify": statements(db, port, "verify", ver_reqs),
+            "residence permit flow (upload + file + download)": issuance_census(stack, db, port, args),
         }
         psql(PG_ADMIN_URL, f'ALTER DATABASE "{db}" RESET log_statement')
         stack.stop(child)  # restart: sessions opened under log_statement keep logging
@@ -331,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print()
     for name, st in results.get("statements", {}).items():
-        print(f"statements per {name} request: {st.get('total_per_request')}  {st.get('per_request')}")
+        print(f"statements per {name}: {st.get('total_per_request')}  {st.get('per_request')}")
     for name, r in results.get("profiles", {}).items():
         print(f"\n{name}: {r['server_cpu_ms_per_request']} ms CPU per request ({r['throughput_per_s']}/s under "
               f"py-spy), connections opened {r['connections_opened']}")  # fmt: skip
