@@ -213,15 +213,20 @@ class Recorder:
         return max(1e-9, self.ended - self.started)
 
     def measure_cpu(self, cpu: CpuReader | None, start: bool) -> None:
+        """`cpu` reads the server's CPU seconds; it may carry `cpu.others`, more readers by name (the
+        simulators, the driver), recorded as `<name>_cpu_ms_per_flow` beside the server's."""
         if cpu is None:
             return
+        readers = {"server": cpu, **getattr(cpu, "others", {})}
         if start:
-            self.extra["_cpu0"] = cpu()
+            self.extra["_cpu0"] = {name: read() for name, read in readers.items()}
             return
-        used = cpu() - float(self.extra.pop("_cpu0", 0.0))  # type: ignore[arg-type]
-        self.extra["server_cpu_s"] = round(used, 3)
-        self.extra["server_cores"] = round(used / self.elapsed, 3)
-        self.extra["server_cpu_ms_per_flow"] = round(1000 * used / self.completed, 3) if self.completed else None
+        before: dict[str, float] = self.extra.pop("_cpu0", {})  # type: ignore[assignment]
+        for name, read in readers.items():
+            used = read() - before.get(name, 0.0)
+            self.extra[f"{name}_cpu_s"] = round(used, 3)
+            self.extra[f"{name}_cores"] = round(used / self.elapsed, 3)
+            self.extra[f"{name}_cpu_ms_per_flow"] = round(1000 * used / self.completed, 3) if self.completed else None
 
     def summary(self) -> dict[str, object]:
         return {

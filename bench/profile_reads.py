@@ -192,10 +192,16 @@ def census(db: str, run, n: int) -> dict:
         f.seek(offset)
         text = f.read().decode("utf-8", errors="replace")
     kinds: Counter[str] = Counter()
+    entries: list[str] = []  # a statement's SQL continues on the following lines of the log
     for line in text.splitlines():
-        if f"@{db} " not in line:
+        if re.match(r"\d{4}-\d\d-\d\d ", line) or not entries:
+            entries.append(line)
+        else:
+            entries[-1] += " " + line
+    for entry in entries:
+        if f"@{db} " not in entry:
             continue
-        _, sep, rest = line.partition("LOG:  ")
+        _, sep, rest = entry.partition("LOG:  ")
         if not sep:
             continue
         if rest.startswith("statement: "):

@@ -113,7 +113,10 @@ def table(r: dict) -> str:
         f"{m.get('loadavg_at_start')}, {r['args']['workers']} workers, {r['args']['people']:,} people, "
         f"wall {r.get('wall_s')} s"
     )
-    head = f"{'flow':<36}{'per s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'fail':>7}{'cpu ms':>9}{'cores':>7}"
+    head = (
+        f"{'flow':<36}{'per s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'fail':>7}"
+        f"{'cpu ms':>9}{'cores':>7}{'sims ms':>9}"
+    )
     lines += ["", head, "-" * len(head)]
 
     def row(name, d, step="flow"):
@@ -126,6 +129,7 @@ def table(r: dict) -> str:
             f"{sum(d.get('failures', {}).values()):>7}"
             + (
                 f"{_fmt(d.get('server_cpu_ms_per_flow'), 3):>9}{_fmt(d.get('server_cores'), 2):>7}"
+                f"{_fmt(d.get('simulators_cpu_ms_per_flow'), 3):>9}"
                 if step == "flow"
                 else ""
             )
@@ -157,7 +161,7 @@ def table(r: dict) -> str:
         )
     lines.append(
         "cpu ms: server CPU (user+sys of all the service's processes) per flow or request over the phase; "
-        "cores: that CPU / wall time"
+        "cores: that CPU / wall time; sims ms: the two agency simulators' CPU per flow (same cores)"
     )
     for label in ("small", "large"):
         f = _get(r, "flatness", label)

@@ -18,6 +18,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -266,6 +267,29 @@ class Flows:
         rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
 
 
+class ServerCpu:
+    """The service's CPU seconds (bench.monitor.CpuMeter); `others`: the agency simulators' and this
+    driver's own, recorded beside it (they share the 2 cores, the naive loop has neither)."""
+
+    def __init__(self, stack: Stack) -> None:
+        assert stack.service is not None
+        self.read = CpuMeter(stack.service.proc.pid).read
+        sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
+        self.others = {"simulators": lambda: sum(m.read() for m in sims), "driver": _own_cpu}
+
+    def __call__(self) -> float:
+        return self.read()
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(stack: Stack) -> ServerCpu:
+    return ServerCpu(stack)
+
+
 def read_flows(client, issued: list[tuple[str, str, str]]):
     async def get_application(u: int, i: int, rec: Recorder) -> None:
         token, app_id, _ = issued[(u * 7919 + i) % len(issued)]
@@ -342,7 +366,7 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
     flows = Flows(flows_client, picked, tokens, multipart(proof_pdf()))
     phases = results["phases"]
     assert stack.service is not None
-    cpu = CpuMeter(stack.service.proc.pid).read
+    cpu = server_cpu(stack)
     try:
         for name, fn, duration in (
             ("residence_permit", flows.residence_permit, args.duration),
