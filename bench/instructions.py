@@ -28,7 +28,7 @@ and the client. Requests are sequential, so the request log's group commit carri
 batch: an upper bound of what a read costs under load, where batches are larger.
 
 Needs valgrind (Debian package `valgrind`); PostgreSQL as for bench/run.py. Everything it starts is
-stopped and its database dropped in a `finally`. ~3-5 minutes.
+stopped and its database dropped in a `finally`. ~2 minutes.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -374,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['rollbacks_per_request']} rollbacks per request, {r['samples']} samples")  # fmt: skip
     finally:
         stack.close()
+        shutil.rmtree(stack.workdir, ignore_errors=True)
     out = RESULTS / f"profile-reads-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print()
