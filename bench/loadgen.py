@@ -11,23 +11,39 @@ Two HTTP clients behind one small interface, `await client.request(method, path,
   more CPU per request than the bare endpoint does, so it would measure itself. The bare endpoint and
   the reads are driven by the same client, so their ratio is like for like.
 
-Every loop is bounded both in time (`duration`) and in count (`max_iterations`).
+- `run_wrk`: wrk (a C load generator, Debian package `wrk`) with `bench/wrk/requests.lua`. The default
+  for the bare endpoint and the reads: it spends ~15-20 µs of CPU per request where `RawClient`
+  spends ~50 µs and httpx ~250 µs, and the driver shares the 2 cores with the server, so a Python driver
+  takes CPU the server would otherwise use at 10,000+ requests/s (the bare endpoint) and measures
+  itself.
+
+Every loop is bounded both in time (`duration`) and in count (`max_iterations`). Each loop can be given
+`cpu`, a function returning the server's CPU seconds (bench.monitor.CpuMeter.read): the summary then
+has the server's CPU time per completed flow over the measured window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+import os
 import random
+import resource
+import shutil
 import socket
+import subprocess
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import numpy as np
 
 Response = tuple[int, dict[str, str], bytes]
+CpuReader = Callable[[], float]
 
 
 class RequestFailed(Exception):
@@ -196,6 +212,22 @@ class Recorder:
     def elapsed(self) -> float:
         return max(1e-9, self.ended - self.started)
 
+    def measure_cpu(self, cpu: CpuReader | None, start: bool) -> None:
+        """`cpu` reads the server's CPU seconds; it may carry `cpu.others`, more readers by name (the
+        simulators, the driver), recorded as `<name>_cpu_ms_per_flow` beside the server's."""
+        if cpu is None:
+            return
+        readers = {"server": cpu, **getattr(cpu, "others", {})}
+        if start:
+            self.extra["_cpu0"] = {name: read() for name, read in readers.items()}
+            return
+        before: dict[str, float] = self.extra.pop("_cpu0", {})  # type: ignore[assignment]
+        for name, read in readers.items():
+            used = read() - before.get(name, 0.0)
+            self.extra[f"{name}_cpu_s"] = round(used, 3)
+            self.extra[f"{name}_cores"] = round(used / self.elapsed, 3)
+            self.extra[f"{name}_cpu_ms_per_flow"] = round(1000 * used / self.completed, 3) if self.completed else None
+
     def summary(self) -> dict[str, object]:
         return {
             "completed": self.completed,
@@ -204,8 +236,8 @@ class Recorder:
             "failures": dict(self.failures),
             "failure_samples": self.failure_samples,
             "steps": {name: percentiles(values) for name, values in self.latencies.items()},
-            **self.extra,
-        }
+            **{k: v for k, v in self.extra.items() if k != "wrk_steps"},
+        } | ({"steps": self.extra["wrk_steps"]} if "wrk_steps" in self.extra else {})
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -227,18 +259,23 @@ def percentiles(values: list[float]) -> dict[str, float]:
 Flow = Callable[[int, int, Recorder], Awaitable[None]]  # (user, iteration, recorder)
 
 
-async def closed_loop(flow: Flow, *, users: int, duration: float, max_iterations: int, warmup: float = 0.0) -> Recorder:
+async def closed_loop(
+    flow: Flow, *, users: int, duration: float, max_iterations: int, warmup: float = 0.0, cpu: CpuReader | None = None
+) -> Recorder:
     """`users` virtual users each run `flow` back to back until `duration` (or `max_iterations` in
     all). The first `warmup` seconds are run but not recorded."""
     if warmup > 0:
         scratch = Recorder()
         await _closed(flow, scratch, users=users, duration=warmup, max_iterations=max_iterations)
     rec = Recorder()
-    await _closed(flow, rec, users=users, duration=duration, max_iterations=max_iterations)
+    await _closed(flow, rec, users=users, duration=duration, max_iterations=max_iterations, cpu=cpu)
     return rec
 
 
-async def _closed(flow: Flow, rec: Recorder, *, users: int, duration: float, max_iterations: int) -> None:
+async def _closed(
+    flow: Flow, rec: Recorder, *, users: int, duration: float, max_iterations: int, cpu: CpuReader | None = None
+) -> None:
+    rec.measure_cpu(cpu, True)
     rec.started = time.perf_counter()
     deadline = rec.started + duration
     issued = 0
@@ -262,15 +299,19 @@ async def _closed(flow: Flow, rec: Recorder, *, users: int, duration: float, max
     for t in pending:
         t.cancel()
     rec.ended = time.perf_counter()  # users finish the iteration in hand: slightly past the deadline
+    rec.measure_cpu(cpu, False)
 
 
-async def open_loop(flow: Flow, *, rate: float, duration: float, max_inflight: int, seed: int = 7) -> Recorder:
+async def open_loop(
+    flow: Flow, *, rate: float, duration: float, max_inflight: int, seed: int = 7, cpu: CpuReader | None = None
+) -> Recorder:
     """Poisson arrivals at `rate` per second for `duration`; each arrival runs `flow` once. Latency
     steps are timed by the flow itself; `arrival_to_done` is measured from the *scheduled* arrival,
     so a driver that falls behind cannot hide queueing (no coordinated omission). Arrivals finding
     `max_inflight` flows already running are counted as `dropped`."""
     rec = Recorder()
     rng = random.Random(seed)
+    rec.measure_cpu(cpu, True)
     rec.started = time.perf_counter()
     deadline = rec.started + duration
     inflight: set[asyncio.Task] = set()
@@ -305,5 +346,108 @@ async def open_loop(flow: Flow, *, rate: float, duration: float, max_inflight: i
         for t in pending:
             t.cancel()
     rec.ended = time.perf_counter()
+    rec.measure_cpu(cpu, False)
     rec.extra.update({"offered_rate_per_s": round(rate, 2), "arrivals": i, "dropped": dropped})
+    return rec
+
+
+# -- wrk --------------------------------------------------------------------------------------------
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "requests.lua"
+_wrk_runs = itertools.count()
+
+
+def wrk_binary() -> str:
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise RuntimeError(
+            "wrk is not installed: `apt-get install -y wrk` (see bench/README.md), or pass --read-client raw"
+        )
+    return exe
+
+
+def write_requests(path: Path, requests: list[tuple[str, str | None]]) -> Path:
+    """The requests file bench/wrk/requests.lua reads: `<path>\t<token or ->` per line."""
+    path.write_text("".join(f"{p}\t{t or '-'}\n" for p, t in requests), encoding="utf-8")
+    return path
+
+
+def run_wrk(
+    base_url: str,
+    requests_file: Path,
+    *,
+    connections: int,
+    duration: float,
+    threads: int = 1,
+    xff_every: int = 0,
+    warmup: float = 1.0,
+    cpu: CpuReader | None = None,
+) -> Recorder:
+    """wrk over keep-alive connections for `duration` s (after `warmup` s not recorded), GETs from
+    `requests_file`. Any answer but 2xx/3xx counts as a failure. Returns a Recorder whose `flow` latencies
+    are wrk's percentiles (1st..99.9th, enough for the CDF plot) and whose summary has wrk's exact
+    percentiles, the server's CPU per request (with `cpu`) and the driver's own CPU per request."""
+    exe = wrk_binary()
+
+    def once(seconds: float) -> tuple[dict, float]:
+        argv = [
+            exe,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(WRK_SCRIPT),
+            base_url,
+            "--",
+            str(requests_file),
+            str(xff_every),
+            str(16 * next(_wrk_runs)),
+        ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=seconds + 60, env=os.environ | {"LC_ALL": "C"}
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+        if proc.returncode != 0 or line is None:
+            raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout[-500:]} {proc.stderr[-500:]}")
+        driver = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return json.loads(line.removeprefix("WRK_JSON ")), driver
+
+    if warmup > 0:
+        once(warmup)
+    rec = Recorder()
+    rec.measure_cpu(cpu, True)
+    rec.started = time.perf_counter()
+    out, driver_cpu = once(duration)
+    rec.ended = rec.started + out["duration_us"] / 1e6
+    errors = out["errors"]
+    failed = errors["status"] + errors["timeout"] + errors["read"] + errors["write"] + errors["connect"]
+    rec.completed = out["requests"] - errors["status"] - errors["timeout"]
+    rec.measure_cpu(cpu, False)
+    for kind, count in errors.items():
+        if count:
+            rec.failures[f"wrk:{kind}"] += count
+    lat = out["latency_us"]
+    pct = {float(k): v / 1000 for k, v in lat["percentiles"].items()}
+    rec.latencies["flow"] = [pct[q] for q in sorted(pct)]
+    rec.extra.update(
+        {
+            "client": f"wrk -t{threads} -c{connections}",
+            "wrk_steps": {
+                "flow": {
+                    "n": out["requests"],
+                    "mean_ms": round(lat["mean"] / 1000, 3),
+                    "p50_ms": pct[50.0],
+                    "p95_ms": pct[95.0],
+                    "p99_ms": pct[99.0],
+                    "max_ms": round(lat["max"] / 1000, 3),
+                }
+            },
+            "failed_requests": failed,
+            "driver_cpu_ms_per_request": round(1000 * driver_cpu / max(1, out["requests"]), 4),
+        }
+    )
     return rec

@@ -85,3 +85,27 @@ class RssSampler(threading.Thread):
             if lab == label and t <= before:
                 out[pid] = mb
         return out
+
+
+class CpuMeter:
+    """User + system CPU seconds of a service: its leader and every descendant (uvicorn's workers, their
+    PDF processes). `read()` before and after a window; the difference ÷ the requests or flows completed
+    in it is the server's CPU per request, which the load of other processes on a shared machine moves
+    far less than throughput. A process that exits inside the window loses its share (none should)."""
+
+    def __init__(self, pid: int) -> None:
+        self.leader = psutil.Process(pid)
+
+    def read(self) -> float:
+        total = 0.0
+        try:
+            procs = [self.leader, *self.leader.children(recursive=True)]
+        except psutil.Error:
+            return total
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system
+        return total

@@ -1,4 +1,4 @@
-"""The summary table, the targets of issue 9 as ratios, and the PNG plot."""
+"""The summary table, the targets of issues 9 and 20 as ratios, and the PNG plot."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _ratio(a, b):
 def targets(r: dict) -> list[dict]:
     naive = _get(r, "reference", "naive_render_sign", "throughput_per_s")
     bare = _get(r, "reference", "bare_endpoint", "throughput_per_s")
+    bare_cpu = _get(r, "reference", "bare_endpoint", "server_cpu_ms_per_flow")
     out = []
 
     def add(name, value, op, limit, detail):
@@ -34,13 +35,24 @@ def targets(r: dict) -> list[dict]:
     add(
         "residence-permit issuance end to end / naive render+sign", _ratio(rp, naive), ">=", 1.0, f"{rp}/s vs {naive}/s"
     )
+    # The same ratio by CPU: naive CPU per document / the service's CPU per issuance (all its processes).
+    # Other processes on a shared machine move it far less than the throughput ratio.
+    naive_cpu = _get(r, "reference", "naive_render_sign", "cpu_ms_per_document")
+    rp_cpu = _get(r, "phases", "residence_permit", "server_cpu_ms_per_flow")
+    add(
+        "  (by CPU: naive ms per document / service ms per issuance)",
+        _ratio(naive_cpu, rp_cpu),
+        ">=",
+        1.0,
+        f"{naive_cpu} ms vs {rp_cpu} ms",
+    )
     solo = _get(r, "phases", "single_citizen", "steps", "file", "p50_ms")
     p99 = _get(r, "phases", "open_loop", "steps", "file", "p99_ms")
     add(
         "open loop at 70%: issuance p99 / one citizen's p50",
         _ratio(p99, solo),
         "<=",
-        4.0,
+        6.0,
         f"p99 {p99} ms vs p50 alone {solo} ms (POST /v1/applications)",
     )
     solo_flow = _get(r, "phases", "single_citizen", "steps", "flow", "p50_ms")
@@ -49,12 +61,20 @@ def targets(r: dict) -> list[dict]:
         "  (same, whole flow upload+file+download)",
         _ratio(p99_flow, solo_flow),
         "<=",
-        4.0,
+        6.0,
         f"p99 {p99_flow} ms vs p50 alone {solo_flow} ms",
     )
     for phase, label in (("read_application", "GET /v1/applications/{id}"), ("verify_code", "GET /v1/verify/{code}")):
         t = _get(r, "phases", phase, "throughput_per_s")
-        add(f"reads: {label} / bare endpoint", _ratio(t, bare), ">=", 0.4, f"{t}/s vs {bare}/s")
+        add(f"reads: {label} / bare endpoint", _ratio(t, bare), ">=", 0.25, f"{t}/s vs {bare}/s")
+        cpu = _get(r, "phases", phase, "server_cpu_ms_per_flow")
+        add(
+            "  (by CPU: bare ms per request / read ms per request)",
+            _ratio(bare_cpu, cpu),
+            ">=",
+            0.25,
+            f"{bare_cpu} ms vs {cpu} ms",
+        )
     small = _get(r, "flatness", "small", "steps", "file", "p50_ms")
     large = _get(r, "flatness", "large", "steps", "file", "p50_ms")
     add(
@@ -93,7 +113,10 @@ def table(r: dict) -> str:
         f"{m.get('loadavg_at_start')}, {r['args']['workers']} workers, {r['args']['people']:,} people, "
         f"wall {r.get('wall_s')} s"
     )
-    head = f"{'flow':<36}{'per s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'fail':>7}"
+    head = (
+        f"{'flow':<36}{'per s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'fail':>7}"
+        f"{'cpu ms':>9}{'cores':>7}{'sims ms':>9}"
+    )
     lines += ["", head, "-" * len(head)]
 
     def row(name, d, step="flow"):
@@ -104,6 +127,12 @@ def table(r: dict) -> str:
             f"{name:<36}{_fmt(d.get('throughput_per_s')):>10}{_fmt(s.get('p50_ms'), 2):>10}"
             f"{_fmt(s.get('p95_ms'), 2):>10}{_fmt(s.get('p99_ms'), 2):>10}"
             f"{sum(d.get('failures', {}).values()):>7}"
+            + (
+                f"{_fmt(d.get('server_cpu_ms_per_flow'), 3):>9}{_fmt(d.get('server_cores'), 2):>7}"
+                f"{_fmt(d.get('simulators_cpu_ms_per_flow'), 3):>9}"
+                if step == "flow"
+                else ""
+            )
         )
 
     ph = r.get("phases", {})
@@ -128,7 +157,12 @@ def table(r: dict) -> str:
         lines.append(
             f"{'reference: naive render+sign loop':<36}{_fmt(naive['throughput_per_s']):>10}"
             f"{_fmt(naive['ms_per_document_per_process'], 2):>10}  (ms per document per process)"
+            f"{'':>7}{_fmt(naive.get('cpu_ms_per_document'), 3):>9}"
         )
+    lines.append(
+        "cpu ms: server CPU (user+sys of all the service's processes) per flow or request over the phase; "
+        "cores: that CPU / wall time; sims ms: the two agency simulators' CPU per flow (same cores)"
+    )
     for label in ("small", "large"):
         f = _get(r, "flatness", label)
         if f:

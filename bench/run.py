@@ -3,7 +3,7 @@
     python bench/run.py --workers 2 --people 100000 --duration 30
 
 Starts (on loopback only) a fresh PostgreSQL database, both agency simulators on a generated dataset,
-and `cityservices serve --workers N`; drives the three services end to end and the reads; measures in
+and `cityservices serve --workers N`; drives the three services end to end and the reads (wrk); measures in
 the same run a bare FastAPI endpoint and a naive reportlab + pyHanko render-and-sign loop; then the
 open-loop tail test, the data-size test (10,000 vs 1,000,000 people and audit events), the memory of
 each worker (also while streaming a 1,000,000-event audit export) and a py-spy profile. Prints a
@@ -18,6 +18,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -37,8 +38,11 @@ from bench.loadgen import (  # noqa: E402
     closed_loop,
     make_client,
     open_loop,
+    run_wrk,
+    write_requests,
+    wrk_binary,
 )
-from bench.monitor import RssSampler  # noqa: E402
+from bench.monitor import CpuMeter, RssSampler  # noqa: E402
 from bench.naive import run_naive  # noqa: E402
 from bench.profiling import start_record, summarize  # noqa: E402
 from bench.stack import (  # noqa: E402
@@ -177,23 +181,29 @@ def mint_role(data_dir: Path, role: str) -> str:
 class Flows:
     """The citizens' journeys. Each flow raises RequestFailed on any unexpected answer."""
 
-    def __init__(self, client, picked, tokens: dict[str, list[str]], upload_body: bytes) -> None:
+    def __init__(self, client, picked, tokens: dict[str, list[str]], upload_body: bytes, cursor=None) -> None:
         self.client = client
         self.picked = picked
         self.tokens = tokens
         self.upload_body = upload_body
         self.issued: list[tuple[str, str, str]] = []  # (token, application id, verification code), bounded
+        self.cursor: dict[str, int] = dict.fromkeys(tokens, 0) if cursor is None else cursor
 
-    def _auth(self, token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
+    def _auth(self, token: str, u: int = 0) -> dict[str, str]:
+        # Each virtual citizen from an address of their own (uvicorn trusts X-Forwarded-For from
+        # loopback): uploads are bounded per client address, and 32 citizens are not one client.
+        return {"Authorization": f"Bearer {token}", "X-Forwarded-For": f"10.250.{(u >> 8) & 255}.{u & 255}"}
 
     def _who(self, service: str, u: int, i: int) -> tuple[Citizen, str]:
+        # Each citizen files once per run while fresh ones last: a second residence permit while the
+        # first is valid is refused (409), and so is a second open case for the same service.
         people = getattr(self.picked, service)
-        k = (u * 7919 + i) % len(people)
+        k = self.cursor[service] % len(people)
+        self.cursor[service] += 1
         return people[k], self.tokens[service][k]
 
     async def _file_and_download(self, rec: Recorder, u: int, token: str, body: dict) -> None:
-        auth = self._auth(token)
+        auth = self._auth(token, u)
         _, _, raw = await rec.timed(
             "file",
             self.client.request(
@@ -225,7 +235,7 @@ class Flows:
             self.client.request(
                 "POST",
                 "/v1/materials",
-                self._auth(token) | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                self._auth(token, u) | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
                 self.upload_body,
                 user=u,
             ),
@@ -255,6 +265,29 @@ class Flows:
             rec, u, token, {"service": "household-registration-certificate", "details": {"purpose": "子女入学"}}
         )
         rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
+
+
+class ServerCpu:
+    """The service's CPU seconds (bench.monitor.CpuMeter); `others`: the agency simulators' and this
+    driver's own, recorded beside it (they share the 2 cores, the naive loop has neither)."""
+
+    def __init__(self, stack: Stack) -> None:
+        assert stack.service is not None
+        self.read = CpuMeter(stack.service.proc.pid).read
+        sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
+        self.others = {"simulators": lambda: sum(m.read() for m in sims), "driver": _own_cpu}
+
+    def __call__(self) -> float:
+        return self.read()
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu(stack: Stack) -> ServerCpu:
+    return ServerCpu(stack)
 
 
 def read_flows(client, issued: list[tuple[str, str, str]]):
@@ -287,7 +320,18 @@ def read_flows(client, issued: list[tuple[str, str, str]]):
     return get_application, verify
 
 
-async def bare_phase(port: int, args) -> Recorder:
+async def bare_phase(port: int, args, cpu) -> Recorder:
+    if args.read_client == "wrk":
+        requests = write_requests(RESULTS / "wrk-bare.txt", [("/ping", None)])
+        return await asyncio.to_thread(
+            run_wrk,
+            f"http://127.0.0.1:{port}",
+            requests,
+            connections=args.read_users,
+            duration=args.read_duration,
+            threads=args.wrk_threads,
+            cpu=cpu,
+        )
     client = make_client(args.read_client, f"http://127.0.0.1:{port}", connections=args.read_users)
 
     async def ping(u: int, i: int, rec: Recorder) -> None:
@@ -295,10 +339,21 @@ async def bare_phase(port: int, args) -> Recorder:
 
     try:
         return await closed_loop(
-            ping, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000, warmup=1.0
+            ping, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000, warmup=1.0, cpu=cpu
         )
     finally:
         await client.aclose()
+
+
+def wrk_reads(issued: list[tuple[str, str, str]]) -> dict[str, tuple[Path, int]]:
+    """The reads as wrk request files: (file, X-Forwarded-For every n requests)."""
+    apps = write_requests(
+        RESULTS / "wrk-read-application.txt", [(f"/v1/applications/{app_id}", token) for token, app_id, _ in issued]
+    )
+    codes = write_requests(RESULTS / "wrk-verify-code.txt", [(f"/v1/verify/{code}", None) for _, _, code in issued])
+    # Verification is public and limited per client address (60/minute by default): many people
+    # scanning QR codes, not one client hammering; each address is used at most 40 times.
+    return {"read_application": (apps, 0), "verify_code": (codes, 40)}
 
 
 # -- phases -----------------------------------------------------------------------------------------
@@ -310,6 +365,8 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
     read_client = make_client(args.read_client, base, connections=args.read_users)
     flows = Flows(flows_client, picked, tokens, multipart(proof_pdf()))
     phases = results["phases"]
+    assert stack.service is not None
+    cpu = server_cpu(stack)
     try:
         for name, fn, duration in (
             ("residence_permit", flows.residence_permit, args.duration),
@@ -318,10 +375,15 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         ):
             sampler.mark(name)
             log(f"phase {name}: {args.users} users, closed loop, {duration:.0f}s")
-            rec = await closed_loop(fn, users=args.users, duration=duration, max_iterations=100_000, warmup=3.0)
+            rec = await closed_loop(
+                fn, users=args.users, duration=duration, max_iterations=100_000, warmup=3.0, cpu=cpu
+            )
             phases[name] = rec.summary()
             raw[name] = rec.latencies
-            log(f"  {rec.completed / rec.elapsed:.1f}/s, failures {dict(rec.failures)}")
+            log(
+                f"  {rec.completed / rec.elapsed:.1f}/s, {rec.extra.get('server_cpu_ms_per_flow')} ms server CPU "
+                f"per flow, failures {dict(rec.failures)}"
+            )
         if not flows.issued:
             raise RuntimeError(
                 "no certificate was issued; see failure samples: "
@@ -329,22 +391,44 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
             )
 
         get_application, verify = read_flows(read_client, flows.issued)
+        files = wrk_reads(flows.issued) if args.read_client == "wrk" else {}
         for name, fn in (("read_application", get_application), ("verify_code", verify)):
             sampler.mark(name)
             log(f"phase {name}: {args.read_users} users, {args.read_client} client, {args.read_duration:.0f}s")
-            rec = await closed_loop(
-                fn, users=args.read_users, duration=args.read_duration, max_iterations=2_000_000, warmup=1.0
-            )
+            if args.read_client == "wrk":
+                requests, xff_every = files[name]
+                rec = await asyncio.to_thread(
+                    run_wrk,
+                    base,
+                    requests,
+                    connections=args.read_users,
+                    duration=args.read_duration,
+                    threads=args.wrk_threads,
+                    xff_every=xff_every,
+                    cpu=cpu,
+                )
+            else:
+                rec = await closed_loop(
+                    fn,
+                    users=args.read_users,
+                    duration=args.read_duration,
+                    max_iterations=2_000_000,
+                    warmup=1.0,
+                    cpu=cpu,
+                )
             phases[name] = rec.summary()
             raw[name] = rec.latencies
-            log(f"  {rec.completed / rec.elapsed:.0f}/s, failures {dict(rec.failures)}")
+            log(
+                f"  {rec.completed / rec.elapsed:.0f}/s, {rec.extra.get('server_cpu_ms_per_flow')} ms server CPU "
+                f"per read, failures {dict(rec.failures)}"
+            )
 
         sampler.mark("single_citizen")
         log("phase single_citizen: one citizen alone, residence permit, sequential")
         solo = HttpxClient(base, connections=2)
-        solo_flows = Flows(solo, picked, tokens, flows.upload_body)
+        solo_flows = Flows(solo, picked, tokens, flows.upload_body, cursor=flows.cursor)
         rec = await closed_loop(
-            solo_flows.residence_permit, users=1, duration=args.single_duration, max_iterations=300, warmup=2.0
+            solo_flows.residence_permit, users=1, duration=args.single_duration, max_iterations=300, warmup=2.0, cpu=cpu
         )
         await solo.aclose()
         phases["single_citizen"] = rec.summary()
@@ -355,7 +439,7 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         rate = max(0.5, 0.7 * max_rate)
         sampler.mark("open_loop")
         log(f"phase open_loop: Poisson arrivals at {rate:.1f}/s (70% of {max_rate}/s), {args.duration:.0f}s")
-        rec = await open_loop(flows.residence_permit, rate=rate, duration=args.duration, max_inflight=512)
+        rec = await open_loop(flows.residence_permit, rate=rate, duration=args.duration, max_inflight=512, cpu=cpu)
         phases["open_loop"] = rec.summary()
         raw["open_loop"] = rec.latencies
         log(f"  completed {rec.completed}, dropped {rec.extra['dropped']}, failures {dict(rec.failures)}")
@@ -487,33 +571,41 @@ def run(args) -> dict:
     sampler.start()
     stack = Stack(log)
     try:
+        if args.read_client == "wrk":
+            wrk_binary()  # fail before anything starts
         ensure_postgres(log)
 
         sampler.mark("naive")
         procs = args.naive_procs or os.cpu_count() or 1
         log(f"reference: naive render + sign loop, {procs} processes, {args.ref_duration:.0f}s")
         results["reference"]["naive_render_sign"] = run_naive(procs, args.ref_duration)
-        log(f"  {results['reference']['naive_render_sign']['throughput_per_s']} documents/s")
+        log(
+            f"  {results['reference']['naive_render_sign']['throughput_per_s']} documents/s, "
+            f"{results['reference']['naive_render_sign']['cpu_ms_per_document']} ms CPU per document"
+        )
 
         sampler.mark("bare")
         log(
-            f"reference: bare FastAPI endpoint, {args.workers} uvicorn workers, {args.read_users} users, "
-            f"{args.read_client} client, {args.read_duration:.0f}s"
+            f"reference: bare FastAPI endpoint, {args.workers} uvicorn workers (uvloop, httptools), "
+            f"{args.read_users} connections, {args.read_client} client, {args.read_duration:.0f}s"
         )
-        bare_port = stack.start_bare(workers=args.workers)
-        rec = asyncio.run(bare_phase(bare_port, args))
+        bare = stack.start_bare(workers=args.workers)
+        rec = asyncio.run(bare_phase(stack.bare_port, args, CpuMeter(bare.proc.pid).read))
         results["reference"]["bare_endpoint"] = rec.summary()
         raw["bare_endpoint"] = rec.latencies
         for child in list(stack.children):
             stack.stop(child)
-        log(f"  {results['reference']['bare_endpoint']['throughput_per_s']:.0f} requests/s")
+        log(
+            f"  {results['reference']['bare_endpoint']['throughput_per_s']:.0f} requests/s, "
+            f"{rec.extra.get('server_cpu_ms_per_flow')} ms server CPU per request"
+        )
 
         dataset, gen_s = ensure_dataset(args.people, args.seed)
         results["dataset"] = {"people": args.people, "file": str(dataset), "generate_s": round(gen_s, 1)}
         log(f"main stack: {args.people:,} people ({dataset.name}), {args.workers} workers")
         info = start_stack(stack, args, sampler, "main", dataset, 0)
         results["main_stack"] = {k: v for k, v in info.items() if k != "pg_url"}
-        picked, tokens = pick_and_mint(stack, dataset, limit=max(600, 16 * args.users))
+        picked, tokens = pick_and_mint(stack, dataset, limit=max(args.citizens, 16 * args.users))
         results["citizens"] = {s: len(getattr(picked, s)) for s in tokens}
         t_main = sampler.now()
         asyncio.run(main_phases(args, stack, sampler, picked, tokens, results, raw))
@@ -536,7 +628,7 @@ def run(args) -> dict:
                 t = time.monotonic()
                 info = start_stack(stack, args, sampler, label, dataset, events)
                 log(f"  stack up in {time.monotonic() - t:.0f}s (simulators {info['simulators_start_s']}s)")
-                picked, tokens = pick_and_mint(stack, dataset, limit=50)
+                picked, tokens = pick_and_mint(stack, dataset, limit=args.flat_samples + 100)
                 rec = asyncio.run(flat_measure(args, stack, picked, tokens))
                 entry = {
                     "people": people,
@@ -619,13 +711,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds of the residence-permit and open-loop phases (the other two services get half)",
     )
     p.add_argument("--users", type=int, default=32, help="concurrent virtual citizens in the closed-loop flows")
-    p.add_argument("--read-users", type=int, default=32)
+    p.add_argument(
+        "--citizens",
+        type=int,
+        default=6000,
+        help="citizens per service given a token (each files once while fresh ones last; ~0.4 ms per token)",
+    )
+    p.add_argument(
+        "--read-users", type=int, default=64, help="keep-alive connections for the bare endpoint and the reads"
+    )
     p.add_argument("--read-duration", type=float, default=10)
     p.add_argument(
         "--read-client",
-        choices=["raw", "httpx"],
-        default="raw",
-        help="client for the bare endpoint and the reads (same for both)",
+        choices=["wrk", "raw", "httpx"],
+        default="wrk",
+        help="client for the bare endpoint and the reads (same for both); wrk: apt-get install wrk",
+    )
+    p.add_argument(
+        "--wrk-threads", type=int, default=1, help="wrk threads (one keeps the driver's share of the 2 cores small)"
     )
     p.add_argument("--ref-duration", type=float, default=10, help="seconds of the naive render-and-sign loop")
     p.add_argument("--naive-procs", type=int, default=0, help="default: one per core")

@@ -136,6 +136,7 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
     service_port: int | None = None
+    bare_port: int | None = None
     service: Child | None = None
     data_dir: Path | None = None
 
@@ -215,7 +216,9 @@ class Stack:
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         return child
 
-    def start_bare(self, *, workers: int) -> int:
+    def start_bare(self, *, workers: int) -> Child:
+        """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them
+        fails here instead of measuring the slow pure-Python stack."""
         port = free_port()
         child = self.spawn(
             f"bare-{port}",
@@ -230,6 +233,10 @@ class Stack:
                 str(port),
                 "--workers",
                 str(workers),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
                 "--no-access-log",
                 "--log-level",
                 "warning",
@@ -237,7 +244,8 @@ class Stack:
             self.base_env(),
         )
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
-        return port
+        self.bare_port = port
+        return child
 
     def stop(self, child: Child) -> None:
         _stop_group(child.proc)
