@@ -125,7 +125,7 @@ async def file_application(
         idempotency_key=idempotency_key,
     )
     answer = _answer(outcome, response)
-    polite_polling(response, outcome.application)
+    polite_polling(response.headers, outcome.application)
     return answer
 
 
@@ -234,7 +234,7 @@ async def get_application(
     if not_modified(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})
     response.headers["ETag"] = tag
-    polite_polling(response, application, location=False)
+    polite_polling(response.headers, application, location=False)
     return body
 
 

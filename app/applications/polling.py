@@ -6,8 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import UTC, datetime
-
-from fastapi import Response
+from typing import Protocol
 
 from app.applications.models import Application
 from app.applications.schemas import ApplicationOut
@@ -39,8 +38,15 @@ def retry_after_seconds(application: Application, *, now: datetime | None = None
     return max(1, math.ceil(wait))
 
 
-def polite_polling(response: Response, application: Application, *, location: bool = True) -> None:
+class Headers(Protocol):
+    """An answer's headers, as any web framework holds them."""
+
+    def __setitem__(self, key: str, value: str) -> None: ...
+
+
+def polite_polling(headers: Headers, application: Application, *, location: bool = True) -> None:
+    """Set on the answer's headers (the route passes `response.headers`)."""
     if location:
-        response.headers["Location"] = f"/v1/applications/{application.id}"
+        headers["Location"] = f"/v1/applications/{application.id}"
     if application.status == Status.pending_agency:
-        response.headers["Retry-After"] = str(retry_after_seconds(application))
+        headers["Retry-After"] = str(retry_after_seconds(application))

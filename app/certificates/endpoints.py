@@ -16,6 +16,7 @@ from app.api.deps import (
     UnitOfWorkDep,
     audit_action,
 )
+from app.api.uploads import read_file_part
 from app.applications.errors import ConcurrentChange
 from app.auth.principal import Principal, Role
 from app.auth.separation import SeparationOfDuties
@@ -34,7 +35,6 @@ from app.errors import JSON_BODY_ERRORS, UPLOAD_ERRORS, Forbidden, TooManyReques
 from app.i18n import language_var
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
-from app.materials.upload import read_file_part
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 public_router = APIRouter(prefix="/v1", tags=["public"])

@@ -3,12 +3,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.api.deps import CollaboratorsDep, ContextDep, Filer, UnitOfWorkDep, audit_action
+from app.api.uploads import read_file_part
 from app.auth.principal import Role
 from app.errors import UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.materials import service
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart, UnsupportedMaterial
 from app.materials.schemas import MaterialOut
-from app.materials.upload import read_file_part
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
 
