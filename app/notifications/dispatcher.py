@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
 from app.notifications.broker import NatsSink
 from app.notifications.models import SKIPPED, OutboxEvent
@@ -59,13 +60,19 @@ class Dispatcher:
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _wake: asyncio.Event | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Each step of a round (the claim, the marks, a reminder scan) is a unit of work of its own: the
+        # deliveries between them must not hold a transaction open.
+        self._uow = UnitOfWorkFactory(self.sessionmaker)
+
     async def run_once(self, *, now: datetime | None = None) -> int:
         """One round: deliver every due event (up to a batch); return how many were tried."""
         now = now or datetime.now(UTC)
-        async with self.sessionmaker() as session:
+        async with self._uow() as work:
             events = await repository.claim_due(
-                session, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
+                work.session, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
             )
+            await work.commit()
         if not events:
             return 0
         if not self.sinks:
@@ -104,21 +111,23 @@ class Dispatcher:
     async def _mark(
         self, delivered: list[int], failed: list[tuple[OutboxEvent, str]], *, now: datetime, state: str = "sent"
     ) -> None:
-        async with self.sessionmaker() as session:
-            await repository.mark_sent(session, delivered, now=now, state=state)
+        async with self._uow() as work:
+            await repository.mark_sent(work.session, delivered, now=now, state=state)
             for event, error in failed:
                 exhausted = event.attempts >= self.policy.max_attempts
                 retry_at = None if exhausted else now + self.policy.retry_delay(event.attempts)
-                await repository.mark_failed(session, event.id, error=error, retry_at=retry_at)
-            await session.commit()
+                await repository.mark_failed(work.session, event.id, error=error, retry_at=retry_at)
+            await work.commit()
 
     async def remind_expiring(self, *, now: datetime | None = None) -> int:
         """One `certificate.expiring` event per certificate, 30 days before it ends; never a second."""
         now = now or datetime.now(UTC)
         written = 0
-        async with self.sessionmaker() as session:
+        # The scan and the writes are two units of work: on SQLite a transaction that read and then writes
+        # can lose to another writer.
+        async with self._uow() as work:
             rows = await repository.expiring_without_reminder(
-                session, now=now, window=self.policy.expiry_window, limit=200
+                work.session, now=now, window=self.policy.expiry_window, limit=200
             )
             reminders = [
                 outbox.certificate_event(
@@ -130,11 +139,10 @@ class Dispatcher:
                 )
                 for certificate, application in rows
             ]
-            # End the read first: on SQLite a transaction that read and then writes can lose to another writer.
-            await session.commit()
+        async with self._uow() as work:
             for event in reminders:
-                written += await repository.add_once(session, event)
-            await session.commit()
+                written += await repository.add_once(work.session, event)
+            await work.commit()
         return written
 
     async def run_forever(self) -> None:

@@ -8,15 +8,16 @@ import sys
 
 from app.config import Settings
 from app.db.session import create_engine, create_sessionmaker
+from app.db.uow import UnitOfWorkFactory
 from app.notifications import service
 
 
 async def _run(settings: Settings, *, failed: bool, replay: int | None) -> int:
     engine = create_engine(settings.resolved_database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with UnitOfWorkFactory(create_sessionmaker(engine))() as work:
             if failed:
-                for event in await service.dead_letters(session):
+                for event in await service.dead_letters(work.session):
                     print(
                         json.dumps(
                             {**event.payload(), "attempts": event.attempts, "last_error": event.last_error},
@@ -25,7 +26,7 @@ async def _run(settings: Settings, *, failed: bool, replay: int | None) -> int:
                     )
                 return 0
             assert replay is not None
-            if await service.replay(session, replay):
+            if await service.replay(work, replay):
                 print(f"notification {replay} will be delivered again")
                 return 0
             print(f"cityservices: no dead-lettered notification {replay}", file=sys.stderr)

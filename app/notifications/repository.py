@@ -57,7 +57,6 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
         if ids
         else []
     )
-    await session.commit()
     return events
 
 

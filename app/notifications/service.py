@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.uow import UnitOfWork
 from app.notifications import repository
 from app.notifications.models import OutboxEvent
 from app.notifications.schemas import NotificationFeed, NotificationOut
@@ -32,7 +33,7 @@ async def dead_letters(session: AsyncSession) -> list[OutboxEvent]:
     return await repository.dead(session)
 
 
-async def replay(session: AsyncSession, event_id: int) -> bool:
-    replayed = await repository.replay(session, event_id, now=datetime.now(UTC))
-    await session.commit()
+async def replay(work: UnitOfWork, event_id: int) -> bool:
+    replayed = await repository.replay(work.session, event_id, now=datetime.now(UTC))
+    await work.commit()
     return replayed
