@@ -183,11 +183,13 @@ def statements(db: str, port: int, name: str, reqs: list[tuple[str, dict[str, st
                 if r.status_code != 200:
                     raise RuntimeError(f"{p}: {r.status_code} {r.text[:200]}")
 
-        return census(db, run, n)
+        return census(db, run, n, name)
 
 
-def census(db: str, run, n: int) -> dict:
-    """Run `run()` (n requests or flows) and count this database's logged statements per one, by kind."""
+def census(db: str, run, n: int, name: str = "") -> dict:
+    """Run `run()` (n requests or flows) and count this database's logged statements per one, by kind.
+    The statements themselves, in order with their backend's pid, go to
+    bench/results/statements-<name>-<time>.txt (which session did what)."""
     path = pg_log()
     if path is None:
         return {"error": "no PostgreSQL log found under /var/log/postgresql"}
@@ -198,6 +200,7 @@ def census(db: str, run, n: int) -> dict:
         f.seek(offset)
         text = f.read().decode("utf-8", errors="replace")
     kinds: Counter[str] = Counter()
+    listing: list[str] = []
     entries: list[str] = []  # a statement's SQL continues on the following lines of the log
     for line in text.splitlines():
         if re.match(r"\d{4}-\d\d-\d\d ", line) or not entries:
@@ -211,9 +214,17 @@ def census(db: str, run, n: int) -> dict:
         if not sep:
             continue
         if rest.startswith("statement: "):
-            kinds[classify_statement(rest.removeprefix("statement: "))] += 1
+            sql = rest.removeprefix("statement: ")
         elif rest.startswith("execute "):
-            kinds[classify_statement(rest.split(": ", 1)[1] if ": " in rest else rest)] += 1
+            sql = rest.split(": ", 1)[1] if ": " in rest else rest
+        else:
+            continue
+        kinds[classify_statement(sql)] += 1
+        pid = re.search(r"\[(\d+)\]", entry)
+        listing.append(f"{pid.group(1) if pid else '?':>8}  {' '.join(sql.split())[:160]}")
+    if name:
+        out = RESULTS / f"statements-{name}-{datetime.now():%Y%m%d-%H%M%S}.txt"
+        out.write_text("\n".join(listing) + "\n", encoding="utf-8")
     return {
         "count": n,
         "per_request": {k: round(v / n, 2) for k, v in kinds.most_common()},
@@ -243,7 +254,7 @@ def issuance_census(stack: Stack, db: str, port: int, args, n: int = 5) -> dict:
             raise RuntimeError(f"issuance census failed: {rec.failure_samples}")
 
     asyncio.run(flows(1, max(50, args.issue)))  # warm
-    return census(db, lambda: asyncio.run(flows(n, max(50, args.issue) + 1)), n)
+    return census(db, lambda: asyncio.run(flows(n, max(50, args.issue) + 1)), n, "flow")
 
 
 def components(raw: Path) -> tuple[int, list[tuple[str, float]]]:

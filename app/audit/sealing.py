@@ -31,12 +31,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
-from app.audit.models import AuditEvent
+from app.audit.models import EVENTS_TABLE
 from app.db import uow
 
 logger = logging.getLogger("cityservices.audit")
@@ -48,7 +48,7 @@ POLL_SECONDS = 0.5  # events nobody woke this process for (other processes' skip
 _CHAIN_LOCK_KEY = 0x43495459  # "CITY"
 _local_locks: dict[str, asyncio.Lock] = {}  # per database file, however many engines point at it
 
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+_EVENTS = EVENTS_TABLE
 _CONTENT = [name for name in CHAINED_FIELDS if name != "seq"]  # what is hashed, besides the position given here
 _head = _EVENTS.alias("head")  # an alias, so that the head's subqueries are not correlated with the outer rows
 
