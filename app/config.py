@@ -31,6 +31,21 @@ class Settings(BaseSettings):
     environment: Environment = Field(default=Environment.development, description="`production` refuses dev defaults")
     data_dir: Path = Field(default=Path("./data"), description="dev keys, SQLite file, anything local")
     database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR")
+    database_pool_size: int = Field(
+        default=30,
+        ge=1,
+        le=500,
+        description="database connections each process keeps open: the requests it serves at once, plus 2 "
+        "(request-log writer, sealer); processes × (this + DATABASE_MAX_OVERFLOW) must fit max_connections",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=500, description="extra connections a process opens past the pool in a burst, closed after"
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="longest a request waits for a free connection before a 503 with Retry-After (not a 30 s hang)",
+    )
     auth_jwks_file: Path | None = Field(default=None, description="identity provider's public keys (file)")
     auth_jwks_url: AnyHttpUrl | None = Field(
         default=None, description="identity provider's public keys (URL; https:// in production)"

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import Text, localize
@@ -220,6 +221,14 @@ async def _too_deep(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(status=400, code=BodyTooDeeplyNested.code, title=BodyTooDeeplyNested.title)
 
 
+async def _no_connection(_: Request, exc: Exception) -> JSONResponse:
+    # The connection pool stayed empty for DATABASE_POOL_TIMEOUT_SECONDS: the service is saturated, not
+    # broken; the client may try again shortly.
+    logger.warning("no database connection free within the pool timeout: %s", exc)
+    code, title = _HTTP_CODES[503]
+    return problem_response(status=503, code=code, title=title, headers={"Retry-After": "1"})
+
+
 async def _unhandled(_: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
     code, title = _HTTP_CODES[500]
@@ -231,6 +240,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RecursionError, _too_deep)
+    app.add_exception_handler(PoolTimeout, _no_connection)
     app.add_exception_handler(Exception, _unhandled)
 
 

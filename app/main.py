@@ -37,7 +37,7 @@ from app.certificates.pdf_pool import PdfFactory
 from app.certificates.signing import ensure_dev_signing_material
 from app.clock import utc_now
 from app.config import Settings, load_settings
-from app.db.session import create_engine, create_sessionmaker
+from app.db.session import create_engine, create_sessionmaker, pool_options
 from app.db.uow import UnitOfWorkFactory
 from app.errors import install_error_handlers
 from app.identity.subjects import SubjectHasher, load_or_create_dev_key
@@ -95,7 +95,7 @@ def _agency_credentials(settings: Settings, token: SecretStr | None) -> AgencyCr
 
 def build_collaborators(settings: Settings) -> Collaborators:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(settings.resolved_database_url)
+    engine = create_engine(settings.resolved_database_url, **pool_options(settings))
     sessionmaker = create_sessionmaker(engine)
     hmac_key = (
         settings.audit_hmac_key.encode() if settings.audit_hmac_key else load_or_create_dev_key(settings.data_dir)

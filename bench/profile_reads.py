@@ -60,13 +60,14 @@ OWNERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("audit sealer, visible frames (seal_once, hashing)", ("app/audit/sealing.py",)),
     ("request-log writer, visible frames (group commit)", ("app/audit/batching.py",)),
     ("rate limit (limits, in memory)", ("app/ratelimit.py", "limits/")),
-    ("JWT verification + principal (jose, ES256)", ("authenticate@app/auth/dependencies.py", "jose/")),
+    ("JWT verification + principal (jose, ES256)", ("authenticate@app/api/security.py", "jose/")),
     ("query: application (session.get, ORM), visible frames", ("get@app/applications/repository.py",)),
     (
         "query: certificate (select, ORM), visible frames",
         ("certificate_for@app/applications/repository.py", "by_code@app/certificates/repository.py"),
     ),
-    ("session close (ROLLBACK, pool return)", ("_session@app/runtime.py",)),
+    # The request's unit of work (app/api/deps.py): opened, then at the handler's end ROLLBACK + pool return.
+    ("unit of work open/close (session, ROLLBACK, pool return)", ("_unit_of_work@app/api/deps.py",)),
     (
         "presenter + ETag (pydantic model_validate, json)",
         ("present@app/applications/presenter.py", "etag@app/", "_verification@app/certificates"),
@@ -150,12 +151,16 @@ def classify_statement(sql: str) -> str:
     for prefix in ("BEGIN", "COMMIT", "ROLLBACK"):
         if s.startswith(prefix):
             return prefix
-    if "PG_ADVISORY" in s:
-        return "SELECT pg_advisory_xact_lock (sealer)"
+    if "HASHTEXTEXTENDED" in s:
+        return "SELECT pg_advisory_xact_lock (filing: one at a time per person)"
+    if "PG_ADVISORY" in s or "PG_TRY_ADVISORY" in s:
+        return "SELECT pg_(try_)advisory_xact_lock (sealer)"
     if s.startswith("UPDATE AUDIT_EVENTS"):
         return "UPDATE audit_events (sealer)"
     if s.startswith("INSERT INTO AUDIT_EVENTS"):
         return "INSERT audit_events (request log)"
+    if s.startswith("SELECT AUDIT_EVENTS.ID FROM AUDIT_EVENTS") and "LIMIT" in s:
+        return "SELECT audit_events (sealer's poll: anything unsealed?)"
     if s.startswith("SELECT") and "FROM AUDIT_EVENTS" in s:
         return "SELECT audit_events (sealer: head, unsealed rows)"
     for verb in ("SELECT", "INSERT INTO", "UPDATE"):
@@ -178,11 +183,13 @@ def statements(db: str, port: int, name: str, reqs: list[tuple[str, dict[str, st
                 if r.status_code != 200:
                     raise RuntimeError(f"{p}: {r.status_code} {r.text[:200]}")
 
-        return census(db, run, n)
+        return census(db, run, n, name)
 
 
-def census(db: str, run, n: int) -> dict:
-    """Run `run()` (n requests or flows) and count this database's logged statements per one, by kind."""
+def census(db: str, run, n: int, name: str = "") -> dict:
+    """Run `run()` (n requests or flows) and count this database's logged statements per one, by kind.
+    The statements themselves, in order with their backend's pid, go to
+    bench/results/statements-<name>-<time>.txt (which session did what)."""
     path = pg_log()
     if path is None:
         return {"error": "no PostgreSQL log found under /var/log/postgresql"}
@@ -193,6 +200,7 @@ def census(db: str, run, n: int) -> dict:
         f.seek(offset)
         text = f.read().decode("utf-8", errors="replace")
     kinds: Counter[str] = Counter()
+    listing: list[str] = []
     entries: list[str] = []  # a statement's SQL continues on the following lines of the log
     for line in text.splitlines():
         if re.match(r"\d{4}-\d\d-\d\d ", line) or not entries:
@@ -206,9 +214,17 @@ def census(db: str, run, n: int) -> dict:
         if not sep:
             continue
         if rest.startswith("statement: "):
-            kinds[classify_statement(rest.removeprefix("statement: "))] += 1
+            sql = rest.removeprefix("statement: ")
         elif rest.startswith("execute "):
-            kinds[classify_statement(rest.split(": ", 1)[1] if ": " in rest else rest)] += 1
+            sql = rest.split(": ", 1)[1] if ": " in rest else rest
+        else:
+            continue
+        kinds[classify_statement(sql)] += 1
+        pid = re.search(r"\[(\d+)\]", entry)
+        listing.append(f"{pid.group(1) if pid else '?':>8}  {' '.join(sql.split())[:160]}")
+    if name:
+        out = RESULTS / f"statements-{name}-{datetime.now():%Y%m%d-%H%M%S}.txt"
+        out.write_text("\n".join(listing) + "\n", encoding="utf-8")
     return {
         "count": n,
         "per_request": {k: round(v / n, 2) for k, v in kinds.most_common()},
@@ -238,7 +254,7 @@ def issuance_census(stack: Stack, db: str, port: int, args, n: int = 5) -> dict:
             raise RuntimeError(f"issuance census failed: {rec.failure_samples}")
 
     asyncio.run(flows(1, max(50, args.issue)))  # warm
-    return census(db, lambda: asyncio.run(flows(n, max(50, args.issue) + 1)), n)
+    return census(db, lambda: asyncio.run(flows(n, max(50, args.issue) + 1)), n, "flow")
 
 
 def components(raw: Path) -> tuple[int, list[tuple[str, float]]]:
@@ -320,6 +336,31 @@ def resummarize(path: Path) -> None:
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
+def profile_all(
+    stack: Stack, child, argv_: list[str], env: dict, port: int, db: str, issued, results: dict, args
+) -> None:
+    """Per endpoint under wrk: py-spy's split by component, CPU and pool churn (a fresh process: sessions
+    opened under log_statement would keep logging)."""
+    stack.stop(child)
+    child = stack.spawn(f"service-profile2-{port}", argv_, env)
+    wait_ready(f"http://{HOST}:{port}/readyz", timeout=120, proc=child.proc)
+    files = {
+        "application": (write_requests(RESULTS / "wrk-profile-application.txt",
+                                       [(f"/v1/applications/{a}", t) for t, a, _ in issued]), 0),
+        "verify": (write_requests(RESULTS / "wrk-profile-verify.txt",
+                                  [(f"/v1/verify/{c}", None) for _, _, c in issued]), 40),
+        "healthz": (write_requests(RESULTS / "wrk-profile-healthz.txt", [("/healthz", None)]), 0),
+    }  # fmt: skip
+    results["profiles"] = {}
+    for name, (path, xff) in files.items():
+        log(f"profile {name}: wrk {args.connections} connections, {args.duration:.0f}s, py-spy 250 Hz")
+        results["profiles"][name] = profile(stack, port, child.proc.pid, db, name, path, xff, args)
+        r = results["profiles"][name]
+        log(f"  {r['throughput_per_s']}/s, {r['server_cpu_ms_per_request']} ms CPU per request, "
+            f"{r['connections_opened']} connections opened, {r['commits_per_request']} commits and "
+            f"{r['rollbacks_per_request']} rollbacks per request, {r['samples']} samples")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--resummarize", type=Path, help="only re-attribute the stacks of this earlier result JSON")
@@ -328,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--issue", type=int, default=40)
     p.add_argument("--duration", type=float, default=15)
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--statements-only", action="store_true", help="only the statement census (~30 s, no load)")
     args = p.parse_args(argv)
     if args.resummarize:
         resummarize(args.resummarize)
@@ -355,27 +397,15 @@ def main(argv: list[str] | None = None) -> int:
             "residence permit flow (upload + file + download)": issuance_census(stack, db, port, args),
         }
         psql(PG_ADMIN_URL, f'ALTER DATABASE "{db}" RESET log_statement')
-        stack.stop(child)  # restart: sessions opened under log_statement keep logging
-        child = stack.spawn(f"service-profile2-{port}", argv_, env)
-        wait_ready(f"http://{HOST}:{port}/readyz", timeout=120, proc=child.proc)
-        files = {
-            "application": (write_requests(RESULTS / "wrk-profile-application.txt",
-                                           [(f"/v1/applications/{a}", t) for t, a, _ in issued]), 0),
-            "verify": (write_requests(RESULTS / "wrk-profile-verify.txt",
-                                      [(f"/v1/verify/{c}", None) for _, _, c in issued]), 40),
-            "healthz": (write_requests(RESULTS / "wrk-profile-healthz.txt", [("/healthz", None)]), 0),
-        }  # fmt: skip
-        results["profiles"] = {}
-        for name, (path, xff) in files.items():
-            log(f"profile {name}: wrk {args.connections} connections, {args.duration:.0f}s, py-spy 250 Hz")
-            results["profiles"][name] = profile(stack, port, child.proc.pid, db, name, path, xff, args)
-            r = results["profiles"][name]
-            log(f"  {r['throughput_per_s']}/s, {r['server_cpu_ms_per_request']} ms CPU per request, "
-                f"{r['connections_opened']} connections opened, {r['commits_per_request']} commits and "
-                f"{r['rollbacks_per_request']} rollbacks per request, {r['samples']} samples")  # fmt: skip
+        if not args.statements_only:
+            profile_all(stack, child, argv_, env, port, db, issued, results, args)
     finally:
         stack.close()
         shutil.rmtree(stack.workdir, ignore_errors=True)
+    return _report(results)
+
+
+def _report(results: dict) -> int:
     out = RESULTS / f"profile-reads-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     print()

@@ -16,21 +16,21 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit.events import prepared
-from app.audit.models import AuditEvent
+from app.audit.models import EVENTS_TABLE, insert_row
 from app.db.uow import events_committed
 
 logger = logging.getLogger("cityservices.audit")
 
 MAX_BATCH = 500
-_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]
-# Every column but the generated id; seq and hashes stay null until the sealer links the event.
-_COLUMNS = [column.name for column in _TABLE.columns if column.name != "id"]
+# RETURNING only so that SQLAlchemy sends the batch as one multi-row INSERT (insertmanyvalues): a plain
+# executemany goes to asyncpg's executemany, which runs the statement once per row.
+_INSERT = insert(EVENTS_TABLE).returning(EVENTS_TABLE.c.id)
 
 Events = list[dict[str, Any]]
 _Item = tuple[Events, "asyncio.Future[None]"]
@@ -45,7 +45,9 @@ def is_unreachable(exc: BaseException) -> bool:
 
 class RequestLogWriter:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+        bind = sessionmaker.kw.get("bind")
+        assert isinstance(bind, AsyncEngine), "the sessionmaker is bound to one engine"
+        self._engine = bind  # a Core connection per batch: no ORM session to set up for one INSERT
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -106,14 +108,9 @@ class RequestLogWriter:
                     done.set_result(None)
 
     async def _write_batch(self, batch: list[dict[str, Any]]) -> None:
-        # One executemany: one multi-row INSERT per batch on PostgreSQL (and on SQLite), whatever the
-        # number of events; the ORM would insert row by row where it needs each generated id back.
-        rows = [{name: event.get(name) for name in _COLUMNS} for event in map(prepared, batch)]
-        async with self._sessionmaker() as session:
-            try:
-                await session.execute(insert(_TABLE), rows)  # Core: one statement, not ORM groups
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        # One multi-row INSERT per batch (BEGIN, INSERT, COMMIT), whatever the number of events; rolled
+        # back on any failure when the block is left.
+        rows = [insert_row(event) for event in map(prepared, batch)]
+        async with self._engine.begin() as conn:
+            await conn.execute(_INSERT, rows)
         events_committed()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime
@@ -48,6 +48,18 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+# The table itself, for Core statements (the writer's and the unit of work's inserts, the sealer).
+EVENTS_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]
+# Every column an event is inserted with: all but the generated id (seq and hashes stay null until sealed).
+INSERTED_COLUMNS = tuple(column.name for column in EVENTS_TABLE.columns if column.name != "id")
+
+
+def insert_row(fields: dict[str, Any]) -> dict[str, Any]:
+    """An event's values as one row of a multi-row insert: every inserted column, None where unset (all
+    rows of one statement must name the same columns)."""
+    return {name: fields.get(name) for name in INSERTED_COLUMNS}
 
 
 class AuditCheckpoint(Base):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit.batching import RequestLogWriter
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry, outcome_of, prepared
-from app.audit.models import AuditEvent
+from app.audit.models import EVENTS_TABLE, insert_row
 from app.db.uow import UnitOfWork
 from app.identity.subjects import SubjectHasher
 from app.observability import AUDIT_EVENTS
@@ -36,7 +36,7 @@ class AuditLog:
 
     def add(self, work: UnitOfWork, entry: AuditEntry) -> None:
         """Inside a unit of work: the event commits with the change it describes, or not at all."""
-        work.add_event(AuditEvent(**self._columns(entry)))
+        work.add_event(EVENTS_TABLE, insert_row(self._columns(entry)))
         AUDIT_EVENTS.labels(entry.kind.value).inc()
 
     def record_request(self, work: UnitOfWork, ctx: RequestContext) -> None:

@@ -1,8 +1,8 @@
 """The unit of work: one session, one transaction, one commit, for one request or one worker job.
 
 Repositories read and stage changes in `uow.session`; nothing else calls `commit()`. Request-log events
-(any ORM rows the layers above hand over with `add_event`) are inserted at the boundary, beside the
-changes they describe, so a change and its audit trail commit or roll back together. The sessions never
+(rows of column values the layers above hand over with `add_event`) are inserted at the boundary, after
+the changes they describe, so a change and its audit trail commit or roll back together. The sessions never
 autoflush, so the transaction takes its write locks only in `commit()`.
 
 This module sits at the bottom of the layers: it knows rows, not what they mean. The optimistic-lock
@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,14 +36,15 @@ class StaleWrite(Exception):
 class UnitOfWork:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._events: list[Any] = []
+        self._events: list[tuple[Table, dict[str, Any]]] = []
         self._before_commit: list[Callable[[UnitOfWork], None]] = []
         self._after_commit: list[Callable[[], None]] = []
         self.committed = False
 
-    def add_event(self, row: Any) -> None:
-        """An audit row, inserted in this transaction at commit (after the changes it describes)."""
-        self._events.append(row)
+    def add_event(self, table: Table, row: dict[str, Any]) -> None:
+        """An audit row (every column of `table` but its generated key, the same for all rows of a table),
+        inserted in this transaction at commit, after the changes it describes."""
+        self._events.append((table, row))
 
     def before_commit(self, hook: Callable[[UnitOfWork], None]) -> None:
         """Runs at the boundary, before the events are inserted: the last moment to add one."""
@@ -60,8 +62,12 @@ class UnitOfWork:
             hook(self)
         events, self._events = self._events, []
         try:
-            self.session.add_all(events)
             await self.session.flush()
+            for table, rows in _by_table(events):
+                # Core rows, not ORM objects: nothing reads them back in this session, and the ORM's
+                # unit of work per object cost more than the insert. RETURNING only so that SQLAlchemy
+                # sends one multi-row INSERT (insertmanyvalues); without it asyncpg runs it once per row.
+                await self.session.execute(insert(table).returning(*table.primary_key.columns), rows)
             await self.session.commit()
         except StaleDataError as exc:
             await self.session.rollback()
@@ -78,6 +84,17 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._events.clear()
         await self.session.rollback()
+
+
+def _by_table(events: list[tuple[Table, dict[str, Any]]]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """Consecutive rows of one table together, in the order they were added."""
+    groups: list[tuple[Table, list[dict[str, Any]]]] = []
+    for table, row in events:
+        if groups and groups[-1][0] is table:
+            groups[-1][1].append(row)
+        else:
+            groups.append((table, [row]))
+    return groups
 
 
 class UnitOfWorkFactory:
