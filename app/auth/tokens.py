@@ -225,20 +225,24 @@ class TokenVerifier:
         }
 
     async def verify(self, token: str) -> dict[str, Any]:
-        hit = self._verified.pop(token, None) if isinstance(token, str) else None
-        if hit is not None and self._clock() < hit.until:
-            try:
-                jwk = await self._keys.key_for(hit.kid)
-            except KeysUnavailable:
-                jwk = None  # the full check below says why
-            if jwk == hit.jwk:
+        hit = self._verified.get(token) if isinstance(token, str) else None
+        if hit is not None:
+            jwk: dict[str, Any] | None = None
+            if self._clock() < hit.until:
+                try:
+                    jwk = await self._keys.key_for(hit.kid)
+                except KeysUnavailable:
+                    jwk = None  # the full check below says why
+            # Out of the cache either way; put back last (most recently used) if still good.
+            self._verified.pop(token, None)
+            if jwk is not None and jwk == hit.jwk:
                 self._verified[token] = hit
                 return dict(hit.claims)  # a copy: callers may not change what the cache holds
-        claims, kid, jwk = await self._verify_fully(token)
+        claims, kid, key_used = await self._verify_fully(token)
         if self._cache_size and kid is not None:
             if len(self._verified) >= self._cache_size:
                 del self._verified[next(iter(self._verified))]
-            self._verified[token] = _Verified(kid, jwk, dict(claims), float(claims["exp"]))
+            self._verified[token] = _Verified(kid, key_used, dict(claims), float(claims["exp"]))
         return claims
 
     async def _verify_fully(self, token: str) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
