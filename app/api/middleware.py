@@ -4,10 +4,11 @@ no answer)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import time
-import uuid
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -32,6 +33,25 @@ _SECURITY_HEADERS = [
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
 ]
 _NO_STORE = (b"cache-control", b"no-store")
+
+
+# Request ids: a random per-process prefix and a counter, not uuid4() (an os.urandom call per request).
+# 80 random bits + 48 counter bits, 32 hex digits like a uuid4's hex; a forked child draws its own prefix.
+_ids = itertools.count()
+_id_prefix = os.urandom(10).hex()
+
+
+def _new_prefix() -> None:
+    global _ids, _id_prefix
+    _ids = itertools.count()
+    _id_prefix = os.urandom(10).hex()
+
+
+os.register_at_fork(after_in_child=_new_prefix)
+
+
+def new_request_id() -> str:
+    return f"{_id_prefix}{next(_ids) & 0xFFFFFFFFFFFF:012x}"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -100,8 +120,19 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent_id = _header(scope, b"x-request-id")
-        request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else uuid.uuid4().hex
+        # One pass over the headers for what every request needs.
+        sent_id = accept_language = None
+        has_body = False
+        for key, value in scope.get("headers", ()):
+            if key == b"x-request-id":
+                if sent_id is None:
+                    sent_id = bytes(value).decode("latin-1")
+            elif key == b"accept-language":
+                if accept_language is None:
+                    accept_language = bytes(value).decode("latin-1")
+            elif key == b"transfer-encoding" or (key == b"content-length" and value != b"0"):
+                has_body = True
+        request_id = sent_id if sent_id and _REQUEST_ID.match(sent_id) else new_request_id()
         client = scope.get("client")
         ctx = RequestContext(
             request_id=request_id,
@@ -111,7 +142,7 @@ class RequestMiddleware:
         )
         tokens = (
             request_context.set(ctx),
-            language_var.set(choose_language(_header(scope, b"accept-language"))),
+            language_var.set(choose_language(accept_language)),
             request_id_var.set(request_id),
         )
         started = time.perf_counter()
@@ -143,12 +174,17 @@ class RequestMiddleware:
         refusal = _precheck(scope)
         settings = collaborators.settings if collaborators is not None else None
         limited_receive = receive
-        if settings is not None:
-            limited_receive = deadlined(
-                receive, idle_s=settings.http_body_idle_timeout_seconds, total_s=settings.http_body_timeout_seconds
-            )
-        if scope["path"] not in _MULTIPART_ROUTES:
-            limited_receive = _limited(limited_receive, MAX_JSON_BODY)
+        # A GET or HEAD without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): nothing to
+        # time or count, so no wrappers on the hot reads. Anything that may carry a body gets both.
+        if has_body or scope["method"] not in ("GET", "HEAD"):
+            if settings is not None:
+                limited_receive = deadlined(
+                    receive,
+                    idle_s=settings.http_body_idle_timeout_seconds,
+                    total_s=settings.http_body_timeout_seconds,
+                )
+            if scope["path"] not in _MULTIPART_ROUTES:
+                limited_receive = _limited(limited_receive, MAX_JSON_BODY)
         is_upload = scope["path"] in _MULTIPART_ROUTES and scope["method"] == "POST"
         try:
             slots = collaborators.upload_slots if collaborators is not None and is_upload else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.collaborators import collaborators_of
@@ -29,10 +29,7 @@ class IdentityProviderUnavailable(AppError):
     title = Text("暂时无法校验身份令牌", "Tokens cannot be checked right now")
 
 
-async def authenticate(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-) -> Principal:
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     if credentials is None:
         raise Unauthenticated(Text("缺少 Bearer 身份令牌", "No bearer token was sent"))
     collaborators = collaborators_of(request.app)
@@ -56,7 +53,13 @@ async def authenticate(
 
 
 def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
-    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    # One dependency, not a chain (role check -> authenticate -> bearer): FastAPI resolves every level
+    # of a chain on every request. `Security(bearer_scheme)` stays here so that the OpenAPI document
+    # declares the bearer scheme on each route that needs it.
+    async def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+    ) -> Principal:
+        principal = await authenticate(request, credentials)
         role = next((r for r in allowed if r in principal.roles), None)
         ctx = current_context()
         if ctx is not None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from app.applications.models import Application
-from app.applications.schemas import ApplicationOut
+from app.applications.repository import ApplicationView
 from app.applications.states import Status
 
 POLLING_HEADERS = {
@@ -18,9 +18,10 @@ POLLING_HEADERS = {
 }
 
 
-def etag(body: ApplicationOut) -> str:
-    """A strong validator of the representation itself: any change the client could see changes it."""
-    return '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
+def etag(content: bytes) -> str:
+    """A strong validator of the representation itself (the bytes sent): any change the client could see
+    changes it."""
+    return '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
 
 
 def not_modified(if_none_match: str | None, tag: str) -> bool:
@@ -31,7 +32,7 @@ def not_modified(if_none_match: str | None, tag: str) -> bool:
     return "*" in candidates or tag in candidates
 
 
-def retry_after_seconds(application: Application, *, now: datetime | None = None) -> int:
+def retry_after_seconds(application: Application | ApplicationView, *, now: datetime | None = None) -> int:
     if application.next_attempt_at is None:
         return 1
     wait = (application.next_attempt_at - (now or datetime.now(UTC))).total_seconds()
@@ -44,9 +45,17 @@ class Headers(Protocol):
     def __setitem__(self, key: str, value: str) -> None: ...
 
 
-def polite_polling(headers: Headers, application: Application, *, location: bool = True) -> None:
-    """Set on the answer's headers (the route passes `response.headers`)."""
-    if location:
-        headers["Location"] = f"/v1/applications/{application.id}"
+def polite_polling(headers: Headers, application: Application) -> None:
+    """A change's answer: where to poll, and while an agency is awaited, when (the route passes
+    `response.headers`)."""
+    headers["Location"] = f"/v1/applications/{application.id}"
     if application.status == Status.pending_agency:
         headers["Retry-After"] = str(retry_after_seconds(application))
+
+
+def read_headers(view: ApplicationView, tag: str) -> dict[str, str]:
+    """A read's headers: its `ETag`, and while an agency is awaited, when to ask again."""
+    headers = {"ETag": tag}
+    if view.status == Status.pending_agency:
+        headers["Retry-After"] = str(retry_after_seconds(view))
+    return headers

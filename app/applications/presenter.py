@@ -1,14 +1,28 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from app.applications.models import Application
+from app.applications.repository import ApplicationView
 from app.applications.schemas import ApplicationOut
 from app.certificates.codes import display_code
 from app.certificates.models import Certificate
-from app.certificates.status import public_status
+from app.certificates.status import public_status, public_status_of
 from app.identity.id_number import mask
 
 
-def present(application: Application, certificate: Certificate | None) -> ApplicationOut:
+def _certificate(serial: str, code: str, issued_at: datetime, expires_at: datetime, status: str) -> dict[str, Any]:
+    return {
+        "serial": serial,
+        "verification_code": display_code(code),
+        "issued_at": issued_at,
+        "expires_at": expires_at,
+        "status": status,
+    }
+
+
+def _out(application: Application | ApplicationView, certificate: dict[str, Any] | None) -> ApplicationOut:
     return ApplicationOut.model_validate(
         {
             "id": application.id,
@@ -24,17 +38,46 @@ def present(application: Application, certificate: Certificate | None) -> Applic
             "checks": application.checks,
             "reasons": application.reasons,
             "decision": application.decision,
-            "certificate": None
-            if certificate is None
-            else {
-                "serial": certificate.serial,
-                "verification_code": display_code(certificate.verification_code),
-                "issued_at": certificate.issued_at,
-                "expires_at": certificate.expires_at,
-                "status": public_status(certificate),
-            },
+            "certificate": certificate,
             "created_at": application.created_at,
             "updated_at": application.updated_at,
             "decided_at": application.decided_at,
         }
     )
+
+
+def present(application: Application, certificate: Certificate | None) -> ApplicationOut:
+    return _out(
+        application,
+        None
+        if certificate is None
+        else _certificate(
+            certificate.serial,
+            certificate.verification_code,
+            certificate.issued_at,
+            certificate.expires_at,
+            public_status(certificate),
+        ),
+    )
+
+
+def present_view(view: ApplicationView) -> ApplicationOut:
+    """The same answer as `present`, from the one-query read (`repository.view`)."""
+    certificate = None
+    if view.certificate_serial is not None:
+        assert view.certificate_code is not None and view.certificate_issued_at is not None
+        assert view.certificate_expires_at is not None and view.certificate_status is not None
+        certificate = _certificate(
+            view.certificate_serial,
+            view.certificate_code,
+            view.certificate_issued_at,
+            view.certificate_expires_at,
+            public_status_of(view.certificate_status, view.certificate_expires_at),
+        )
+    return _out(view, certificate)
+
+
+def to_json(body: ApplicationOut) -> bytes:
+    """The answer's bytes, serialised once: the `ETag` is their hash and the response sends them as they are
+    (the same bytes FastAPI's `response_model` serialisation would produce, without validating again)."""
+    return ApplicationOut.__pydantic_serializer__.to_json(body)

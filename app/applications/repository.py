@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import aliased, undefer
 
 from app.applications.models import Application, ApplicationMaterial, IdempotencyRecord
 from app.applications.states import OPEN, Status
-from app.certificates.models import Certificate
+from app.certificates.models import Certificate, CertificateStatus
 from app.materials.models import Material
 
 
@@ -34,6 +34,83 @@ async def certificate_for(session: AsyncSession, application_id: str) -> Certifi
         .limit(1)
     )
     return (await session.execute(query)).scalar_one_or_none()
+
+
+class ApplicationView(NamedTuple):
+    """One application as a read shows it (GET /v1/applications/{id}), with its newest certificate's
+    summary: the columns the answer, the access rule and the audit need, and nothing a change needs
+    (history, document facts, attempts, version). Read-only: a change loads the `Application`."""
+
+    id: str
+    service: str
+    status: Status
+    channel: str
+    station_id: str | None
+    applicant_id_number: str
+    applicant_id_hash: str
+    applicant_name: str
+    details: dict[str, Any]
+    checks: list[dict[str, Any]]
+    reasons: list[dict[str, Any]]
+    decision: dict[str, Any] | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    certificate_serial: str | None
+    certificate_code: str | None
+    certificate_issued_at: datetime | None
+    certificate_expires_at: datetime | None
+    certificate_status: CertificateStatus | None
+
+
+_newer = aliased(Certificate)
+# One statement, one round trip, no ORM objects: the application and its newest certificate joined by
+# a correlated subquery (an index lookup on certificates.application_id; PostgreSQL and SQLite alike).
+# Built once; the id is a bound parameter.
+_VIEW = (
+    select(
+        Application.id,
+        Application.service,
+        Application.status,
+        Application.channel,
+        Application.station_id,
+        Application.applicant_id_number,
+        Application.applicant_id_hash,
+        Application.applicant_name,
+        Application.details,
+        Application.checks,
+        Application.reasons,
+        Application.decision,
+        Application.next_attempt_at,
+        Application.created_at,
+        Application.updated_at,
+        Application.decided_at,
+        Certificate.serial,
+        Certificate.verification_code,
+        Certificate.issued_at,
+        Certificate.expires_at,
+        Certificate.status,
+    )
+    .outerjoin(
+        Certificate,
+        Certificate.serial
+        == (
+            select(_newer.serial)
+            .where(_newer.application_id == Application.id)
+            .order_by(_newer.issued_at.desc(), _newer.serial.desc())
+            .limit(1)
+            .correlate(Application)
+            .scalar_subquery()
+        ),
+    )
+    .where(Application.id == bindparam("application_id"))
+)
+
+
+async def view(session: AsyncSession, application_id: str) -> ApplicationView | None:
+    row = (await session.execute(_VIEW, {"application_id": application_id})).first()
+    return None if row is None else ApplicationView._make(row)
 
 
 async def certificates_for(session: AsyncSession, application_ids: Sequence[str]) -> dict[str, Certificate]:

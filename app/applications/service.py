@@ -251,7 +251,7 @@ async def ensure_admissible(
     )
 
 
-def _about(ctx: RequestContext, application: Application) -> None:
+def _about(ctx: RequestContext, application: Application | repository.ApplicationView) -> None:
     ctx.about(
         resource_type="application",
         resource_id=application.id,
@@ -269,6 +269,18 @@ async def visible(
         raise ApplicationNotFound()
     _about(ctx, application)
     return application
+
+
+async def view(
+    *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
+) -> repository.ApplicationView:
+    """What a read shows, if this caller may see it; otherwise the same 404 as `visible`. One query, no
+    ORM object: for reads only (a change goes through `visible`)."""
+    found = await repository.view(session, application_id)
+    if found is None or not may_see_subject(principal, found.applicant_id_hash, hasher):
+        raise ApplicationNotFound()
+    _about(ctx, found)
+    return found
 
 
 async def withdraw(
@@ -335,10 +347,6 @@ async def decide(
     )
     await work.commit(stale=ConcurrentChange)
     return Outcome(200, application, certificate)
-
-
-async def certificate_of(session: AsyncSession, application_id: str) -> Certificate | None:
-    return await repository.certificate_for(session, application_id)
 
 
 async def page(

@@ -26,8 +26,8 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from jose import jwk as jose_jwk
 from jose import jws as jose_jws
@@ -43,6 +43,10 @@ MIN_RSA_BITS = 2048
 # An identity provider issues short-lived tokens; one valid for longer than a day is a stolen-forever
 # credential (or a forged `exp`), so it is refused however good its signature.
 MAX_LIFETIME_S = 24 * 3600
+# Verified tokens remembered (exact token string -> claims): a client sends the same token on every
+# request until it expires, and the full check (ES256 + claims) is most of an authenticated read's
+# token cost. Bounded so that a flood of distinct valid tokens costs memory only up to this many.
+VERIFIED_CACHE_SIZE = 10_000
 
 # Reasons (InvalidToken.reason). All mean 401 except KEYS_UNAVAILABLE, which means we could not check.
 MALFORMED = "malformed"
@@ -161,13 +165,35 @@ def _split(token: str) -> tuple[dict[str, Any], str]:
     return header, alg
 
 
+class _Verified(NamedTuple):
+    kid: str
+    jwk: dict[str, Any]  # the key as published when the token was checked
+    claims: dict[str, Any]
+    until: float  # the token's `exp`: never served from the cache past it
+
+
 class TokenVerifier:
     """Verifies bearer tokens against a `KeySource`.
 
     `await verify(token)` returns the claims (a dict) or raises `InvalidToken`.
+
+    A token that passed the full check is remembered (LRU, `VERIFIED_CACHE_SIZE` entries) until its
+    `exp`, without the leeway: within the leeway, and for every token seen the first time, the full
+    check runs. A remembered token is served only while its `kid` still names the very key it was
+    checked with, so a key rotated away (or replaced under the same kid) refuses it at once. Refusals
+    are never remembered.
     """
 
-    def __init__(self, *, keys: KeySource, issuer: str, audience: str, leeway_s: int = 60):
+    def __init__(
+        self,
+        *,
+        keys: KeySource,
+        issuer: str,
+        audience: str,
+        leeway_s: int = 60,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = VERIFIED_CACHE_SIZE,
+    ):
         if not issuer or not audience:
             raise ValueError("issuer and audience must be configured")
         if leeway_s < 0:
@@ -179,11 +205,54 @@ class TokenVerifier:
         # jose key objects built from JWKs, by the JWK's public members (so a rotated key under an
         # old kid is never confused with its predecessor).
         self._key_cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
+        self._clock = clock
+        self._cache_size = max(0, cache_size)
+        # Insertion order is recency order: a hit is moved to the end, the oldest is evicted first.
+        self._verified: dict[str, _Verified] = {}
+        # Built once: jose reads it, it never changes.
+        self._options: dict[str, Any] = {
+            "verify_signature": True,
+            "verify_aud": True,
+            "verify_iat": True,
+            "verify_exp": True,
+            "verify_nbf": True,
+            "verify_iss": True,
+            "verify_sub": True,
+            "verify_jti": True,
+            "verify_at_hash": False,
+            **{f"require_{claim}": True for claim in REQUIRED_CLAIMS},
+            "leeway": self.leeway_s,
+        }
 
     async def verify(self, token: str) -> dict[str, Any]:
-        header, header_alg = _split(token)
+        hit = self._verified.get(token) if isinstance(token, str) else None
+        if hit is not None:
+            jwk: dict[str, Any] | None = None
+            if self._clock() < hit.until:
+                try:
+                    jwk = await self._keys.key_for(hit.kid)
+                except KeysUnavailable:
+                    jwk = None  # the full check below says why
+            # Out of the cache either way; put back last (most recently used) if still good.
+            self._verified.pop(token, None)
+            if jwk is not None and jwk == hit.jwk:
+                self._verified[token] = hit
+                return dict(hit.claims)  # a copy: callers may not change what the cache holds
+        claims, kid, key_used = await self._verify_fully(token)
+        if self._cache_size and kid is not None:
+            if len(self._verified) >= self._cache_size:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = _Verified(kid, key_used, dict(claims), float(claims["exp"]))
+        return claims
 
-        kid = header.get("kid")
+    async def _verify_fully(self, token: str) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+        """The full check. Returns the claims, the kid the token itself names (None when it names none
+        and the set's sole key was used: such a token is not remembered, since whether it may omit its
+        kid depends on how many keys the set holds) and the key it was checked with."""
+        header, header_alg = _split(token)
+        named_kid = header.get("kid")
+
+        kid = named_kid
         if kid is None and hasattr(self._keys, "sole_kid"):
             # Only a remote identity provider's set (OIDC Core §10.1: kid may be omitted when it holds one key).
             with contextlib.suppress(KeysUnavailable):
@@ -205,22 +274,9 @@ class TokenVerifier:
             raise InvalidToken(ALGORITHM_NOT_ALLOWED, "the token's algorithm does not match its key")
         key = self._jose_key(alg, public)
 
-        options = {
-            "verify_signature": True,
-            "verify_aud": True,
-            "verify_iat": True,
-            "verify_exp": True,
-            "verify_nbf": True,
-            "verify_iss": True,
-            "verify_sub": True,
-            "verify_jti": True,
-            "verify_at_hash": False,
-            **{f"require_{claim}": True for claim in REQUIRED_CLAIMS},
-            "leeway": self.leeway_s,
-        }
         try:
             claims: dict[str, Any] = jose_jwt.decode(
-                token, key, algorithms=[alg], options=options, audience=self.audience, issuer=self.issuer
+                token, key, algorithms=[alg], options=self._options, audience=self.audience, issuer=self.issuer
             )
         except (JOSEError, TypeError, ValueError):
             # TypeError/ValueError: jose's claim checks call int() on exp/nbf/iat and let a TypeError
@@ -231,7 +287,7 @@ class TokenVerifier:
         problem = self._claims_problem(claims)
         if problem is not None:
             raise InvalidToken(*problem)
-        return claims
+        return claims, (kid if named_kid is not None else None), jwk
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -283,7 +339,7 @@ class TokenVerifier:
         if self.audience not in audiences:
             return WRONG_AUDIENCE, "the token is meant for another audience"
 
-        now = time.time()
+        now = self._clock()
         if now > claims["exp"] + self.leeway_s:
             return EXPIRED, "the token has expired"
         if claims["exp"] > now + MAX_LIFETIME_S + self.leeway_s:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
-from app.certificates.models import Certificate, CertificateNumber
+from app.certificates.models import Certificate, CertificateNumber, CertificateStatus
 
 
 async def next_number(session: AsyncSession) -> int:
@@ -30,10 +31,46 @@ async def by_serial(session: AsyncSession, serial: str, *, with_pdf: bool = Fals
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def by_code(session: AsyncSession, code: str) -> Certificate | None:
-    return (
-        await session.execute(select(Certificate).where(Certificate.verification_code == code))
-    ).scalar_one_or_none()
+class VerificationView(NamedTuple):
+    """What public verification shows and records of a certificate: no facts, no staff-only reason,
+    no PDF bookkeeping. Read-only: a change loads the `Certificate`."""
+
+    serial: str
+    application_id: str
+    service: str
+    holder_name: str
+    holder_id_hash: str
+    holder_id_masked: str
+    status: CertificateStatus
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revocation_reason_code: str | None
+    superseded_by: str | None
+    pdf_sha256: str
+
+
+# Built once, the code a bound parameter: one indexed lookup (verification_code is unique), no ORM object.
+_VERIFICATION = select(
+    Certificate.serial,
+    Certificate.application_id,
+    Certificate.service,
+    Certificate.holder_name,
+    Certificate.holder_id_hash,
+    Certificate.holder_id_masked,
+    Certificate.status,
+    Certificate.issued_at,
+    Certificate.expires_at,
+    Certificate.revoked_at,
+    Certificate.revocation_reason_code,
+    Certificate.superseded_by,
+    Certificate.pdf_sha256,
+).where(Certificate.verification_code == bindparam("code"))
+
+
+async def verification_by_code(session: AsyncSession, code: str) -> VerificationView | None:
+    row = (await session.execute(_VERIFICATION, {"code": code})).first()
+    return None if row is None else VerificationView._make(row)
 
 
 async def by_sha256(session: AsyncSession, sha256: str) -> Certificate | None:

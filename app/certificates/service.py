@@ -28,7 +28,7 @@ from app.identity.subjects import SubjectHasher
 from app.notifications.outbox import emit
 
 
-def _about(ctx: RequestContext, certificate: Certificate) -> None:
+def _about(ctx: RequestContext, certificate: Certificate | repository.VerificationView) -> None:
     ctx.about(resource_type="certificate", resource_id=certificate.serial, application_id=certificate.application_id)
     ctx.subject_hash = certificate.holder_id_hash
     ctx.subject_masked = certificate.holder_id_masked
@@ -80,9 +80,9 @@ async def revoke(
     return certificate
 
 
-async def by_code(session: AsyncSession, code: str, *, ctx: RequestContext) -> Certificate:
+async def by_code(session: AsyncSession, code: str, *, ctx: RequestContext) -> repository.VerificationView:
     normalized = normalize_code(code)
-    certificate = await repository.by_code(session, normalized) if normalized else None
+    certificate = await repository.verification_by_code(session, normalized) if normalized else None
     if certificate is None:
         raise CertificateNotFound()
     _about(ctx, certificate)

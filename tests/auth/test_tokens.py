@@ -607,6 +607,77 @@ async def test_remote_jwks_refuses_an_oversized_document(idp: FakeIdp, remote: R
     assert await refused(verifier, keys.es256(claims())) == "keys_unavailable"
 
 
+# -- remembered tokens (the verified-token cache) -----------------------------------------------------
+
+
+async def test_a_remembered_token_answers_the_same_claims(keys: Keys, verifier: TokenVerifier) -> None:
+    token = keys.es256(claims())
+    first = await verifier.verify(token)
+    first["roles"] = ["auditor"]  # what a caller does with its copy does not reach the cache
+    again = await verifier.verify(token)
+    assert again["roles"] == ["citizen"]
+    assert again["sub"] == first["sub"]
+
+
+async def test_a_remembered_token_is_refused_once_expired(keys: Keys) -> None:
+    clock = FakeClock()
+    clock.now = time.time()
+    verifier = TokenVerifier(keys=StaticJwks.from_dict(keys.jwks), issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    now = int(clock.now)
+    token = keys.es256(claims(iat=now, exp=now + 600))
+    assert await verifier.verify(token)
+    clock.now = now + 599
+    assert await verifier.verify(token)  # still within its lifetime
+    clock.now = now + 600 + verifier.leeway_s + 1
+    assert await refused(verifier, token) == "expired"
+
+
+async def test_a_remembered_token_past_exp_gets_the_full_check_with_its_leeway(keys: Keys) -> None:
+    clock = FakeClock()
+    clock.now = time.time()
+    verifier = TokenVerifier(keys=StaticJwks.from_dict(keys.jwks), issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    now = int(clock.now)
+    token = keys.es256(claims(iat=now - 60, exp=now + 5))
+    assert await verifier.verify(token)
+    clock.now = now + 30  # past exp, within the leeway: the same answer as for a token never seen
+    assert await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_refused_after_its_key_is_rotated_away(
+    idp: FakeIdp, remote: RemoteJwks, keys: Keys
+) -> None:
+    verifier = TokenVerifier(keys=remote, issuer=ISSUER, audience=AUDIENCE)
+    token = keys.es256(claims())
+    assert await verifier.verify(token)
+    assert await verifier.verify(token)
+    # the IdP rotates: the EC key is withdrawn, the RSA key published; the set is refetched after its TTL
+    idp.jwks = {"keys": [rsa_jwk(keys.rsa, keys.rsa_kid)]}
+    remote.clock.now += 301  # type: ignore[attr-defined]
+    assert await refused(verifier, token) == "unknown_kid"
+    assert await verifier.verify(keys.rs256(claims()))
+
+
+async def test_a_remembered_token_is_refused_when_its_kid_names_another_key(
+    idp: FakeIdp, remote: RemoteJwks, keys: Keys
+) -> None:
+    verifier = TokenVerifier(keys=remote, issuer=ISSUER, audience=AUDIENCE)
+    token = keys.es256(claims())
+    assert await verifier.verify(token)
+    # the same kid now publishes a different key: the remembered token was signed by the old one
+    idp.jwks = {"keys": [ec_jwk(ec.generate_private_key(ec.SECP256R1()), keys.ec_kid)]}
+    remote.clock.now += 301  # type: ignore[attr-defined]
+    assert await refused(verifier, token) == "bad_signature"
+
+
+async def test_tokens_pushed_out_of_the_bounded_memory_are_checked_again(keys: Keys) -> None:
+    verifier = TokenVerifier(keys=StaticJwks.from_dict(keys.jwks), issuer=ISSUER, audience=AUDIENCE, cache_size=2)
+    issued = [claims() for _ in range(5)]
+    tokens = [keys.es256(c) for c in issued]
+    for _ in range(2):
+        for c, token in zip(issued, tokens, strict=True):
+            assert (await verifier.verify(token))["jti"] == c["jti"]
+
+
 async def test_remote_jwks_over_real_http(keys: Keys) -> None:
     """The same, against a real local HTTP server (and RemoteJwks making its own client)."""
     hits = []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 
 import httpx
 import pytest
 
+from app.api.middleware import new_request_id
 from app.main import create_app
 
 
@@ -142,3 +144,18 @@ async def test_security_headers_and_no_store_on_personal_data(client, tokens):
 async def test_accept_language_chooses_problem_language(client, language, title):
     headers = {"Accept-Language": language} if language else {}
     assert (await client.get("/v1/nothing", headers=headers)).json()["title"] == title
+
+
+def test_request_ids_made_here_are_unique_and_a_forked_process_makes_its_own():
+    ids = {new_request_id() for _ in range(10_000)}
+    assert len(ids) == 10_000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: a worker forked from the parent after import
+        os.write(write_end, new_request_id().encode())
+        os._exit(0)
+    os.close(write_end)
+    child_id = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert len(child_id) == 32 and child_id[:20] != next(iter(ids))[:20]

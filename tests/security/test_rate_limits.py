@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.main import create_app
+from app.ratelimit import MemoryMovingWindow
 from tests.builders import LI_NA, ZHANG_WEI, file, no_criminal_record, upload_proof
 
 
@@ -82,3 +83,28 @@ async def test_limits_are_shared_by_service_processes_through_redis(settings):
         async with await _client(first, address) as a, await _client(second, address) as b:
             statuses = [(await c.get(f"/v1/verify/{uuid.uuid4().hex[:13]}")).status_code for c in (a, b, a, b)]
     assert statuses[-1] == 429 and statuses.count(429) == 1
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_in_process_window_is_a_moving_window_of_sixty_a_minute():
+    clock = _Clock()
+    window = MemoryMovingWindow(60, 60, clock=clock)
+    for i in range(60):
+        clock.now = 100.0 + i * 0.5  # 60 hits over 29.5 s
+        assert window.hit("198.51.100.7") is None
+    clock.now = 130.0
+    assert window.hit("198.51.100.7") == pytest.approx(30.0)  # until the first hit leaves the window
+    assert window.hit("198.51.100.8") is None  # another address has its own window
+    clock.now = 160.0  # the first hit (at 100.0) has left: one more, not a fresh sixty
+    assert window.hit("198.51.100.7") is None
+    assert window.hit("198.51.100.7") == pytest.approx(0.5)
+    clock.now = 1000.0  # a whole window idle: everything allowed again
+    assert all(window.hit("198.51.100.7") is None for _ in range(60))
+    assert window.hit("198.51.100.7") is not None
