@@ -41,6 +41,7 @@ async def run_forever(
             logger.exception("worker pass failed; trying again")
             tried = 0
         if not tried:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), poll_seconds)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow a cancellation (3.11)
+                async with asyncio.timeout(poll_seconds):
+                    await stop.wait()
     logger.info("worker stopped: drained")

@@ -231,8 +231,11 @@ class Sealer:
         skipped = False
         while True:
             woken = False
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
+            # the wait ends, and the loop would then outlive stop() (a shutdown hung forever in CI so).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._retry_s if skipped else self._poll_s)
+                async with asyncio.timeout(self._retry_s if skipped else self._poll_s):
+                    await self._wake.wait()
                 woken = True
             if woken:
                 await asyncio.sleep(self._debounce_s)  # let the burst gather: one round for all of it

@@ -167,8 +167,9 @@ class Dispatcher:
                     ready = True
                     logger.info("notification dispatcher ready", extra=log_fields(sinks=[s.name for s in self.sinks]))
                 if not tried:
-                    with suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.policy.poll_seconds)
+                    with suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow stop()'s cancellation (3.11)
+                        async with asyncio.timeout(self.policy.poll_seconds):
+                            await self._wake.wait()
                     self._wake.clear()
         finally:
             unsubscribe()
