@@ -49,13 +49,17 @@ def polite_polling(headers: Headers, application: Application) -> None:
     """A change's answer: where to poll, and while an agency is awaited, when (the route passes
     `response.headers`)."""
     headers["Location"] = f"/v1/applications/{application.id}"
-    if application.status == Status.pending_agency:
-        headers["Retry-After"] = str(retry_after_seconds(application))
+    _ask_again(headers, application)
 
 
 def read_headers(view: ApplicationView, tag: str) -> dict[str, str]:
     """A read's headers: its `ETag`, and while an agency is awaited, when to ask again."""
     headers = {"ETag": tag}
-    if view.status == Status.pending_agency:
-        headers["Retry-After"] = str(retry_after_seconds(view))
+    _ask_again(headers, view)
     return headers
+
+
+def _ask_again(headers: Headers, application: Application | ApplicationView) -> None:
+    """While an agency is awaited: when to ask again."""
+    if application.status == Status.pending_agency:
+        headers["Retry-After"] = str(retry_after_seconds(application))

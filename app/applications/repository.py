@@ -23,7 +23,12 @@ async def get(session: AsyncSession, application_id: str) -> Application | None:
 # An application's certificate is its newest: a re-issue (补发) replaces the earlier one of the same
 # application. "Not superseded" would not do: a renewal or a move supersedes the certificate of
 # another application, which must still show its (now superseded) certificate.
-_NEWEST_LAST = (Certificate.issued_at, Certificate.serial)
+def _newest_last(certificate: type[Certificate]) -> tuple[Any, Any]:
+    """The order that makes the newest certificate last (or first, descending); one rule for every query."""
+    return (certificate.issued_at, certificate.serial)
+
+
+_NEWEST_LAST = _newest_last(Certificate)
 
 
 async def certificate_for(session: AsyncSession, application_id: str) -> Certificate | None:
@@ -98,7 +103,7 @@ _VIEW = (
         == (
             select(_newer.serial)
             .where(_newer.application_id == Application.id)
-            .order_by(_newer.issued_at.desc(), _newer.serial.desc())
+            .order_by(*(c.desc() for c in _newest_last(_newer)))
             .limit(1)
             .correlate(Application)
             .scalar_subquery()

@@ -10,6 +10,10 @@ from app.stats.schemas import DayStats, ServiceStats, StationStats
 ONLINE = "online"
 
 
+def tally(counter: dict[str, int], key: str, n: int) -> None:
+    counter[key] = counter.get(key, 0) + n
+
+
 def online_rate(online: int, filed: int) -> float | None:
     """Share filed online among all filed (CONTRACT §8), to 4 places; None when nothing was filed."""
     return round(online / filed, 4) if filed else None
@@ -45,8 +49,8 @@ def by_service(
             ),
         )
         entry.filed += n
-        entry.by_status[status] = entry.by_status.get(status, 0) + n
-        entry.by_channel[channel] = entry.by_channel.get(channel, 0) + n
+        tally(entry.by_status, status, n)
+        tally(entry.by_channel, channel, n)
     for service, entry in per_service.items():
         values = sorted(durations.get(service, []))
         entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
@@ -61,7 +65,7 @@ def by_station(rows: list[tuple[str, str, int]]) -> list[StationStats]:
     for station, service, n in rows:
         entry = stations.setdefault(station, StationStats(station_id=station, filed=0, by_service={}))
         entry.filed += n
-        entry.by_service[service] = entry.by_service.get(service, 0) + n
+        tally(entry.by_service, service, n)
     return sorted(stations.values(), key=lambda s: s.station_id)
 
 
@@ -70,7 +74,7 @@ def by_day(rows: list[tuple[date, str, int]]) -> list[DayStats]:
     for day, channel, n in rows:
         entry = days.setdefault(day, DayStats(day=day, filed=0, by_channel={}, online_rate=None))
         entry.filed += n
-        entry.by_channel[channel] = entry.by_channel.get(channel, 0) + n
+        tally(entry.by_channel, channel, n)
     for entry in days.values():
         entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
     return sorted(days.values(), key=lambda d: d.day)

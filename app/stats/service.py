@@ -13,10 +13,6 @@ from app.stats.repository import Window
 from app.stats.schemas import PublicServiceCount, PublicStats, Stats
 
 
-def _tally(counter: dict[str, int], key: str, n: int) -> None:
-    counter[key] = counter.get(key, 0) + n
-
-
 async def stats(*, session: AsyncSession, since: datetime | None, until: datetime | None) -> Stats:
     window = Window(since, until)
     counts = await repository.counts(session, window)
@@ -24,8 +20,8 @@ async def stats(*, session: AsyncSession, since: datetime | None, until: datetim
     by_status: dict[str, int] = {}
     by_channel: dict[str, int] = {}
     for _, status, channel, n in counts:
-        _tally(by_status, status, n)
-        _tally(by_channel, channel, n)
+        figures.tally(by_status, status, n)
+        figures.tally(by_channel, channel, n)
     filed = sum(by_channel.values())
     return Stats(
         since=since,
@@ -47,9 +43,9 @@ async def public_stats(*, session: AsyncSession, since: datetime | None, until: 
     online: dict[str, int] = {}
     issued: dict[str, int] = {}
     for service, status, channel, n in await repository.counts(session, Window(since, until)):
-        _tally(filed, service, n)
-        _tally(online, service, n if channel == figures.ONLINE else 0)
-        _tally(issued, service, n if status == "issued" else 0)
+        figures.tally(filed, service, n)
+        figures.tally(online, service, n if channel == figures.ONLINE else 0)
+        figures.tally(issued, service, n if status == "issued" else 0)
     total = sum(filed.values())
     return PublicStats(
         since=since,
