@@ -47,7 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not settings.is_production:
         _migrate(settings)
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

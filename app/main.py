@@ -40,6 +40,7 @@ from app.config import Settings, load_settings
 from app.db.session import create_engine, create_sessionmaker, pool_options
 from app.db.uow import UnitOfWorkFactory
 from app.errors import install_error_handlers
+from app.heap import freeze_startup_heap
 from app.identity.subjects import SubjectHasher, load_or_create_dev_key
 from app.materials.endpoints import router as materials_router
 from app.notifications.dispatcher import Dispatcher, build_dispatcher
@@ -162,7 +163,9 @@ def build_collaborators(settings: Settings) -> Collaborators:
     )
 
 
-def _lifespan(settings: Settings, *, start_worker: bool) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    settings: Settings, *, start_worker: bool, freeze_heap: bool = False
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         collaborators = build_collaborators(settings)
@@ -179,6 +182,8 @@ def _lifespan(settings: Settings, *, start_worker: bool) -> Callable[[FastAPI], 
             dispatcher = build_dispatcher(settings, collaborators.sessionmaker)
             dispatcher.start()
         install_collaborators(app, collaborators)
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
@@ -200,14 +205,19 @@ def _lifespan(settings: Settings, *, start_worker: bool) -> Callable[[FastAPI], 
     return lifespan
 
 
-def create_app(settings: Settings | None = None, *, start_worker: bool = True) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """The app `cityservices serve` runs in each worker process: `create_app()`, its start-up heap frozen."""
+    return create_app(freeze_heap=True)
+
+
+def create_app(settings: Settings | None = None, *, start_worker: bool = True, freeze_heap: bool = False) -> FastAPI:
     settings = settings or load_settings()
     common: dict[str, Any] = {
         "title": "cityservices",
         "version": "1.0.0",
         "description": API_DESCRIPTION,
         "openapi_tags": TAGS,
-        "lifespan": _lifespan(settings, start_worker=start_worker),
+        "lifespan": _lifespan(settings, start_worker=start_worker, freeze_heap=freeze_heap),
         "swagger_ui_parameters": {"persistAuthorization": True},
     }
     if settings.serve_docs:

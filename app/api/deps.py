@@ -25,16 +25,16 @@ __all__ = ["Collaborators", "collaborators_of"]
 
 
 # Dependencies are `async def` even when they never await: FastAPI runs plain `def` ones in a thread pool.
-async def get_collaborators(request: Request) -> Collaborators:
+# Each takes only the request, not another dependency: FastAPI solves a sub-dependency's tree at every use
+# before it consults its cache, and the context reached a route three ways (~0.16 M instructions per
+# request; bench/floor.py, rungs service-shaped and service-flat).
+def _collaborators(request: Request) -> Collaborators:
     collaborators = collaborators_of(request.app)
     assert collaborators is not None, "the lifespan has not run"
     return collaborators
 
 
-CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
-
-
-async def _context(request: Request) -> RequestContext:
+def _routed_context(request: Request) -> RequestContext:
     ctx = current_context()
     assert ctx is not None, "RequestMiddleware is not installed"
     # Known once routed; a change records its event inside its own transaction, before the middleware.
@@ -44,6 +44,17 @@ async def _context(request: Request) -> RequestContext:
     return ctx
 
 
+async def get_collaborators(request: Request) -> Collaborators:
+    return _collaborators(request)
+
+
+CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
+
+
+async def _context(request: Request) -> RequestContext:
+    return _routed_context(request)
+
+
 ContextDep = Annotated[RequestContext, Depends(_context)]
 
 
@@ -51,16 +62,17 @@ def audit_action(action: str) -> Any:
     """The route's audit action, declared once in its decorator (`dependencies=[audit_action(...)]`), the
     same way for reads and writes."""
 
-    async def declare(ctx: ContextDep) -> None:
-        ctx.declare(action)
+    async def declare(request: Request) -> None:
+        _routed_context(request).declare(action)
 
     return Depends(declare)
 
 
-async def _unit_of_work(collaborators: CollaboratorsDep, ctx: ContextDep) -> AsyncIterator[UnitOfWork]:
+async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    collaborators = _collaborators(request)
     async with collaborators.uow() as work:
         # A change made by this request commits with this request's own event, in one transaction.
-        collaborators.audit.record_request(work, ctx)
+        collaborators.audit.record_request(work, _routed_context(request))
         yield work
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.certificates.rendering import CertificateDocument, CertificateRenderer
 from app.certificates.signing import PdfSigner
+from app.heap import freeze_startup_heap
 from app.observability import PDF_POOL_QUEUE
 
 logger = logging.getLogger("cityservices.certificates")
@@ -27,6 +28,7 @@ def _init_process(font_file: Path | None, key_file: Path, cert_file: Path, tsa_u
     global _process_renderer, _process_signer
     _process_renderer = CertificateRenderer(font_file=font_file)
     _process_signer = PdfSigner(key_file=key_file, cert_file=cert_file, tsa_url=tsa_url)
+    freeze_startup_heap()
 
 
 def _produce_in_process(doc: CertificateDocument) -> bytes:
