@@ -555,6 +555,8 @@ def run(args) -> dict:
                 issuance = Issuance(m, picked, tokens, settle=args.settle)
                 results["endpoints"] |= measure_issuance(issuance, args.flows, args.warmup_flows)
             stack.stop(m.child)
+        if "naive" in only:
+            results["endpoints"]["naive"] = measure_naive(stack, out_dir, args.flows)
         if "ping" in only:
             port = free_port()
             log("bare endpoint under callgrind")
@@ -580,6 +582,47 @@ def run(args) -> dict:
     return results
 
 
+def measure_naive(stack: Stack, out_dir: Path, n: int) -> dict:
+    """The issuance reference, bench/naive.py's loop (the service's renderer, pyHanko signing with the size
+    reserved, the key loaded once), in one process under callgrind: instructions per document."""
+    from app.certificates.signing import ensure_dev_signing_material
+
+    key_file, cert_file = ensure_dev_signing_material(stack.workdir / "naive-keys")
+    argv = valgrind_argv(
+        out_dir, [sys.executable, str(ROOT / "bench" / "naive.py"), "--stdin", str(key_file), str(cert_file)]
+    )
+    log("naive render+sign loop under callgrind")
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the naive loop did not start")
+
+        def produce(count: int) -> None:
+            proc.stdin.write(f"{count}\n")
+            proc.stdin.flush()
+            if proc.stdout.readline().strip() != "ok":
+                raise RuntimeError("the naive loop stopped")
+
+        produce(3)  # warm-up, uninstrumented
+        control(proc.pid, "--instr=on")
+        produce(1)
+        control(proc.pid, "--zero")
+        produce(n)
+        i1 = dump_total(proc.pid, out_dir, f"naive-{n}")
+        control(proc.pid, "--zero")
+        produce(2 * n)
+        i2 = dump_total(proc.pid, out_dir, f"naive-{2 * n}")
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    per = (i2 - i1) / n
+    log(f"  naive: {per:,.0f} instructions per document")
+    return {"instructions_per_request": round(per), "n": n, "instructions_n": i1, "instructions_2n": i2}
+
+
 def table(results: dict) -> str:
     labels = {
         "application": "GET /v1/applications/{id} (owner's token)",
@@ -590,6 +633,7 @@ def table(results: dict) -> str:
         "issuance_upload": "  POST /v1/materials (proof, 1 page)",
         "issuance_file": "  POST /v1/applications (render + sign)",
         "issuance_download": "  GET /v1/certificates/{serial}/pdf",
+        "naive": "naive render+sign loop, per document",
     }
     endpoints = results["endpoints"]
     ping = endpoints.get("ping", {}).get("instructions_per_request")

@@ -88,9 +88,8 @@ def _signer(key_file: str, cert_file: str, *, defaults: bool):
     )
 
 
-def _worker(
-    key_file: str, cert_file: str, duration: float, warmup: float, max_docs: int, defaults: bool, out: mp.Queue
-) -> None:
+def _producer(key_file: str, cert_file: str, *, defaults: bool):
+    """One document, rendered and signed the straightforward way; the function each loop calls."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -111,6 +110,27 @@ def _worker(
         else:
             signed = pdf_signer.sign_pdf(writer, bytes_reserved=BYTES_RESERVED, output=io.BytesIO())
         return len(signed.getvalue())
+
+    return one
+
+
+def serve_stdin(key_file: str, cert_file: str, *, defaults: bool) -> None:
+    """For bench/instructions.py: read a count per line, produce that many documents, answer "ok" (the
+    caller zeroes and dumps callgrind's counters between the lines)."""
+    one = _producer(key_file, cert_file, defaults=defaults)
+    i = 0
+    print("ready", flush=True)
+    for line in sys.stdin:
+        for _ in range(int(line)):
+            one(i)
+            i += 1
+        print("ok", flush=True)
+
+
+def _worker(
+    key_file: str, cert_file: str, duration: float, warmup: float, max_docs: int, defaults: bool, out: mp.Queue
+) -> None:
+    one = _producer(key_file, cert_file, defaults=defaults)
 
     end_warm = time.perf_counter() + warmup
     i = 0
@@ -169,5 +189,9 @@ if __name__ == "__main__":
     parser.add_argument("--procs", type=int, default=mp.cpu_count())
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--defaults", action="store_true", help="the old reference: pyHanko defaults, signs twice")
+    parser.add_argument("--stdin", nargs=2, metavar=("KEY", "CERT"), help="one process, counts read from stdin")
     args = parser.parse_args()
-    print(run_naive(args.procs, args.duration, defaults=args.defaults))
+    if args.stdin:
+        serve_stdin(*args.stdin, defaults=args.defaults)
+    else:
+        print(run_naive(args.procs, args.duration, defaults=args.defaults))

@@ -115,7 +115,7 @@ def table(r: dict) -> str:
     )
     head = (
         f"{'flow':<36}{'per s':>10}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'fail':>7}"
-        f"{'cpu ms':>9}{'cores':>7}{'sims ms':>9}"
+        f"{'cpu ms':>9}{'kernel':>8}{'cores':>7}{'sims ms':>9}"
     )
     lines += ["", head, "-" * len(head)]
 
@@ -128,7 +128,8 @@ def table(r: dict) -> str:
             f"{_fmt(s.get('p95_ms'), 2):>10}{_fmt(s.get('p99_ms'), 2):>10}"
             f"{sum(d.get('failures', {}).values()):>7}"
             + (
-                f"{_fmt(d.get('server_cpu_ms_per_flow'), 3):>9}{_fmt(d.get('server_cores'), 2):>7}"
+                f"{_fmt(d.get('server_cpu_ms_per_flow'), 3):>9}{_fmt(d.get('server_kernel_cpu_ms_per_flow'), 2):>8}"
+                f"{_fmt(d.get('server_cores'), 2):>7}"
                 f"{_fmt(d.get('simulators_cpu_ms_per_flow'), 3):>9}"
                 if step == "flow"
                 else ""
@@ -161,6 +162,7 @@ def table(r: dict) -> str:
         )
     lines.append(
         "cpu ms: server CPU (user+sys of all the service's processes) per flow or request over the phase; "
+        "kernel: the part of it spent in the kernel (sockets, pipes, scheduling); "
         "cores: that CPU / wall time; sims ms: the two agency simulators' CPU per flow (same cores)"
     )
     for label in ("small", "large"):

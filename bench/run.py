@@ -267,18 +267,27 @@ class Flows:
         rec.latencies["flow"].append((time.perf_counter() - start) * 1000)
 
 
-class ServerCpu:
-    """The service's CPU seconds (bench.monitor.CpuMeter); `others`: the agency simulators' and this
-    driver's own, recorded beside it (they share the 2 cores, the naive loop has neither)."""
+class ProcessCpu:
+    """A process tree's CPU seconds (bench.monitor.CpuMeter), with its kernel part recorded beside it."""
 
-    def __init__(self, stack: Stack) -> None:
-        assert stack.service is not None
-        self.read = CpuMeter(stack.service.proc.pid).read
-        sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
-        self.others = {"simulators": lambda: sum(m.read() for m in sims), "driver": _own_cpu}
+    def __init__(self, pid: int) -> None:
+        meter = CpuMeter(pid)
+        self.read = meter.read
+        self.others = {"server_kernel": meter.read_system}
 
     def __call__(self) -> float:
         return self.read()
+
+
+class ServerCpu(ProcessCpu):
+    """The service's CPU seconds; `others` also has the agency simulators' and this driver's own,
+    recorded beside it (they share the 2 cores, the naive loop has neither)."""
+
+    def __init__(self, stack: Stack) -> None:
+        assert stack.service is not None
+        super().__init__(stack.service.proc.pid)
+        sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
+        self.others |= {"simulators": lambda: sum(m.read() for m in sims), "driver": _own_cpu}
 
 
 def _own_cpu() -> float:
@@ -590,7 +599,7 @@ def run(args) -> dict:
             f"{args.read_users} connections, {args.read_client} client, {args.read_duration:.0f}s"
         )
         bare = stack.start_bare(workers=args.workers)
-        rec = asyncio.run(bare_phase(stack.bare_port, args, CpuMeter(bare.proc.pid).read))
+        rec = asyncio.run(bare_phase(stack.bare_port, args, ProcessCpu(bare.proc.pid)))
         results["reference"]["bare_endpoint"] = rec.summary()
         raw["bare_endpoint"] = rec.latencies
         for child in list(stack.children):
