@@ -69,8 +69,13 @@ LADDER = [
     ("autocommit-engine", "GET", "/autocommit-engine/{id}", "+ the same on an AUTOCOMMIT engine (SELECT only)"),
     ("asyncpg", "GET", "/asyncpg/{id}", "+ the same on asyncpg directly, no SQLAlchemy"),
     ("insert", "GET", "/insert/{id}", "+ one Core INSERT, committed (BEGIN, INSERT, COMMIT)"),
-    ("floor", "GET", "/floor/{id}", "token + AUTOCOMMIT select + committed insert + JSON: the floor of a read"),
-    ("floor-asyncpg", "GET", "/floor-asyncpg/{id}", "the same floor on asyncpg directly"),
+    ("floor", "GET", "/floor/{id}", "token + AUTOCOMMIT select + group-committed insert + JSON: the floor of a read"),
+    (
+        "floor-asyncpg",
+        "GET",
+        "/floor-asyncpg/{id}",
+        "the same on asyncpg directly (the insert its own statement, no batch)",
+    ),
     ("agency", "GET", "/agency", "+ one GET to another server through a pooled httpx client"),
     (
         "agency-client",

@@ -21,7 +21,7 @@ The routes, each the one before plus one piece (see `bench/floor.py` for the lad
 - `/asyncpg`: the same statement on an asyncpg pool directly, below SQLAlchemy;
 - `/insert`: one Core INSERT of an audit-like row, committed (BEGIN, INSERT, COMMIT);
 - `/floor`: the issue's floor of an authenticated, audited read: `/token` + the AUTOCOMMIT engine's select +
-  the committed insert + a JSON answer;
+  the event handed to a group commit (one multi-row INSERT per batch, committed before the answer) + JSON;
 - `/floor-asyncpg`: the same with asyncpg directly;
 - `/agency`: one GET to another HTTP server through a pooled `httpx.AsyncClient`, as an agency call;
 - `/agency-client`: the same call through the service's own agency client (`integrations.http.AgencyHttp`:
@@ -32,6 +32,8 @@ The routes, each the one before plus one piece (see `bench/floor.py` for the lad
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
 import uuid
@@ -45,7 +47,7 @@ import httpx
 from fastapi import Depends, FastAPI, File, Header, HTTPException, Request, Security, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, bindparam, insert, select
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -91,6 +93,43 @@ BY_ID = select(items.c.id, items.c.owner, items.c.service, items.c.status, items
 ASYNCPG_BY_ID = "SELECT id, owner, service, status, reasons, created_at FROM floor_items WHERE id = $1"
 ASYNCPG_INSERT = "INSERT INTO floor_events (id, at, actor, action, subject) VALUES ($1, $2, $3, $4, $5)"
 
+
+class EventBatcher:
+    """Group commit, the least of it: requests hand over their event and wait; one task inserts whatever
+    has queued as one multi-row INSERT in one transaction and wakes them (the service's request-log writer
+    does this, with bounds, retries and metrics)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None]]] = asyncio.Queue()
+        self._task = asyncio.create_task(self._run())
+
+    async def write(self, event: dict[str, Any]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((event, done))
+        await done
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(insert(events), [event for event, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
 state: dict[str, Any] = {}
 TOKENS: dict[str, dict[str, Any]] = {}  # token -> verified claims, as a token cache holds them
 
@@ -98,36 +137,40 @@ TOKENS: dict[str, dict[str, Any]] = {}  # token -> verified claims, as a token c
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if DATABASE_URL:
-        engine = create_async_engine(DATABASE_URL, pool_size=5, max_overflow=0)
+        # Pools sized like the service's (DATABASE_POOL_SIZE): under `--workers 2` and 64 connections a
+        # request should not wait for a connection the service would have had.
+        engine = create_async_engine(DATABASE_URL, pool_size=20, max_overflow=0)
         async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.drop_all)
-            await conn.run_sync(events.metadata.drop_all)
+            # `--workers N` starts N lifespans on one database: the first creates and fills, the others wait.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(2020)"))
             await conn.run_sync(Base.metadata.create_all)
             await conn.run_sync(events.metadata.create_all)
-            now = datetime.now(UTC)
-            await conn.execute(
-                insert(items),
-                [
-                    {
-                        "id": uuid.UUID(int=i + 1),
-                        "owner": hashlib.sha256(str(i).encode()).hexdigest(),
-                        "service": "residence_permit",
-                        "status": "issued",
-                        "reasons": '[{"code": "ALL_CHECKS_PASSED"}]',
-                        "created_at": now,
-                    }
-                    for i in range(ROWS)
-                ],
-            )
+            if (await conn.execute(select(func.count()).select_from(items))).scalar_one() == 0:
+                now = datetime.now(UTC)
+                await conn.execute(
+                    insert(items),
+                    [
+                        {
+                            "id": uuid.UUID(int=i + 1),
+                            "owner": hashlib.sha256(str(i).encode()).hexdigest(),
+                            "service": "residence_permit",
+                            "status": "issued",
+                            "reasons": '[{"code": "ALL_CHECKS_PASSED"}]',
+                            "created_at": now,
+                        }
+                        for i in range(ROWS)
+                    ],
+                )
         state["engine"] = engine
         state["autocommit"] = engine.execution_options(isolation_level="AUTOCOMMIT")
         state["autocommit_engine"] = create_async_engine(
-            DATABASE_URL, pool_size=5, max_overflow=0, isolation_level="AUTOCOMMIT"
+            DATABASE_URL, pool_size=20, max_overflow=0, isolation_level="AUTOCOMMIT"
         )
+        state["batcher"] = EventBatcher(engine)
         state["sessions"] = async_sessionmaker(engine, expire_on_commit=False)
         state["pg"] = await asyncpg.create_pool(DATABASE_URL.replace("+asyncpg", ""), min_size=2, max_size=5)
     if AGENCY_URL:
-        state["agency"] = httpx.AsyncClient(base_url=AGENCY_URL)
+        state["agency"] = httpx.AsyncClient(base_url=AGENCY_URL)  # httpx's default limits, as ClientPolicy's
         policy = ClientPolicy()
         state["agency_http"] = AgencyHttp(
             agency="bare", client=make_http_client(base_url=AGENCY_URL, policy=policy), policy=policy
@@ -135,6 +178,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if "batcher" in state:
+            await state["batcher"].stop()
         if "agency" in state:
             await state["agency"].aclose()
             await state["agency_http"].aclose()
@@ -335,8 +380,7 @@ async def floor(item_id: uuid.UUID, who: Claims) -> dict[str, Any]:
         row = (await conn.execute(BY_ID, {"id": item_id})).first()
     if row is None:
         raise HTTPException(404)
-    async with state["engine"].begin() as conn:
-        await conn.execute(insert(events), [_event(who["sub"], item_id)])
+    await state["batcher"].write(_event(who["sub"], item_id))
     return _row(row)
 
 

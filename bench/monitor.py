@@ -104,10 +104,20 @@ class CpuMeter:
         user-space instruction counts do not see."""
         return self._sum(lambda t: t.system)
 
-    def _sum(self, part) -> float:
+    def read_depth(self, depth: int) -> float:
+        """The processes `depth` levels below the leader only: under `serve --workers N` (N > 1), 1 is
+        uvicorn's workers and 2 their PDF processes."""
+        return self._sum(lambda t: t.user + t.system, depth=depth)
+
+    def _sum(self, part, depth: int | None = None) -> float:
         total = 0.0
         try:
-            procs = [self.leader, *self.leader.children(recursive=True)]
+            if depth is None:
+                procs = [self.leader, *self.leader.children(recursive=True)]
+            else:
+                procs = [self.leader]
+                for _ in range(depth):
+                    procs = [c for p in procs for c in p.children()]
         except psutil.Error:
             return total
         for proc in procs:
@@ -117,3 +127,13 @@ class CpuMeter:
                 continue
             total += part(t)
         return total
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the local PostgreSQL server's processes (every backend, the WAL writer...). A backend
+    that exits inside a window loses its share: the service's pool keeps its connections."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+            total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total

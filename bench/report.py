@@ -75,6 +75,13 @@ def targets(r: dict) -> list[dict]:
             0.25,
             f"{bare_cpu} ms vs {cpu} ms",
         )
+    # Not a target of its own: how far the reads' ratio could go on this stack with none of our code.
+    floor = _get(r, "reference", "floor_read", "throughput_per_s")
+    floor_cpu = _get(r, "reference", "floor_read", "server_cpu_ms_per_flow")
+    if floor is not None:
+        add("  this stack's floor of an audited read / bare endpoint", _ratio(floor, bare), ">=", 0.25,
+            f"{floor}/s vs {bare}/s (bench/floor_app.py /floor/{{id}})")  # fmt: skip
+        add("  (by CPU)", _ratio(bare_cpu, floor_cpu), ">=", 0.25, f"{bare_cpu} ms vs {floor_cpu} ms")
     small = _get(r, "flatness", "small", "steps", "file", "p50_ms")
     large = _get(r, "flatness", "large", "steps", "file", "p50_ms")
     add(
@@ -153,6 +160,8 @@ def table(r: dict) -> str:
         row(f"open loop {ol.get('offered_rate_per_s')}/s offered", ol)
         row("  of which file", ol, "file")
     row("reference: bare FastAPI endpoint", _get(r, "reference", "bare_endpoint"))
+    row("reference: floor of an audited read", _get(r, "reference", "floor_read"))
+    row("reference: floor of an agency call", _get(r, "reference", "floor_agency_call"))
     naive = _get(r, "reference", "naive_render_sign")
     if naive:
         lines.append(
@@ -165,6 +174,22 @@ def table(r: dict) -> str:
         "kernel: the part of it spent in the kernel (sockets, pipes, scheduling); "
         "cores: that CPU / wall time; sims ms: the two agency simulators' CPU per flow (same cores)"
     )
+    rp = ph.get("residence_permit") or {}
+    if rp.get("workers_cpu_ms_per_flow") is not None:
+        lines.append(
+            "CPU per residence-permit flow by process (ms): "
+            + ", ".join(
+                f"{name} {_fmt(rp.get(f'{key}_cpu_ms_per_flow'), 2)}"
+                for key, name in (
+                    ("workers", "service workers"),
+                    ("pdf_processes", "PDF processes"),
+                    ("server_kernel", "of which kernel"),
+                    ("database", "PostgreSQL"),
+                    ("simulators", "simulators"),
+                    ("driver", "driver"),
+                )
+            )
+        )
     for label in ("small", "large"):
         f = _get(r, "flatness", label)
         if f:

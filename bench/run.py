@@ -42,7 +42,7 @@ from bench.loadgen import (  # noqa: E402
     write_requests,
     wrk_binary,
 )
-from bench.monitor import CpuMeter, RssSampler  # noqa: E402
+from bench.monitor import CpuMeter, RssSampler, postgres_cpu  # noqa: E402
 from bench.naive import run_naive  # noqa: E402
 from bench.profiling import start_record, summarize  # noqa: E402
 from bench.stack import (  # noqa: E402
@@ -287,7 +287,14 @@ class ServerCpu(ProcessCpu):
         assert stack.service is not None
         super().__init__(stack.service.proc.pid)
         sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
-        self.others |= {"simulators": lambda: sum(m.read() for m in sims), "driver": _own_cpu}
+        meter = CpuMeter(stack.service.proc.pid)
+        self.others |= {
+            "workers": lambda: meter.read_depth(1),
+            "pdf_processes": lambda: meter.read_depth(2),
+            "simulators": lambda: sum(m.read() for m in sims),
+            "database": postgres_cpu,
+            "driver": _own_cpu,
+        }
 
 
 def _own_cpu() -> float:
@@ -352,6 +359,47 @@ async def bare_phase(port: int, args, cpu) -> Recorder:
         )
     finally:
         await client.aclose()
+
+
+def floor_phase(stack: Stack, args) -> dict[str, dict]:
+    """This stack's floor, with none of the service's code (bench/floor_app.py), driven exactly as the bare
+    endpoint and the reads are: `read`, an authenticated, audited read (`/floor/{id}`: a cached token, one
+    indexed select, the event group-committed, JSON), what the reads' ratio could reach at best; `agency`,
+    one GET to another server through a pooled httpx client (`/agency`, to a bare endpoint), what each of
+    an issuance's four agency calls costs at least."""
+    db = f"bench_floor_{uuid.uuid4().hex[:8]}"
+    pg_url = create_database(db)
+    stack.databases.append(db)
+    agency = stack.start_bare(workers=1)
+    env = {
+        "FLOOR_DATABASE_URL": pg_url.replace("postgresql://", "postgresql+asyncpg://", 1),
+        "FLOOR_AGENCY_URL": f"http://127.0.0.1:{stack.bare_port}",
+    }
+    floor = stack.start_bare(workers=args.workers, app="bench.floor_app:app", env=env)
+    out = {}
+    try:
+        for name, lines in (
+            ("read", [(f"/floor/{uuid.UUID(int=1 + i)}", "floor") for i in range(1000)]),
+            ("agency", [("/agency", None)]),
+        ):
+            log(f"reference: this stack's floor, {name} (bench/floor_app.py), {args.workers} uvicorn workers, wrk, "
+                f"{args.read_duration:.0f}s")  # fmt: skip
+            rec = run_wrk(
+                f"http://127.0.0.1:{stack.bare_port}",
+                write_requests(RESULTS / f"wrk-floor-{name}.txt", lines),
+                connections=args.read_users,
+                duration=args.read_duration,
+                threads=args.wrk_threads,
+                cpu=ProcessCpu(floor.proc.pid),
+            )
+            log(
+                f"  {rec.completed / rec.elapsed:.0f} requests/s, {rec.extra.get('server_cpu_ms_per_flow')} ms CPU per request"
+            )
+            out[name] = rec.summary()
+    finally:
+        stack.stop(floor)
+        stack.stop(agency)
+    return out
 
 
 def wrk_reads(issued: list[tuple[str, str, str]]) -> dict[str, tuple[Path, int]]:
@@ -608,6 +656,11 @@ def run(args) -> dict:
             f"  {results['reference']['bare_endpoint']['throughput_per_s']:.0f} requests/s, "
             f"{rec.extra.get('server_cpu_ms_per_flow')} ms server CPU per request"
         )
+        if args.read_client == "wrk":
+            sampler.mark("floor")
+            floors = floor_phase(stack, args)
+            results["reference"]["floor_read"] = floors["read"]
+            results["reference"]["floor_agency_call"] = floors["agency"]
 
         dataset, gen_s = ensure_dataset(args.people, args.seed)
         results["dataset"] = {"people": args.people, "file": str(dataset), "generate_s": round(gen_s, 1)}

@@ -216,17 +216,18 @@ class Stack:
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         return child
 
-    def start_bare(self, *, workers: int) -> Child:
+    def start_bare(self, *, workers: int, app: str = "bench.bare_app:app", env: dict[str, str] | None = None) -> Child:
         """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them
-        fails here instead of measuring the slow pure-Python stack."""
+        fails here instead of measuring the slow pure-Python stack. `app`: the bare endpoint, or
+        bench/floor_app.py for the floor of an audited read (with its database in `env`)."""
         port = free_port()
         child = self.spawn(
-            f"bare-{port}",
+            f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}",
             [
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "bench.bare_app:app",
+                app,
                 "--host",
                 HOST,
                 "--port",
@@ -241,7 +242,7 @@ class Stack:
                 "--log-level",
                 "warning",
             ],
-            self.base_env(),
+            self.base_env() | (env or {}),
         )
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
         self.bare_port = port
