@@ -27,6 +27,8 @@ The routes, each the one before plus one piece (see `bench/floor.py` for the lad
 - `/agency-client`: the same call through the service's own agency client (`integrations.http.AgencyHttp`:
   deadline, tenacity's retrying, the circuit breaker, the response parsed into a model, a log line), the
   one rung that runs project code, to tell its discipline from httpx's own cost;
+- `POST /issue`: bench/naive.py's render + sign behind HTTP, in one process per worker (as the service's
+  PDF pool), with `FLOOR_SIGNING_DIR` set: the open-loop tail of the simplest CPU-bound issuing endpoint;
 - `POST /upload`: a multipart upload read into memory and hashed, as a proof of address.
 """
 
@@ -35,16 +37,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
 import httpx
-from fastapi import Depends, FastAPI, File, Header, HTTPException, Request, Security, UploadFile
+from fastapi import Depends, FastAPI, File, Header, HTTPException, Request, Response, Security, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, bindparam, func, insert, select, text
@@ -56,6 +61,7 @@ from integrations.http import AgencyHttp, ClientPolicy, make_http_client
 
 DATABASE_URL = os.environ.get("FLOOR_DATABASE_URL", "")
 AGENCY_URL = os.environ.get("FLOOR_AGENCY_URL", "")
+SIGNING_DIR = os.environ.get("FLOOR_SIGNING_DIR", "")
 ROWS = 10_000
 
 
@@ -175,9 +181,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state["agency_http"] = AgencyHttp(
             agency="bare", client=make_http_client(base_url=AGENCY_URL, policy=policy), policy=policy
         )
+    if SIGNING_DIR:
+        from app.certificates.signing import ensure_dev_signing_material
+
+        key_file, cert_file = ensure_dev_signing_material(Path(SIGNING_DIR))
+        state["pdf"] = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_producer,
+            initargs=(str(key_file), str(cert_file)),
+        )
+        await asyncio.get_running_loop().run_in_executor(state["pdf"], _produce_one, 0)  # started and warm
     try:
         yield
     finally:
+        if "pdf" in state:
+            state["pdf"].shutdown(cancel_futures=True)
         if "batcher" in state:
             await state["batcher"].stop()
         if "agency" in state:
@@ -415,6 +434,29 @@ class Pong(BaseModel):
 async def agency_client() -> dict[str, Any]:
     answer = await state["agency_http"].get("/ping", model=Pong, dataset="bare")
     return {"status": answer.data.status, "sha256": answer.sha256}
+
+
+_produce: Any = None
+
+
+def _init_producer(key_file: str, cert_file: str) -> None:
+    global _produce
+    from bench.naive import _producer
+
+    _produce = _producer(key_file, cert_file, defaults=False)
+
+
+def _produce_one(i: int) -> bytes:
+    return _produce(i)
+
+
+@app.post("/issue")
+async def issue(who: Claims) -> Response:
+    """The naive render + sign (bench/naive.py's loop body) behind HTTP, in one process per worker as the
+    service's PDF pool: the least an issuing endpoint does, for the open-loop tail of a CPU-bound service."""
+    state["issued"] = state.get("issued", 0) + 1
+    pdf = await asyncio.get_running_loop().run_in_executor(state["pdf"], _produce_one, state["issued"])
+    return Response(pdf, media_type="application/pdf")
 
 
 @app.post("/upload")

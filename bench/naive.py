@@ -102,14 +102,14 @@ def _producer(key_file: str, cert_file: str, *, defaults: bool):
     )
     pdf_signer = signers.PdfSigner(meta, signer)
 
-    def one(i: int) -> int:
+    def one(i: int) -> bytes:
         pdf = renderer.render(document(i))
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         if defaults:
             signed = signers.sign_pdf(writer, meta, signer=signer)
         else:
             signed = pdf_signer.sign_pdf(writer, bytes_reserved=BYTES_RESERVED, output=io.BytesIO())
-        return len(signed.getvalue())
+        return signed.getvalue()
 
     return one
 

@@ -64,6 +64,30 @@ def targets(r: dict) -> list[dict]:
         6.0,
         f"p99 {p99_flow} ms vs p50 alone {solo_flow} ms",
     )
+    # The same filings as the service timed them (its request log): no driver, no client pool in the figure.
+    solo_server = _get(r, "phases", "single_citizen", "server_file", "p50_ms")
+    p99_server = _get(r, "phases", "open_loop", "server_file", "p99_ms")
+    if p99_server is not None:
+        add(
+            "  (same, as the service timed them: its request log)",
+            _ratio(p99_server, solo_server),
+            "<=",
+            6.0,
+            f"p99 {p99_server} ms vs p50 alone {solo_server} ms "
+            f"(open-loop p50 {_get(r, 'phases', 'open_loop', 'server_file', 'p50_ms')} ms)",
+        )
+    tail = _get(r, "reference", "floor_issue_tail")
+    if tail:
+        alone = _get(tail, "alone", "steps", "flow", "p50_ms")
+        p99_open = _get(tail, "open", "steps", "flow", "p99_ms")
+        add(
+            "  a bare issuing endpoint's tail, measured the same way",
+            _ratio(p99_open, alone),
+            "<=",
+            6.0,
+            f"p99 {p99_open} ms vs p50 alone {alone} ms (bench/floor_app.py POST /issue: naive render+sign, "
+            f"max {_get(tail, 'closed', 'throughput_per_s')}/s)",
+        )
     for phase, label in (("read_application", "GET /v1/applications/{id}"), ("verify_code", "GET /v1/verify/{code}")):
         t = _get(r, "phases", phase, "throughput_per_s")
         add(f"reads: {label} / bare endpoint", _ratio(t, bare), ">=", 0.25, f"{t}/s vs {bare}/s")
@@ -190,6 +214,20 @@ def table(r: dict) -> str:
                 )
             )
         )
+    for key, name in (("residence_permit", "closed loop, 32 users"), ("open_loop", "open loop at 70%")):
+        d = ph.get(key) or {}
+        if d.get("database_cores") is not None:
+            parts = {
+                "service": d.get("server_cores"),
+                "PostgreSQL": d.get("database_cores"),
+                "simulators": d.get("simulators_cores"),
+                "driver": d.get("driver_cores"),
+            }
+            lines.append(
+                f"cores busy, residence permits, {name}: "
+                + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in parts.items())
+                + f"; together {_fmt(sum(v or 0 for v in parts.values()), 2)} of {m.get('cpus')}"
+            )
     for label in ("small", "large"):
         f = _get(r, "flatness", label)
         if f:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,7 @@ from bench.stack import (  # noqa: E402
     create_database,
     ensure_postgres,
     fill_audit_events,
+    psql,
     venv_bin,
 )
 
@@ -402,6 +403,48 @@ def floor_phase(stack: Stack, args) -> dict[str, dict]:
     return out
 
 
+async def floor_tail_phase(stack: Stack, args) -> dict[str, dict]:
+    """The open-loop tail of the simplest CPU-bound issuing endpoint on this stack and machine
+    (bench/floor_app.py `POST /issue`: the naive render + sign behind HTTP, one PDF process per worker, no
+    database, no agencies), measured as the service's tail is: a closed loop of `--users` for the maximum,
+    one caller alone for the p50, Poisson arrivals at 70% of the maximum for the p99, the same driver."""
+    signing = stack.workdir / "floor-signing"
+    signing.mkdir(exist_ok=True)
+    floor = stack.start_bare(workers=args.workers, app="bench.floor_app:app", env={"FLOOR_SIGNING_DIR": str(signing)})
+    base = f"http://127.0.0.1:{stack.bare_port}"
+    headers = {"Authorization": "Bearer floor"}
+    out: dict[str, dict] = {}
+    try:
+        for name, users, connections in (("closed", args.users, args.users + 8), ("alone", 1, 2)):
+            client = HttpxClient(base, connections=connections)
+
+            async def issue(u: int, i: int, rec: Recorder, client: HttpxClient = client) -> None:
+                await rec.timed("flow", client.request("POST", "/issue", headers, user=u))
+
+            duration = args.duration / 2 if name == "closed" else args.single_duration
+            log(f"reference: tail of a bare issuing endpoint (bench/floor_app.py POST /issue), {name}, {users} user(s)")
+            rec = await closed_loop(issue, users=users, duration=duration, max_iterations=100_000, warmup=2.0)
+            await client.aclose()
+            out[name] = rec.summary()
+        rate = max(0.5, 0.7 * out["closed"]["throughput_per_s"])
+        client = HttpxClient(base, connections=args.users + 8)
+
+        async def issue_open(u: int, i: int, rec: Recorder) -> None:
+            await rec.timed("flow", client.request("POST", "/issue", headers, user=u))
+
+        log(f"reference: tail of a bare issuing endpoint, open loop at {rate:.1f}/s (70%)")
+        rec = await open_loop(issue_open, rate=rate, duration=args.duration, max_inflight=512)
+        await client.aclose()
+        out["open"] = rec.summary()
+        log(
+            f"  max {out['closed']['throughput_per_s']}/s; alone p50 {out['alone']['steps']['flow']['p50_ms']} ms; "
+            f"open-loop p99 {out['open']['steps']['flow']['p99_ms']} ms"
+        )
+    finally:
+        stack.stop(floor)
+    return out
+
+
 def wrk_reads(issued: list[tuple[str, str, str]]) -> dict[str, tuple[Path, int]]:
     """The reads as wrk request files: (file, X-Forwarded-For every n requests)."""
     apps = write_requests(
@@ -414,6 +457,21 @@ def wrk_reads(issued: list[tuple[str, str, str]]) -> dict[str, tuple[Path, int]]
 
 
 # -- phases -----------------------------------------------------------------------------------------
+
+
+def server_latency(pg_url: str, since: datetime, until: datetime) -> dict:
+    """POST /v1/applications as the service saw it, from its own request log (`latency_ms`: from the
+    middleware taking the request to the commit of its answer): the tail without the driver's share of the
+    cores or its client pool in it."""
+    row = psql(
+        pg_url,
+        "SELECT count(*), percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY latency_ms), max(latency_ms) "
+        "FROM audit_events WHERE kind = 'request' AND method = 'POST' AND route = '/v1/applications' "
+        f"AND occurred_at >= '{since.isoformat()}' AND occurred_at < '{until.isoformat()}'",
+    ).stdout.strip()
+    count, quantiles, top = row.split("|")
+    p50, p95, p99 = (round(float(q), 3) for q in quantiles.strip("{}").split(","))
+    return {"n": int(count), "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "max_ms": round(float(top), 3)}
 
 
 async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, results: dict, raw: dict) -> None:
@@ -482,6 +540,7 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
 
         sampler.mark("single_citizen")
         log("phase single_citizen: one citizen alone, residence permit, sequential")
+        began = datetime.now(UTC)
         solo = HttpxClient(base, connections=2)
         solo_flows = Flows(solo, picked, tokens, flows.upload_body, cursor=flows.cursor)
         rec = await closed_loop(
@@ -489,6 +548,7 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         )
         await solo.aclose()
         phases["single_citizen"] = rec.summary()
+        phases["single_citizen"]["server_file"] = server_latency(stack.pg_url, began, datetime.now(UTC))
         raw["single_citizen"] = rec.latencies
         log(f"  issuance (POST /v1/applications) p50 {phases['single_citizen']['steps']['file']['p50_ms']} ms")
 
@@ -496,8 +556,10 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         rate = max(0.5, 0.7 * max_rate)
         sampler.mark("open_loop")
         log(f"phase open_loop: Poisson arrivals at {rate:.1f}/s (70% of {max_rate}/s), {args.duration:.0f}s")
+        began = datetime.now(UTC)
         rec = await open_loop(flows.residence_permit, rate=rate, duration=args.duration, max_inflight=512, cpu=cpu)
         phases["open_loop"] = rec.summary()
+        phases["open_loop"]["server_file"] = server_latency(stack.pg_url, began, datetime.now(UTC))
         raw["open_loop"] = rec.latencies
         log(f"  completed {rec.completed}, dropped {rec.extra['dropped']}, failures {dict(rec.failures)}")
 
@@ -588,7 +650,7 @@ def start_stack(stack: Stack, args, sampler: RssSampler, label: str, dataset: Pa
     service = stack.start_service(workers=args.workers, database_url=database_url, urls=urls)
     sampler.watch(label, service.proc.pid)
     info["database"] = db
-    info["pg_url"] = pg_url
+    info["pg_url"] = stack.pg_url = pg_url
     return info
 
 
@@ -661,6 +723,8 @@ def run(args) -> dict:
             floors = floor_phase(stack, args)
             results["reference"]["floor_read"] = floors["read"]
             results["reference"]["floor_agency_call"] = floors["agency"]
+        sampler.mark("floor_tail")
+        results["reference"]["floor_issue_tail"] = asyncio.run(floor_tail_phase(stack, args))
 
         dataset, gen_s = ensure_dataset(args.people, args.seed)
         results["dataset"] = {"people": args.people, "file": str(dataset), "generate_s": round(gen_s, 1)}

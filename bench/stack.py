@@ -139,6 +139,7 @@ class Stack:
     bare_port: int | None = None
     service: Child | None = None
     data_dir: Path | None = None
+    pg_url: str | None = None  # the service's database (bench/run.py sets it)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         log_path = self.workdir / f"{name}.log"
