@@ -49,7 +49,7 @@ def targets(r: dict) -> list[dict]:
     solo = _get(r, "phases", "single_citizen", "steps", "file", "p50_ms")
     p99 = _get(r, "phases", "open_loop", "steps", "file", "p99_ms")
     add(
-        "open loop at 70%: issuance p99 / one citizen's p50",
+        f"open loop at {_get(r, 'args', 'open_load') or 0.7:.0%}: issuance p99 / one citizen's p50",
         _ratio(p99, solo),
         "<=",
         6.0,
@@ -214,7 +214,10 @@ def table(r: dict) -> str:
                 )
             )
         )
-    for key, name in (("residence_permit", "closed loop, 32 users"), ("open_loop", "open loop at 70%")):
+    for key, name in (
+        ("residence_permit", "closed loop, 32 users"),
+        ("open_loop", f"open loop at {_get(r, 'args', 'open_load') or 0.7:.0%}"),
+    ):
         d = ph.get(key) or {}
         if d.get("database_cores") is not None:
             parts = {

@@ -553,9 +553,12 @@ async def main_phases(args, stack: Stack, sampler: RssSampler, picked, tokens, r
         log(f"  issuance (POST /v1/applications) p50 {phases['single_citizen']['steps']['file']['p50_ms']} ms")
 
         max_rate = phases["residence_permit"]["throughput_per_s"]
-        rate = max(0.5, 0.7 * max_rate)
+        rate = max(0.5, args.open_load * max_rate)
         sampler.mark("open_loop")
-        log(f"phase open_loop: Poisson arrivals at {rate:.1f}/s (70% of {max_rate}/s), {args.duration:.0f}s")
+        log(
+            f"phase open_loop: Poisson arrivals at {rate:.1f}/s ({args.open_load:.0%} of {max_rate}/s), "
+            f"{args.duration:.0f}s"
+        )
         began = datetime.now(UTC)
         rec = await open_loop(flows.residence_permit, rate=rate, duration=args.duration, max_inflight=512, cpu=cpu)
         phases["open_loop"] = rec.summary()
@@ -859,6 +862,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ref-duration", type=float, default=10, help="seconds of the naive render-and-sign loop")
     p.add_argument("--naive-procs", type=int, default=0, help="default: one per core")
     p.add_argument("--single-duration", type=float, default=10)
+    p.add_argument(
+        "--open-load", type=float, default=0.7, help="the open loop's rate, a fraction of the closed loop's maximum"
+    )
     p.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--profile-duration", type=int, default=15)
     p.add_argument("--flat", action=argparse.BooleanOptionalAction, default=True, help="run the data-size test")
