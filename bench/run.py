@@ -407,40 +407,42 @@ async def floor_tail_phase(stack: Stack, args) -> dict[str, dict]:
     """The open-loop tail of the simplest CPU-bound issuing endpoint on this stack and machine
     (bench/floor_app.py `POST /issue`: the naive render + sign behind HTTP, one PDF process per worker, no
     database, no agencies), measured as the service's tail is: a closed loop of `--users` for the maximum,
-    one caller alone for the p50, Poisson arrivals at 70% of the maximum for the p99, the same driver."""
+    one caller alone for the p50, Poisson arrivals at `--open-load` of the maximum for the p99, the same driver."""
     signing = stack.workdir / "floor-signing"
     signing.mkdir(exist_ok=True)
     floor = stack.start_bare(workers=args.workers, app="bench.floor_app:app", env={"FLOOR_SIGNING_DIR": str(signing)})
     base = f"http://127.0.0.1:{stack.bare_port}"
     headers = {"Authorization": "Bearer floor"}
-    out: dict[str, dict] = {}
-    try:
-        for name, users, connections in (("closed", args.users, args.users + 8), ("alone", 1, 2)):
-            client = HttpxClient(base, connections=connections)
 
-            async def issue(u: int, i: int, rec: Recorder, client: HttpxClient = client) -> None:
-                await rec.timed("flow", client.request("POST", "/issue", headers, user=u))
-
-            duration = args.duration / 2 if name == "closed" else args.single_duration
-            log(f"reference: tail of a bare issuing endpoint (bench/floor_app.py POST /issue), {name}, {users} user(s)")
-            rec = await closed_loop(issue, users=users, duration=duration, max_iterations=100_000, warmup=2.0)
-            await client.aclose()
-            out[name] = rec.summary()
-        rate = max(0.5, 0.7 * out["closed"]["throughput_per_s"])
-        client = HttpxClient(base, connections=args.users + 8)
-
-        async def issue_open(u: int, i: int, rec: Recorder) -> None:
+    def issuing(client: HttpxClient):
+        async def issue(u: int, i: int, rec: Recorder) -> None:
             await rec.timed("flow", client.request("POST", "/issue", headers, user=u))
 
-        log(f"reference: tail of a bare issuing endpoint, open loop at {rate:.1f}/s (70%)")
-        rec = await open_loop(issue_open, rate=rate, duration=args.duration, max_inflight=512)
-        await client.aclose()
-        out["open"] = rec.summary()
+        return issue
+
+    many, alone = HttpxClient(base, connections=args.users + 8), HttpxClient(base, connections=2)
+    out: dict[str, dict] = {}
+    try:
+        log(f"reference: tail of a bare issuing endpoint (bench/floor_app.py POST /issue), {args.users} users")
+        rec = await closed_loop(
+            issuing(many), users=args.users, duration=args.duration / 2, max_iterations=100_000, warmup=2.0
+        )
+        out["closed"] = rec.summary()
+        log("reference: tail of a bare issuing endpoint, one caller alone")
+        rec = await closed_loop(
+            issuing(alone), users=1, duration=args.single_duration, max_iterations=100_000, warmup=2.0
+        )
+        out["alone"] = rec.summary()
+        rate = max(0.5, args.open_load * out["closed"]["throughput_per_s"])
+        log(f"reference: tail of a bare issuing endpoint, open loop at {rate:.1f}/s ({args.open_load:.0%})")
+        out["open"] = (await open_loop(issuing(many), rate=rate, duration=args.duration, max_inflight=512)).summary()
         log(
             f"  max {out['closed']['throughput_per_s']}/s; alone p50 {out['alone']['steps']['flow']['p50_ms']} ms; "
             f"open-loop p99 {out['open']['steps']['flow']['p99_ms']} ms"
         )
     finally:
+        await many.aclose()
+        await alone.aclose()
         stack.stop(floor)
     return out
 
