@@ -236,6 +236,27 @@ def _row(row: Any) -> dict[str, Any]:
     }
 
 
+async def _select_on(engine: Any, item_id: uuid.UUID) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = (await conn.execute(BY_ID, {"id": item_id})).first()
+    if row is None:
+        raise HTTPException(404)
+    return _row(row)
+
+
+async def _asyncpg_select(item_id: uuid.UUID) -> dict[str, Any]:
+    row = await state["pg"].fetchrow(ASYNCPG_BY_ID, item_id)
+    if row is None:
+        raise HTTPException(404)
+    return {
+        "id": str(row["id"]),
+        "service": row["service"],
+        "status": row["status"],
+        "reasons": row["reasons"],
+        "created_at": row["created_at"].isoformat(),
+    }
+
+
 def _event(actor: str, subject: uuid.UUID) -> dict[str, Any]:
     return {"id": uuid.uuid4(), "at": datetime.now(UTC), "actor": actor, "action": "read", "subject": str(subject)}
 
@@ -347,43 +368,22 @@ async def session_core(item_id: uuid.UUID) -> dict[str, Any]:
 
 @app.get("/core/{item_id}")
 async def core(item_id: uuid.UUID) -> dict[str, Any]:
-    async with state["engine"].connect() as conn:
-        row = (await conn.execute(BY_ID, {"id": item_id})).first()
-    if row is None:
-        raise HTTPException(404)
-    return _row(row)
+    return await _select_on(state["engine"], item_id)
 
 
 @app.get("/core-autocommit/{item_id}")
 async def core_autocommit(item_id: uuid.UUID) -> dict[str, Any]:
-    async with state["autocommit"].connect() as conn:
-        row = (await conn.execute(BY_ID, {"id": item_id})).first()
-    if row is None:
-        raise HTTPException(404)
-    return _row(row)
+    return await _select_on(state["autocommit"], item_id)
 
 
 @app.get("/autocommit-engine/{item_id}")
 async def autocommit_engine(item_id: uuid.UUID) -> dict[str, Any]:
-    async with state["autocommit_engine"].connect() as conn:
-        row = (await conn.execute(BY_ID, {"id": item_id})).first()
-    if row is None:
-        raise HTTPException(404)
-    return _row(row)
+    return await _select_on(state["autocommit_engine"], item_id)
 
 
 @app.get("/asyncpg/{item_id}")
 async def raw(item_id: uuid.UUID) -> dict[str, Any]:
-    row = await state["pg"].fetchrow(ASYNCPG_BY_ID, item_id)
-    if row is None:
-        raise HTTPException(404)
-    return {
-        "id": str(row["id"]),
-        "service": row["service"],
-        "status": row["status"],
-        "reasons": row["reasons"],
-        "created_at": row["created_at"].isoformat(),
-    }
+    return await _asyncpg_select(item_id)
 
 
 @app.get("/insert/{item_id}")
@@ -395,29 +395,17 @@ async def insert_event(item_id: uuid.UUID) -> dict[str, str]:
 
 @app.get("/floor/{item_id}")
 async def floor(item_id: uuid.UUID, who: Claims) -> dict[str, Any]:
-    async with state["autocommit_engine"].connect() as conn:
-        row = (await conn.execute(BY_ID, {"id": item_id})).first()
-    if row is None:
-        raise HTTPException(404)
+    answer = await _select_on(state["autocommit_engine"], item_id)
     await state["batcher"].write(_event(who["sub"], item_id))
-    return _row(row)
+    return answer
 
 
 @app.get("/floor-asyncpg/{item_id}")
 async def floor_asyncpg(item_id: uuid.UUID, who: Claims) -> dict[str, Any]:
-    pool = state["pg"]
-    row = await pool.fetchrow(ASYNCPG_BY_ID, item_id)
-    if row is None:
-        raise HTTPException(404)
+    answer = await _asyncpg_select(item_id)
     event = _event(who["sub"], item_id)
-    await pool.execute(ASYNCPG_INSERT, *event.values())  # one statement: its own implicit transaction
-    return {
-        "id": str(row["id"]),
-        "service": row["service"],
-        "status": row["status"],
-        "reasons": row["reasons"],
-        "created_at": row["created_at"].isoformat(),
-    }
+    await state["pg"].execute(ASYNCPG_INSERT, *event.values())  # one statement: its own implicit transaction
+    return answer
 
 
 @app.get("/agency")
