@@ -28,13 +28,16 @@ __all__ = ["Collaborators", "collaborators_of"]
 # Each takes only the request, not another dependency: FastAPI solves a sub-dependency's tree at every use
 # before it consults its cache, and the context reached a route three ways (~0.16 M instructions per
 # request; bench/floor.py, rungs service-shaped and service-flat).
-def _collaborators(request: Request) -> Collaborators:
+async def get_collaborators(request: Request) -> Collaborators:
     collaborators = collaborators_of(request.app)
     assert collaborators is not None, "the lifespan has not run"
     return collaborators
 
 
-def _routed_context(request: Request) -> RequestContext:
+CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
+
+
+async def _context(request: Request) -> RequestContext:
     ctx = current_context()
     assert ctx is not None, "RequestMiddleware is not installed"
     # Known once routed; a change records its event inside its own transaction, before the middleware.
@@ -42,17 +45,6 @@ def _routed_context(request: Request) -> RequestContext:
     ctx.route = getattr(route, "path", None)
     ctx.status = getattr(route, "status_code", None) or 200
     return ctx
-
-
-async def get_collaborators(request: Request) -> Collaborators:
-    return _collaborators(request)
-
-
-CollaboratorsDep = Annotated[Collaborators, Depends(get_collaborators)]
-
-
-async def _context(request: Request) -> RequestContext:
-    return _routed_context(request)
 
 
 ContextDep = Annotated[RequestContext, Depends(_context)]
@@ -63,16 +55,16 @@ def audit_action(action: str) -> Any:
     same way for reads and writes."""
 
     async def declare(request: Request) -> None:
-        _routed_context(request).declare(action)
+        (await _context(request)).declare(action)
 
     return Depends(declare)
 
 
 async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
-    collaborators = _collaborators(request)
+    collaborators = await get_collaborators(request)
     async with collaborators.uow() as work:
         # A change made by this request commits with this request's own event, in one transaction.
-        collaborators.audit.record_request(work, _routed_context(request))
+        collaborators.audit.record_request(work, await _context(request))
         yield work
 
 
