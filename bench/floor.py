@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench.instructions import Measured, control, dump_total  # noqa: E402
+from bench.instructions import Measured, control, count_instructions  # noqa: E402
 from bench.run import BOUNDARY, multipart, proof_pdf  # noqa: E402
 from bench.stack import HOST, Stack, create_database, ensure_postgres, free_port  # noqa: E402
 
@@ -110,17 +110,10 @@ def measure(m: Measured, name: str, method: str, path: str, n: int, warmup: int)
 
         send(warmup)
         control(m.pid, "--instr=on")
-        send(2)
-        control(m.pid, "--zero")
-        send(n)
-        i1 = dump_total(m.pid, m.out_dir, f"{name}-{n}")
-        control(m.pid, "--zero")
-        send(2 * n)
-        i2 = dump_total(m.pid, m.out_dir, f"{name}-{2 * n}")
+        send(2)  # callgrind translates the code afresh
+        counted = count_instructions(m.pid, m.out_dir, name, send, n)
         control(m.pid, "--instr=off")
-    per = (i2 - i1) / n
-    log(f"  {name}: {per:,.0f} instructions per request")
-    return {"instructions_per_request": round(per), "n": n, "instructions_n": i1, "instructions_2n": i2}
+    return counted
 
 
 def run(args) -> dict:

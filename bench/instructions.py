@@ -70,6 +70,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -205,35 +206,22 @@ class Measured:
         wait_ready(f"http://{HOST}:{self.port}{path}", timeout=timeout, proc=self.child.proc)
 
 
-def measure(m: Measured, name: str, requests: list[tuple[str, dict[str, str]]], n: int, warmup: int) -> dict:
-    """Instructions per request for one endpoint (the requests are used in turn)."""
-    log(f"  {name}: {warmup} warm-up requests, then {n} and {2 * n} counted")
-    with httpx.Client(base_url=f"http://{HOST}:{m.port}", timeout=httpx.Timeout(300.0)) as client:
-        k = 0
-
-        def send(count: int) -> float:
-            nonlocal k
-            start = time.perf_counter()
-            for _ in range(count):
-                path, headers = requests[k % len(requests)]
-                k += 1
-                r = client.get(path, headers=headers)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{name}: {path} answered {r.status_code}: {r.text[:300]}")
-            return time.perf_counter() - start
-
-        send(warmup)
-        control(m.pid, "--instr=on")
-        send(2)  # the first instrumented requests pay for callgrind translating the code afresh
-        control(m.pid, "--zero")
-        t1 = send(n)
-        i1 = dump_total(m.pid, m.out_dir, f"{name}-{n}")
-        control(m.pid, "--zero")
-        t2 = send(2 * n)
-        i2 = dump_total(m.pid, m.out_dir, f"{name}-{2 * n}")
-        control(m.pid, "--instr=off")
+def count_instructions(pid: int, out_dir: Path, name: str, run: Callable[[int], object], n: int) -> dict:
+    """Instructions per unit of `run` (a request, a flow, a document): callgrind's counters zeroed, N units,
+    dumped; zeroed, 2N units, dumped. (I(2N) - I(N)) / N: what every dump shares (toggling, the dump
+    itself) cancels. Instrumentation must be on, and the code warmed up, before."""
+    control(pid, "--zero")
+    start = time.perf_counter()
+    run(n)
+    t1 = time.perf_counter() - start
+    i1 = dump_total(pid, out_dir, f"{name}-{n}")
+    control(pid, "--zero")
+    start = time.perf_counter()
+    run(2 * n)
+    t2 = time.perf_counter() - start
+    i2 = dump_total(pid, out_dir, f"{name}-{2 * n}")
     per = (i2 - i1) / n
-    log(f"    {per:,.0f} instructions per request ({i1:,} for {n}, {i2:,} for {2 * n}; {t2 / (2 * n):.3f} s each)")
+    log(f"    {name}: {per:,.0f} instructions each ({i1:,} for {n}, {i2:,} for {2 * n}; {t2 / (2 * n):.3f} s each)")
     return {
         "instructions_per_request": round(per),
         "naive_per_request_at_n": round(i1 / n),
@@ -243,6 +231,29 @@ def measure(m: Measured, name: str, requests: list[tuple[str, dict[str, str]]], 
         "seconds_n": round(t1, 2),
         "seconds_2n": round(t2, 2),
     }
+
+
+def measure(m: Measured, name: str, requests: list[tuple[str, dict[str, str]]], n: int, warmup: int) -> dict:
+    """Instructions per request for one endpoint (the requests are used in turn)."""
+    log(f"  {name}: {warmup} warm-up requests, then {n} and {2 * n} counted")
+    with httpx.Client(base_url=f"http://{HOST}:{m.port}", timeout=httpx.Timeout(300.0)) as client:
+        k = 0
+
+        def send(count: int) -> None:
+            nonlocal k
+            for _ in range(count):
+                path, headers = requests[k % len(requests)]
+                k += 1
+                r = client.get(path, headers=headers)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{name}: {path} answered {r.status_code}: {r.text[:300]}")
+
+        send(warmup)
+        control(m.pid, "--instr=on")
+        send(2)  # the first instrumented requests pay for callgrind translating the code afresh
+        counted = count_instructions(m.pid, m.out_dir, name, send, n)
+        control(m.pid, "--instr=off")
+    return counted
 
 
 def idle_rate(m: Measured, seconds: float) -> float:
@@ -310,8 +321,8 @@ class Issuance:
     def _flows(self, client) -> Flows:
         return Flows(client, self.picked, self.tokens, self.body, cursor=self.cursor)
 
-    def sequential(self, count: int) -> float:
-        """`count` whole flows one after the other; seconds taken."""
+    def sequential(self, count: int) -> None:
+        """`count` whole flows one after the other."""
 
         async def go() -> None:
             client = HttpxClient(self.base_url, connections=2)
@@ -324,9 +335,7 @@ class Issuance:
             if rec.failures or rec.completed != count:
                 raise RuntimeError(f"issuance: {rec.completed}/{count} flows, {rec.failure_samples}")
 
-        start = time.perf_counter()
         asyncio.run(go())
-        return time.perf_counter() - start
 
     def phased(self, count: int, tag: str) -> dict[str, tuple[dict[int, tuple[Path, int]], float]]:
         """`count` flows with the counters zeroed before and dumped after each kind of request:
@@ -386,25 +395,7 @@ def measure_issuance(issuance: Issuance, n: int, warmup: int) -> dict[str, dict]
     issuance.sequential(warmup)
     control(m.pid, "--instr=on")
     issuance.sequential(2)  # callgrind translates the code afresh
-    control(m.pid, "--zero")
-    t1 = issuance.sequential(n)
-    i1 = dump_total(m.pid, m.out_dir, f"issuance-{n}")
-    control(m.pid, "--zero")
-    t2 = issuance.sequential(2 * n)
-    i2 = dump_total(m.pid, m.out_dir, f"issuance-{2 * n}")
-    per = (i2 - i1) / n
-    log(f"    whole flow: {per:,.0f} instructions ({i1:,} for {n}, {i2:,} for {2 * n}; {t2 / (2 * n):.2f} s each)")
-    out = {
-        "issuance_flow": {
-            "instructions_per_request": round(per),
-            "naive_per_request_at_n": round(i1 / n),
-            "n": n,
-            "instructions_n": i1,
-            "instructions_2n": i2,
-            "seconds_n": round(t1, 2),
-            "seconds_2n": round(t2, 2),
-        }
-    }
+    out = {"issuance_flow": count_instructions(m.pid, m.out_dir, "issuance", issuance.sequential, n)}
     p1 = issuance.phased(n, f"kinds-{n}")
     p2 = issuance.phased(2 * n, f"kinds-{2 * n}")
     control(m.pid, "--instr=off")
@@ -609,18 +600,10 @@ def measure_naive(stack: Stack, out_dir: Path, n: int) -> dict:
         produce(3)  # warm-up, uninstrumented
         control(proc.pid, "--instr=on")
         produce(1)
-        control(proc.pid, "--zero")
-        produce(n)
-        i1 = dump_total(proc.pid, out_dir, f"naive-{n}")
-        control(proc.pid, "--zero")
-        produce(2 * n)
-        i2 = dump_total(proc.pid, out_dir, f"naive-{2 * n}")
+        return count_instructions(proc.pid, out_dir, "naive", produce, n)
     finally:
         proc.kill()
         proc.wait(timeout=30)
-    per = (i2 - i1) / n
-    log(f"  naive: {per:,.0f} instructions per document")
-    return {"instructions_per_request": round(per), "n": n, "instructions_n": i1, "instructions_2n": i2}
 
 
 def table(results: dict) -> str:
