@@ -272,9 +272,9 @@ class ProcessCpu:
     """A process tree's CPU seconds (bench.monitor.CpuMeter), with its kernel part recorded beside it."""
 
     def __init__(self, pid: int) -> None:
-        meter = CpuMeter(pid)
-        self.read = meter.read
-        self.others = {"server_kernel": meter.read_system}
+        self.meter = CpuMeter(pid)
+        self.read = self.meter.read
+        self.others = {"server_kernel": self.meter.read_system}
 
     def __call__(self) -> float:
         return self.read()
@@ -288,10 +288,9 @@ class ServerCpu(ProcessCpu):
         assert stack.service is not None
         super().__init__(stack.service.proc.pid)
         sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
-        meter = CpuMeter(stack.service.proc.pid)
         self.others |= {
-            "workers": lambda: meter.read_depth(1),
-            "pdf_processes": lambda: meter.read_depth(2),
+            "workers": lambda: self.meter.read_depth(1),
+            "pdf_processes": lambda: self.meter.read_depth(2),
             "simulators": lambda: sum(m.read() for m in sims),
             "database": postgres_cpu,
             "driver": _own_cpu,
