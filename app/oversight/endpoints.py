@@ -5,9 +5,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import Auditor, Citizen, CollaboratorsDep, ContextDep, SessionDep, audit_action
+from app.api.deps import (
+    Auditor,
+    Citizen,
+    CollaboratorsDep,
+    ContextDep,
+    SessionDep,
+    audit_action,
+    known_query_params_only,
+)
 from app.api.instants import Instant
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.query_params import UnknownParameter
 from app.audit import export, repository
 from app.audit.checkpoints import checkpoint_signature_ok
 from app.audit.consultations import note_consultation
@@ -60,10 +69,11 @@ Filters = Annotated[EventFilter, Depends(_filters)]
 @router.get(
     "/audit/events",
     operation_id="list_audit_events",
-    dependencies=[audit_action("audit.events")],
+    dependencies=[known_query_params_only, audit_action("audit.events")],
     summary="The request log, filtered, in chain order",
     tags=["audit"],
     response_model=AuditPage,
+    responses=problem_responses(UnknownParameter),
 )
 async def list_audit_events(
     principal: Auditor,
@@ -179,12 +189,13 @@ def _kind(action: str, kind: str) -> str:
 @router.get(
     "/me/data-access",
     operation_id="my_data_access",
-    dependencies=[audit_action("me.data_access")],
+    dependencies=[known_query_params_only, audit_action("me.data_access")],
     summary="Every time data about me was consulted",
     description="Agency calls made about you (and on whose behalf), clerks' and auditors' readings of your "
     "applications, and public verifications of your certificates. Newest first.",
     tags=["citizen"],
     response_model=DataAccessPage,
+    responses=problem_responses(UnknownParameter),
 )
 async def my_data_access(
     principal: Citizen, runtime: CollaboratorsDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
