@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from enum import StrEnum
 from functools import cached_property
@@ -9,7 +10,15 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
@@ -23,6 +32,34 @@ class Environment(StrEnum):
 
 
 _ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
+# Instance-metadata services reached by name (Google, Alibaba Cloud, AWS, Azure's own names resolve to 169.254.x).
+_METADATA_HOSTS = {
+    "metadata",
+    "metadata.google.internal",
+    "metadata.aliyun.com",
+    "instance-data",
+    "instance-data.ec2.internal",
+}
+_METADATA_ADDRESSES = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
+
+
+def aims_at_link_local(host: str) -> bool:
+    """A link-local address (169.254.0.0/16, fe80::/10: where clouds serve instance metadata and its
+    credentials), a known metadata address or name."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in _METADATA_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_link_local or address in _METADATA_ADDRESSES
+
+
+def _in_production(info: ValidationInfo) -> bool:
+    return info.data.get("environment") is Environment.production
 
 
 class Settings(BaseSettings):
@@ -189,9 +226,30 @@ class Settings(BaseSettings):
 
     @field_validator("auth_oidc_issuer_url")
     @classmethod
-    def _issuer_url(cls, value: str | None) -> str | None:
+    def _issuer_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).netloc):
             raise ValueError("not an http(s) issuer URL")
+        if value is not None and urlsplit(value).scheme == "http" and _in_production(info):
+            # Discovery and keys fetched in clear text can be swapped on the way: anyone on the path mints tokens.
+            raise ValueError("ENVIRONMENT=production refuses an http:// issuer; use https://")
+        return value
+
+    @field_validator("police_api_token", "housing_api_token")
+    @classmethod
+    def _token_over_tls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        url = info.data.get(info.field_name.replace("_token", "_url")) if info.field_name else None
+        if value is not None and url is not None and url.scheme == "http" and _in_production(info):
+            raise ValueError(
+                f"ENVIRONMENT=production refuses to send it over http://; give {info.field_name.replace('_token', '_url').upper()} an https:// URL"
+            )
+        return value
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _webhook_not_at_metadata(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and aims_at_link_local(value.host or ""):
+            # A link-local address is the cloud's instance metadata (credentials); no receiver lives there.
+            raise ValueError(f"{value.host} is a link-local / instance-metadata address, not a webhook receiver")
         return value
 
     @field_validator("database_url")
