@@ -237,10 +237,12 @@ class Settings(BaseSettings):
     @field_validator("police_api_token", "housing_api_token")
     @classmethod
     def _token_over_tls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        url = info.data.get(info.field_name.replace("_token", "_url")) if info.field_name else None
+        url_field = (info.field_name or "").replace("_token", "_url")
+        url = info.data.get(url_field)
         if value is not None and url is not None and url.scheme == "http" and _in_production(info):
+            # A bearer token in clear text is anyone's on the path to the agency.
             raise ValueError(
-                f"ENVIRONMENT=production refuses to send it over http://; give {info.field_name.replace('_token', '_url').upper()} an https:// URL"
+                f"ENVIRONMENT=production refuses to send it over http://; use an https:// {url_field.upper()}"
             )
         return value
 
