@@ -150,6 +150,22 @@ class Settings(BaseSettings):
     rate_limit_filing: str = Field(default="20/minute", description="filings per citizen")
     rate_limit_uploads: str = Field(default="30/minute", description="uploads per citizen")
     rate_limit_verify: str = Field(default="60/minute", description="public verifications per client address")
+    rate_limit_public_stats: str = Field(default="30/minute", description="public statistics per client address")
+    rate_limit_reissue: str = Field(default="3/day", description="certificate re-issues per citizen")
+    public_stats_min_count: int = Field(
+        default=10, ge=1, description="public statistics answer any smaller count (and a rate from it) as null"
+    )
+    upload_quota_mb: float = Field(
+        default=100, gt=0, description="MiB of materials a citizen may keep that no application uses yet"
+    )
+    unattached_material_hours: float = Field(
+        default=24, gt=0, description="materials no application uses are deleted by the worker after this"
+    )
+    audit_anchor_url: str | None = Field(
+        default=None,
+        description="where every signed checkpoint is also appended, outside the database: `file:///path`, "
+        "`s3://bucket/prefix` or `nats://host:port/stream`; unset = nowhere",
+    )
     http_header_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a request's headers must arrive within this (else 408 and closed)"
     )
@@ -186,7 +202,9 @@ class Settings(BaseSettings):
             raise ValueError("NOTIFY_WEBHOOK_URL needs NOTIFY_WEBHOOK_SECRET in production")
         return self
 
-    @field_validator("rate_limit_filing", "rate_limit_uploads", "rate_limit_verify")
+    @field_validator(
+        "rate_limit_filing", "rate_limit_uploads", "rate_limit_verify", "rate_limit_public_stats", "rate_limit_reissue"
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse
@@ -223,6 +241,20 @@ class Settings(BaseSettings):
         if value is not None and (urlsplit(value).scheme != "s3" or not urlsplit(value).netloc):
             raise ValueError("not an object-store URL like s3://bucket/prefix")
         return value
+
+    @field_validator("audit_anchor_url")
+    @classmethod
+    def _anchor_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "file" and parts.path.startswith("/") and not parts.netloc:
+            return value
+        if parts.scheme == "s3" and parts.netloc:
+            return value
+        if parts.scheme == "nats" and parts.netloc and parts.path.strip("/"):
+            return value
+        raise ValueError("not an anchor URL like file:///path, s3://bucket/prefix or nats://host:4222/stream")
 
     @field_validator("auth_oidc_issuer_url")
     @classmethod

@@ -157,6 +157,8 @@ def build_collaborators(settings: Settings) -> Collaborators:
                 "filing": settings.rate_limit_filing,
                 "uploads": settings.rate_limit_uploads,
                 "verify": settings.rate_limit_verify,
+                "public_stats": settings.rate_limit_public_stats,
+                "reissue": settings.rate_limit_reissue,
             },
             redis_url=settings.redis_url,
         ),
