@@ -29,7 +29,9 @@ async def run_forever(
         try:
             tried = await collaborators.worker.process_due()
             if time.monotonic() - last_checkpoint >= collaborators.settings.audit_checkpoint_seconds:
-                await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer)
+                await make_checkpoint(
+                    uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer, anchor=collaborators.anchor
+                )
                 last_checkpoint = time.monotonic()
             if time.monotonic() - last_sample >= SAMPLE_SECONDS:
                 await sample_backlogs(collaborators.sessionmaker)

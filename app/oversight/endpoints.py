@@ -18,7 +18,7 @@ from app.api.instants import Instant
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.api.query_params import UnknownParameter
 from app.audit import export, repository
-from app.audit.checkpoints import checkpoint_signature_ok
+from app.audit.checkpoints import check_chain
 from app.audit.consultations import note_consultation
 from app.audit.repository import EventFilter
 from app.audit.schemas import (
@@ -30,7 +30,6 @@ from app.audit.schemas import (
     DataAccessPage,
 )
 from app.audit.sealing import seal_all
-from app.audit.verification import verify_events
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 
@@ -134,25 +133,9 @@ async def export_audit_events(
     tags=["audit"],
     response_model=ChainVerification,
 )
-async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep, session: SessionDep) -> ChainVerification:
-    await seal_all(runtime.sessionmaker)
-    checkpoint = await repository.latest_checkpoint(session)
-    if checkpoint is not None:
-        session.expunge(checkpoint)  # kept as read: ending the transaction below must not expire it
-    await session.rollback()  # a read: end it, so no connection is held while the whole log streams
-    state = await verify_events(
-        repository.stream(runtime.sessionmaker), watch_seq=checkpoint.seq if checkpoint else None
-    )
-    signature_ok: bool | None = None
-    if checkpoint is not None:
-        signature_ok = checkpoint_signature_ok(runtime.issuer.pdfs.signer, checkpoint)
-        if signature_ok:
-            state.hold_against_checkpoint(checkpoint.seq, checkpoint.head_hash)
-        elif state.first_bad is None:
-            # A checkpoint we did not sign cannot vouch for anything; one altered to hide a deletion
-            # must not pass quietly either.
-            state.first_bad, state.break_reason = checkpoint.seq, "checkpoint_signature_invalid"
-    intact = state.first_bad is None
+async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep) -> ChainVerification:
+    check = await check_chain(runtime.sessionmaker, runtime.issuer.pdfs.signer)
+    state, intact = check.state, check.intact
     return ChainVerification(
         intact=intact,
         events_checked=state.checked,
@@ -160,8 +143,9 @@ async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep, sess
         break_reason=state.break_reason,
         head_seq=state.head_seq if intact and state.checked else None,
         head_hash=state.prev_hash if intact and state.checked else None,
-        checkpoint_seq=checkpoint.seq if checkpoint else None,
-        checkpoint_signature_valid=signature_ok,
+        checkpoint_seq=check.latest.seq if check.latest else None,
+        checkpoint_signature_valid=check.latest_signature_ok,
+        checkpoints_checked=check.checkpoints,
     )
 
 
