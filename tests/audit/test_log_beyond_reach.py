@@ -98,7 +98,9 @@ async def test_deleting_the_newest_events_stays_a_break_after_the_next_checkpoin
     assert f"NOT INTACT: rewriting: event {first.seq} is not the one the checkpoint" in offline.stdout
 
 
-async def test_a_quiet_log_cut_behind_its_checkpoint_is_truncation_for_api_and_export(client, tokens, runtime, tmp_path):
+async def test_a_quiet_log_cut_behind_its_checkpoint_is_truncation_for_api_and_export(
+    client, tokens, runtime, tmp_path
+):
     anchor = FileAnchor(f"file://{tmp_path}/anchor.jsonl")
     await _some_events(client, tokens)
     first = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer, anchor=anchor)
