@@ -152,14 +152,17 @@ class S3Anchor(Anchor):
         return await asyncio.to_thread(self._read_all)
 
     def _read_all(self) -> list[CheckpointRecord]:
+        # Every version, not the listing: a delete marker (which anyone with s3:DeleteObject may add) hides
+        # an object from a listing, while the locked version beneath it stays readable.
         records = []
-        for page in self._client.get_paginator("list_objects_v2").paginate(
+        pages = self._client.get_paginator("list_object_versions").paginate(
             Bucket=self.bucket, Prefix=self.prefix + "/"
-        ):
-            for item in page.get("Contents", []):
-                body = self._client.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                records.append(CheckpointRecord.from_json(body))
-        return records
+        )
+        for page in pages:
+            for version in page.get("Versions", []):
+                body = self._client.get_object(Bucket=self.bucket, Key=version["Key"], VersionId=version["VersionId"])
+                records.append(CheckpointRecord.from_json(body["Body"].read()))
+        return sorted(records, key=lambda r: (r.seq, r.signed_at))
 
     async def close(self) -> None:
         self._client.close()
