@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from app.i18n import Text
 from app.materials import repository
 from app.materials.errors import UnsupportedMaterial, UploadQuotaExceeded
 from app.materials.models import Material
-from app.materials.sniffing import media_type_of
+from app.materials.sniffing import accept
 from app.storage import BlobStore
 
 
@@ -29,9 +30,10 @@ async def upload(
     keep_for: timedelta,
     now: datetime,
 ) -> Material:
-    media_type = media_type_of(content)
-    if media_type is None:
+    accepted = await asyncio.to_thread(accept, content)  # parsing, decoding, re-encoding: CPU work
+    if accepted is None:
         raise UnsupportedMaterial()
+    content = accepted.content
     if quota_bytes is not None:
         await _within_quota(
             work, owner_sub=principal.sub, adding=len(content), quota_bytes=quota_bytes, keep_for=keep_for, now=now
@@ -40,7 +42,7 @@ async def upload(
     material = Material(
         id=str(uuid.uuid4()),
         owner_sub=principal.sub,
-        media_type=media_type,
+        media_type=accepted.media_type,
         size=len(content),
         sha256=sha256,
         filename=filename,
