@@ -29,8 +29,8 @@ HEADERS_TOO_LARGE_CODE = "HEADERS_TOO_LARGE"
 HEADERS_TOO_LARGE_TITLE = Text("请求头超过 16 KiB", "The request headers are larger than 16 KiB")
 _HEADERS_TOO_LARGE_BODY = json.dumps(
     {
-        "type": "about:blank",
-        "title": HEADERS_TOO_LARGE_TITLE.en,
+        "type": "urn:cityservices:problem:headers-too-large",
+        "title": HEADERS_TOO_LARGE_TITLE.zh,
         "status": 431,
         "detail": HEADERS_TOO_LARGE_TITLE.en,
         "code": HEADERS_TOO_LARGE_CODE,

@@ -119,7 +119,7 @@ def hold(found: Findings, record: CheckpointRecord, source: str, trusted: list[x
         )
     elif record.seq in found.hashes and found.hashes[record.seq] != record.head_hash:
         found.problems.append(
-            f"rewriting: event {record.seq} is not the one the {where} signed (altered, or cut and sealed again)"
+            f"rewriting: event {record.seq} differs from the {where} (altered, or cut and sealed again)"
         )
     elif record.seq in found.hashes:
         found.matched.append(where)

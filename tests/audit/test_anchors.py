@@ -4,7 +4,6 @@ by `cityservices verify-export`, whatever the database or the store's delete per
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 
 from app.audit.anchors import NatsAnchor, S3Anchor, open_anchor
@@ -20,26 +18,13 @@ from app.audit.checkpoints import make_checkpoint
 from app.audit.sealing import seal_all
 from app.config import Settings
 from tests.builders import ZHANG_WEI, file, no_criminal_record
-from tests.servers import CITYSERVICES, free_port, service_env
-
-
-def _nats_is_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 4222), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
+from tests.servers import CITYSERVICES, moto_s3_server, nats_is_up, service_env
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -130,7 +115,7 @@ async def test_an_s3_anchor_without_object_lock_is_logged_not_fatal(client, toke
     await anchor.close()
 
 
-@pytest.mark.skipif(not _nats_is_up(), reason="no NATS server on 127.0.0.1:4222")
+@pytest.mark.skipif(not nats_is_up(), reason="no NATS server on 127.0.0.1:4222")
 async def test_nats_anchor_denies_deletes_and_catches_a_truncation(client, tokens, runtime, tmp_path):
     stream = f"audit-anchor-{uuid.uuid4().hex[:12]}"
     url = f"nats://127.0.0.1:4222/{stream}"

@@ -95,7 +95,7 @@ async def test_deleting_the_newest_events_stays_a_break_after_the_next_checkpoin
     assert report["first_bad_event"] == first.seq and report["checkpoints_checked"] == 1
     offline = await _verify_export(client, tokens, runtime, tmp_path, anchor)
     assert offline.returncode == 1, offline.stdout + offline.stderr
-    assert f"NOT INTACT: rewriting: event {first.seq} is not the one the checkpoint" in offline.stdout
+    assert f"NOT INTACT: rewriting: event {first.seq} differs from the checkpoint" in offline.stdout
 
 
 async def test_a_quiet_log_cut_behind_its_checkpoint_is_truncation_for_api_and_export(
