@@ -306,7 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="check an exported request log against signed checkpoints and the anchors (offline)",
         add_help=False,  # its own parser (app/audit/offline.py) answers --help
     )
-    verify_export.add_argument("arguments", nargs=argparse.REMAINDER)
+    verify_export.add_argument(
+        "arguments", nargs=argparse.REMAINDER, help="EXPORT [CHECKPOINT ...] --trust PEM [--anchor URL ...]"
+    )
     verify_export.set_defaults(func=cmd_verify_export)
     return parser
 

@@ -58,6 +58,20 @@ def aims_at_link_local(host: str) -> bool:
     return address.is_link_local or address in _METADATA_ADDRESSES
 
 
+def _clear_text_off_host(url: str) -> bool:
+    """http:// to anything but this machine (loopback: a sidecar or tunnel endpoint never crosses a network)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def _in_production(info: ValidationInfo) -> bool:
     return info.data.get("environment") is Environment.production
 
@@ -261,7 +275,7 @@ class Settings(BaseSettings):
     def _issuer_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).netloc):
             raise ValueError("not an http(s) issuer URL")
-        if value is not None and urlsplit(value).scheme == "http" and _in_production(info):
+        if value is not None and _clear_text_off_host(value) and _in_production(info):
             # Discovery and keys fetched in clear text can be swapped on the way: anyone on the path mints tokens.
             raise ValueError("ENVIRONMENT=production refuses an http:// issuer; use https://")
         return value
@@ -271,7 +285,7 @@ class Settings(BaseSettings):
     def _token_over_tls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         url_field = (info.field_name or "").replace("_token", "_url")
         url = info.data.get(url_field)
-        if value is not None and url is not None and url.scheme == "http" and _in_production(info):
+        if value is not None and url is not None and _clear_text_off_host(str(url)) and _in_production(info):
             # A bearer token in clear text is anyone's on the path to the agency.
             raise ValueError(
                 f"ENVIRONMENT=production refuses to send it over http://; use an https:// {url_field.upper()}"

@@ -158,5 +158,9 @@ def test_what_production_refuses_over_http_it_accepts_over_https(tmp_path):
     assert _production(tmp_path, auth_jwks_file=None, auth_oidc_issuer_url="https://idp.example").dev_auth is False
     with pytest.raises(ValidationError, match="http:// issuer"):
         _production(tmp_path, auth_jwks_file=None, auth_oidc_issuer_url="http://idp.example")
+    # Clear text that never leaves the machine (a sidecar, a tunnel's end) is not refused.
+    local = _production(tmp_path, auth_jwks_file=None, auth_oidc_issuer_url="http://127.0.0.1:8080/realms/city")
+    assert local.auth_oidc_issuer_url is not None
+    assert _production(tmp_path, police_api_url="http://localhost:8101", police_api_token="t").police_api_token
     # Development keeps its http:// simulators and local identity providers.
     assert Settings(data_dir=tmp_path, police_api_url="http://127.0.0.1:8101", police_api_token="t").police_api_token

@@ -23,7 +23,7 @@ def _client(app, address: str = "198.51.100.40") -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def quota_app(settings):
+async def quota_app(settings, runtime):  # runtime: the tables are emptied before the test
     # Room for two small proofs and not three; re-issues at the default 3 a day.
     quota_mb = 2.5 * len(PDF_PROOF) / 2**20
     app = create_app(

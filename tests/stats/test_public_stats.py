@@ -105,7 +105,7 @@ async def test_only_days_that_are_over_are_counted(client, tokens):
 
 
 @pytest.fixture
-async def limited_app(settings):
+async def limited_app(settings, runtime):  # runtime: the tables are emptied before the test
     app = create_app(settings.model_copy(update={"rate_limit_public_stats": "2/minute"}), start_worker=False)
     async with app.router.lifespan_context(app):
         yield app
