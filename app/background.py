@@ -1,6 +1,7 @@
 """The background loop, composed from the collaborators: retries of applications waiting on an agency
-(and material requests left unanswered), a signed audit checkpoint every AUDIT_CHECKPOINT_SECONDS, and the
-backlog gauges. Run in-process by `serve` or alone by `cityservices worker`."""
+(and material requests left unanswered), a signed audit checkpoint every AUDIT_CHECKPOINT_SECONDS, the
+deletion of uploads no application used within UNATTACHED_MATERIAL_HOURS, and the backlog gauges. Run
+in-process by `serve` or alone by `cityservices worker`."""
 
 from __future__ import annotations
 
@@ -8,15 +9,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import timedelta
 
 from app.api.collaborators import Collaborators
 from app.audit.checkpoints import make_checkpoint
+from app.clock import utc_now
+from app.materials.retention import delete_unattached
 from app.stats.gauges import sample_backlogs, sample_breakers
 
 logger = logging.getLogger("cityservices.worker")
 
 POLL_SECONDS = 1.0
 SAMPLE_SECONDS = 15.0  # how often the worker refreshes the backlog gauges its /metrics shows
+RETENTION_SECONDS = 60.0  # how often it deletes materials no application used in time
 
 
 async def run_forever(
@@ -24,13 +29,24 @@ async def run_forever(
 ) -> None:
     """Until cancelled, or until `stop` is set: then the pass under way finishes first (a drain)."""
     stop = stop or asyncio.Event()
-    last_checkpoint = last_sample = 0.0
+    last_checkpoint = last_sample = last_retention = 0.0
     while not stop.is_set():
         try:
             tried = await collaborators.worker.process_due()
             if time.monotonic() - last_checkpoint >= collaborators.settings.audit_checkpoint_seconds:
-                await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer)
+                await make_checkpoint(
+                    uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer, anchor=collaborators.anchor
+                )
                 last_checkpoint = time.monotonic()
+            if time.monotonic() - last_retention >= RETENTION_SECONDS:
+                await delete_unattached(
+                    uow=collaborators.uow,
+                    audit=collaborators.audit,
+                    storage=collaborators.storage,
+                    now=utc_now(),
+                    keep_for=timedelta(hours=collaborators.settings.unattached_material_hours),
+                )
+                last_retention = time.monotonic()
             if time.monotonic() - last_sample >= SAMPLE_SECONDS:
                 await sample_backlogs(collaborators.sessionmaker)
                 await sample_breakers(collaborators.agencies)

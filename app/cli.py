@@ -147,6 +147,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await runtime.issuer.pdfs.aclose()
             await runtime.agencies.aclose()
             await runtime.engine.dispose()
+            if runtime.anchor is not None:
+                await runtime.anchor.close()
 
     try:
         asyncio.run(main())
@@ -159,6 +161,12 @@ def cmd_notifications(args: argparse.Namespace) -> int:
     from app.notifications.operator import run
 
     return run(load_settings(), failed=args.failed, replay=args.replay)
+
+
+def cmd_verify_export(args: argparse.Namespace) -> int:
+    from app.audit.offline import main as verify_export
+
+    return verify_export(args.arguments)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -292,6 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply database migrations (same as `alembic upgrade head`)")
     migrate.set_defaults(func=cmd_migrate)
+
+    verify_export = sub.add_parser(
+        "verify-export",
+        help="check an exported request log against signed checkpoints and the anchors (offline)",
+        add_help=False,  # its own parser (app/audit/offline.py) answers --help
+    )
+    verify_export.add_argument(
+        "arguments", nargs=argparse.REMAINDER, help="EXPORT [CHECKPOINT ...] --trust PEM [--anchor URL ...]"
+    )
+    verify_export.set_defaults(func=cmd_verify_export)
     return parser
 
 
@@ -305,6 +323,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["verify-export"]:  # its options, --help included, are its own parser's
+        return cmd_verify_export(argparse.Namespace(arguments=argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from enum import StrEnum
 from functools import cached_property
@@ -9,7 +10,15 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
@@ -23,6 +32,48 @@ class Environment(StrEnum):
 
 
 _ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
+# Instance-metadata services reached by name (Google, Alibaba Cloud, AWS, Azure's own names resolve to 169.254.x).
+_METADATA_HOSTS = {
+    "metadata",
+    "metadata.google.internal",
+    "metadata.aliyun.com",
+    "instance-data",
+    "instance-data.ec2.internal",
+}
+_METADATA_ADDRESSES = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
+
+
+def aims_at_link_local(host: str) -> bool:
+    """A link-local address (169.254.0.0/16, fe80::/10: where clouds serve instance metadata and its
+    credentials), a known metadata address or name."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name in _METADATA_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_link_local or address in _METADATA_ADDRESSES
+
+
+def _clear_text_off_host(url: str) -> bool:
+    """http:// to anything but this machine (loopback: a sidecar or tunnel endpoint never crosses a network)."""
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def _in_production(info: ValidationInfo) -> bool:
+    return info.data.get("environment") is Environment.production
 
 
 class Settings(BaseSettings):
@@ -113,6 +164,22 @@ class Settings(BaseSettings):
     rate_limit_filing: str = Field(default="20/minute", description="filings per citizen")
     rate_limit_uploads: str = Field(default="30/minute", description="uploads per citizen")
     rate_limit_verify: str = Field(default="60/minute", description="public verifications per client address")
+    rate_limit_public_stats: str = Field(default="30/minute", description="public statistics per client address")
+    rate_limit_reissue: str = Field(default="3/day", description="certificate re-issues per citizen")
+    public_stats_min_count: int = Field(
+        default=10, ge=1, description="public statistics answer any smaller count (and a rate from it) as null"
+    )
+    upload_quota_mb: float = Field(
+        default=100, gt=0, description="MiB of materials a citizen may keep that no application uses yet"
+    )
+    unattached_material_hours: float = Field(
+        default=24, gt=0, description="materials no application uses are deleted by the worker after this"
+    )
+    audit_anchor_url: str | None = Field(
+        default=None,
+        description="where every signed checkpoint is also appended, outside the database: `file:///path`, "
+        "`s3://bucket/prefix` or `nats://host:port/stream`; unset = nowhere",
+    )
     http_header_timeout_seconds: float = Field(
         default=10.0, gt=0, description="a request's headers must arrive within this (else 408 and closed)"
     )
@@ -149,7 +216,9 @@ class Settings(BaseSettings):
             raise ValueError("NOTIFY_WEBHOOK_URL needs NOTIFY_WEBHOOK_SECRET in production")
         return self
 
-    @field_validator("rate_limit_filing", "rate_limit_uploads", "rate_limit_verify")
+    @field_validator(
+        "rate_limit_filing", "rate_limit_uploads", "rate_limit_verify", "rate_limit_public_stats", "rate_limit_reissue"
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
         from limits import parse
@@ -187,11 +256,48 @@ class Settings(BaseSettings):
             raise ValueError("not an object-store URL like s3://bucket/prefix")
         return value
 
+    @field_validator("audit_anchor_url")
+    @classmethod
+    def _anchor_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "file" and parts.path.startswith("/") and not parts.netloc:
+            return value
+        if parts.scheme == "s3" and parts.netloc:
+            return value
+        if parts.scheme == "nats" and parts.netloc and parts.path.strip("/"):
+            return value
+        raise ValueError("not an anchor URL like file:///path, s3://bucket/prefix or nats://host:4222/stream")
+
     @field_validator("auth_oidc_issuer_url")
     @classmethod
-    def _issuer_url(cls, value: str | None) -> str | None:
+    def _issuer_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).netloc):
             raise ValueError("not an http(s) issuer URL")
+        if value is not None and _clear_text_off_host(value) and _in_production(info):
+            # Discovery and keys fetched in clear text can be swapped on the way: anyone on the path mints tokens.
+            raise ValueError("ENVIRONMENT=production refuses an http:// issuer; use https://")
+        return value
+
+    @field_validator("police_api_token", "housing_api_token")
+    @classmethod
+    def _token_over_tls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        url_field = (info.field_name or "").replace("_token", "_url")
+        url = info.data.get(url_field)
+        if value is not None and url is not None and _clear_text_off_host(str(url)) and _in_production(info):
+            # A bearer token in clear text is anyone's on the path to the agency.
+            raise ValueError(
+                f"ENVIRONMENT=production refuses to send it over http://; use an https:// {url_field.upper()}"
+            )
+        return value
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _webhook_not_at_metadata(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and aims_at_link_local(value.host or ""):
+            # A link-local address is the cloud's instance metadata (credentials); no receiver lives there.
+            raise ValueError(f"{value.host} is a link-local / instance-metadata address, not a webhook receiver")
         return value
 
     @field_validator("database_url")

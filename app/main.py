@@ -22,6 +22,7 @@ from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
 from app.applications.endpoints import router as applications_router
 from app.applications.worker import AgencyRetries
+from app.audit.anchors import open_anchor
 from app.audit.sealing import Sealer
 from app.audit.service import AuditLog
 from app.auth.dev_keys import ensure_dev_keys
@@ -149,6 +150,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
         claim_names=ClaimNames.from_settings(settings),
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),
+        anchor=open_anchor(settings.audit_anchor_url),
         token_verifier=TokenVerifier(
             keys=_key_source(settings), issuer=settings.expected_issuer, audience=settings.auth_audience
         ),
@@ -157,6 +159,8 @@ def build_collaborators(settings: Settings) -> Collaborators:
                 "filing": settings.rate_limit_filing,
                 "uploads": settings.rate_limit_uploads,
                 "verify": settings.rate_limit_verify,
+                "public_stats": settings.rate_limit_public_stats,
+                "reissue": settings.rate_limit_reissue,
             },
             redis_url=settings.redis_url,
         ),
@@ -200,6 +204,8 @@ def _lifespan(
             await collaborators.agencies.aclose()
             await collaborators.engine.dispose()
             collaborators.storage.close()
+            if collaborators.anchor is not None:
+                await collaborators.anchor.close()
             forget_this_process()
 
     return lifespan

@@ -66,6 +66,11 @@ UNSEALED_EVENTS = Gauge(
     "Request-log events not yet sealed into the chain",
     multiprocess_mode="livemax",
 )
+AUDIT_CHAIN_BROKEN = Gauge(
+    "cityservices_audit_chain_broken",
+    "1 once the sealer refused to sign a checkpoint: the chain contradicts an earlier checkpoint",
+    multiprocess_mode="livemax",
+)
 PDF_POOL_QUEUE = Gauge(
     "cityservices_pdf_pool_queue",
     "Certificates waiting for, or being rendered and signed by, the PDF pool",
@@ -87,6 +92,7 @@ METRIC_NAMES = (
     "cityservices_agency_circuit_open",
     "cityservices_audit_sealer_lag_seconds",
     "cityservices_audit_unsealed_events",
+    "cityservices_audit_chain_broken",
     "cityservices_pdf_pool_queue",
     "cityservices_outbox_backlog",
 )

@@ -2,11 +2,57 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
 
-PDF_PROOF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+def pdf_document(*, catalog: bytes = b"", extra_objects: tuple[bytes, ...] = (), note: bytes = b"") -> bytes:
+    """A small, well-formed one-page PDF (a cross-reference table that holds), written by hand so that a
+    test can add exactly what it means to (an /OpenAction, an embedded file...)."""
+    objects = (
+        b"<</Type/Catalog/Pages 2 0 R" + catalog + b">>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<<>>>>",
+        *extra_objects,
+    )
+    out = bytearray(b"%PDF-1.7\n" + (b"% " + note + b"\n" if note else b""))
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def jpeg_image(size: tuple[int, int] = (8, 8), *, comment: bytes | None = None) -> bytes:
+    """A real JPEG (Pillow), with a COM segment if asked."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    extra = {"comment": comment} if comment is not None else {}
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="JPEG", **extra)
+    return buffer.getvalue()
+
+
+def png_image(size: tuple[int, int] = (8, 8), *, chunks: tuple[tuple[bytes, bytes], ...] = ()) -> bytes:
+    """A real PNG (Pillow), with extra chunks (type, data) if asked."""
+    from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    for kind, data in chunks:
+        info.add(kind, data)
+    buffer = io.BytesIO()
+    Image.new("RGBA", size, (30, 120, 200, 255)).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+PDF_PROOF = pdf_document()
 ZHANG_WEI = ("330106198803120150", "张伟", "上海市长宁区虹桥路1号5号楼301室")
 LI_NA = ("340104199205200242", "李娜", "上海市徐汇区漕溪北路88号12楼1203室")
 SHEN_GUOQIANG = ("31010119650815031X", "沈国强")

@@ -74,3 +74,26 @@ def mint(data_dir: Path, *args: str) -> str:
         check=True,
     )
     return result.stdout.strip()
+
+
+def nats_is_up() -> bool:
+    """NATS with JetStream on 127.0.0.1:4222 (`.ci/run` starts it when it is not running)."""
+    try:
+        socket.create_connection(("127.0.0.1", 4222), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def moto_s3_server() -> Iterator[str]:
+    """moto's server mode: an S3-compatible endpoint on a free port, for tests of S3 clients; stopped after."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

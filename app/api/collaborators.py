@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
 from app.applications.worker import AgencyRetries
+from app.audit.anchors import Anchor
 from app.audit.service import AuditLog
 from app.auth.principal import ClaimNames
 from app.auth.tokens import TokenVerifier
@@ -41,6 +42,7 @@ class Collaborators:
     claim_names: ClaimNames  # where the identity provider puts roles, id number and name
     agency_probes: AgencyProbes  # readiness: each agency probed, cached a few seconds
     upload_slots: UploadSlots  # uploads in flight per client address, in this process
+    anchor: Anchor | None = None  # where signed audit checkpoints are also appended (AUDIT_ANCHOR_URL)
 
     @property
     def hasher(self) -> SubjectHasher:

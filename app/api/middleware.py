@@ -16,6 +16,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.collaborators import collaborators_of
+from app.api.serving import HEADERS_TOO_LARGE_CODE, HEADERS_TOO_LARGE_TITLE, MAX_HEADER_BYTES
 from app.api.slow_clients import BodyTimeout, UploadSlots, deadlined
 from app.audit.context import RequestContext, request_context
 from app.errors import RequestTimeout, TooManyConcurrentUploads, problem_response
@@ -75,6 +76,7 @@ class BodyTooLarge(HTTPException):
 _BODY_TIMEOUT = (RequestTimeout.status, RequestTimeout.code, RequestTimeout.title)
 _TOO_MANY_UPLOADS = (TooManyConcurrentUploads.status, TooManyConcurrentUploads.code, TooManyConcurrentUploads.title)
 _TOO_LARGE = (413, "PAYLOAD_TOO_LARGE", Text("请求体超过 256 KiB", "The request body is larger than 256 KiB"))
+_HEADERS_TOO_LARGE = (431, HEADERS_TOO_LARGE_CODE, HEADERS_TOO_LARGE_TITLE)
 
 
 # The methods the request log records (the standard ones, RFC 9110 and RFC 5789). Any other (QUERY,
@@ -123,7 +125,9 @@ class RequestMiddleware:
         # One pass over the headers for what every request needs.
         sent_id = accept_language = None
         has_body = False
+        header_bytes = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
         for key, value in scope.get("headers", ()):
+            header_bytes += len(key) + len(value)
             if key == b"x-request-id":
                 if sent_id is None:
                     sent_id = bytes(value).decode("latin-1")
@@ -171,7 +175,8 @@ class RequestMiddleware:
                 self._observe(ctx, status, latency_ms)
             await send(message)
 
-        refusal = _precheck(scope)
+        # The server refuses them first (app/api/serving.py); this is for any other server in front of the app.
+        refusal = _HEADERS_TOO_LARGE if header_bytes > MAX_HEADER_BYTES else _precheck(scope)
         settings = collaborators.settings if collaborators is not None else None
         limited_receive = receive
         # A GET or HEAD without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): nothing to

@@ -1,16 +1,33 @@
 """Signed checkpoints: the chain head, signed with the service's signing key, so that an export can be
-verified offline by someone who trusts only our certificate (scripts/verify_audit_export.py)."""
+verified offline by someone who trusts only our certificate (`cityservices verify-export`).
+
+A checkpoint vouches for the whole chain up to its head, so one is never signed over a chain that is
+not the one the earlier checkpoints signed: the sealer first recomputes the chain from the first event
+and holds it against every checkpoint; on any break (events deleted, rewritten, or cut and sealed
+again) it refuses, logs an error and raises `cityservices_audit_chain_broken`. Otherwise the next
+checkpoint would sign the shorter chain and launder the deletion. Each signed checkpoint is also
+appended to the anchor (AUDIT_ANCHOR_URL), outside the reach of the service's database role.
+"""
 
 from __future__ import annotations
 
 import base64
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from app.audit import repository
+from app.audit.anchors import Anchor, CheckpointRecord
 from app.audit.models import AuditCheckpoint
 from app.audit.sealing import seal_all
+from app.audit.verification import ChainState, verify_events
 from app.db.uow import UnitOfWorkFactory
+from app.observability import AUDIT_CHAIN_BROKEN
+
+logger = logging.getLogger("cityservices.audit")
 
 
 class CheckpointSigner(Protocol):
@@ -38,24 +55,75 @@ def checkpoint_signature_ok(signer: CheckpointSigner, checkpoint: AuditCheckpoin
     return signer.verify_bytes(message, signature)
 
 
-async def make_checkpoint(*, uow: UnitOfWorkFactory, signer: CheckpointSigner) -> AuditCheckpoint | None:
-    """Sign the current head unless the latest checkpoint already covers it."""
-    await seal_all(uow.sessionmaker)
+@dataclass
+class ChainCheck:
+    """The chain recomputed and held against every checkpoint."""
+
+    state: ChainState
+    latest: AuditCheckpoint | None
+    latest_signature_ok: bool | None
+    checkpoints: int
+
+    @property
+    def intact(self) -> bool:
+        return self.state.first_bad is None
+
+
+async def check_chain(sessionmaker: async_sessionmaker[AsyncSession], signer: CheckpointSigner) -> ChainCheck:
+    """Seal what is committed, then walk the whole chain against every checkpoint. A checkpoint we did not
+    sign vouches for nothing, and one altered to hide a deletion must not pass quietly: it is a break."""
+    await seal_all(sessionmaker)
+    async with sessionmaker() as session:
+        checkpoints = await repository.checkpoints(session)
+        session.expunge_all()  # kept as read; no connection held while the log streams
+    genuine = {c.id: checkpoint_signature_ok(signer, c) for c in checkpoints}
+    state = await verify_events(
+        repository.stream(sessionmaker), checkpoints=[(c.seq, c.head_hash) for c in checkpoints if genuine[c.id]]
+    )
+    forged = [c for c in checkpoints if not genuine[c.id]]
+    if forged and state.first_bad is None:
+        state.first_bad, state.break_reason = forged[0].seq, "checkpoint_signature_invalid"
+    latest = checkpoints[-1] if checkpoints else None
+    return ChainCheck(
+        state=state,
+        latest=latest,
+        latest_signature_ok=genuine[latest.id] if latest else None,
+        checkpoints=len(checkpoints),
+    )
+
+
+async def make_checkpoint(
+    *, uow: UnitOfWorkFactory, signer: CheckpointSigner, anchor: Anchor | None = None
+) -> AuditCheckpoint | None:
+    """Sign the current head, unless the latest checkpoint already covers it or the chain contradicts an
+    earlier checkpoint (then refuse: None, an error logged, the gauge raised)."""
+    check = await check_chain(uow.sessionmaker, signer)
+    if not check.intact:
+        AUDIT_CHAIN_BROKEN.set(1)
+        logger.error(
+            "audit checkpoint refused: the request log does not reproduce the signed checkpoints "
+            "(%s at event %s, %d events checked against %d checkpoints); not signing over it",
+            check.state.break_reason,
+            check.state.first_bad,
+            check.state.checked,
+            check.checkpoints,
+        )
+        return None
+    AUDIT_CHAIN_BROKEN.set(0)
+    head_seq, head_hash = check.state.head_seq, check.state.prev_hash
+    if head_seq == 0 or (check.latest is not None and check.latest.seq == head_seq):
+        return None
     async with uow() as work:
-        session = work.session
-        head = await repository.head(session)
-        latest = await repository.latest_checkpoint(session)
-        if head is None or (latest is not None and latest.seq == head[0]):
-            return None
-        seq, head_hash = head
         signed_at = datetime.now(UTC).replace(microsecond=0)
         checkpoint = AuditCheckpoint(
-            seq=seq,
+            seq=head_seq,
             head_hash=head_hash,
             signed_at=signed_at,
-            signature=base64.b64encode(signer.sign_bytes(checkpoint_message(seq, head_hash, signed_at))).decode(),
+            signature=base64.b64encode(signer.sign_bytes(checkpoint_message(head_seq, head_hash, signed_at))).decode(),
             certificate_pem=signer.certificate_pem,
         )
-        session.add(checkpoint)
+        work.session.add(checkpoint)
         await work.commit()
-        return checkpoint
+    if anchor is not None:
+        await anchor.append_logged(CheckpointRecord.of(checkpoint))
+    return checkpoint

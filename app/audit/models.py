@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime
@@ -17,6 +17,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_subject_hash_seq", "subject_hash", "seq"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
+        # A position at or below zero would fall outside the chain's walk: the database refuses it.
+        CheckConstraint("seq > 0", name="seq_positive"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -66,6 +68,7 @@ class AuditCheckpoint(Base):
     """The chain head at a moment, signed with the service's signing key, for offline verification."""
 
     __tablename__ = "audit_checkpoints"
+    __table_args__ = (CheckConstraint("seq > 0", name="seq_positive"),)
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger)

@@ -53,11 +53,13 @@ async def page(session: AsyncSession, *, filters: EventFilter, after_seq: int | 
 async def stream(
     sessionmaker: async_sessionmaker[AsyncSession], *, filters: EventFilter | None = None, batch: int = BATCH
 ) -> AsyncIterator[AuditEvent]:
-    """Every matching event in chain order, a batch at a time: memory stays flat however long the log."""
-    after = 0
+    """Every matching event in chain order, a batch at a time: memory stays flat however long the log.
+    From the lowest position there is, whatever it is: a walk from `seq > 0` would not see an event whose
+    position was set to zero or below (the database refuses that now; a verifier still must not assume it)."""
+    after: int | None = None
     while True:
         async with sessionmaker() as session:
-            query = select(AuditEvent).where(AuditEvent.seq > after)
+            query = select(AuditEvent).where(AuditEvent.seq.is_not(None) if after is None else AuditEvent.seq > after)
             if filters is not None:
                 query = filters.apply(query)
             rows = list((await session.execute(query.order_by(AuditEvent.seq).limit(batch))).scalars())
@@ -65,7 +67,7 @@ async def stream(
             return
         for event in rows:
             yield event
-        after = rows[-1].seq or after
+        after = rows[-1].seq
 
 
 async def consultations_of(
@@ -87,6 +89,11 @@ async def consultations_of(
         query = query.where(AuditEvent.seq < before_seq)
     rows = await session.execute(query.order_by(AuditEvent.seq.desc()).limit(limit + 1))
     return list(rows.scalars())
+
+
+async def checkpoints(session: AsyncSession) -> list[AuditCheckpoint]:
+    """Every signed checkpoint, oldest first (one per AUDIT_CHECKPOINT_SECONDS at most: ~100,000 a year)."""
+    return list((await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id))).scalars())
 
 
 async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:

@@ -54,8 +54,9 @@ class ChainVerification(BaseModel):
     )
     head_seq: int | None
     head_hash: str | None
-    checkpoint_seq: int | None = Field(default=None, description="The latest signed checkpoint held against")
-    checkpoint_signature_valid: bool | None = None
+    checkpoint_seq: int | None = Field(default=None, description="The latest signed checkpoint")
+    checkpoint_signature_valid: bool | None = Field(default=None, description="Whether our key signed the latest")
+    checkpoints_checked: int = Field(default=0, description="Every signed checkpoint the chain was held against")
 
 
 class DataAccessOut(BaseModel):

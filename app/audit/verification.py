@@ -1,14 +1,15 @@
 """Recomputing the chain: the first event whose position, link or content does not match is named.
 
-A chain is only self-consistent: deleting its newest events leaves a shorter chain that still links.
-So it is also held against the latest signed checkpoint: a head behind the checkpoint (events are
-missing), or a different hash at the checkpoint's position, is a break too.
+A chain is only self-consistent: deleting its newest events leaves a shorter chain that still links, and
+once new events are sealed after the cut it is a whole new chain. So it is also held against every
+signed checkpoint: a head behind a checkpoint (events are missing), or a different hash at a
+checkpoint's position (history rewritten, or cut and sealed again), is a break too.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
@@ -22,8 +23,12 @@ class ChainState:
     checked: int = 0
     first_bad: int | None = None
     break_reason: str | None = None  # event_mismatch | behind_checkpoint | checkpoint_mismatch | ...
-    watch_seq: int | None = None  # the checkpoint's position, whose hash we keep
-    watched_hash: str | None = None
+    # The checkpoints' (position, signed hash), and the hash the walk found at each such position.
+    checkpoints: Sequence[tuple[int, str]] = ()
+    found: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._watched = {seq for seq, _ in self.checkpoints}
 
     def feed(self, seq: int, prev_hash: str, digest: str, fields: dict[str, Any]) -> bool:
         """Check one event; False (and remember it) at the first that breaks the chain."""
@@ -34,35 +39,42 @@ class ChainState:
             return False
         self.expected_seq = seq + 1
         self.prev_hash = digest
-        if seq == self.watch_seq:
-            self.watched_hash = digest
+        if seq in self._watched:
+            self.found[seq] = digest
         return True
 
     @property
     def head_seq(self) -> int:
         return self.expected_seq - 1
 
-    def hold_against_checkpoint(self, seq: int, head_hash: str) -> None:
-        """After the walk: the chain must reach the signed checkpoint and agree with it there."""
+    def hold_against_checkpoints(self) -> None:
+        """After the walk: the chain must reach every checkpoint and agree with each one there."""
         if self.first_bad is not None:
             return
-        if self.head_seq < seq:
-            self.first_bad = self.head_seq + 1  # the first event the checkpoint proves existed
-            self.break_reason = "behind_checkpoint"
-        elif self.watched_hash != head_hash:
-            self.first_bad = seq
-            self.break_reason = "checkpoint_mismatch"
+        for seq, head_hash in sorted(self.checkpoints):
+            if self.head_seq < seq:
+                self.first_bad = self.head_seq + 1  # the first event the checkpoint proves existed
+                self.break_reason = "behind_checkpoint"
+                return
+            if self.found.get(seq) != head_hash:
+                self.first_bad = seq
+                self.break_reason = "checkpoint_mismatch"
+                return
 
 
 def fields_of(event: AuditEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in CHAINED_FIELDS}
 
 
-async def verify_events(events: AsyncIterable[AuditEvent], *, watch_seq: int | None = None) -> ChainState:
-    state = ChainState(watch_seq=watch_seq)
+async def verify_events(
+    events: AsyncIterable[AuditEvent], *, checkpoints: Sequence[tuple[int, str]] = ()
+) -> ChainState:
+    """Walk the chain, then hold it against the checkpoints given as (position, signed head hash)."""
+    state = ChainState(checkpoints=checkpoints)
     async for event in events:
         # Only sealed events are streamed; an unsealed one has no place in the chain yet.
         assert event.seq is not None and event.prev_hash is not None and event.hash is not None
         if not state.feed(event.seq, event.prev_hash, event.hash, fields_of(event)):
             break
+    state.hold_against_checkpoints()
     return state

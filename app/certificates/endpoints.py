@@ -164,11 +164,14 @@ async def revoke_certificate(
     dependencies=[audit_action("certificate.reissue")],
     summary="Re-issue (补发) a certificate: same content, new serial and verification code",
     description="For a lost or damaged copy. The old certificate becomes `superseded` and verification names the "
-    "new serial. No body. Answers the new certificate's record.",
+    "new serial. No body. Answers the new certificate's record. A citizen may re-issue `RATE_LIMIT_REISSUE` "
+    "(default 3 a day) times (429 with `Retry-After`).",
     tags=["citizen", "window"],
     status_code=201,
     response_model=CertificateOut,
-    responses=problem_responses(CertificateNotFound, AlreadyRevoked, AlreadySuperseded, CertificateExpired),
+    responses=problem_responses(
+        CertificateNotFound, AlreadyRevoked, AlreadySuperseded, CertificateExpired, TooManyRequests
+    ),
 )
 async def reissue_certificate(
     serial: str,
@@ -178,6 +181,9 @@ async def reissue_certificate(
     ctx: ContextDep,
     response: Response,
 ) -> CertificateOut:
+    if principal.role is Role.citizen and principal.id_number:
+        # Each re-issue signs, stores and announces a PDF: a person (not an account) gets a few a day.
+        await runtime.limiter.check("reissue", runtime.hasher.hash(principal.id_number))
     certificate = await reissue.reissue(
         work=work,
         hasher=runtime.hasher,

@@ -340,7 +340,9 @@ class PdfSigner:
         self.key_loads = 0  # observable so tests (and a curious operator) can see the key is loaded once
         # Earlier signing certificates (SIGNING_TRUSTED_CERTS): documents they signed before a key
         # rotation still verify as ours. They only verify; they never sign.
-        self._earlier = [_to_asn1(c) for c in load_certificate_chain(trusted_certs_file)] if trusted_certs_file else []
+        earlier = load_certificate_chain(trusted_certs_file) if trusted_certs_file else []
+        self._earlier = [_to_asn1(c) for c in earlier]
+        self._earlier_x509 = earlier
         self._timestamper: TimeStamper | None = timestamper or (
             RequestsHTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None
         )
@@ -447,7 +449,8 @@ class PdfSigner:
         return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
     def verify_bytes(self, data: bytes, signature: bytes) -> bool:
-        return verify_bytes(self._certificate, data, signature)
+        # After a key rotation, what the earlier keys signed (the request log's checkpoints) still verifies.
+        return any(verify_bytes(c, data, signature) for c in (self._certificate, *self._earlier_x509))
 
 
 def verify_bytes(certificate: x509.Certificate, data: bytes, signature: bytes) -> bool:

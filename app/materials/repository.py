@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.applications.models import ApplicationMaterial
+from app.certificates.models import Certificate
 from app.materials.models import Material
+
+_UNATTACHED = ~exists().where(ApplicationMaterial.material_id == Material.id)
 
 
 async def owned_ids(session: AsyncSession, *, owner_sub: str, ids: Sequence[str]) -> set[str]:
@@ -17,3 +23,47 @@ async def owned_ids(session: AsyncSession, *, owner_sub: str, ids: Sequence[str]
 
 def add(session: AsyncSession, material: Material) -> None:
     session.add(material)
+
+
+async def unattached_usage(session: AsyncSession, *, owner_sub: str) -> tuple[int, datetime | None]:
+    """Bytes the owner keeps in materials no application uses, and when the oldest of them was uploaded."""
+    used, oldest = (
+        await session.execute(
+            select(func.coalesce(func.sum(Material.size), 0), func.min(Material.created_at)).where(
+                Material.owner_sub == owner_sub, _UNATTACHED
+            )
+        )
+    ).one()
+    return int(used), oldest
+
+
+@dataclass(frozen=True)
+class Expired:
+    id: str
+    owner_sub: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+async def delete_unattached(session: AsyncSession, *, uploaded_before: datetime, limit: int) -> list[Expired]:
+    """Delete up to `limit` materials uploaded before then that no application uses; the test of "used"
+    is repeated in the DELETE itself, so a material attached meanwhile stays."""
+    candidates = select(Material.id).where(Material.created_at < uploaded_before, _UNATTACHED).limit(limit)
+    rows = await session.execute(
+        delete(Material)
+        .where(Material.id.in_(candidates.scalar_subquery()), _UNATTACHED)
+        .returning(Material.id, Material.owner_sub, Material.size, Material.sha256, Material.created_at)
+    )
+    return [Expired(*row) for row in rows.all()]
+
+
+async def bytes_still_used(session: AsyncSession, sha256: str) -> bool:
+    """Another material or a certificate holds the same bytes (the object store keeps one copy per hash)."""
+    query = select(
+        or_(
+            exists().where(Material.sha256 == sha256),
+            exists().where(Certificate.pdf_sha256 == sha256),
+        )
+    )
+    return bool((await session.execute(query)).scalar())

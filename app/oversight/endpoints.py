@@ -5,11 +5,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import Auditor, Citizen, CollaboratorsDep, ContextDep, SessionDep, audit_action
+from app.api.deps import (
+    Auditor,
+    Citizen,
+    CollaboratorsDep,
+    ContextDep,
+    SessionDep,
+    audit_action,
+    known_query_params_only,
+)
 from app.api.instants import Instant
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.query_params import UnknownParameter
 from app.audit import export, repository
-from app.audit.checkpoints import checkpoint_signature_ok
+from app.audit.checkpoints import check_chain
 from app.audit.consultations import note_consultation
 from app.audit.repository import EventFilter
 from app.audit.schemas import (
@@ -21,7 +30,6 @@ from app.audit.schemas import (
     DataAccessPage,
 )
 from app.audit.sealing import seal_all
-from app.audit.verification import verify_events
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 
@@ -60,10 +68,11 @@ Filters = Annotated[EventFilter, Depends(_filters)]
 @router.get(
     "/audit/events",
     operation_id="list_audit_events",
-    dependencies=[audit_action("audit.events")],
+    dependencies=[known_query_params_only, audit_action("audit.events")],
     summary="The request log, filtered, in chain order",
     tags=["audit"],
     response_model=AuditPage,
+    responses=problem_responses(UnknownParameter),
 )
 async def list_audit_events(
     principal: Auditor,
@@ -124,25 +133,9 @@ async def export_audit_events(
     tags=["audit"],
     response_model=ChainVerification,
 )
-async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep, session: SessionDep) -> ChainVerification:
-    await seal_all(runtime.sessionmaker)
-    checkpoint = await repository.latest_checkpoint(session)
-    if checkpoint is not None:
-        session.expunge(checkpoint)  # kept as read: ending the transaction below must not expire it
-    await session.rollback()  # a read: end it, so no connection is held while the whole log streams
-    state = await verify_events(
-        repository.stream(runtime.sessionmaker), watch_seq=checkpoint.seq if checkpoint else None
-    )
-    signature_ok: bool | None = None
-    if checkpoint is not None:
-        signature_ok = checkpoint_signature_ok(runtime.issuer.pdfs.signer, checkpoint)
-        if signature_ok:
-            state.hold_against_checkpoint(checkpoint.seq, checkpoint.head_hash)
-        elif state.first_bad is None:
-            # A checkpoint we did not sign cannot vouch for anything; one altered to hide a deletion
-            # must not pass quietly either.
-            state.first_bad, state.break_reason = checkpoint.seq, "checkpoint_signature_invalid"
-    intact = state.first_bad is None
+async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep) -> ChainVerification:
+    check = await check_chain(runtime.sessionmaker, runtime.issuer.pdfs.signer)
+    state, intact = check.state, check.intact
     return ChainVerification(
         intact=intact,
         events_checked=state.checked,
@@ -150,8 +143,9 @@ async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep, sess
         break_reason=state.break_reason,
         head_seq=state.head_seq if intact and state.checked else None,
         head_hash=state.prev_hash if intact and state.checked else None,
-        checkpoint_seq=checkpoint.seq if checkpoint else None,
-        checkpoint_signature_valid=signature_ok,
+        checkpoint_seq=check.latest.seq if check.latest else None,
+        checkpoint_signature_valid=check.latest_signature_ok,
+        checkpoints_checked=check.checkpoints,
     )
 
 
@@ -179,12 +173,13 @@ def _kind(action: str, kind: str) -> str:
 @router.get(
     "/me/data-access",
     operation_id="my_data_access",
-    dependencies=[audit_action("me.data_access")],
+    dependencies=[known_query_params_only, audit_action("me.data_access")],
     summary="Every time data about me was consulted",
     description="Agency calls made about you (and on whose behalf), clerks' and auditors' readings of your "
     "applications, and public verifications of your certificates. Newest first.",
     tags=["citizen"],
     response_model=DataAccessPage,
+    responses=problem_responses(UnknownParameter),
 )
 async def my_data_access(
     principal: Citizen, runtime: CollaboratorsDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None

@@ -8,9 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import SessionDep, Staff, audit_action
-from app.api.instants import Instant
-from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.api.deps import CollaboratorsDep, ContextDep, SessionDep, Staff, audit_action
+from app.api.instants import Day, Instant
+from app.clock import shanghai_today
+from app.errors import Forbidden, TooManyRequests, Unauthenticated, ValidationFailed, problem_responses
+from app.i18n import Text
 from app.stats import service
 from app.stats.schemas import PublicStats, Stats
 
@@ -38,17 +40,34 @@ async def get_stats(principal: Staff, session: SessionDep, since: Since = None, 
     "/stats/public",
     operation_id="get_public_stats",
     dependencies=[audit_action("stats.public")],
-    summary="The city-wide online-handling rate and per-service counts (public, cacheable)",
-    description="No per-person or per-station data. Answers with `Cache-Control: public` and an `ETag`; "
-    "`If-None-Match` gets 304.",
+    summary="The city-wide online-handling rate and per-service counts over whole days (public, cacheable)",
+    description="No per-person or per-station data. `since` and `until` are Shanghai days (`YYYY-MM-DD`, both "
+    "counted; anything finer is 422); only days that are over are counted. Every count below "
+    "`PUBLIC_STATS_MIN_COUNT`, and every rate or remainder that would reveal one, is null. Limited per client "
+    "address (429). Answers with `Cache-Control: public` and an `ETag`; `If-None-Match` gets 304.",
     tags=["public"],
     response_model=PublicStats,
-    responses={304: {"description": "Not modified"}},
+    responses={304: {"description": "Not modified"}, **problem_responses(ValidationFailed, TooManyRequests)},
 )
 async def get_public_stats(
-    request: Request, response: Response, session: SessionDep, since: Since = None, until: Until = None
+    request: Request,
+    response: Response,
+    runtime: CollaboratorsDep,
+    session: SessionDep,
+    ctx: ContextDep,
+    since: Annotated[Day | None, Query(description="First Shanghai day counted, YYYY-MM-DD")] = None,
+    until: Annotated[Day | None, Query(description="Last Shanghai day counted, YYYY-MM-DD")] = None,
 ) -> PublicStats | Response:
-    body = await service.public_stats(session=session, since=since, until=until)
+    await runtime.limiter.check("public_stats", ctx.client_addr or "unknown")
+    if since is not None and until is not None and until < since:
+        raise ValidationFailed(Text("until 早于 since", "`until` is before `since`"))
+    body = await service.public_stats(
+        session=session,
+        first_day=since,
+        last_day=until,
+        min_count=runtime.settings.public_stats_min_count,
+        today=shanghai_today(),
+    )
     etag = '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
     headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_S}", "ETag": etag}
     if etag in request.headers.get("if-none-match", ""):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from app.stats.schemas import DayStats, ServiceStats, StationStats
@@ -17,6 +18,29 @@ def tally(counter: dict[str, int], key: str, n: int) -> None:
 def online_rate(online: int, filed: int) -> float | None:
     """Share filed online among all filed (CONTRACT §8), to 4 places; None when nothing was filed."""
     return round(online / filed, 4) if filed else None
+
+
+@dataclass(frozen=True)
+class SmallCounts:
+    """Statistical disclosure control for the public figures: a count below `min_count` is published as
+    null, and so is a part whose remainder is (filed 11, issued 10 names the one refused as surely as
+    filed 1, issued 0 does), and a rate computed from either."""
+
+    min_count: int
+
+    def hides(self, n: int) -> bool:
+        return n < self.min_count
+
+    def count(self, n: int) -> int | None:
+        return None if self.hides(n) else n
+
+    def split_shown(self, part: int, whole: int) -> bool:
+        """The part and the rest both big enough (a rest of none singles out no one)."""
+        rest = whole - part
+        return not self.hides(part) and not (0 < rest < self.min_count)
+
+    def part(self, part: int, whole: int) -> int | None:
+        return part if self.split_shown(part, whole) else None
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:

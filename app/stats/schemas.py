@@ -47,16 +47,20 @@ class Stats(BaseModel):
 class PublicServiceCount(BaseModel):
     service: str
     name: LocalizedText
-    filed: int
-    online: int
-    issued: int
+    filed: int | None = Field(description="Null when fewer than `min_count`")
+    online: int | None = Field(description="Null when it or the rest (filed at a window) is below `min_count`")
+    issued: int | None = Field(description="Null when it or the rest (not issued) is below `min_count`")
 
 
 class PublicStats(BaseModel):
-    """What the city publishes: rates and counts only, nothing about any person or station."""
+    """What the city publishes: rates and counts over whole Shanghai days, nothing about any person or
+    station; a count small enough to point at someone is null."""
 
-    since: datetime | None
-    until: datetime | None
-    filed: int
-    online_rate: float | None = Field(description="Share of applications filed online, city-wide")
+    since: date | None = Field(description="First Shanghai day counted")
+    until: date = Field(description="Last Shanghai day counted (at the latest yesterday: only whole days)")
+    min_count: int = Field(description="Counts below this are published as null, and rates computed from them")
+    filed: int | None
+    online_rate: float | None = Field(
+        description="Share of applications filed online, city-wide; null when the online or the window count is small"
+    )
     by_service: list[PublicServiceCount]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalogue.registry import SERVICES
 from app.catalogue.schemas import LocalizedText
+from app.clock import SHANGHAI
 from app.stats import figures, repository
+from app.stats.figures import SmallCounts
 from app.stats.repository import Window
 from app.stats.schemas import PublicServiceCount, PublicStats, Stats
 
@@ -37,29 +39,45 @@ async def stats(*, session: AsyncSession, since: datetime | None, until: datetim
     )
 
 
-async def public_stats(*, session: AsyncSession, since: datetime | None, until: datetime | None) -> PublicStats:
-    """Rates and counts only: nothing about any person or station."""
+async def public_stats(
+    *, session: AsyncSession, first_day: date | None, last_day: date | None, min_count: int, today: date
+) -> PublicStats:
+    """Rates and counts only, over whole Shanghai days that are over (today is not yet whole: watching its
+    count move would time one person's filing); every figure that could single out a few people is null."""
+    last_day = min(last_day, today - timedelta(days=1)) if last_day is not None else today - timedelta(days=1)
+    window = Window(
+        _shanghai_midnight(first_day) if first_day else None, _shanghai_midnight(last_day + timedelta(days=1))
+    )
     filed: dict[str, int] = {}
     online: dict[str, int] = {}
     issued: dict[str, int] = {}
-    for service, status, channel, n in await repository.counts(session, Window(since, until)):
+    for service, status, channel, n in await repository.counts(session, window):
         figures.tally(filed, service, n)
         figures.tally(online, service, n if channel == figures.ONLINE else 0)
         figures.tally(issued, service, n if status == "issued" else 0)
+    small = SmallCounts(min_count)
     total = sum(filed.values())
+    total_online = sum(online.values())
+    hidden = sum(n for n in filed.values() if small.hides(n))
     return PublicStats(
-        since=since,
-        until=until,
-        filed=total,
-        online_rate=figures.online_rate(sum(online.values()), total),
+        since=first_day,
+        until=last_day,
+        min_count=min_count,
+        # The total minus the services shown would give away the hidden ones when only a few hide there.
+        filed=None if small.hides(hidden) and hidden else small.count(total),
+        online_rate=figures.online_rate(total_online, total) if small.split_shown(total_online, total) else None,
         by_service=[
             PublicServiceCount(
                 service=code,
                 name=LocalizedText(**definition.name.as_dict()),
-                filed=filed.get(code, 0),
-                online=online.get(code, 0),
-                issued=issued.get(code, 0),
+                filed=small.count(filed.get(code, 0)),
+                online=small.part(online.get(code, 0), filed.get(code, 0)),
+                issued=small.part(issued.get(code, 0), filed.get(code, 0)),
             )
             for code, definition in SERVICES.items()
         ],
     )
+
+
+def _shanghai_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)

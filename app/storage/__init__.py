@@ -48,6 +48,8 @@ class BlobStore(Protocol):
 
     async def load(self, *, sha256: str, inline: bytes | None) -> bytes: ...
 
+    async def delete(self, sha256: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -62,6 +64,9 @@ class DatabaseStore:
             # Saved while STORAGE_URL pointed at an object store that is no longer configured.
             raise StoredObjectUnavailable()
         return checked(inline, sha256)
+
+    async def delete(self, sha256: str) -> None:
+        return None  # the bytes went with their record
 
     def close(self) -> None:
         return None

@@ -58,6 +58,14 @@ class S3Store:
             raise StoredObjectUnavailable() from None
         return checked(data, sha256)
 
+    async def delete(self, sha256: str) -> None:
+        """Remove the object (the caller knows no record refers to these bytes any more)."""
+        try:
+            await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=self.key(sha256))
+        except (BotoCoreError, ClientError) as exc:
+            logger.error("object store delete failed (%s)", type(exc).__name__)
+            raise StoredObjectUnavailable() from None
+
     def _read(self, key: str) -> bytes:
         body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
         try:

@@ -21,12 +21,13 @@ from tests.builders import (
     file,
     file_residence_permit,
     no_criminal_record,
+    pdf_document,
     residence_permit,
     upload_proof,
 )
 from tests.conftest import TEST_DATABASE_URL
 
-RENEWED_LEASE = b"%PDF-1.4\n% renewed lease\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+RENEWED_LEASE = pdf_document(note=b"renewed lease")
 REQUEST = {"outcome": "request_materials", "reason": "请上传续签后的租赁合同 / upload the renewed lease"}
 
 

@@ -55,9 +55,11 @@ async def test_deleting_the_tail_after_the_last_verify_is_caught_on_a_quiet_log(
         await conn.execute(text("DELETE FROM audit_events WHERE seq >= :n"), {"n": checkpoint.seq - 1})
         # Nothing left after the cut: the chain ends cleanly, only the checkpoint knows.
         await conn.execute(text("DELETE FROM audit_events WHERE seq IS NULL"))
-    state = await verify_events(repository.stream(runtime.sessionmaker), watch_seq=checkpoint.seq)
-    assert state.first_bad is None  # the chain alone looks fine...
-    state.hold_against_checkpoint(checkpoint.seq, checkpoint.head_hash)
+    alone = await verify_events(repository.stream(runtime.sessionmaker))
+    assert alone.first_bad is None  # the chain alone looks fine...
+    state = await verify_events(
+        repository.stream(runtime.sessionmaker), checkpoints=[(checkpoint.seq, checkpoint.head_hash)]
+    )
     assert (state.first_bad, state.break_reason) == (checkpoint.seq - 1, "behind_checkpoint")  # ...not with it
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,20 +16,13 @@ from app.notifications.dispatcher import Dispatcher, DispatchPolicy
 from app.notifications.models import OutboxEvent
 from app.notifications.signing import signature
 from tests.builders import ZHANG_WEI, file, no_criminal_record
+from tests.servers import nats_is_up
 
 NATS_URL = "nats://127.0.0.1:4222"
 SECRET = "test-webhook-secret-0123456789"
 
 
-def _nats_is_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 4222), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _nats_is_up(), reason="no NATS server on 127.0.0.1:4222")
+pytestmark = pytest.mark.skipif(not nats_is_up(), reason="no NATS server on 127.0.0.1:4222")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 from sqlalchemy import func, select
 
 from app.api.collaborators import collaborators_of
@@ -20,20 +19,15 @@ from app.config import Settings
 from app.main import create_app
 from app.materials.models import Material
 from tests.builders import PDF_PROOF, ZHANG_WEI, file, no_criminal_record
-from tests.servers import free_port
+from tests.servers import moto_s3_server
 
 PREFIX = "cityservices/prod"
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_s3_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -8,13 +8,20 @@ import zipfile
 
 import pytest
 
-from tests.builders import LI_NA, PDF_PROOF, WANG_FANG, ZHANG_WEI, file, file_residence_permit, no_criminal_record
-
-PNG_1PX = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+from tests.builders import (
+    LI_NA,
+    PDF_PROOF,
+    WANG_FANG,
+    ZHANG_WEI,
+    file,
+    file_residence_permit,
+    jpeg_image,
+    no_criminal_record,
+    png_image,
 )
-JPEG_MIN = b"\xff\xd8\xff\xe0" + b"\x00" * 32 + b"\xff\xd9"
+
+PNG_1PX = png_image((1, 1))
+JPEG_MIN = jpeg_image((1, 1))
 
 
 def _rss_mb() -> float:

@@ -1,10 +1,12 @@
-"""Production hardening (issue 13, item 11): /docs off unless DOCS_ENABLED=true and then served without a
-CDN; an http:// JWKS URL refused; every 429 the service can answer documented in openapi.json."""
+"""Production hardening (issue 13, item 11; issue 27): /docs off unless DOCS_ENABLED=true and then served
+without a CDN; an http:// JWKS URL, OIDC issuer or token-carrying agency URL refused, and a webhook aimed at
+instance metadata; every 429 the service can answer documented in openapi.json."""
 
 from __future__ import annotations
 
 import inspect
 import json
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,7 @@ from app.auth.dev_keys import ensure_dev_keys
 from app.certificates.signing import ensure_dev_signing_material
 from app.config import Settings
 from app.main import create_app
+from tests.servers import CITYSERVICES, free_port, service_env
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
@@ -104,3 +107,60 @@ def test_every_429_the_service_can_answer_is_in_openapi_json(settings):
                 assert expected <= set(documented["description"].split(", ")), (route.path, documented)
             checked += 1
     assert checked >= 5  # filing, uploads, both verifications, the verification page
+
+
+def _production_env(data_dir: Path, **overrides: str) -> dict[str, str]:
+    key, cert = ensure_dev_signing_material(data_dir)
+    values = {
+        "ENVIRONMENT": "production",
+        "AUTH_JWKS_FILE": str(ensure_dev_keys(data_dir)),
+        "SIGNING_KEY_FILE": str(key),
+        "SIGNING_CERT_FILE": str(cert),
+        "POLICE_API_URL": "https://police.example",
+        "HOUSING_API_URL": "https://housing.example",
+        "AUDIT_HMAC_KEY": "k" * 32,
+        "DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    }
+    return {k: v for k, v in service_env(data_dir, **{**values, **overrides}).items() if v != ""}
+
+
+@pytest.mark.parametrize(
+    "overrides,named",
+    [
+        ({"AUTH_JWKS_FILE": "", "AUTH_OIDC_ISSUER_URL": "http://idp.example/realms/city"}, "AUTH_OIDC_ISSUER_URL"),
+        ({"POLICE_API_URL": "http://police.example", "POLICE_API_TOKEN": "s3cret-token"}, "POLICE_API_TOKEN"),
+        ({"HOUSING_API_URL": "http://housing.example", "HOUSING_API_TOKEN": "s3cret-token"}, "HOUSING_API_TOKEN"),
+        (
+            {"NOTIFY_WEBHOOK_URL": "http://169.254.169.254/latest/meta-data/", "NOTIFY_WEBHOOK_SECRET": "x" * 32},
+            "NOTIFY_WEBHOOK_URL",
+        ),
+        ({"NOTIFY_WEBHOOK_URL": "http://[fe80::1]/hook", "NOTIFY_WEBHOOK_SECRET": "x" * 32}, "NOTIFY_WEBHOOK_URL"),
+        ({"NOTIFY_WEBHOOK_URL": "http://0xa9fea9fe/", "NOTIFY_WEBHOOK_SECRET": "x" * 32}, "NOTIFY_WEBHOOK_URL"),
+        (
+            {"NOTIFY_WEBHOOK_URL": "http://metadata.google.internal/", "NOTIFY_WEBHOOK_SECRET": "x" * 32},
+            "NOTIFY_WEBHOOK_URL",
+        ),
+    ],
+)
+def test_production_refuses_clear_text_credentials_and_metadata_webhooks_in_one_line(tmp_path, overrides, named):
+    env = _production_env(tmp_path, **overrides)
+    result = subprocess.run(
+        [*CITYSERVICES, "serve", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60
+    )
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert named in lines[0], lines[0]
+    assert "s3cret-token" not in result.stderr
+
+
+def test_what_production_refuses_over_http_it_accepts_over_https(tmp_path):
+    assert _production(tmp_path, police_api_token="t", housing_api_token="t").police_api_token is not None
+    assert _production(tmp_path, auth_jwks_file=None, auth_oidc_issuer_url="https://idp.example").dev_auth is False
+    with pytest.raises(ValidationError, match="http:// issuer"):
+        _production(tmp_path, auth_jwks_file=None, auth_oidc_issuer_url="http://idp.example")
+    # Clear text that never leaves the machine (a sidecar, a tunnel's end) is not refused.
+    local = _production(tmp_path, auth_jwks_file=None, auth_oidc_issuer_url="http://127.0.0.1:8080/realms/city")
+    assert local.auth_oidc_issuer_url is not None
+    assert _production(tmp_path, police_api_url="http://localhost:8101", police_api_token="t").police_api_token
+    # Development keeps its http:// simulators and local identity providers.
+    assert Settings(data_dir=tmp_path, police_api_url="http://127.0.0.1:8101", police_api_token="t").police_api_token

@@ -120,3 +120,63 @@ def test_one_address_has_only_a_few_uploads_in_flight(base):
     assert waited < IDLE_S  # refused at once, not after a timeout
     for sock in [*stalled, third]:
         sock.close()
+
+
+def _get_with_headers(padding: int, count: int = 1) -> bytes:
+    pad = "".join(f"X-Pad-{i}: {'a' * padding}\r\n" for i in range(count))
+    return f"GET /healthz HTTP/1.1\r\nHost: t\r\n{pad}\r\n".encode()
+
+
+def test_request_headers_over_16_kib_are_431_from_the_server_itself(base):
+    sock = _connect(base)
+    sock.sendall(_get_with_headers(1000, count=17))  # 17 headers of ~1 KiB: over 16 KiB in all
+    received, _ = _read_until_closed(sock, limit_s=5)
+    sock.close()
+    assert received.startswith(b"HTTP/1.1 431"), received[:300]
+    assert b"HEADERS_TOO_LARGE" in received
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """One whole /healthz answer on a kept-alive connection."""
+    received = b""
+    while b'{"status":"ok"}' not in received and not received.startswith(b"HTTP/1.1 4"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_headers_just_under_16_kib_are_served(base):
+    sock = _connect(base)
+    sock.settimeout(5)
+    sock.sendall(_get_with_headers(1000, count=15))
+    assert _answer(sock).startswith(b"HTTP/1.1 200")
+    sock.close()
+
+
+def test_a_header_of_megabytes_is_refused_before_it_is_all_read(base):
+    """The reproduction: 8 MiB of headers used to be accepted (and twenty stalled such connections pinned
+    200 MB). Now the server answers 431 and closes after 16 KiB, whatever is still coming."""
+    sock = _connect(base)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ")
+    sent = 0
+    try:
+        while sent < 8 * 2**20:
+            sock.sendall(b"a" * 65536)
+            sent += 65536
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    received, _ = _read_until_closed(sock, limit_s=5)
+    sock.close()
+    assert sent < 8 * 2**20  # the server closed long before
+    assert received.startswith(b"HTTP/1.1 431") or received == b"", received[:300]
+
+
+def test_a_kept_alive_connection_counts_each_request_s_headers_afresh(base):
+    sock = _connect(base)
+    sock.settimeout(5)
+    for _ in range(3):  # 3 × 12 KiB on one connection: each request is under the bound
+        sock.sendall(_get_with_headers(1000, count=12))
+        assert _answer(sock).startswith(b"HTTP/1.1 200")
+    sock.close()

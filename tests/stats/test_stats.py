@@ -93,29 +93,3 @@ async def test_stats_are_for_staff_only(client, tokens):
     response = await client.get("/v1/stats", headers=tokens.citizen(*ZHANG_WEI[:2]))
     assert response.status_code == 403
     assert (await client.get("/v1/stats")).status_code == 401
-
-
-async def test_public_stats_are_city_wide_counts_cacheable_and_about_no_one(client, tokens):
-    await _file_the_hand_counted_set(client, tokens)
-
-    response = await client.get("/v1/stats/public")
-
-    assert response.status_code == 200
-    assert "public" in response.headers["cache-control"] and "max-age=" in response.headers["cache-control"]
-    body = response.json()
-    assert body["filed"] == 6 and body["online_rate"] == round(2 / 6, 4)
-    counts = {s["service"]: s for s in body["by_service"]}
-    assert len(counts) == 8  # every service, filed or not
-    assert counts["no-criminal-record-certificate"] | {"name": None} == {
-        "service": "no-criminal-record-certificate",
-        "name": None,
-        "filed": 3,
-        "online": 1,
-        "issued": 3,
-    }
-    assert counts["kinship-certificate"]["filed"] == 0
-    text = response.text
-    for private in (ZHANG_WEI[0], ZHANG_WEI[1], HQLB, "station"):
-        assert private not in text
-    again = await client.get("/v1/stats/public", headers={"If-None-Match": response.headers["etag"]})
-    assert again.status_code == 304 and again.content == b""
