@@ -279,7 +279,7 @@ def explain(stack: Stack, args: argparse.Namespace, pg_url: str, data_dir: Path,
 
 
 # Statements every request brings, whatever it asks: the request log's writer and sealer, asyncpg's own.
-BOOKKEEPING = ("INSERT INTO audit_events", "audit_events.seq IS NULL", "pg_advisory", "UPDATE audit_events AS e",
+BOOKKEEPING = ("INSERT INTO audit_events", "audit_events.seq IS NULL", "advisory_xact_lock", "UPDATE audit_events AS e",
                "typeinfo_tree", "current_setting('jit')")  # fmt: skip
 
 
