@@ -57,7 +57,7 @@ import httpx  # noqa: E402
 from bench.citizens import Citizen, pick  # noqa: E402
 from bench.loadgen import HttpxClient, Recorder, Response, closed_loop  # noqa: E402
 from bench.run import Flows, ensure_dataset, mint_tokens  # noqa: E402
-from bench.stack import HOST, Stack, create_database, ensure_postgres, free_port, venv_bin, wait_ready  # noqa: E402
+from bench.stack import HOST, Stack, create_database, ensure_postgres, free_port, uvicorn_argv, venv_bin, wait_ready  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 T0 = time.monotonic()
@@ -135,28 +135,6 @@ class Measured:
 
     def dump(self, tag: str) -> int:
         return sum(dump_threads(self.pid, self.out_dir, tag).values())
-
-
-def uvicorn_argv(app: str, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
 
 
 def count(pid: int, dump: Callable[[str], int], name: str, run: Callable[[int], object], n: int) -> dict[str, Any]:

@@ -208,33 +208,10 @@ class Stack:
         return child
 
     def start_bare(self, *, workers: int, app: str = "bench.bare_app:app", env: dict[str, str] | None = None) -> Child:
-        """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them
-        fails here instead of measuring the slow pure-Python stack. `app`: the bare endpoint, or
-        bench/floor_app.py for the floor of an audited read (with its database in `env`)."""
+        """`app` (the bare endpoint, or bench/floor_app.py with its settings in `env`) under uvicorn."""
         port = free_port()
-        child = self.spawn(
-            f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            self.base_env() | (env or {}),
-        )
+        name = f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}"
+        child = self.spawn(name, uvicorn_argv(app, port, workers), self.base_env() | (env or {}))
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
         self.bare_port = port
         return child
@@ -252,6 +229,25 @@ class Stack:
             with contextlib.suppress(Exception):
                 drop_database(name)
         self.databases.clear()
+
+
+def uvicorn_argv(app: str, port: int, workers: int = 1) -> list[str]:
+    """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them fails
+    instead of measuring the slow pure-Python stack; no access log, as a benchmark's reference."""
+    options = ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        *options,
+        "--log-level",
+        "warning",
+    ]
 
 
 def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
