@@ -1,65 +1,40 @@
-"""Instructions per request for the hot reads and per issuance, counted by callgrind: stable on a shared
-machine.
+"""The census: instructions per request, per issuance flow and per naive document, counted by callgrind,
+which a shared machine does not move (to ~1%), so a change can be judged in one run.
 
-    python bench/instructions.py [--people 10000] [--requests 50] [--flows 10] [--keep-dumps]
-                                 [--only application,verify,healthz,ping,issuance]
+    python bench/instructions.py [--people 10000] [--requests 50] [--flows 10]
+                                 [--only application,verify,healthz,issuance,naive,floor,ping]
 
-Wall-clock and even CPU-time figures move with whatever else runs on the 2 cores; the number of
-instructions a request executes does not (to within ~1%), so a change to the read path or to issuance
-can be judged in one run. How:
+How:
+1. A database prepared as bench/run.py prepares the service's (a fresh `bench_instr_*` database, both
+   simulators, migrations), with `--issue` residence permits filed through a normal `serve`.
+2. The service again as one process under `valgrind --tool=callgrind --instr-atstart=no
+   --separate-threads=yes` (start-up uninstrumented): `serve --workers 1` with PROMETHEUS_MULTIPROC_DIR
+   set as `--workers N` sets it, RUN_WORKER_IN_PROCESS=false (the worker's polls would land in the slow
+   instrumented requests), PDF_PROCESSES=0 (render + sign in threads of that process, so that callgrind
+   counts them; valgrind's thread 1 is the event loop, the others the PDF threads).
+3. Per endpoint, sequentially on one keep-alive connection: warm-up requests uninstrumented, then
+   `callgrind_control --zero`, N requests, `--dump`, `--zero`, 2N requests, `--dump`: instructions per
+   request = (I(2N) - I(N)) / N, so what every dump shares (toggling, the dump itself) cancels. What
+   remains idle (mostly the sealer's poll) is reported, not subtracted. Sequential requests mean one
+   request per group commit: an upper bound of a read under load.
+4. `issuance`: residence-permit flows as bench/run.py drives them (upload, file, download), by citizens
+   who filed nothing yet: N and 2N whole flows; then N and 2N flows started together whose requests are
+   let through one kind at a time (all uploads, then all filings, then all downloads), the counters
+   zeroed and dumped around each kind, split by thread. Work a request leaves behind (the request log's
+   batch, the sealer) lands in whichever window it runs in; the kinds add up to the whole flow within ~1%.
+5. `naive`: bench/naive.py's loop under callgrind, per document. `floor`: bench/floor_app.py's audited
+   read, committed INSERT and agency call, counted as the service's requests. `ping`: the bare endpoint.
 
-1. A database prepared like bench/run.py's main stack (bench/stack.py: a fresh `bench_instr_*`
-   database, both agency simulators on a generated dataset, `alembic upgrade head`), and a few residence
-   permits filed and issued through a normal `cityservices serve --workers 1`, which is then stopped.
-2. The service again, one process (`cityservices serve --workers 1`, with PROMETHEUS_MULTIPROC_DIR set
-   as `--workers N` sets it, so the metrics cost what they cost in production), under
-   `valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes` (start-up runs uninstrumented,
-   ~5x slower instead of ~50x; a dump is one file per thread, summed). PDF_PROCESSES=0: certificates
-   are rendered and signed in threads of that process, counted with it (production uses a pool process,
-   which callgrind would not follow). The bare endpoint (`bench/bare_app.py` under uvicorn, uvloop +
-   httptools) the same way.
-3. Per endpoint, sequentially over one keep-alive connection: `--warmup` requests uninstrumented, then
-   instrumentation on; `callgrind_control --zero`, N requests, `--dump`; `--zero`, 2N requests, `--dump`.
-   Instructions per request = (I(2N) - I(N)) / N: what every dump shares (toggling, the dump itself)
-   cancels. Time-driven work does not cancel, and a request takes 0.1-0.2 s under callgrind, so the
-   service runs with RUN_WORKER_IN_PROCESS=false (the agency worker and notification dispatcher poll
-   the database every 0.5-1 s; production runs them as `cityservices worker`). What remains idle
-   (`idle`, instructions per second with no request) is mostly the sealer's 0.5 s poll, which does
-   not run while requests keep waking it: reported, not subtracted.
-4. Issuance (`--only issuance`): residence-permit flows as bench/run.py drives them
-   (`Flows.residence_permit`: upload a one-page proof, file, download the signed PDF), each by a citizen
-   of the dataset who has filed nothing yet (`bench/citizens.py`; none of step 1's). `--warmup-flows`
-   uninstrumented, 2 instrumented and not counted, then
-   - `issuance_flow`: N and 2N whole flows one after another, zero and dump around each batch as in 3;
-   - `issuance_upload`, `_file`, `_download`: N (then 2N) flows started together whose requests
-     `PhasedClient` lets through one kind at a time and one at a time: `--settle` s quiet, `--zero`,
-     all N uploads, `--dump`; the same for the filings, then for the downloads. Per kind
-     (I_kind(2N) - I_kind(N)) / N, and split by thread (valgrind's thread 1 runs the event loop; the
-     others are the PDF threads, so for `file` they are render + sign) and by shared object.
-   Counted: everything the process executes in the window, so work a request leaves behind (the
-   request-log writer's batch, the sealer it wakes) lands in whichever window it runs in: in the whole
-   flows, in the flow that follows; by kind, in that kind's window, except what the last request of a
-   window leaves, which runs in the quiet gap (uncounted, and the same for N and 2N). The kinds add up
-   to the whole flow within ~1%. Repeated runs agree within ~0.3% for the whole flow and ~1% for the
-   filing; the upload and the download (~8 M each, ~0.1 s under callgrind) move by up to ~5%, the
-   time-driven work (~1.2 M instructions per second idle) weighing more against them. The filing's
-   calls to the agencies count on the service's side only (the simulators run natively;
-   AGENCY_TIMEOUT_SECONDS is raised, lest the slowed service time out its own calls to them). The download is of a PDF just issued.
-
-What is counted: the service process only (Python, uvloop, asyncpg, the C extensions), including its
-request-log writer and sealer tasks, which run in the same process. Not counted: PostgreSQL's own work,
-the simulators' and the client's. Requests are sequential, so the request log's group commit carries one
-request per batch: an upper bound of what a request costs under load, where batches are larger.
-
-Needs valgrind (Debian package `valgrind`); PostgreSQL as for bench/run.py. Everything it starts is
-stopped and its database dropped in a `finally`. ~2.5 minutes (issuance alone ~2).
+Counted: the measured process only (Python, uvloop, asyncpg, C extensions): not PostgreSQL, not the
+simulators (their answers are waited for: AGENCY_TIMEOUT_SECONDS is raised), not the client. Needs
+valgrind and PostgreSQL as for bench/run.py; everything it starts is stopped and its databases dropped.
+~3 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import re
@@ -69,24 +44,25 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bench.citizens import pick  # noqa: E402
-from bench.loadgen import HttpxClient, Recorder, closed_loop  # noqa: E402
-from bench.run import Flows, ensure_dataset, mint_tokens, multipart, proof_pdf  # noqa: E402
-from bench.stack import HOST, Stack, create_database, ensure_postgres, free_port, venv_bin, wait_ready  # noqa: E402
+from bench.citizens import Citizen, pick  # noqa: E402
+from bench.loadgen import HttpxClient, Recorder, Response, closed_loop  # noqa: E402
+from bench.run import Flows, ensure_dataset, mint_tokens  # noqa: E402
+from bench.stack import HOST, Stack, create_database, ensure_postgres, free_port, uvicorn_argv, venv_bin, wait_ready  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 T0 = time.monotonic()
+KINDS = ("upload", "file", "download")
+Threads = dict[int, int]  # valgrind's thread number -> instructions
 
 
 def log(msg: str) -> None:
@@ -112,9 +88,7 @@ def valgrind_argv(out_dir: Path, argv: list[str]) -> list[str]:
 
 
 def control(pid: int, *args: str) -> str:
-    proc = subprocess.run(
-        ["callgrind_control", *args, str(pid)], capture_output=True, text=True, timeout=300, check=False
-    )
+    proc = subprocess.run(["callgrind_control", *args, str(pid)], capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"callgrind_control {' '.join(args)} {pid}: {proc.stdout} {proc.stderr}")
     return proc.stdout
@@ -124,126 +98,69 @@ _TOTAL = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 _THREAD = re.compile(r"^thread:\s+(\d+)", re.MULTILINE)
 
 
-def dump_threads(pid: int, out_dir: Path, tag: str) -> dict[int, tuple[Path, int]]:
-    """Dump the counters since the last zero: {thread: (its file, its total Ir)}. With
-    --separate-threads=yes callgrind writes one file per thread, all before callgrind_control returns."""
+def dump_threads(pid: int, out_dir: Path, tag: str) -> Threads:
+    """Dump the counters since the last zero: {thread: its instructions}. With --separate-threads=yes
+    callgrind writes one file per thread; they are read once the same set appears twice in a row."""
     before = set(out_dir.glob(f"callgrind.out.{pid}*"))
     control(pid, f"--dump={tag}")
     deadline = time.monotonic() + 120
-    seen: dict[int, tuple[Path, int]] = {}
+    seen: Threads = {}
     while time.monotonic() < deadline:
-        threads = {}
+        threads: Threads = {}
         for path in set(out_dir.glob(f"callgrind.out.{pid}*")) - before:
             text = path.read_text(errors="replace")
             total, thread = _TOTAL.search(text), _THREAD.search(text)
             if total is None or thread is None:
                 break  # still being written
-            threads[int(thread.group(1))] = (path, int(total.group(1)))
+            threads[int(thread.group(1))] = int(total.group(1))
         else:
-            if threads and threads == seen:  # the same files twice in a row: all written
+            if threads and threads == seen:
                 return threads
             seen = threads
         time.sleep(0.2)
     raise TimeoutError(f"no callgrind dump for {tag}")
 
 
-def dump_total(pid: int, out_dir: Path, tag: str) -> int:
-    """Dump the counters since the last zero and return their total Ir (all threads)."""
-    return sum(total for _, total in dump_threads(pid, out_dir, tag).values())
-
-
-def self_cost_by_object(path: Path) -> Counter[str]:
-    """Exclusive Ir per shared object (ELF file) in one callgrind dump: the cost lines of each function,
-    not the inclusive costs that follow its `calls=` lines."""
-    names: dict[str, str] = {}
-    costs: Counter[str] = Counter()
-    ob = fn_ob = "?"
-    after_call = False
-
-    def name(ref: str) -> str:
-        m = re.match(r"\((\d+)\)(?: (.*))?$", ref.strip())
-        if m is None:
-            return ref.strip()
-        if m.group(2) is not None:
-            names[m.group(1)] = m.group(2)
-        return names.get(m.group(1), "?")
-
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            head = line[:1]
-            if head.isdigit() or head in "+-*":
-                if after_call:
-                    after_call = False
-                    continue
-                parts = line.split()
-                if len(parts) >= 2 and parts[1].isdigit():
-                    costs[fn_ob] += int(parts[1])
-            elif line.startswith("ob="):
-                ob = name(line[3:])
-            elif line.startswith("cob="):
-                name(line[4:])  # may define a name used later
-            elif line.startswith("fn="):
-                fn_ob = ob
-            elif line.startswith("calls="):
-                after_call = True
-    return costs
-
-
-# -- the measured processes -------------------------------------------------------------------------
-
-
 class Measured:
+    """A process under callgrind, answering HTTP on `port`."""
+
     def __init__(self, stack: Stack, name: str, argv: list[str], env: dict[str, str], port: int, out_dir: Path):
         self.port = port
         self.out_dir = out_dir
         self.child = stack.spawn(name, valgrind_argv(out_dir, argv), env)
-
-    @property
-    def pid(self) -> int:
-        return self.child.proc.pid
+        self.pid = self.child.proc.pid
 
     def wait(self, path: str, timeout: float) -> None:
         wait_ready(f"http://{HOST}:{self.port}{path}", timeout=timeout, proc=self.child.proc)
 
-
-def count_instructions(pid: int, out_dir: Path, name: str, run: Callable[[int], object], n: int) -> dict:
-    """Instructions per unit of `run` (a request, a flow, a document): callgrind's counters zeroed, N units,
-    dumped; zeroed, 2N units, dumped. (I(2N) - I(N)) / N: what every dump shares (toggling, the dump
-    itself) cancels. Instrumentation must be on, and the code warmed up, before."""
-    control(pid, "--zero")
-    start = time.perf_counter()
-    run(n)
-    t1 = time.perf_counter() - start
-    i1 = dump_total(pid, out_dir, f"{name}-{n}")
-    control(pid, "--zero")
-    start = time.perf_counter()
-    run(2 * n)
-    t2 = time.perf_counter() - start
-    i2 = dump_total(pid, out_dir, f"{name}-{2 * n}")
-    per = (i2 - i1) / n
-    log(f"    {name}: {per:,.0f} instructions each ({i1:,} for {n}, {i2:,} for {2 * n}; {t2 / (2 * n):.3f} s each)")
-    return {
-        "instructions_per_request": round(per),
-        "naive_per_request_at_n": round(i1 / n),
-        "n": n,
-        "instructions_n": i1,
-        "instructions_2n": i2,
-        "seconds_n": round(t1, 2),
-        "seconds_2n": round(t2, 2),
-    }
+    def dump(self, tag: str) -> int:
+        return sum(dump_threads(self.pid, self.out_dir, tag).values())
 
 
-def measure(m: Measured, name: str, requests: list[tuple[str, dict[str, str]]], n: int, warmup: int) -> dict:
-    """Instructions per request for one endpoint (the requests are used in turn)."""
+def count(pid: int, dump: Callable[[str], int], name: str, run: Callable[[int], object], n: int) -> dict[str, Any]:
+    """Instructions per unit of `run` (a request, a flow, a document): zero, N units, dump; zero, 2N
+    units, dump; (I(2N) - I(N)) / N. Instrumentation must be on, and the code warmed up, before."""
+    totals = []
+    for k in (n, 2 * n):
+        control(pid, "--zero")
+        run(k)
+        totals.append(dump(f"{name}-{k}"))
+    per = (totals[1] - totals[0]) / n
+    log(f"    {name}: {per:,.0f} instructions each ({totals[0]:,} for {n}, {totals[1]:,} for {2 * n})")
+    return {"instructions_per_request": round(per), "n": n, "instructions_n": totals[0], "instructions_2n": totals[1]}
+
+
+def measure(m: Measured, name: str, requests: list[tuple[str, dict[str, str]]], n: int, warmup: int) -> dict[str, Any]:
+    """Instructions per GET for one endpoint (the requests are used in turn)."""
     log(f"  {name}: {warmup} warm-up requests, then {n} and {2 * n} counted")
     with httpx.Client(base_url=f"http://{HOST}:{m.port}", timeout=httpx.Timeout(300.0)) as client:
-        k = 0
+        sent = 0
 
-        def send(count: int) -> None:
-            nonlocal k
-            for _ in range(count):
-                path, headers = requests[k % len(requests)]
-                k += 1
+        def send(how_many: int) -> None:
+            nonlocal sent
+            for _ in range(how_many):
+                path, headers = requests[sent % len(requests)]
+                sent += 1
                 r = client.get(path, headers=headers)
                 if r.status_code != 200:
                     raise RuntimeError(f"{name}: {path} answered {r.status_code}: {r.text[:300]}")
@@ -251,7 +168,7 @@ def measure(m: Measured, name: str, requests: list[tuple[str, dict[str, str]]], 
         send(warmup)
         control(m.pid, "--instr=on")
         send(2)  # the first instrumented requests pay for callgrind translating the code afresh
-        counted = count_instructions(m.pid, m.out_dir, name, send, n)
+        counted = count(m.pid, m.dump, name, send, n)
         control(m.pid, "--instr=off")
     return counted
 
@@ -261,18 +178,15 @@ def idle_rate(m: Measured, seconds: float) -> float:
     control(m.pid, "--zero")
     start = time.perf_counter()
     time.sleep(seconds)
-    total = dump_total(m.pid, m.out_dir, f"idle-{uuid.uuid4().hex[:6]}")
+    total = m.dump(f"idle-{uuid.uuid4().hex[:6]}")
     control(m.pid, "--instr=off")
     return total / (time.perf_counter() - start)
 
 
 # -- issuance ---------------------------------------------------------------------------------------
 
-KINDS = ("upload", "file", "download")
-
 
 def request_kind(method: str, path: str) -> str:
-    """Which step of `Flows.residence_permit` (bench/run.py) a request is."""
     if method == "POST" and path == "/v1/materials":
         return "upload"
     if method == "POST" and path == "/v1/applications":
@@ -283,9 +197,9 @@ def request_kind(method: str, path: str) -> str:
 
 
 class PhasedClient:
-    """The client `Flows` drives (bench/loadgen.py's interface) letting through one kind of request at a
-    time, one request at a time: flows started together as tasks make all their uploads once `upload` is
-    opened, then all their filings once `file` is, then all their downloads."""
+    """The client `Flows` drives, letting through one kind of request at a time, one request at a time:
+    flows started together make all their uploads once `upload` opens, then all their filings, then all
+    their downloads."""
 
     def __init__(self, inner: HttpxClient) -> None:
         self.inner = inner
@@ -295,7 +209,7 @@ class PhasedClient:
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"", *, user: int = 0
-    ):
+    ) -> Response:
         kind = request_kind(method, path)
         await self.gates[kind].wait()
         async with self._one:
@@ -306,69 +220,52 @@ class PhasedClient:
 
 
 class Issuance:
-    """Residence-permit flows (`Flows.residence_permit`: upload a proof, file, download the PDF) against
-    the measured service, each by a citizen who has filed nothing yet (the cursor is shared)."""
+    """Residence-permit flows against the measured service, each by a citizen who filed nothing yet."""
 
-    def __init__(self, m: Measured, picked, tokens: dict[str, list[str]], settle: float) -> None:
+    def __init__(self, m: Measured, citizens: list[Citizen], tokens: list[str], settle: float) -> None:
         self.m = m
-        self.picked = picked
-        self.tokens = tokens
+        self.citizens, self.tokens = citizens, tokens
         self.settle = settle
-        self.body = multipart(proof_pdf())
-        self.cursor = {"residence_permit": 0}
+        self.cursor = [0]
         self.base_url = f"http://{HOST}:{m.port}"
 
-    def _flows(self, client) -> Flows:
-        return Flows(client, self.picked, self.tokens, self.body, cursor=self.cursor)
-
-    def sequential(self, count: int) -> None:
-        """`count` whole flows one after the other."""
-
+    def sequential(self, how_many: int) -> None:
         async def go() -> None:
             client = HttpxClient(self.base_url, connections=2)
             try:
+                flows = Flows(client, self.citizens, self.tokens, cursor=self.cursor)
                 rec = await closed_loop(
-                    self._flows(client).residence_permit, users=1, duration=300.0 * count, max_iterations=count
+                    flows.residence_permit, users=1, duration=300.0 * how_many, max_iterations=how_many
                 )
             finally:
                 await client.aclose()
-            if rec.failures or rec.completed != count:
-                raise RuntimeError(f"issuance: {rec.completed}/{count} flows, {rec.failure_samples}")
+            if rec.failures or rec.completed != how_many:
+                raise RuntimeError(f"issuance: {rec.completed}/{how_many} flows, {rec.failure_samples}")
 
         asyncio.run(go())
 
-    def phased(self, count: int, tag: str) -> dict[str, tuple[dict[int, tuple[Path, int]], float]]:
-        """`count` flows with the counters zeroed before and dumped after each kind of request:
-        {kind: ({thread: (dump file, Ir)}, seconds)}. Before each zero `settle` seconds without requests,
-        so that the background work the previous kind left runs outside the windows."""
+    def phased(self, how_many: int, tag: str) -> dict[str, Threads]:
+        """`how_many` flows, the counters zeroed before and dumped after each kind of request, after
+        `settle` quiet seconds so that what the previous kind left behind runs outside the windows."""
 
-        async def go() -> dict[str, tuple[dict[int, tuple[Path, int]], float]]:
+        async def go() -> dict[str, Threads]:
             client = PhasedClient(HttpxClient(self.base_url, connections=2))
+            flows = Flows(client, self.citizens, self.tokens, cursor=self.cursor)
             rec = Recorder()
-            flows = self._flows(client)
-            tasks = [asyncio.create_task(flows.residence_permit(u, 0, rec)) for u in range(count)]
-
-            def failed() -> None:
-                for t in tasks:
-                    if t.done() and not t.cancelled() and t.exception() is not None:
-                        raise RuntimeError(f"issuance ({tag}): {t.exception()}")
-
+            tasks = [asyncio.create_task(flows.residence_permit(u, 0, rec)) for u in range(how_many)]
             out = {}
             try:
                 for kind in KINDS:
                     await asyncio.sleep(self.settle)
                     control(self.m.pid, "--zero")
-                    start = time.perf_counter()
-                    deadline = time.monotonic() + 300.0 * count
                     client.gates[kind].set()
-                    while client.done[kind] < count:
-                        failed()
-                        if time.monotonic() > deadline:
-                            raise TimeoutError(f"issuance ({tag}): {client.done[kind]}/{count} {kind} requests")
+                    deadline = time.monotonic() + 300.0 * how_many
+                    while client.done[kind] < how_many:
+                        failed = [t.exception() for t in tasks if t.done() and not t.cancelled() and t.exception()]
+                        if failed or time.monotonic() > deadline:
+                            raise RuntimeError(f"issuance ({tag}, {kind}): {failed or 'timed out'}")
                         await asyncio.sleep(0.01)
-                    seconds = time.perf_counter() - start
-                    out[kind] = (dump_threads(self.m.pid, self.m.out_dir, f"{tag}-{kind}"), seconds)
-                    failed()
+                    out[kind] = dump_threads(self.m.pid, self.m.out_dir, f"{tag}-{kind}")
                 await asyncio.gather(*tasks)
             finally:
                 for t in tasks:
@@ -379,78 +276,54 @@ class Issuance:
         return asyncio.run(go())
 
 
-def _objects(threads: dict[int, tuple[Path, int]]) -> Counter[str]:
-    costs: Counter[str] = Counter()
-    for path, _ in threads.values():
-        for obj, ir in self_cost_by_object(path).items():
-            costs[Path(obj).name] += ir
-    return costs
-
-
-def measure_issuance(issuance: Issuance, n: int, warmup: int) -> dict[str, dict]:
-    """Instructions per residence-permit flow (`issuance_flow`) and per kind of its requests
-    (`issuance_upload`, `issuance_file`, `issuance_download`), each as (I(2N) - I(N)) / N."""
+def measure_issuance(issuance: Issuance, n: int, warmup: int) -> dict[str, dict[str, Any]]:
     m = issuance.m
     log(f"  issuance: {warmup} warm-up flows, then {n} and {2 * n} whole flows, then {n} and {2 * n} by kind")
     issuance.sequential(warmup)
     control(m.pid, "--instr=on")
     issuance.sequential(2)  # callgrind translates the code afresh
-    out = {"issuance_flow": count_instructions(m.pid, m.out_dir, "issuance", issuance.sequential, n)}
-    p1 = issuance.phased(n, f"kinds-{n}")
-    p2 = issuance.phased(2 * n, f"kinds-{2 * n}")
+    out = {"issuance_flow": count(m.pid, m.dump, "issuance", issuance.sequential, n)}
+    first, second = issuance.phased(n, f"kinds-{n}"), issuance.phased(2 * n, f"kinds-{2 * n}")
     control(m.pid, "--instr=off")
     for kind in KINDS:
-        (th1, s1), (th2, s2) = p1[kind], p2[kind]
-        k1, k2 = sum(ir for _, ir in th1.values()), sum(ir for _, ir in th2.values())
-        main1, main2 = th1.get(1, (None, 0))[1], th2.get(1, (None, 0))[1]  # valgrind's thread 1: the event loop
-        per_kind = (k2 - k1) / n
-        main = (main2 - main1) / n
-        o1, o2 = _objects(th1), _objects(th2)
-        objects = {obj: round((o2[obj] - o1.get(obj, 0)) / n) for obj in o2}
-        top = dict(sorted(objects.items(), key=lambda kv: -kv[1])[:8])
+        per = (sum(second[kind].values()) - sum(first[kind].values())) / n
+        loop = (second[kind].get(1, 0) - first[kind].get(1, 0)) / n  # valgrind's thread 1: the event loop
         out[f"issuance_{kind}"] = {
-            "instructions_per_request": round(per_kind),
-            "naive_per_request_at_n": round(k1 / n),
-            "n": n,
-            "instructions_n": k1,
-            "instructions_2n": k2,
-            "seconds_n": round(s1, 2),
-            "seconds_2n": round(s2, 2),
-            "main_thread_per_request": round(main),
-            "other_threads_per_request": round(per_kind - main),
-            "by_object_per_request": top,
+            "instructions_per_request": round(per),
+            "other_threads_per_request": round(per - loop),
         }
-        log(
-            f"    {kind}: {per_kind:,.0f} instructions ({k1:,} for {n}, {k2:,} for {2 * n}; "
-            f"{s2 / (2 * n):.2f} s each), {(per_kind - main) / max(per_kind, 1):.0%} outside the event loop's thread"
-        )
+        log(f"    {kind}: {per:,.0f} instructions, {(per - loop) / max(per, 1):.0%} outside the event loop's thread")
     return out
 
 
-# -- preparing the database -------------------------------------------------------------------------
+# -- preparing --------------------------------------------------------------------------------------
 
 
-def prepare(stack: Stack, args) -> tuple[str, dict[str, str], list[tuple[str, str, str]]]:
-    """A database like bench/run.py's with a few issued certificates; returns (database URL, the service's
-    environment, [(token, application id, verification code)])."""
-    dataset, gen_s = ensure_dataset(args.people, args.seed)
-    if gen_s:
-        log(f"  generated {dataset.name} in {gen_s:.0f}s")
+Prepared = tuple[dict[str, str], list[tuple[str, str, str]], list[Citizen], list[str]]
+
+
+def prepare(stack: Stack, args: argparse.Namespace) -> Prepared:
+    """A database like bench/run.py's with `--issue` certificates: the service's environment, [(token,
+    application id, verification code)], and residence-permit applicants who have filed nothing, with
+    their tokens."""
+    dataset = ensure_dataset(args.people, args.seed)
+    need = args.issue + args.warmup_flows + 2 + 6 * args.flows
+    citizens = pick(dataset, limit=need)
+    if len(citizens) < need:
+        raise RuntimeError(f"{len(citizens)} residence-permit applicants in {args.people:,} people, {need} needed")
     db = f"bench_instr_{uuid.uuid4().hex[:8]}"
-    pg_url = create_database(db)
+    database_url = create_database(db).replace("postgresql://", "postgresql+asyncpg://", 1)
     stack.databases.append(db)
-    database_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     urls = stack.start_simulators(dataset, timeout=600)
     stack.migrate(database_url)
     service = stack.start_service(workers=1, database_url=database_url, urls=urls)
-    picked = pick(dataset, limit=max(50, args.issue) + 20)  # the 20 spare: bench/profile_reads.py files with them
     assert stack.data_dir is not None
-    tokens = {"residence_permit": mint_tokens(stack.data_dir, picked.residence_permit)}
+    tokens = mint_tokens(stack.data_dir, citizens)
     log(f"  filing {args.issue} residence permits through a normal service")
 
     async def file_some() -> list[tuple[str, str, str]]:
         client = HttpxClient(f"http://{HOST}:{stack.service_port}", connections=4)
-        flows = Flows(client, picked, tokens, multipart(proof_pdf()))
+        flows = Flows(client, citizens[: args.issue], tokens[: args.issue])
         try:
             rec = await closed_loop(flows.residence_permit, users=2, duration=120, max_iterations=args.issue)
         finally:
@@ -468,174 +341,182 @@ def prepare(stack: Stack, args) -> tuple[str, dict[str, str], list[tuple[str, st
         "ENVIRONMENT": "development",
     }
     stack.stop(service)  # the simulators stay up: readiness probes them
-    return database_url, env, issued
+    return env, issued, citizens[args.issue :], tokens[args.issue :]
 
 
-def fresh_citizens(stack: Stack, args) -> tuple[object, dict[str, list[str]]]:
-    """Residence-permit applicants for the issuance census, none of `prepare`'s sample (which it and
-    bench/profile_reads.py file with), with their tokens."""
-    dataset, _ = ensure_dataset(args.people, args.seed)
-    taken = {c.id_number for c in pick(dataset, limit=max(50, args.issue) + 20).residence_permit}
-    need = args.warmup_flows + 2 + 6 * args.flows
-    picked = pick(dataset, limit=len(taken) + need)
-    fresh = [c for c in picked.residence_permit if c.id_number not in taken][:need]
-    if len(fresh) < need:
-        raise RuntimeError(f"{len(fresh)} residence-permit applicants in {args.people:,} people, {need} needed")
-    log(f"  {need} residence-permit applicants for the issuance census")
-    assert stack.data_dir is not None
-    return replace(picked, residence_permit=fresh), {"residence_permit": mint_tokens(stack.data_dir, fresh)}
-
-
-# -- main -------------------------------------------------------------------------------------------
-
-
-def run(args) -> dict:
-    results: dict = {
-        "run_id": f"instructions-{datetime.now():%Y%m%d-%H%M%S}",
-        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
-        "args": vars(args),
-        "endpoints": {},
-    }
-    only = set(args.only.split(","))
-    stack = Stack(log)
-    out_dir = Path(tempfile.mkdtemp(prefix="callgrind-", dir=stack.workdir))
+def service_census(stack: Stack, args: argparse.Namespace, only: set[str], out_dir: Path) -> dict[str, Any]:
+    log(f"preparing a database: {args.people:,} people, {args.issue} issued residence permits")
+    env, issued, fresh, fresh_tokens = prepare(stack, args)
+    port = free_port()
     metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=stack.workdir))
-    try:
-        ensure_postgres(log)
-        if only & {"application", "verify", "healthz", "issuance"}:
-            log(f"preparing a database: {args.people:,} people, {args.issue} issued residence permits")
-            _, env, issued = prepare(stack, args)
-            if "issuance" in only:
-                picked, tokens = fresh_citizens(stack, args)
-            port = free_port()
-            env = env | {
-                "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-                # The agency worker and the notification dispatcher poll the database every 0.5-1 s
-                # whatever the requests do (production runs them as `cityservices worker`); in this
-                # process they would add ~2 M instructions to each slow, instrumented request.
-                "RUN_WORKER_IN_PROCESS": "false",
-                # Issuance renders and signs in threads of this process, so that callgrind counts it (a
-                # pool process would run natively: --trace-children=no). No cost to the reads.
-                "PDF_PROCESSES": "0",
-                # An agency call is timed by the wall clock, and under callgrind the service's own part of
-                # it is ~50x slower: it could pass the 1 s default, and the filing then wait for the
-                # (absent) worker instead of issuing. Larger timeouts change no instruction.
-                "AGENCY_TIMEOUT_SECONDS": "60",
-                "AGENCY_DEADLINE_SECONDS": "180",
-            }
-            log("service under callgrind (start-up uninstrumented; a minute or two)")
-            argv = [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
-            m = Measured(stack, f"callgrind-service-{port}", argv, env, port, out_dir)
-            m.wait("/readyz", timeout=args.start_timeout)
-            results["service_idle_instructions_per_s"] = round(idle_rate(m, args.idle_seconds))
-            log(f"  idle: {results['service_idle_instructions_per_s']:,} instructions/s")
-            endpoints = {
-                "application": [(f"/v1/applications/{a}", {"Authorization": f"Bearer {t}"}) for t, a, _ in issued],
-                # public verification is limited per address: a new X-Forwarded-For every request
-                "verify": [
-                    (f"/v1/verify/{c}", {"X-Forwarded-For": f"10.9.{i // 250}.{i % 250}"})
-                    for i, (_, _, c) in enumerate(issued * (1 + (3 * args.requests + args.warmup) // len(issued)))
-                ],
-                "healthz": [("/healthz", {})],
-            }
-            for name, reqs in endpoints.items():
-                if name in only:
-                    results["endpoints"][name] = measure(m, name, reqs, args.requests, args.warmup)
-            if "issuance" in only:
-                issuance = Issuance(m, picked, tokens, settle=args.settle)
-                results["endpoints"] |= measure_issuance(issuance, args.flows, args.warmup_flows)
-            stack.stop(m.child)
-        if "naive" in only:
-            results["endpoints"]["naive"] = measure_naive(stack, out_dir, args.flows)
-        if "ping" in only:
-            port = free_port()
-            log("bare endpoint under callgrind")
-            argv = [
-                sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", HOST, "--port", str(port),
-                "--workers", "1", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                "--log-level", "warning",
-            ]  # fmt: skip
-            m = Measured(stack, f"callgrind-bare-{port}", argv, stack.base_env(), port, out_dir)
-            m.wait("/ping", timeout=args.start_timeout)
-            results["bare_idle_instructions_per_s"] = round(idle_rate(m, args.idle_seconds))
-            results["endpoints"]["ping"] = measure(m, "ping", [("/ping", {})], args.requests * 4, args.warmup)
-            stack.stop(m.child)
-    finally:
-        stack.close()
-        if args.keep_dumps:
-            kept = RESULTS / f"callgrind-{results['run_id']}"
-            with contextlib.suppress(Exception):
-                shutil.copytree(out_dir, kept)
-                log(f"callgrind dumps kept in {kept.relative_to(ROOT)} (callgrind_annotate --inclusive=yes FILE)")
-        with contextlib.suppress(Exception):
-            shutil.rmtree(stack.workdir, ignore_errors=True)
-    return results
+    env |= {
+        "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "RUN_WORKER_IN_PROCESS": "false",
+        "PDF_PROCESSES": "0",
+        # An agency call is timed by the wall clock and the service's part of it runs ~50x slower under
+        # callgrind: a filing could time out and wait for the (absent) worker. No instruction changes.
+        "AGENCY_TIMEOUT_SECONDS": "60",
+        "AGENCY_DEADLINE_SECONDS": "180",
+    }
+    log("the service under callgrind (start-up uninstrumented; a minute or two)")
+    argv = [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+    m = Measured(stack, f"callgrind-service-{port}", argv, env, port, out_dir)
+    m.wait("/readyz", timeout=args.start_timeout)
+    out: dict[str, Any] = {"service_idle_per_s": round(idle_rate(m, args.idle_seconds))}
+    endpoints: dict[str, list[tuple[str, dict[str, str]]]] = {
+        "application": [(f"/v1/applications/{a}", {"Authorization": f"Bearer {t}"}) for t, a, _ in issued],
+        # public verification is limited per address: a new X-Forwarded-For for every request
+        "verify": [
+            (f"/v1/verify/{issued[i % len(issued)][2]}", {"X-Forwarded-For": f"10.9.{i // 250}.{i % 250}"})
+            for i in range(3 * args.requests + args.warmup + 2)
+        ],
+        "healthz": [("/healthz", {})],
+    }
+    for name, requests in endpoints.items():
+        if name in only:
+            out[name] = measure(m, name, requests, args.requests, args.warmup)
+    if "issuance" in only:
+        out |= measure_issuance(Issuance(m, fresh, fresh_tokens, args.settle), args.flows, args.warmup_flows)
+    stack.stop(m.child)
+    return out
 
 
-def measure_naive(stack: Stack, out_dir: Path, n: int) -> dict:
-    """The issuance reference, bench/naive.py's loop (the service's renderer, pyHanko signing with the size
-    reserved, the key loaded once), in one process under callgrind: instructions per document."""
+def floor_census(stack: Stack, args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
+    """bench/floor_app.py's references under callgrind, counted as the service's requests."""
+    db = f"bench_instr_floor_{uuid.uuid4().hex[:8]}"
+    pg_url = create_database(db)
+    stack.databases.append(db)
+    agency = stack.start_bare(workers=1)
+    env = stack.base_env() | {
+        "FLOOR_DATABASE_URL": pg_url.replace("postgresql://", "postgresql+asyncpg://", 1),
+        "FLOOR_AGENCY_URL": f"http://{HOST}:{stack.bare_port}",
+    }
+    port = free_port()
+    log("the floor app under callgrind")
+    m = Measured(stack, f"callgrind-floor-{port}", uvicorn_argv("bench.floor_app:app", port), env, port, out_dir)
+    m.wait("/ping", timeout=args.start_timeout)
+    token = {"Authorization": "Bearer floor"}
+    ids = [str(uuid.UUID(int=1 + i)) for i in range(1000)]
+    out = {
+        "floor_read": measure(m, "floor_read", [(f"/floor/{i}", token) for i in ids], args.requests, args.warmup),
+        "floor_write": measure(m, "floor_write", [(f"/write/{i}", {}) for i in ids], args.requests, args.warmup),
+        "floor_agency": measure(m, "floor_agency", [("/agency", {})], args.requests, args.warmup),
+    }
+    stack.stop(m.child)
+    stack.stop(agency)
+    return out
+
+
+def naive_census(stack: Stack, out_dir: Path, n: int) -> dict[str, Any]:
+    """bench/naive.py's loop in one process under callgrind: instructions per document."""
     from app.certificates.signing import ensure_dev_signing_material
 
     key_file, cert_file = ensure_dev_signing_material(stack.workdir / "naive-keys")
-    argv = valgrind_argv(
-        out_dir, [sys.executable, str(ROOT / "bench" / "naive.py"), "--stdin", str(key_file), str(cert_file)]
-    )
-    log("naive render+sign loop under callgrind")
+    naive = [sys.executable, str(ROOT / "bench" / "naive.py"), "--stdin", str(key_file), str(cert_file)]
+    log("the naive render + sign loop under callgrind")
     proc = subprocess.Popen(
-        argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True
+        valgrind_argv(out_dir, naive),
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
+    assert proc.stdin is not None and proc.stdout is not None
+    stdin, stdout = proc.stdin, proc.stdout
     try:
-        assert proc.stdin is not None and proc.stdout is not None
-        if proc.stdout.readline().strip() != "ready":
+        if stdout.readline().strip() != "ready":
             raise RuntimeError("the naive loop did not start")
 
-        def produce(count: int) -> None:
-            proc.stdin.write(f"{count}\n")
-            proc.stdin.flush()
-            if proc.stdout.readline().strip() != "ok":
+        def produce(how_many: int) -> None:
+            stdin.write(f"{how_many}\n")
+            stdin.flush()
+            if stdout.readline().strip() != "ok":
                 raise RuntimeError("the naive loop stopped")
 
         produce(3)  # warm-up, uninstrumented
         control(proc.pid, "--instr=on")
         produce(1)
-        return count_instructions(proc.pid, out_dir, "naive", produce, n)
+        return count(proc.pid, lambda tag: sum(dump_threads(proc.pid, out_dir, tag).values()), "naive", produce, n)
     finally:
         proc.kill()
         proc.wait(timeout=30)
 
 
-def table(results: dict) -> str:
-    labels = {
-        "application": "GET /v1/applications/{id} (owner's token)",
-        "verify": "GET /v1/verify/{code}",
-        "healthz": "GET /healthz (service, not audited)",
-        "ping": "GET /ping (bare FastAPI app)",
-        "issuance_flow": "residence permit, whole flow (3 requests)",
-        "issuance_upload": "  POST /v1/materials (proof, 1 page)",
-        "issuance_file": "  POST /v1/applications (render + sign)",
-        "issuance_download": "  GET /v1/certificates/{serial}/pdf",
-        "naive": "naive render+sign loop, per document",
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "run_id": f"instructions-{datetime.now():%Y%m%d-%H%M%S}",
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "args": vars(args),
     }
-    endpoints = results["endpoints"]
-    ping = endpoints.get("ping", {}).get("instructions_per_request")
+    only = set(args.only.split(","))
+    stack = Stack(log)
+    out_dir = Path(tempfile.mkdtemp(prefix="callgrind-", dir=stack.workdir))
+    counted: dict[str, Any] = {}
+    try:
+        ensure_postgres(log)
+        if only & {"application", "verify", "healthz", "issuance"}:
+            counted |= service_census(stack, args, only, out_dir)
+            for child in list(stack.children):
+                stack.stop(child)
+        if "naive" in only:
+            counted["naive"] = naive_census(stack, out_dir, args.flows)
+        if "floor" in only:
+            counted |= floor_census(stack, args, out_dir)
+        if "ping" in only:
+            port = free_port()
+            log("the bare endpoint under callgrind")
+            m = Measured(
+                stack,
+                f"callgrind-bare-{port}",
+                uvicorn_argv("bench.bare_app:app", port),
+                stack.base_env(),
+                port,
+                out_dir,
+            )
+            m.wait("/ping", timeout=args.start_timeout)
+            counted["ping"] = measure(m, "ping", [("/ping", {})], args.requests * 4, args.warmup)
+    finally:
+        stack.close()
+        shutil.rmtree(stack.workdir, ignore_errors=True)
+    results["counted"] = counted
+    return results
+
+
+LABELS = {
+    "application": "GET /v1/applications/{id} (owner's token)",
+    "verify": "GET /v1/verify/{code}",
+    "healthz": "GET /healthz (service, not audited)",
+    "floor_read": "floor of an audited read (floor_app.py)",
+    "floor_write": "floor of a committed INSERT",
+    "floor_agency": "floor of an agency call",
+    "ping": "GET /ping (bare FastAPI app)",
+    "issuance_flow": "residence permit, whole flow (3 requests)",
+    "issuance_upload": "  POST /v1/materials",
+    "issuance_file": "  POST /v1/applications (render + sign)",
+    "issuance_download": "  GET /v1/certificates/{serial}/pdf",
+    "naive": "naive render+sign, per document",
+}
+
+
+def table(results: dict[str, Any]) -> str:
+    counted = results["counted"]
+    ping = counted.get("ping", {}).get("instructions_per_request")
+    floor = counted.get("floor_read", {}).get("instructions_per_request")
     lines = [
         f"{results['run_id']}: load average at start {results['loadavg_at_start']}",
-        f"{'endpoint':<44}{'instructions/request':>22}{'x bare':>9}{'other threads':>15}",
+        f"{'':<44}{'instructions':>14}{'x bare':>9}{'x floor':>9}{'other threads':>15}",
     ]
-    for name, d in endpoints.items():
+    for name, d in counted.items():
+        if not isinstance(d, dict):
+            lines.append(f"{name}: {d:,}")
+            continue
         per = d["instructions_per_request"]
         bare = f"{per / ping:>9.1f}" if ping else f"{'':>9}"
+        over_floor = f"{per / floor:>9.2f}" if floor and name in ("application", "verify") else f"{'':>9}"
         others = f"{d['other_threads_per_request'] / per:>15.0%}" if "other_threads_per_request" in d else ""
-        lines.append(f"{labels.get(name, name):<44}{per:>22,}{bare}{others}")
-    kinds = [endpoints.get(f"issuance_{kind}", {}).get("instructions_per_request") for kind in KINDS]
-    if "issuance_flow" in endpoints and all(kinds):
-        flow = endpoints["issuance_flow"]["instructions_per_request"]
-        lines.append(f"issuance: the kinds add up to {sum(kinds):,} ({sum(kinds) / flow - 1:+.1%} of the whole flow's)")
-    for key in ("service_idle_instructions_per_s", "bare_idle_instructions_per_s"):
-        if key in results:
-            lines.append(f"{key.replace('_', ' ')}: {results[key]:,}")
+        lines.append(f"{LABELS.get(name, name):<44}{per:>14,}{bare}{over_floor}{others}")
     return "\n".join(lines)
 
 
@@ -647,11 +528,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=50, help="N: counted batches of N and 2N requests")
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--idle-seconds", type=float, default=5)
-    p.add_argument("--flows", type=int, default=10, help="issuance: N, counted batches of N and 2N flows")
+    p.add_argument("--flows", type=int, default=10, help="issuance and naive: counted batches of N and 2N")
     p.add_argument("--warmup-flows", type=int, default=3)
     p.add_argument("--settle", type=float, default=1.0, help="issuance: quiet seconds before each kind's window")
-    p.add_argument("--only", default="application,verify,healthz,ping,issuance")
-    p.add_argument("--keep-dumps", action="store_true", help="copy the callgrind dumps to bench/results/")
+    p.add_argument("--only", default="application,verify,healthz,issuance,naive,floor,ping")
     p.add_argument("--start-timeout", type=float, default=900)
     args = p.parse_args(argv)
     results = run(args)

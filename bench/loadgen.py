@@ -1,21 +1,16 @@
 """The load driver: asyncio virtual users, closed loop (N users, each waits for its answer before the
 next request) or open loop (arrivals at a fixed Poisson rate, whatever the answers take).
 
-Two HTTP clients behind one small interface, `await client.request(method, path, headers, body)`:
+Two drivers:
 
-- `HttpxClient`: httpx.AsyncClient (HTTP/1.1, keep-alive). Used for the flows, where a request costs
-  the server milliseconds and httpx's own ~0.2-0.3 ms of client CPU does not matter.
-- `RawClient`: a minimal HTTP/1.1 keep-alive client over asyncio streams (one connection per virtual
-  user, Content-Length and chunked bodies). Used for the throughput-bound GETs (the bare endpoint
-  and the reads): the driver shares the machine's 2 cores with the server, and httpx would spend
-  more CPU per request than the bare endpoint does, so it would measure itself. The bare endpoint and
-  the reads are driven by the same client, so their ratio is like for like.
-
-- `run_wrk`: wrk (a C load generator, Debian package `wrk`) with `bench/wrk/requests.lua`. The default
-  for the bare endpoint and the reads: it spends ~15-20 µs of CPU per request where `RawClient`
-  spends ~50 µs and httpx ~250 µs, and the driver shares the 2 cores with the server, so a Python driver
-  takes CPU the server would otherwise use at 10,000+ requests/s (the bare endpoint) and measures
-  itself.
+- `HttpxClient` (httpx.AsyncClient, HTTP/1.1, keep-alive), behind `await client.request(method, path,
+  headers, body)`: for the flows, where a request costs the server milliseconds and httpx's own
+  ~0.2-0.3 ms of client CPU does not matter.
+- `run_wrk`: wrk (a C load generator, Debian package `wrk`) with `bench/wrk/requests.lua`, for the
+  bare endpoint, the floor references and the reads: it spends ~0.02 ms of CPU per request where httpx
+  spends ~0.25 ms, and the driver shares the 2 cores with the server, so a Python driver would take the
+  CPU the server needs at 10,000+ requests/s and measure itself. Every such phase goes through the same
+  script and connections, so their ratios are like for like.
 
 Every loop is bounded both in time (`duration`) and in count (`max_iterations`). Each loop can be given
 `cpu`, a function returning the server's CPU seconds (bench.monitor.CpuMeter.read): the summary then
@@ -31,19 +26,32 @@ import os
 import random
 import resource
 import shutil
-import socket
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
-import numpy as np
 
 Response = tuple[int, dict[str, str], bytes]
-CpuReader = Callable[[], float]
+
+
+class CpuReader(Protocol):
+    """CPU seconds of what is measured (bench.monitor); `others` reads more processes by name (the
+    simulators, the driver), recorded beside it."""
+
+    others: dict[str, Callable[[], float]]
+
+    def __call__(self) -> float: ...
+
+
+class Client(Protocol):
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"", *, user: int = 0
+    ) -> Response: ...
 
 
 class RequestFailed(Exception):
@@ -52,109 +60,7 @@ class RequestFailed(Exception):
         self.step, self.status, self.body = step, status, body
 
 
-# -- clients ----------------------------------------------------------------------------------------
-
-
-class RawConnection:
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self._host_header = f"Host: {host}:{port}\r\n"
-
-    async def _connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 20)
-        sock = self.writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str] | None = None,
-        body: bytes = b"",
-        sink: Callable[[bytes], None] | None = None,
-    ) -> Response:
-        if self.writer is None:
-            await self._connect()
-        assert self.reader is not None and self.writer is not None
-        head = [f"{method} {path} HTTP/1.1\r\n", self._host_header]
-        for k, v in (headers or {}).items():
-            head.append(f"{k}: {v}\r\n")
-        if body or method in ("POST", "PUT", "PATCH"):
-            head.append(f"Content-Length: {len(body)}\r\n")
-        head.append("\r\n")
-        try:
-            self.writer.write("".join(head).encode() + body)
-            return await self._read(method, sink)
-        except BaseException:
-            self.close()
-            raise
-
-    async def _read(self, method: str, sink: Callable[[bytes], None] | None) -> Response:
-        reader = self.reader
-        assert reader is not None
-        raw = await reader.readuntil(b"\r\n\r\n")
-        lines = raw.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers = {}
-        for line in lines[1:]:
-            if line:
-                k, _, v = line.partition(":")
-                headers[k.strip().lower()] = v.strip()
-        chunks: list[bytes] = []
-        emit = sink or chunks.append
-        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-            pass
-        elif "content-length" in headers:
-            n = int(headers["content-length"])
-            if n:
-                emit(await reader.readexactly(n))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            while True:
-                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
-                    while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                        pass
-                    break
-                emit((await reader.readexactly(size + 2))[:-2])
-        else:
-            emit(await reader.read())
-            self.close()
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return status, headers, b"".join(chunks)
-
-
-class RawClient:
-    """One keep-alive connection per virtual user (`conn(i)`)."""
-
-    def __init__(self, base_url: str) -> None:
-        url = httpx.URL(base_url)
-        self.host, self.port = url.host, url.port or 80
-        self._conns: dict[int, RawConnection] = {}
-
-    def conn(self, user: int) -> RawConnection:
-        c = self._conns.get(user)
-        if c is None:
-            c = self._conns[user] = RawConnection(self.host, self.port)
-        return c
-
-    async def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"", *, user: int = 0
-    ) -> Response:
-        return await self.conn(user).request(method, path, headers, body)
-
-    async def aclose(self) -> None:
-        for c in self._conns.values():
-            c.close()
-        self._conns.clear()
+# -- the client -----------------------------------------------------------------------------------
 
 
 class HttpxClient:
@@ -175,10 +81,6 @@ class HttpxClient:
         await self.client.aclose()
 
 
-def make_client(kind: str, base_url: str, *, connections: int) -> RawClient | HttpxClient:
-    return RawClient(base_url) if kind == "raw" else HttpxClient(base_url, connections=connections)
-
-
 # -- recording --------------------------------------------------------------------------------------
 
 
@@ -186,13 +88,14 @@ def make_client(kind: str, base_url: str, *, connections: int) -> RawClient | Ht
 class Recorder:
     """Latencies (ms) per step, completed iterations, and failures by step and status."""
 
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    latencies: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     completed: int = 0
-    failures: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failures: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     failure_samples: list[str] = field(default_factory=list)
     started: float = 0.0
     ended: float = 0.0
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    _cpu0: dict[str, float] = field(default_factory=dict)
 
     async def timed(self, step: str, call: Awaitable[Response], *, expect: tuple[int, ...] = (200,)) -> Response:
         start = time.perf_counter()
@@ -213,22 +116,21 @@ class Recorder:
         return max(1e-9, self.ended - self.started)
 
     def measure_cpu(self, cpu: CpuReader | None, start: bool) -> None:
-        """`cpu` reads the server's CPU seconds; it may carry `cpu.others`, more readers by name (the
-        simulators, the driver), recorded as `<name>_cpu_ms_per_flow` beside the server's."""
+        """The server's CPU seconds and `cpu.others`' at the start of the window; at its end, each as
+        `<name>_cpu_ms_per_flow` (and `_cpu_s`, `_cores`)."""
         if cpu is None:
             return
-        readers = {"server": cpu, **getattr(cpu, "others", {})}
+        readers: dict[str, Callable[[], float]] = {"server": cpu, **cpu.others}
         if start:
-            self.extra["_cpu0"] = {name: read() for name, read in readers.items()}
+            self._cpu0 = {name: read() for name, read in readers.items()}
             return
-        before: dict[str, float] = self.extra.pop("_cpu0", {})  # type: ignore[assignment]
         for name, read in readers.items():
-            used = read() - before.get(name, 0.0)
+            used = read() - self._cpu0.get(name, 0.0)
             self.extra[f"{name}_cpu_s"] = round(used, 3)
             self.extra[f"{name}_cores"] = round(used / self.elapsed, 3)
             self.extra[f"{name}_cpu_ms_per_flow"] = round(1000 * used / self.completed, 3) if self.completed else None
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         return {
             "completed": self.completed,
             "elapsed_s": round(self.elapsed, 3),
@@ -236,21 +138,27 @@ class Recorder:
             "failures": dict(self.failures),
             "failure_samples": self.failure_samples,
             "steps": {name: percentiles(values) for name, values in self.latencies.items()},
-            **{k: v for k, v in self.extra.items() if k != "wrk_steps"},
-        } | ({"steps": self.extra["wrk_steps"]} if "wrk_steps" in self.extra else {})
+            **self.extra,
+        }
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-th percentile of sorted values, interpolated linearly between the two nearest (numpy's default)."""
+    k = (len(ordered) - 1) * q / 100
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
-    a = np.asarray(values)
+    ordered = sorted(values)
     return {
-        "n": int(a.size),
-        "mean_ms": round(float(a.mean()), 3),
-        "p50_ms": round(float(np.percentile(a, 50)), 3),
-        "p95_ms": round(float(np.percentile(a, 95)), 3),
-        "p99_ms": round(float(np.percentile(a, 99)), 3),
-        "max_ms": round(float(a.max()), 3),
+        "n": len(ordered),
+        "mean_ms": round(sum(ordered) / len(ordered), 3),
+        **{f"p{q}_ms": round(percentile(ordered, q), 3) for q in (50, 95, 99)},
+        "max_ms": round(ordered[-1], 3),
     }
 
 
@@ -314,7 +222,7 @@ async def open_loop(
     rec.measure_cpu(cpu, True)
     rec.started = time.perf_counter()
     deadline = rec.started + duration
-    inflight: set[asyncio.Task] = set()
+    inflight: set[asyncio.Task[None]] = set()
     dropped = 0
     next_at = rec.started
     i = 0
@@ -360,13 +268,11 @@ _wrk_runs = itertools.count()
 def wrk_binary() -> str:
     exe = shutil.which("wrk")
     if exe is None:
-        raise RuntimeError(
-            "wrk is not installed: `apt-get install -y wrk` (see bench/README.md), or pass --read-client raw"
-        )
+        raise RuntimeError("wrk is not installed: `apt-get install -y wrk` (see bench/README.md)")
     return exe
 
 
-def write_requests(path: Path, requests: list[tuple[str, str | None]]) -> Path:
+def write_requests(path: Path, requests: Sequence[tuple[str, str | None]]) -> Path:
     """The requests file bench/wrk/requests.lua reads: `<path>\t<token or ->` per line."""
     path.write_text("".join(f"{p}\t{t or '-'}\n" for p, t in requests), encoding="utf-8")
     return path
@@ -384,12 +290,11 @@ def run_wrk(
     cpu: CpuReader | None = None,
 ) -> Recorder:
     """wrk over keep-alive connections for `duration` s (after `warmup` s not recorded), GETs from
-    `requests_file`. Any answer but 2xx/3xx counts as a failure. Returns a Recorder whose `flow` latencies
-    are wrk's percentiles (1st..99.9th, enough for the CDF plot) and whose summary has wrk's exact
-    percentiles, the server's CPU per request (with `cpu`) and the driver's own CPU per request."""
+    `requests_file`. Any answer but 2xx/3xx counts as a failure. Returns a Recorder whose summary has wrk's
+    percentiles as the `flow` step, the server's CPU per request (with `cpu`) and the driver's own."""
     exe = wrk_binary()
 
-    def once(seconds: float) -> tuple[dict, float]:
+    def once(seconds: float) -> tuple[dict[str, Any], float]:
         argv = [
             exe,
             f"-t{threads}",
@@ -432,11 +337,10 @@ def run_wrk(
             rec.failures[f"wrk:{kind}"] += count
     lat = out["latency_us"]
     pct = {float(k): v / 1000 for k, v in lat["percentiles"].items()}
-    rec.latencies["flow"] = [pct[q] for q in sorted(pct)]
     rec.extra.update(
         {
             "client": f"wrk -t{threads} -c{connections}",
-            "wrk_steps": {
+            "steps": {
                 "flow": {
                     "n": out["requests"],
                     "mean_ms": round(lat["mean"] / 1000, 3),

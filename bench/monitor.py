@@ -4,40 +4,36 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import psutil
 
 
 class RssSampler(threading.Thread):
-    """Every `interval` seconds: RSS of each worker process under each watched service leader.
-
-    uvicorn `--workers N` starts its workers with multiprocessing's spawn (`spawn_main` in their
-    command line); with one worker the leader serves itself, so it is counted instead.
-    """
+    """Every `interval` seconds: RSS of each process serving requests under each watched service leader:
+    under `serve --workers N` (N > 1) the leader's children (uvicorn's workers); with one worker the leader
+    itself, which serves (its children are then PDF processes)."""
 
     def __init__(self, interval: float = 0.25) -> None:
         super().__init__(daemon=True, name="rss-sampler")
         self.interval = interval
         self.t0 = time.monotonic()
         self.samples: list[tuple[float, str, int, float]] = []  # (t, stack label, pid, MB)
-        self.marks: list[tuple[float, str]] = []
-        self._watch: dict[str, psutil.Process] = {}
+        self._watch: dict[str, tuple[psutil.Process, int]] = {}
         self._lock = threading.Lock()
         self._halt = threading.Event()
 
     def now(self) -> float:
         return time.monotonic() - self.t0
 
-    def watch(self, label: str, pid: int) -> None:
+    def watch(self, label: str, pid: int, *, workers: int) -> None:
         with self._lock:
-            self._watch[label] = psutil.Process(pid)
+            self._watch[label] = (psutil.Process(pid), workers)
 
     def unwatch(self, label: str) -> None:
         with self._lock:
             self._watch.pop(label, None)
-
-    def mark(self, name: str) -> None:
-        self.marks.append((self.now(), name))
 
     def stop(self) -> None:
         self._halt.set()
@@ -45,18 +41,13 @@ class RssSampler(threading.Thread):
 
     def workers(self, label: str) -> list[psutil.Process]:
         with self._lock:
-            leader = self._watch.get(label)
-        if leader is None:
-            return []
+            leader, workers = self._watch.get(label, (None, 0))
+        if leader is None or workers <= 1:
+            return [leader] if leader is not None else []
         try:
-            kids = [
-                p
-                for p in leader.children(recursive=True)
-                if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
-            ]
+            return [p for p in leader.children() if "resource_tracker" not in " ".join(p.cmdline())]
         except psutil.Error:
             return []
-        return kids or [leader]
 
     def run(self) -> None:
         while not self._halt.wait(self.interval):
@@ -109,7 +100,7 @@ class CpuMeter:
         uvicorn's workers and 2 their PDF processes."""
         return self._sum(lambda t: t.user + t.system, depth=depth)
 
-    def _sum(self, part, depth: int | None = None) -> float:
+    def _sum(self, part: Callable[[Any], float], depth: int | None = None) -> float:
         total = 0.0
         try:
             if depth is None:

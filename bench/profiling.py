@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]*)(?::(?P<line>\d+))?\)$")
@@ -39,7 +40,7 @@ def py_spy() -> str | None:
     return str(candidate) if candidate.exists() else shutil.which("py-spy")
 
 
-def start_record(pid: int, out: Path, *, duration: int, rate: int = 100) -> subprocess.Popen | None:
+def start_record(pid: int, out: Path, *, duration: int, rate: int = 100) -> subprocess.Popen[bytes] | None:
     exe = py_spy()
     if exe is None:
         return None
@@ -66,7 +67,7 @@ def start_record(pid: int, out: Path, *, duration: int, rate: int = 100) -> subp
     )
 
 
-def _parse(path: Path):
+def _parse(path: Path) -> Iterator[tuple[list[str], int]]:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():

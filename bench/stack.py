@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -52,7 +53,7 @@ def wait_for_port(port: int, *, timeout: float, proc: subprocess.Popen | None = 
 # -- PostgreSQL -------------------------------------------------------------------------------------
 
 
-def ensure_postgres(log) -> None:
+def ensure_postgres(log: Callable[[str], None]) -> None:
     """Start the local cluster if it does not answer (Debian's pg_ctlcluster, as .ci/run does)."""
     if _pg_answers():
         return
@@ -74,7 +75,7 @@ def _pg_answers() -> bool:
     return psql(PG_ADMIN_URL, "SELECT 1", check=False, timeout=5).returncode == 0
 
 
-def psql(url: str, sql: str, *, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+def psql(url: str, sql: str, *, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
         capture_output=True,
@@ -94,36 +95,13 @@ def drop_database(name: str) -> None:
     psql(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', check=False, timeout=120)
 
 
-def fill_audit_events(pg_url: str, count: int) -> float:
-    """Append `count` synthetic events after the current head, by SQL (fast). Their hashes are fake:
-    the chain no longer verifies (GET /v1/audit/verify says so); fine for size and memory tests."""
-    if count <= 0:
-        return 0.0
-    start = time.monotonic()
-    sql = f"""
-    INSERT INTO audit_events (seq, occurred_at, kind, action, outcome, request_id, actor_sub, actor_role,
-        channel, method, route, status_code, latency_ms, client_addr, resource_type, resource_id,
-        application_id, subject_hash, subject_masked, details, prev_hash, hash)
-    SELECT h.head + g, now() - make_interval(secs => ({count} - g) * 0.5), 'request', 'application.get', 'ok',
-        md5(g::text), 'dev-' || substr(md5((g % 50000)::text), 1, 32), 'citizen', 'online', 'GET',
-        '/v1/applications/{{application_id}}', 200, 3.5, '127.0.0.1', 'application', md5((g+1)::text),
-        substr(md5((g+2)::text), 1, 36), encode(sha256(((g % 50000)::text)::bytea), 'hex'),
-        '3101**********123X', '{{"bench": true}}'::json,
-        encode(sha256(((g-1)::text)::bytea), 'hex'), encode(sha256((g::text)::bytea), 'hex')
-    FROM generate_series(1, {count}) AS g, (SELECT coalesce(max(seq), 0) AS head FROM audit_events) AS h;
-    ANALYZE audit_events;
-    """
-    psql(pg_url, sql, timeout=900)
-    return time.monotonic() - start
-
-
 # -- processes --------------------------------------------------------------------------------------
 
 
 @dataclass
 class Child:
     name: str
-    proc: subprocess.Popen
+    proc: subprocess.Popen[bytes]
     log_path: Path
 
 
@@ -131,7 +109,7 @@ class Child:
 class Stack:
     """One running set: two simulators, the service, on a database and a dataset."""
 
-    log: object
+    log: Callable[[str], None]
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cityservices-bench-")))
     children: list[Child] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
@@ -197,54 +175,43 @@ class Stack:
         )
         return time.monotonic() - start
 
-    def start_service(self, *, workers: int, database_url: str, urls: dict[str, str], timeout: float = 90) -> Child:
+    def start_service(
+        self,
+        *,
+        workers: int,
+        database_url: str,
+        urls: dict[str, str] | None = None,
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 90,
+    ) -> Child:
+        """`cityservices serve` in development mode on `database_url`; the agencies at `urls` (their
+        simulators as processes of their own), else the in-process simulators."""
         port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=self.workdir))
-        env = self.base_env() | {
-            "DATABASE_URL": database_url,
-            "POLICE_API_URL": urls["police"],
-            "HOUSING_API_URL": urls["housing"],
-            "DATA_DIR": str(self.data_dir),
-            "ENVIRONMENT": "development",
-            "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
-        }
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="data-", dir=self.workdir))
+        agencies = {"POLICE_API_URL": urls["police"], "HOUSING_API_URL": urls["housing"]} if urls else {}
         child = self.spawn(
             f"service-{port}",
             [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
-            env,
+            self.base_env()
+            | agencies
+            | {
+                "DATABASE_URL": database_url,
+                "DATA_DIR": str(self.data_dir),
+                "ENVIRONMENT": "development",
+                "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
+            }
+            | (env or {}),
         )
         self.service_port, self.service = port, child
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         return child
 
     def start_bare(self, *, workers: int, app: str = "bench.bare_app:app", env: dict[str, str] | None = None) -> Child:
-        """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them
-        fails here instead of measuring the slow pure-Python stack. `app`: the bare endpoint, or
-        bench/floor_app.py for the floor of an audited read (with its database in `env`)."""
+        """`app` (the bare endpoint, or bench/floor_app.py with its settings in `env`) under uvicorn."""
         port = free_port()
-        child = self.spawn(
-            f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            self.base_env() | (env or {}),
-        )
+        name = f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}"
+        child = self.spawn(name, uvicorn_argv(app, port, workers), self.base_env() | (env or {}))
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
         self.bare_port = port
         return child
@@ -264,7 +231,26 @@ class Stack:
         self.databases.clear()
 
 
-def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen | None = None) -> None:
+def uvicorn_argv(app: str, port: int, workers: int = 1) -> list[str]:
+    """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them fails
+    instead of measuring the slow pure-Python stack; no access log, as a benchmark's reference."""
+    options = ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        *options,
+        "--log-level",
+        "warning",
+    ]
+
+
+def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -281,7 +267,7 @@ def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen | None = None
     raise TimeoutError(f"{url} not ready after {timeout:.0f}s (last: {last})")
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)  # stragglers of an exited leader

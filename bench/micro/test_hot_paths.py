@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,37 +38,37 @@ ADDRESSES = [
 
 
 @pytest.fixture(scope="module")
-def loop():
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     yield loop
     loop.close()
 
 
 @pytest.fixture(scope="module")
-def signing(tmp_path_factory):
+def signing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     key_file, cert_file = ensure_dev_signing_material(tmp_path_factory.mktemp("signing"))
     return key_file, cert_file
 
 
 @pytest.fixture(scope="module")
-def renderer():
+def renderer() -> CertificateRenderer:
     return CertificateRenderer()
 
 
-def test_render(benchmark, renderer):
+def test_render(benchmark: Any, renderer: CertificateRenderer) -> None:
     counter = itertools.count()
     pdf = benchmark(lambda: renderer.render(document(next(counter))))
     assert pdf.startswith(b"%PDF-")
 
 
-def test_sign(benchmark, renderer, signing):
+def test_sign(benchmark: Any, renderer: CertificateRenderer, signing: tuple[Path, Path]) -> None:
     signer = PdfSigner(key_file=signing[0], cert_file=signing[1])
     pdf = renderer.render(document(1))
     signed = benchmark(signer.sign, pdf)
     assert len(signed) > len(pdf)
 
 
-def test_sign_pyhanko_defaults_naive(benchmark, renderer, signing):
+def test_sign_pyhanko_defaults_naive(benchmark: Any, renderer: CertificateRenderer, signing: tuple[Path, Path]) -> None:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
@@ -75,18 +77,18 @@ def test_sign_pyhanko_defaults_naive(benchmark, renderer, signing):
     pdf = renderer.render(document(1))
 
     def sign() -> bytes:
-        return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=naive).getvalue()
+        return bytes(signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=naive).getvalue())
 
     benchmark.pedantic(sign, rounds=30, warmup_rounds=2)
 
 
-def test_render_and_sign(benchmark, renderer, signing):
+def test_render_and_sign(benchmark: Any, renderer: CertificateRenderer, signing: tuple[Path, Path]) -> None:
     signer = PdfSigner(key_file=signing[0], cert_file=signing[1])
     counter = itertools.count()
     benchmark(lambda: signer.sign(renderer.render(document(next(counter)))))
 
 
-def test_normalize_address(benchmark):
+def test_normalize_address(benchmark: Any) -> None:
     def all_six() -> list[str]:
         return [normalize_address(a) for a in ADDRESSES]
 
@@ -94,7 +96,7 @@ def test_normalize_address(benchmark):
     assert out[0] == out[1]
 
 
-def test_token_verification(benchmark, loop, tmp_path):
+def test_token_verification(benchmark: Any, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
     jwks_path = ensure_dev_keys(tmp_path)
     verifier = TokenVerifier(keys=StaticJwks.from_file(jwks_path), issuer="cityservices-dev", audience="cityservices")
     token = mint_dev_token(
@@ -109,10 +111,10 @@ def test_token_verification(benchmark, loop, tmp_path):
     assert claims["id_number"] == "330106198803120150"
 
 
-def test_audit_append(benchmark, loop, tmp_path):
+def test_audit_append(benchmark: Any, loop: asyncio.AbstractEventLoop, tmp_path: Path) -> None:
     """One request event added to a unit of work, then its commit (insert, commit; sealed later) on SQLite."""
     import app.models  # noqa: F401  (every table on the metadata)
-    from app.audit.models import AuditEvent
+    from app.audit.models import EVENTS_TABLE, insert_row
     from app.db.base import Base
     from app.db.session import create_engine, create_sessionmaker
     from app.db.uow import UnitOfWork
@@ -129,23 +131,22 @@ def test_audit_append(benchmark, loop, tmp_path):
     async def append() -> None:
         async with maker() as session:
             work = UnitOfWork(session)
-            work.add_event(
-                AuditEvent(
-                    kind="request",
-                    action="application.get",
-                    outcome="ok",
-                    request_id="bench",
-                    actor_sub="dev-0123456789abcdef",
-                    actor_role="citizen",
-                    channel="online",
-                    method="GET",
-                    route="/v1/applications/{application_id}",
-                    status_code=200,
-                    latency_ms=3.2,
-                    client_addr="127.0.0.1",
-                    occurred_at=datetime.now(UTC),
-                )
-            )
+            event = {
+                "kind": "request",
+                "action": "application.read",
+                "outcome": "success",
+                "request_id": "bench",
+                "actor_sub": "dev-0123456789abcdef",
+                "actor_role": "citizen",
+                "channel": "online",
+                "method": "GET",
+                "route": "/v1/applications/{application_id}",
+                "status_code": 200,
+                "latency_ms": 3.2,
+                "client_addr": "127.0.0.1",
+                "occurred_at": datetime.now(UTC),
+            }
+            work.add_event(EVENTS_TABLE, insert_row(event))
             await work.commit()
 
     benchmark(lambda: loop.run_until_complete(append()))
