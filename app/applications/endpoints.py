@@ -230,7 +230,7 @@ async def get_application(
     view = await service.view(
         session=work.session, hasher=collaborators.hasher, principal=principal, application_id=application_id, ctx=ctx
     )
-    content = to_json(present_view(view))
+    content = to_json(present_view(view, reveal=principal.role is Role.clerk))
     tag = etag(content)
     if not_modified(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})
