@@ -12,7 +12,7 @@ from app.certificates.models import Certificate
 from app.clock import SHANGHAI
 
 
-def held(certificate: Certificate) -> HeldCertificate:
+def as_held(certificate: Certificate) -> HeldCertificate:
     """A certificate as the catalogue's services see it."""
     return HeldCertificate(
         serial=certificate.serial,
@@ -38,9 +38,9 @@ class ApplicantCertificates:
     async def certificate(self, serial: str) -> HeldCertificate | None:
         async with self._turn:
             found = await repository.held_by(self._session, self._holder, serial=serial)
-        return held(found) if found is not None else None
+        return as_held(found) if found is not None else None
 
     async def certificates(self, services: frozenset[str]) -> list[HeldCertificate]:
         async with self._turn:
             found = await repository.all_held_by(self._session, self._holder, services=services)
-        return [held(c) for c in found]
+        return [as_held(c) for c in found]

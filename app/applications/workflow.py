@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from app.applications import repository
 from app.applications.models import Application
-from app.applications.records import ApplicantCertificates, held
+from app.applications.records import ApplicantCertificates, as_held
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry
@@ -236,16 +236,23 @@ async def _displaced(
     family = service.family
     if family is not None:
         await repository.serialize_filings(session, applicant_hash=holder)
+    # One read, decided on as it is: reading again would refresh the versions that make the commit fail if
+    # anyone (a revocation, another issue on SQLite) changes these certificates after this.
+    if family is not None:
+        held = await certificates_repository.all_held_by(session, holder, services=family.services)
+    else:
+        one = await certificates_repository.held_by(session, holder, serial=named) if named is not None else None
+        held = [one] if one is not None else []
     displaced: list[Certificate] = []
     if named is not None:
-        old = await certificates_repository.held_by(session, holder, serial=named)
+        old = next((c for c in held if c.serial == named), None)
         if old is None:  # the rules only ever name the applicant's own certificate
             raise AssertionError(f"{service.code} supersedes {named}, which the applicant does not hold")
         refuse_unless_current(old)
         displaced.append(old)
     if family is not None:
-        for other in await certificates_repository.all_held_by(session, holder, services=family.services):
-            if other.serial != named and family.still_holds(held(other), today):
+        for other in held:
+            if other.serial != named and family.still_holds(as_held(other), today):
                 displaced.append(other)
             if other.current_key is not None:
                 other.current_key = None  # the new certificate is the newest (cleared before it is inserted)
