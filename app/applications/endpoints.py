@@ -47,14 +47,14 @@ from app.applications.schemas import (
 from app.applications.service import Outcome
 from app.applications.states import InvalidTransition, Status
 from app.auth.principal import Role
-from app.auth.separation import SeparationOfDuties
+from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
 from app.catalogue.registry import FILING_REFUSALS
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.clock import utc_now
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 
 StatusFilter = Annotated[Status | None, Query(description="Only applications in this status")]
 ServiceFilter = Annotated[str | None, Query(max_length=64, description="Only this service code")]

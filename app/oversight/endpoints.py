@@ -21,13 +21,14 @@ from app.audit.schemas import (
 )
 from app.audit.sealing import seal_all
 from app.audit.verification import verify_events
+from app.auth.separation import StaffIdentityRequired
 from app.clock import utc_now
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 from app.oversight import person_searches
 from app.oversight.errors import PersonSearchesExhausted, PurposeRequired
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 # Only the routes that take the log's filters (a search for a person may be refused these ways).
 PERSON_SEARCH_REFUSALS = problem_responses(PurposeRequired, PersonSearchesExhausted)
 
