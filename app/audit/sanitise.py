@@ -2,7 +2,7 @@
 
 Much of an event comes from the caller (the HTTP method, a token's `sub`, a path parameter, a
 client address behind a proxy). PostgreSQL refuses a string longer than its column and any NUL
-character, no driver can encode a lone UTF-16 surrogate (JSON lets a caller send "\ud800"), and one
+character, no driver can encode a lone UTF-16 surrogate (JSON lets a caller send "\\ud800"), and one
 refused row fails the statement it is in: an event must never be able to fail because of what a
 stranger sent. So NUL, other C0 control characters and lone surrogates are replaced, strings are cut
 to their column's length, and `details` (JSON) is cleaned the same way and bounded.
