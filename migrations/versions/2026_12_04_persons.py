@@ -99,10 +99,10 @@ def downgrade() -> None:
     with op.batch_alter_table("audit_person_searches", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_person_searches_auditor_searched_at")
     op.drop_table("audit_person_searches")
-    with op.batch_alter_table("certificates", schema=None) as batch_op:
+    with op.batch_alter_table("certificates", schema=None) as batch_op:  # nothing refers to certificates
         batch_op.drop_constraint(batch_op.f("uq_certificates_current_key"), type_="unique")
         batch_op.drop_column("current_key")
-    with op.batch_alter_table("audit_events", schema=None) as batch_op:
-        batch_op.drop_column("actor_id_hash")
-    with op.batch_alter_table("applications", schema=None) as batch_op:
-        batch_op.drop_column("filed_by_id_hash")
+    # Not in batch mode: SQLite (3.35 and later) drops a plain column in place, where rebuilding the
+    # applications table would trip the foreign keys that point at it.
+    op.drop_column("audit_events", "actor_id_hash")
+    op.drop_column("applications", "filed_by_id_hash")
