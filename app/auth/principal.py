@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.identity.id_number import InvalidIdNumber, validate
+from app.identity.names import clean_name
 
 
 class Role(StrEnum):
@@ -116,6 +117,11 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames = ClaimNames
             raise ClaimsProblem("the token's id_number is not a valid resident identity number") from exc
         if not isinstance(name, str) or not name.strip():
             raise ClaimsProblem("a citizen token must carry the verified name")
+        try:
+            # The name is stored with each filing (64 characters): one we could not store is no name.
+            name = clean_name(name)
+        except ValueError as exc:
+            raise ClaimsProblem(f"the token's name cannot be accepted: {exc}") from exc
     else:
         # A staff member is a person: their id number (when valid) is who they are, whatever the account.
         # Without it, staff may not act (app.api.security answers 403 STAFF_IDENTITY_REQUIRED).

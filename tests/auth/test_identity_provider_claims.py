@@ -32,6 +32,13 @@ async def test_a_sub_we_could_not_store_is_401_on_every_route(client, tokens, su
     assert (await client.get("/v1/applications", headers=_citizen_token(tokens, sub="s" * 255))).status_code == 200
 
 
+async def test_a_citizens_name_we_could_not_store_is_401_not_a_500(client, tokens):
+    for name in ("张" * 65, "张\u202e伟"):
+        response = await file(client, _citizen_token(tokens, sub="long-name", name=name), no_criminal_record())
+        assert response.status_code == 401, response.text
+    assert (await file(client, _citizen_token(tokens, sub="plain", name=" 张伟 "), no_criminal_record())).status_code == 201
+
+
 async def test_the_role_values_of_the_identity_provider_are_mapped_to_ours(client, tokens, runtime, monkeypatch):
     theirs = _citizen_token(tokens, sub="idp-zhang", roles=["cityservices-citizen", "offline_access"])
     ours = _citizen_token(tokens, sub="idp-zhang-2")
