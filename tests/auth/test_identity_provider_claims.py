@@ -36,7 +36,9 @@ async def test_a_citizens_name_we_could_not_store_is_401_not_a_500(client, token
     for name in ("张" * 65, "张\u202e伟"):
         response = await file(client, _citizen_token(tokens, sub="long-name", name=name), no_criminal_record())
         assert response.status_code == 401, response.text
-    assert (await file(client, _citizen_token(tokens, sub="plain", name=" 张伟 "), no_criminal_record())).status_code == 201
+    assert (
+        await file(client, _citizen_token(tokens, sub="plain", name=" 张伟 "), no_criminal_record())
+    ).status_code == 201
 
 
 async def test_the_role_values_of_the_identity_provider_are_mapped_to_ours(client, tokens, runtime, monkeypatch):
