@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from app.auth.dev_keys import mint_dev_token
+    from app.auth.dev_keys import DEV_STAFF_ID_NUMBER, mint_dev_token
 
     settings = load_settings()
     if settings.is_production or not settings.dev_auth:
@@ -81,7 +81,8 @@ def cmd_token(args: argparse.Namespace) -> int:
             audience=settings.auth_audience,
             roles=[args.role],
             sub=args.sub,
-            id_number=args.id_number,
+            # Staff are persons: a clerk's or auditor's token says whose (a fixed development person).
+            id_number=args.id_number or (DEV_STAFF_ID_NUMBER if args.role != "citizen" else None),
             name=args.name,
             station_id=args.station,
             ttl_s=args.ttl,
@@ -231,7 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="print a development token")
     token.add_argument("--role", required=True, choices=["citizen", "clerk", "auditor"], help="the role it carries")
-    token.add_argument("--id-number", help="the citizen's 18-character resident identity number")
+    token.add_argument(
+        "--id-number",
+        help="the person's 18-character resident identity number (staff default: 310101198001010018, one "
+        "development staff member; give each clerk their own to act on each other's window filings)",
+    )
     token.add_argument("--name", help="the verified real name")
     token.add_argument("--station", help="a clerk's police station, e.g. 310105-HQLB")
     token.add_argument("--sub", help="the subject (default: derived from the other claims)")

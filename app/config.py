@@ -7,7 +7,7 @@ import json
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -106,9 +106,16 @@ class Settings(BaseSettings):
     )
     auth_jwks_cache_seconds: float = Field(default=300.0, gt=0, description="how long fetched JWKS keys are reused")
     auth_claim_roles: str = Field(default="roles", description="claim holding the roles (dots reach into objects)")
-    auth_claim_id_number: str = Field(default="id_number", description="claim holding a citizen's id number")
+    auth_claim_id_number: str = Field(
+        default="id_number", description="claim holding the person's id number (citizens; staff in production)"
+    )
     auth_claim_name: str = Field(default="name", description="claim holding the verified real name")
     auth_claim_station: str = Field(default="station_id", description="claim holding a clerk's station")
+    auth_role_map: dict[str, Literal["citizen", "clerk", "auditor"]] = Field(
+        default_factory=dict,
+        description='JSON object naming the identity provider\'s role values for ours, e.g. {"cityservices-citizen": '
+        '"citizen"}; set, only the values it names grant a role',
+    )
     auth_issuer: str = Field(default="cityservices-dev", description="expected `iss`")
     auth_audience: str = Field(default="cityservices", description="expected `aud`")
     police_api_url: AnyHttpUrl | None = Field(default=None, description="police base URL; unset = simulator")
@@ -152,6 +159,11 @@ class Settings(BaseSettings):
     )
     audit_checkpoint_seconds: float = Field(
         default=300.0, gt=0, description="how often the worker signs the request log's chain head"
+    )
+    audit_person_searches_per_hour: int = Field(
+        default=30,
+        ge=1,
+        description="searches of the request log by a person (`subject_id_number`, `actor`) per auditor per hour",
     )
     audit_hmac_key: str | None = Field(
         default=None, min_length=16, description="secret keying the hash of id numbers in the request log"

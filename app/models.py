@@ -6,6 +6,7 @@ from app.certificates.models import Certificate, CertificateNumber
 from app.db.base import Base
 from app.materials.models import Material
 from app.notifications.models import OutboxEvent
+from app.oversight.models import PersonSearch
 
 __all__ = [
     "Application",
@@ -17,4 +18,5 @@ __all__ = [
     "IdempotencyRecord",
     "Material",
     "OutboxEvent",
+    "PersonSearch",
 ]

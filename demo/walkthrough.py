@@ -212,14 +212,15 @@ class Api:
     def bearer(
         self, *, role: str, person: Person | None = None, name: str | None = None, station_id: str | None = None
     ) -> dict[str, str]:
-        from app.auth.dev_keys import mint_dev_token
+        from app.auth.dev_keys import DEV_STAFF_ID_NUMBER, mint_dev_token
 
         token = mint_dev_token(
             self.data_dir,
             issuer=self.issuer,
             audience=self.audience,
             roles=[role],
-            id_number=person.id_number if person else None,
+            # Staff are persons too: the development staff member, as `cityservices token` gives them.
+            id_number=person.id_number if person else (DEV_STAFF_ID_NUMBER if role != "citizen" else None),
             name=person.name if person else name,
             station_id=station_id,
         )
@@ -586,7 +587,12 @@ class Story:
             "GET",
             "/v1/audit/events",
             headers=auditor,
-            params={"subject_id_number": ZHANG_WEI.id_number, "since": since, "limit": 8},
+            params={
+                "subject_id_number": ZHANG_WEI.id_number,
+                "purpose": "演示：查看张伟的数据被谁查阅",
+                "since": since,
+                "limit": 8,
+            },
         ).json()["items"]
         table = Table(title=f"Events about {ZHANG_WEI.name} (searched by keyed hash; id numbers are never stored)")
         for column in ("seq", "time (UTC)", "kind", "action", "by", "outcome"):

@@ -63,6 +63,8 @@ def type_text(annotation: Any) -> str:
     if get_origin(inner) is list:
         (item,) = get_args(inner)
         return f"JSON list of {type_text(item)}s"
+    if get_origin(inner) is dict:
+        return "JSON object"
     simple = {
         str: "string",
         int: "integer",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
+
+from app.identity.id_number import check_digit
 
 
 def pdf_document(*, catalog: bytes = b"", extra_objects: tuple[bytes, ...] = (), note: bytes = b"") -> bytes:
@@ -59,6 +63,15 @@ SHEN_GUOQIANG = ("31010119650815031X", "沈国强")
 WANG_FANG = ("320102199107110642", "王芳", "上海市静安区延安中路1000号2号楼1502室")  # NO_HOUSING_RECORD
 WU_JIANGUO = ("310107197511200333", "吴建国")  # criminal record
 UNKNOWN_ID = "320581199505051235"
+
+
+def staff_id_number(sub: str) -> str:
+    """A staff member's own id number, one per account name (CONTRACT 11.2: staff are persons): valid GB
+    11643, born 1960-1987 in Changning district, none of the demo dataset's people."""
+    n = int.from_bytes(hashlib.sha256(sub.encode()).digest()[:8], "big")
+    born = date(1960, 1, 1) + timedelta(days=n % 10_000)
+    first17 = f"310105{born:%Y%m%d}{(n // 10_000) % 900 + 100:03d}"
+    return first17 + check_digit(first17)
 
 
 async def upload_proof(client: httpx.AsyncClient, headers: dict[str, str], content: bytes = PDF_PROOF) -> str:

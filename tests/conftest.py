@@ -28,6 +28,7 @@ from app.config import Settings
 from app.db.session import create_engine
 from app.main import create_app
 from app.models import Base
+from tests.builders import staff_id_number
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ISSUER, AUDIENCE = "cityservices-dev", "cityservices"
@@ -152,11 +153,25 @@ class Tokens:
     def citizen(self, id_number: str, name: str, *, sub: str | None = None) -> dict[str, str]:
         return self.header(self.mint(roles=["citizen"], id_number=id_number, name=name, sub=sub))
 
-    def clerk(self, station: str = "310105-HQLB", *, sub: str = "clerk-1") -> dict[str, str]:
-        return self.header(self.mint(roles=["clerk"], sub=sub, name="窗口民警", station_id=station))
+    # Staff are persons (CONTRACT 11.2): each account below is its own person unless `id_number` says
+    # otherwise (a second account of the same person).
+    def clerk(
+        self, station: str = "310105-HQLB", *, sub: str = "clerk-1", id_number: str | None = None
+    ) -> dict[str, str]:
+        return self.header(
+            self.mint(
+                roles=["clerk"],
+                sub=sub,
+                name="窗口民警",
+                station_id=station,
+                id_number=id_number or staff_id_number(sub),
+            )
+        )
 
-    def auditor(self, *, sub: str = "auditor-1") -> dict[str, str]:
-        return self.header(self.mint(roles=["auditor"], sub=sub, name="审计员"))
+    def auditor(self, *, sub: str = "auditor-1", id_number: str | None = None) -> dict[str, str]:
+        return self.header(
+            self.mint(roles=["auditor"], sub=sub, name="审计员", id_number=id_number or staff_id_number(sub))
+        )
 
     @staticmethod
     def header(token: str) -> dict[str, str]:

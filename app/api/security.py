@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.api.collaborators import collaborators_of
 from app.audit.context import current_context
 from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
+from app.auth.separation import StaffIdentityRequired
 from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
@@ -52,6 +53,21 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
         raise Unauthenticated(Text("身份令牌缺少必要信息", str(exc))) from None
 
 
+_READS = frozenset({"GET", "HEAD"})
+
+
+def _ensure_staff_person(request: Request, acting: Principal) -> None:
+    """Staff are persons (CONTRACT 11.2): in production a clerk's or auditor's token must carry their id
+    number. In development such a token may still read, but changes nothing: a filing, decision or
+    revocation it made could not be held against a person, so separation of duties could not hold."""
+    if acting.role is Role.citizen or acting.id_number is not None:
+        return
+    collaborators = collaborators_of(request.app)
+    production = collaborators is not None and collaborators.settings.is_production
+    if production or request.method not in _READS:
+        raise StaffIdentityRequired()
+
+
 def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
     # One dependency, not a chain (role check -> authenticate -> bearer): FastAPI resolves every level
     # of a chain on every request. `Security(bearer_scheme)` stays here so that the OpenAPI document
@@ -75,6 +91,8 @@ def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
         if ctx is not None:
             ctx.actor_role = role.value
             ctx.channel = acting.channel
+            ctx.actor_id_number = acting.id_number
+        _ensure_staff_person(request, acting)
         return acting
 
     dependency.__name__ = "require_" + "_or_".join(allowed)

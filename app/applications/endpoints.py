@@ -47,14 +47,14 @@ from app.applications.schemas import (
 from app.applications.service import Outcome
 from app.applications.states import InvalidTransition, Status
 from app.auth.principal import Role
-from app.auth.separation import SeparationOfDuties
+from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
 from app.catalogue.registry import FILING_REFUSALS
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.clock import utc_now
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 
 StatusFilter = Annotated[Status | None, Query(description="Only applications in this status")]
 ServiceFilter = Annotated[str | None, Query(max_length=64, description="Only this service code")]
@@ -230,7 +230,7 @@ async def get_application(
     view = await service.view(
         session=work.session, hasher=collaborators.hasher, principal=principal, application_id=application_id, ctx=ctx
     )
-    content = to_json(present_view(view))
+    content = to_json(present_view(view, reveal=principal.role is Role.clerk))
     tag = etag(content)
     if not_modified(if_none_match, tag):
         return Response(status_code=304, headers={"ETag": tag})

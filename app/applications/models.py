@@ -45,6 +45,10 @@ class Application(Base):
     applicant_name: Mapped[str] = mapped_column(String(64))
     filed_by_sub: Mapped[str] = mapped_column(String(255))
     filed_by_role: Mapped[str] = mapped_column(String(16))
+    # The person who filed (the keyed hash of their id number): the clerk at a window filing, whichever
+    # account they used, or the citizen online. Null only for window filings made before staff tokens
+    # carried an id number (CONTRACT 11.2).
+    filed_by_id_hash: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -6,6 +6,7 @@ from typing import Any
 from app.applications.models import Application
 from app.applications.repository import ApplicationView
 from app.applications.schemas import ApplicationOut
+from app.catalogue.registry import get_service
 from app.certificates.codes import display_code
 from app.certificates.models import Certificate
 from app.certificates.status import public_status, public_status_of
@@ -22,7 +23,22 @@ def _certificate(serial: str, code: str, issued_at: datetime, expires_at: dateti
     }
 
 
-def _out(application: Application | ApplicationView, certificate: dict[str, Any] | None) -> ApplicationOut:
+def shown_details(application: Application | ApplicationView, *, reveal: bool = False) -> dict[str, Any]:
+    """The details as an answer shows them: another person's id number that they name (a kinship
+    certificate's relative) masked, unless `reveal` (only the detail a clerk opens, CONTRACT 11.6)."""
+    service = get_service(application.service)
+    fields = service.third_party_fields if service is not None and not reveal else ()
+    if not any(isinstance(application.details.get(name), str) for name in fields):
+        return application.details
+    return {
+        name: mask(value) if name in fields and isinstance(value, str) else value
+        for name, value in application.details.items()
+    }
+
+
+def _out(
+    application: Application | ApplicationView, certificate: dict[str, Any] | None, *, reveal: bool = False
+) -> ApplicationOut:
     return ApplicationOut.model_validate(
         {
             "id": application.id,
@@ -34,7 +50,7 @@ def _out(application: Application | ApplicationView, certificate: dict[str, Any]
                 "name": application.applicant_name,
                 "id_number_masked": mask(application.applicant_id_number),
             },
-            "details": application.details,
+            "details": shown_details(application, reveal=reveal),
             "checks": application.checks,
             "reasons": application.reasons,
             "decision": application.decision,
@@ -61,8 +77,8 @@ def present(application: Application, certificate: Certificate | None) -> Applic
     )
 
 
-def present_view(view: ApplicationView) -> ApplicationOut:
-    """The same answer as `present`, from the one-query read (`repository.view`)."""
+def present_view(view: ApplicationView, *, reveal: bool = False) -> ApplicationOut:
+    """The same answer as `present`, from the one-query read (`repository.view`); `reveal` for a clerk."""
     certificate = None
     if view.certificate_serial is not None:
         assert view.certificate_code is not None and view.certificate_issued_at is not None
@@ -74,7 +90,7 @@ def present_view(view: ApplicationView) -> ApplicationOut:
             view.certificate_expires_at,
             public_status_of(view.certificate_status, view.certificate_expires_at),
         )
-    return _out(view, certificate)
+    return _out(view, certificate, reveal=reveal)
 
 
 def to_json(body: ApplicationOut) -> bytes:

@@ -12,7 +12,8 @@ from app.certificates.models import Certificate
 from app.clock import SHANGHAI
 
 
-def _held(certificate: Certificate) -> HeldCertificate:
+def as_held(certificate: Certificate) -> HeldCertificate:
+    """A certificate as the catalogue's services see it."""
     return HeldCertificate(
         serial=certificate.serial,
         service=certificate.service,
@@ -37,9 +38,9 @@ class ApplicantCertificates:
     async def certificate(self, serial: str) -> HeldCertificate | None:
         async with self._turn:
             found = await repository.held_by(self._session, self._holder, serial=serial)
-        return _held(found) if found is not None else None
+        return as_held(found) if found is not None else None
 
     async def certificates(self, services: frozenset[str]) -> list[HeldCertificate]:
         async with self._turn:
-            held = await repository.all_held_by(self._session, self._holder, services=services)
-        return [_held(c) for c in held]
+            found = await repository.all_held_by(self._session, self._holder, services=services)
+        return [as_held(c) for c in found]

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select, text, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, undefer
 
 from app.applications.models import Application, ApplicationMaterial, IdempotencyRecord
 from app.applications.states import OPEN, Status
 from app.certificates.models import Certificate, CertificateStatus
+from app.db.locks import lock_until_transaction_ends
 from app.materials.models import Material
 
 
@@ -213,13 +214,10 @@ async def open_application(session: AsyncSession, *, applicant_hash: str, servic
 
 
 async def serialize_filings(session: AsyncSession, *, applicant_hash: str) -> None:
-    """Hold, until this transaction ends, a lock that every filing by the same person takes: the
-    duplicate checks made under it see every filing committed before. PostgreSQL only; SQLite has a
-    single writer, and the open-case index below catches what remains."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"filing:{applicant_hash}"}
-        )
+    """Hold, until this transaction ends, a lock that every filing by the same person takes (and every issue
+    of a certificate they hold one of at a time): the checks made under it see every one committed before.
+    PostgreSQL only; SQLite has a single writer, and the unique indexes catch what remains."""
+    await lock_until_transaction_ends(session, f"filing:{applicant_hash}")
 
 
 def attach(session: AsyncSession, *, application_id: str, material_ids: Sequence[str], at: datetime) -> None:

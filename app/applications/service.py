@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications import repository, workflow
@@ -31,7 +31,7 @@ from app.applications.presenter import present
 from app.applications.records import ApplicantCertificates
 from app.applications.schemas import ApplicationPage, DecisionIn, FilingIn
 from app.applications.states import Actor, Event, Status, fire
-from app.audit.consultations import note_applications_read
+from app.audit.consultations import note_applications_read, note_consultation
 from app.audit.context import RequestContext
 from app.audit.service import AuditLog
 from app.auth.access import may_see_subject
@@ -165,6 +165,7 @@ async def file(
         applicant_name=applicant.name,
         filed_by_sub=principal.sub,
         filed_by_role=principal.role.value,
+        filed_by_id_hash=audit.hasher.hash(principal.id_number) if principal.id_number else None,
         details=details,
         checks=[],
         reasons=[],
@@ -213,18 +214,18 @@ async def file(
         )
     ctx.status = status_code
     try:
-        await work.commit()
-    except IntegrityError:
+        await work.commit(stale=ConcurrentChange)
+    except ConcurrentChange:
         # A concurrent retry with the same key committed first: answer what it answered.
         if idempotency_key is not None:
             earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
             if earlier is not None:
                 return await _replay(session, earlier, request_hash)
-        # Or another filing of the same service by the same person won the open-case index.
+        # Or another filing by the same person won (the open-case index, the newest permit): say which.
         await ensure_admissible(
             session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
         )
-        raise
+        raise  # a certificate it relied on changed meanwhile (re-issued, renewed, moved): 409
     APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
     return Outcome(status_code, application, certificate)
 
@@ -260,6 +261,21 @@ def _about(ctx: RequestContext, application: Application | repository.Applicatio
     )
 
 
+def _note_third_parties(
+    ctx: RequestContext, principal: Principal, applications: Iterable[Application | repository.ApplicationView]
+) -> None:
+    """A staff member who receives an application also consults the other people it names (a kinship
+    certificate's relative): each appears in that person's data access (CONTRACT 11.6)."""
+    if principal.role is Role.citizen:
+        return
+    for application in applications:
+        service = get_service(application.service)
+        for name in service.third_party_fields if service is not None else ():
+            id_number = application.details.get(name)
+            if isinstance(id_number, str):
+                note_consultation(ctx, subject_id_number=id_number, application_id=application.id)
+
+
 async def visible(
     *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
 ) -> Application:
@@ -268,6 +284,7 @@ async def visible(
     if application is None or not may_see_subject(principal, application.applicant_id_hash, hasher):
         raise ApplicationNotFound()
     _about(ctx, application)
+    _note_third_parties(ctx, principal, [application])
     return application
 
 
@@ -280,6 +297,7 @@ async def view(
     if found is None or not may_see_subject(principal, found.applicant_id_hash, hasher):
         raise ApplicationNotFound()
     _about(ctx, found)
+    _note_third_parties(ctx, principal, [found])
     return found
 
 
@@ -379,6 +397,7 @@ async def page(
     rows = rows[:limit]
     if principal.role is not Role.citizen:
         note_applications_read(ctx, rows)
+        _note_third_parties(ctx, principal, rows)
     certificates = await repository.certificates_for(session, [a.id for a in rows])
     return ApplicationPage(
         items=[present(a, certificates.get(a.id)) for a in rows],

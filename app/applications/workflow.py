@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.applications import repository
 from app.applications.models import Application
-from app.applications.records import ApplicantCertificates
+from app.applications.records import ApplicantCertificates, as_held
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry
@@ -189,7 +190,7 @@ async def issue(
 ) -> Certificate:
     """Issue the application's certificate; with `replaces`, a re-issue of that one (same content and
     expiry). Otherwise the service says until when it is valid, and which earlier certificate of the
-    applicant's it replaces (a renewed or moved permit), which is then marked superseded."""
+    applicant's it replaces (a renewed or moved permit). Whatever it replaces is marked superseded."""
     service = service_of(application)
     applicant = applicant_of(application)
     facts = application.document_facts or {}
@@ -198,7 +199,7 @@ async def issue(
         expires_on = replaces.expires_at.astimezone(SHANGHAI).date()
     else:
         expires_on = service.expires_on(issued_on=now.astimezone(SHANGHAI).date(), facts=facts)
-    replaced = await _certificate_it_replaces(work, service, application) if replaces is None else None
+    displaced = await _displaced(work, service, application, replaces=replaces, today=now.astimezone(SHANGHAI).date())
     certificate = await issuer.issue(
         session=work.session,
         application_id=application.id,
@@ -210,22 +211,49 @@ async def issue(
         holder_id_hash=application.applicant_id_hash,
         now=now,
         replaces=replaces,
+        current_key=f"{service.family.name}:{application.applicant_id_hash}" if service.family else None,
     )
-    if replaced is not None:
-        supersede(work.session, replaced, certificate, application=application, at=now)
+    for old in displaced:
+        supersede(work.session, old, certificate, application=application, at=now)
     return certificate
 
 
-async def _certificate_it_replaces(
-    work: UnitOfWork, service: ServiceDefinition, application: Application
-) -> Certificate | None:
-    """The applicant's certificate this issue supersedes, refused (409) before anything is signed if it
-    was revoked or replaced since the rules relied on it."""
-    serial = service.supersedes(facts=application.document_facts or {})
-    if serial is None:
-        return None
-    old = await certificates_repository.held_by(work.session, application.applicant_id_hash, serial=serial)
-    if old is None:  # the rules only ever name the applicant's own certificate
-        raise AssertionError(f"{service.code} supersedes {serial}, which the applicant does not hold")
-    refuse_unless_current(old)
-    return old
+async def _displaced(
+    work: UnitOfWork,
+    service: ServiceDefinition,
+    application: Application,
+    *,
+    replaces: Certificate | None,
+    today: date,
+) -> list[Certificate]:
+    """The applicant's certificates this issue supersedes, read as they are now: the one a re-issue,
+    renewal or move replaces (409 if it was revoked or replaced since it was relied on) and, for a family a
+    person holds one of at a time, every other they still hold (CONTRACT 11.3: one valid residence
+    permit). For such a family, under the person's lock, which every filing of theirs takes too."""
+    session = work.session
+    holder = application.applicant_id_hash
+    named = replaces.serial if replaces is not None else service.supersedes(facts=application.document_facts or {})
+    family = service.family
+    if family is not None:
+        await repository.serialize_filings(session, applicant_hash=holder)
+    # One read, decided on as it is: reading again would refresh the versions that make the commit fail if
+    # anyone (a revocation, another issue on SQLite) changes these certificates after this.
+    if family is not None:
+        held = await certificates_repository.all_held_by(session, holder, services=family.services)
+    else:
+        one = await certificates_repository.held_by(session, holder, serial=named) if named is not None else None
+        held = [one] if one is not None else []
+    displaced: list[Certificate] = []
+    if named is not None:
+        old = next((c for c in held if c.serial == named), None)
+        if old is None:  # the rules only ever name the applicant's own certificate
+            raise AssertionError(f"{service.code} supersedes {named}, which the applicant does not hold")
+        refuse_unless_current(old)
+        displaced.append(old)
+    if family is not None:
+        for other in held:
+            if other.serial != named and family.still_holds(as_held(other), today):
+                displaced.append(other)
+            if other.current_key is not None:
+                other.current_key = None  # the new certificate is the newest (cleared before it is inserted)
+    return displaced

@@ -1,9 +1,10 @@
 """Staff reads of citizens' data, noted as they happen so the citizen can see them (CONTRACT 10.1).
 
 Every application a clerk or auditor receives (a detail, any list or queue page, a search hit), and every
-auditor query of the log filtered by a person's id number, is a consultation of that person's data. The
-handler notes each one on the request context; the request-log writer inserts them with the request's own
-event, in one batched statement per response, never one per row.
+auditor search of the log for a person, is a consultation of that person's data; so is it of a third
+person the application names (a kinship certificate's relative). The handler notes each one on the
+request context; the request-log writer inserts them with the request's own event, in one batched
+statement per response, never one per row (a change: in its own transaction, with its event).
 """
 
 from __future__ import annotations
@@ -25,10 +26,22 @@ class ApplicationRow(Protocol):
 
 
 def note_consultation(
-    ctx: RequestContext, *, subject_hash: str, subject_masked: str | None, application_id: str | None = None
+    ctx: RequestContext,
+    *,
+    subject_hash: str | None = None,
+    subject_masked: str | None = None,
+    subject_id_number: str | None = None,
+    application_id: str | None = None,
 ) -> None:
+    """Whose data: the keyed hash (and mask) when that is what is at hand, or the id number, which the
+    request log hashes and masks before storing it."""
     ctx.consulted.append(
-        {"application_id": application_id, "subject_hash": subject_hash, "subject_masked": subject_masked}
+        {
+            "application_id": application_id,
+            "subject_hash": subject_hash,
+            "subject_masked": subject_masked,
+            "subject_id_number": subject_id_number,
+        }
     )
 
 

@@ -23,6 +23,9 @@ class RequestContext:
     actor_sub: str | None = None
     actor_role: str | None = None
     actor_station: str | None = None
+    # The person behind the account (the token's id number): stored only as its keyed hash, so that a
+    # search of the log by an account is known to be a consultation of that person (CONTRACT 11.4).
+    actor_id_number: str | None = None
     channel: str | None = None
     action: str | None = None
     resource_type: str | None = None

@@ -43,6 +43,7 @@ class AuditEntry:
     actor_sub: str | None = None
     actor_role: str | None = None
     actor_station: str | None = None
+    actor_id_number: str | None = None  # hashed by AuditLog (actor_id_hash), never stored
     channel: str | None = None
     method: str | None = None
     route: str | None = None
@@ -147,13 +148,14 @@ class AuditEntry:
             application_id=seen.get("application_id"),
             subject_hash=seen.get("subject_hash"),
             subject_masked=seen.get("subject_masked"),
+            subject_id_number=seen.get("subject_id_number"),
             **_actor(ctx),
         )
 
     def fields(self) -> dict[str, Any]:
         """The columns, without the raw id number (AuditLog replaces it with hash and mask)."""
         out = asdict(self)
-        del out["subject_id_number"]
+        del out["subject_id_number"], out["actor_id_number"]
         out["kind"] = self.kind.value
         return out
 
@@ -170,12 +172,20 @@ def prepared(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _actor(ctx: RequestContext | None) -> dict[str, Any]:
     if ctx is None:
-        return {"actor_sub": WORKER, "request_id": None, "actor_role": None, "actor_station": None, "channel": None}
+        return {
+            "actor_sub": WORKER,
+            "request_id": None,
+            "actor_role": None,
+            "actor_station": None,
+            "actor_id_number": None,
+            "channel": None,
+        }
     return {
         "actor_sub": ctx.actor_sub,
         "request_id": ctx.request_id,
         "actor_role": ctx.actor_role,
         "actor_station": ctx.actor_station,
+        "actor_id_number": ctx.actor_id_number,
         "channel": ctx.channel,
     }
 

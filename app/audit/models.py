@@ -33,6 +33,9 @@ class AuditEvent(Base):
     actor_sub: Mapped[str | None] = mapped_column(String(255), index=True)
     actor_role: Mapped[str | None] = mapped_column(String(16))
     actor_station: Mapped[str | None] = mapped_column(String(32))
+    # The keyed hash of the actor's own id number: which person an account is. A lookup aid, outside the
+    # hash chain (whose format it would change); the chained record of who acted stays `actor_sub`.
+    actor_id_hash: Mapped[str | None] = mapped_column(String(64))
     channel: Mapped[str | None] = mapped_column(String(10))
     method: Mapped[str | None] = mapped_column(String(8))
     route: Mapped[str | None] = mapped_column(String(120))

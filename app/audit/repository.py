@@ -96,6 +96,18 @@ async def checkpoints(session: AsyncSession) -> list[AuditCheckpoint]:
     return list((await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id))).scalars())
 
 
+async def persons_behind(session: AsyncSession, actor_sub: str, *, limit: int = 10) -> list[str]:
+    """The persons (keyed hashes of their id numbers) whose tokens acted as this account, as the log
+    recorded them: usually one, none for an account that never named its person."""
+    query = (
+        select(AuditEvent.actor_id_hash)
+        .where(AuditEvent.actor_sub == actor_sub, AuditEvent.actor_id_hash.is_not(None))
+        .distinct()
+        .limit(limit)
+    )
+    return [h for h in (await session.execute(query)).scalars() if h is not None]
+
+
 async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:
     return (
         await session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))

@@ -2,15 +2,17 @@
 
 Much of an event comes from the caller (the HTTP method, a token's `sub`, a path parameter, a
 client address behind a proxy). PostgreSQL refuses a string longer than its column and any NUL
-character, and one refused row fails the statement it is in: an event must never be able to fail
-because of what a stranger sent. So strings are stripped of NUL and other C0 control characters
-and cut to their column's length, and `details` (JSON) is cleaned the same way and bounded.
+character, no driver can encode a lone UTF-16 surrogate (JSON lets a caller send "\\ud800"), and one
+refused row fails the statement it is in: an event must never be able to fail because of what a
+stranger sent. So NUL, other C0 control characters and lone surrogates are replaced, strings are cut
+to their column's length, and `details` (JSON) is cleaned the same way and bounded.
 SQLite enforces neither rule, which is why this runs everywhere, not only on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -18,7 +20,7 @@ from sqlalchemy import String
 
 from app.audit.models import AuditEvent
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_DETAILS_CHARS = 4096
 MAX_DETAIL_STRING = 512
 _TRUNCATED = "…"
@@ -51,7 +53,7 @@ def _clean_json(value: Any, depth: int = 0) -> Any:
         return {clean_text(str(k), 80): _clean_json(v, depth + 1) for k, v in list(value.items())[:50]}
     if isinstance(value, (list, tuple)):
         return [_clean_json(v, depth + 1) for v in list(value)[:50]]
-    if isinstance(value, float) and value != value:  # NaN is not JSON
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and Infinity are not JSON
         return None
     if value is None or isinstance(value, (bool, int, float)):
         return value

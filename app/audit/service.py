@@ -32,6 +32,8 @@ class AuditLog:
         if entry.subject_id_number:
             columns["subject_hash"] = self.hasher.hash(entry.subject_id_number)
             columns["subject_masked"] = self.hasher.mask(entry.subject_id_number)
+        if entry.actor_id_number:
+            columns["actor_id_hash"] = self.hasher.hash(entry.actor_id_number)
         return prepared(columns)
 
     def add(self, work: UnitOfWork, entry: AuditEntry) -> None:
@@ -44,7 +46,8 @@ class AuditLog:
 
         def at_commit(w: UnitOfWork) -> None:
             latency_ms = (time.perf_counter() - ctx.started) * 1000
-            self.add(w, AuditEntry.for_request(ctx, status=ctx.status, latency_ms=latency_ms))
+            for entry in _request_entries(ctx, status=ctx.status, latency_ms=latency_ms):
+                self.add(w, entry)
 
         work.before_commit(at_commit)
         work.after_commit(lambda: setattr(ctx, "recorded", True))
@@ -52,9 +55,15 @@ class AuditLog:
     async def write_request(self, ctx: RequestContext, *, status: int, latency_ms: float) -> None:
         """After a request that changed nothing (or failed): its event, with the consultations its answer
         carries, committed with other such requests' (group commit) before the response leaves."""
-        entries = [AuditEntry.for_request(ctx, status=status, latency_ms=latency_ms)]
-        if status < 400:
-            entries += [AuditEntry.for_consultation(ctx, seen) for seen in ctx.consulted]
+        entries = _request_entries(ctx, status=status, latency_ms=latency_ms)
         await self.writer.write(*(self._columns(entry) for entry in entries))
         for entry in entries:
             AUDIT_EVENTS.labels(entry.kind.value).inc()
+
+
+def _request_entries(ctx: RequestContext, *, status: int, latency_ms: float) -> list[AuditEntry]:
+    """A request's own event, and the consultations its answer carried (none when it failed)."""
+    entries = [AuditEntry.for_request(ctx, status=status, latency_ms=latency_ms)]
+    if status < 400:
+        entries += [AuditEntry.for_consultation(ctx, seen) for seen in ctx.consulted]
+    return entries

@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 PRIVATE_KEY_FILE = "auth-dev-es256.pem"
 JWKS_FILE = "auth-dev-jwks.json"
 ALGORITHM = "ES256"
+# Staff are persons (CONTRACT 11.2): a development clerk or auditor token carries this id number unless
+# told another (`cityservices token --id-number`). Checksum-valid, and none of the demo dataset's people,
+# so a default clerk is never the applicant of a demo case; every default staff token is this one person.
+DEV_STAFF_ID_NUMBER = "310101198001010018"
 
 
 def _b64url(data: bytes) -> str:
@@ -157,8 +161,9 @@ def mint_dev_token(
     """A token signed by the development key. Claims are not validated here beyond their types
     (so tests can mint tokens the service must refuse, e.g. a citizen without an id number).
 
-    Without `sub`, one is derived from the id number (or, lacking one, from roles, station and name),
-    so the same person gets the same `sub` every time.
+    Without `sub`, one is derived from a citizen's id number, or from a staff token's roles, station,
+    name and id number, so the same person gets the same `sub` every time (and one staff member's
+    accounts as clerk and as auditor are two accounts).
     """
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise TypeError("roles must be a list of strings")
@@ -172,7 +177,8 @@ def mint_dev_token(
     kid = public_jwk(key)["kid"]
 
     if sub is None:
-        identity = f"id:{id_number}" if id_number else f"roles:{','.join(sorted(roles))}|{station_id}|{name}"
+        staff = f"roles:{','.join(sorted(roles))}|{station_id}|{name}"
+        identity = f"id:{id_number}" if id_number and roles == ["citizen"] else f"{staff}|{id_number or ''}"
         sub = _dev_subject(private_pem, identity)
     now = int(time.time())
     claims: dict[str, Any] = {

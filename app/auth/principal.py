@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from app.identity.id_number import InvalidIdNumber, validate
+from app.identity.names import clean_name
 
 
 class Role(StrEnum):
@@ -56,12 +58,18 @@ def _valid_or_none(id_number: Any) -> str | None:
 @dataclass(frozen=True)
 class ClaimNames:
     """Which claim carries what (AUTH_CLAIM_*): identity providers name them differently. A dotted name
-    reaches into nested objects, e.g. `realm_access.roles` (Keycloak)."""
+    reaches into nested objects, e.g. `realm_access.roles` (Keycloak).
+
+    `role_map` (AUTH_ROLE_MAP) names the provider's role values for ours, e.g. `cityservices-clerk` ->
+    `clerk`. Empty, the values are ours as they are; set, only the values it names grant a role: a
+    provider's realm roles serve many applications, and one of theirs that happens to be spelt `auditor`
+    must not make its holder our auditor."""
 
     roles: str = "roles"
     id_number: str = "id_number"
     name: str = "name"
     station: str = "station_id"
+    role_map: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Any) -> ClaimNames:
@@ -70,7 +78,13 @@ class ClaimNames:
             id_number=settings.auth_claim_id_number,
             name=settings.auth_claim_name,
             station=settings.auth_claim_station,
+            role_map=dict(settings.auth_role_map),
         )
+
+    def our_roles(self, values: list[Any]) -> frozenset[Role]:
+        """The roles of ours that the provider's role values grant; values we do not know grant nothing."""
+        named = (self.role_map.get(v, "") if self.role_map else v for v in values if isinstance(v, str))
+        return frozenset(Role(r) for r in named if r in Role.__members__)
 
     def read(self, claims: dict[str, Any], which: str) -> Any:
         value: Any = claims
@@ -88,7 +102,7 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames = ClaimNames
         raise ClaimsProblem("roles must be a list")
     # Roles this service does not know grant nothing; a validly signed token left with none is a
     # caller we know but may not serve: 403, not 401 (CONTRACT 10.1).
-    roles = frozenset(Role(r) for r in raw_roles or [] if isinstance(r, str) and r in Role.__members__)
+    roles = names.our_roles(raw_roles or [])
     if not roles:
         raise NoAcceptedRole("the token carries no role this service accepts")
     id_number = names.read(claims, "id_number")
@@ -103,9 +117,14 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames = ClaimNames
             raise ClaimsProblem("the token's id_number is not a valid resident identity number") from exc
         if not isinstance(name, str) or not name.strip():
             raise ClaimsProblem("a citizen token must carry the verified name")
+        try:
+            # The name is stored with each filing (64 characters): one we could not store is no name.
+            name = clean_name(name)
+        except ValueError as exc:
+            raise ClaimsProblem(f"the token's name cannot be accepted: {exc}") from exc
     else:
-        # Staff tokens may carry the person's own id number too; kept (when valid) so that separation of
-        # duties can tell a clerk acting on their own case (CONTRACT 10.1).
+        # A staff member is a person: their id number (when valid) is who they are, whatever the account.
+        # Without it, staff may not act (app.api.security answers 403 STAFF_IDENTITY_REQUIRED).
         id_number = _valid_or_none(id_number)
     if Role.clerk in roles and not (isinstance(station, str) and _STATION.match(station)):
         raise ClaimsProblem("a clerk token must carry station_id like 310105-HQLB")

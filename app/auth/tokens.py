@@ -39,6 +39,8 @@ from app.auth.jwks import MAX_KID_LENGTH, KeySource, KeysUnavailable
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
 MAX_TOKEN_LENGTH = 8 * 1024
+# `sub` names the caller in every record we keep (String(255) columns): a longer one could not be stored.
+MAX_SUB_LENGTH = 255
 MIN_RSA_BITS = 2048
 # An identity provider issues short-lived tokens; one valid for longer than a day is a stolen-forever
 # credential (or a forged `exp`), so it is refused however good its signature.
@@ -96,6 +98,14 @@ def _b64url_uint(value: Any) -> int:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_unicode(claims: dict[str, Any]) -> bool:
+    try:
+        json.dumps(claims, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _algorithm_for_key(jwk: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -329,6 +339,11 @@ class TokenVerifier:
         for name in ("sub", "jti", "iss"):
             if not isinstance(claims[name], str) or not claims[name]:
                 return INVALID_CLAIM, f"{name} must be a non-empty string"
+        if len(claims["sub"]) > MAX_SUB_LENGTH:
+            return INVALID_CLAIM, f"sub is longer than {MAX_SUB_LENGTH} characters"
+        if not _is_unicode(claims):
+            # JSON may escape a lone surrogate ("\ud800"): a string no database or log line can hold.
+            return INVALID_CLAIM, "the token's claims are not valid Unicode"
 
         if claims["iss"] != self.issuer:
             return WRONG_ISSUER, "the token is from another issuer"

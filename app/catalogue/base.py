@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from app.catalogue.calendar import add_months
 from app.catalogue.decisions import IDENTITY_MISMATCH, IDENTITY_NOT_FOUND, Check, Outcome
-from app.catalogue.records import OwnRecords
+from app.catalogue.records import CertificateFamily, OwnRecords
 from app.errors import AppError
 from app.i18n import Text
 from integrations.agencies import Agencies
@@ -130,6 +130,11 @@ class ServiceDefinition(ABC):
     details_model: ClassVar[type[BaseModel]]
     # Every error `admit` may raise, so that the filing route documents them (its OpenAPI stays true).
     filing_refusals: ClassVar[tuple[type[AppError], ...]] = ()
+    # Set when a person holds one certificate of this service's family at a time (the residence permit).
+    family: ClassVar[CertificateFamily | None] = None
+    # Details fields that hold another person's id number (a kinship certificate's relative): masked in
+    # every list, and each staff read of the application is a consultation of that person too.
+    third_party_fields: ClassVar[tuple[str, ...]] = ()
 
     def catalogue_entry(self) -> CatalogueEntry:
         return CatalogueEntry(

@@ -8,6 +8,7 @@ can never read another person's certificate (an unknown serial and someone else'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -25,6 +26,17 @@ class HeldCertificate:
     def current_on(self, day: date) -> bool:
         """Issued, not revoked or replaced, and not past its last day."""
         return self.status == "issued" and day <= self.expires_on
+
+
+@dataclass(frozen=True)
+class CertificateFamily:
+    """Certificates a person holds one of at a time (CONTRACT 11.3: the residence permit, new, renewed or
+    moved). Issuing one supersedes every other of the family that its holder `still_holds` (valid, or
+    for a permit still renewable), and the database keeps one newest per person (`name` keys it)."""
+
+    name: str
+    services: frozenset[str]
+    still_holds: Callable[[HeldCertificate, date], bool]
 
 
 class OwnRecords(Protocol):

@@ -19,7 +19,7 @@ from app.api.deps import (
 from app.api.uploads import read_file_part
 from app.applications.errors import ConcurrentChange
 from app.auth.principal import Principal, Role
-from app.auth.separation import SeparationOfDuties
+from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
 from app.catalogue.registry import SERVICES
 from app.certificates import reissue, service
 from app.certificates.codes import display_code
@@ -37,7 +37,7 @@ from app.i18n import language_var
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 public_router = APIRouter(prefix="/v1", tags=["public"])
 page_router = APIRouter(tags=["public"])
 

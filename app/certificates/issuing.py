@@ -41,10 +41,12 @@ class CertificateIssuer:
         holder_id_hash: str,
         now: datetime,
         replaces: Certificate | None = None,
+        current_key: str | None = None,
     ) -> Certificate:
         """Number, render, sign and add a certificate to the session, valid through `expires_on` (the
         service computes it). With `replaces` it is a re-issue (补发) of that certificate: the caller
-        passes the same content and expiry; the serial, code and issue date are new."""
+        passes the same content and expiry; the serial, code and issue date are new. `current_key` marks
+        it the newest of a family its holder has one of at a time (the caller clears the previous one)."""
         local_day = now.astimezone(SHANGHAI).date()
         number = await repository.next_number(session)  # inside the caller's transaction
         cert_serial = serial(serial_prefix, local_day.year, number)
@@ -85,6 +87,7 @@ class CertificateIssuer:
             pdf_size=len(pdf),
             pdf=pdf_inline,
             replaces=replaces.serial if replaces is not None else None,
+            current_key=current_key,
         )
         session.add(certificate)
         return certificate

@@ -19,7 +19,6 @@ from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
 from app.certificates.service import visible
 from app.certificates.status import public_status
-from app.certificates.supersession import supersede
 from app.clock import Clock
 from app.db.uow import UnitOfWork
 from app.identity.subjects import SubjectHasher
@@ -53,6 +52,5 @@ async def reissue(
     if application is None:  # a certificate always has its application (foreign key); be explicit anyway
         raise CertificateNotFound()
     new = await workflow.issue(work=work, issuer=issuer, application=application, now=now, replaces=old)
-    supersede(work.session, old, new, application=application, at=now)
     await work.commit(stale=ConcurrentChange)
     return new

@@ -77,12 +77,14 @@ async def by_sha256(session: AsyncSession, sha256: str) -> Certificate | None:
     return (await session.execute(select(Certificate).where(Certificate.pdf_sha256 == sha256))).scalar_one_or_none()
 
 
+# A holder's certificates are read as they are now, even when this session loaded them earlier: the rules
+# (what may be renewed, replaced, re-issued) are decided again on them once the person's lock is held.
 async def held_by(session: AsyncSession, holder_id_hash: str, *, serial: str) -> Certificate | None:
     """The certificate with this serial if this holder's; someone else's reads as none."""
     query = select(Certificate).where(Certificate.serial == serial, Certificate.holder_id_hash == holder_id_hash)
-    return (await session.execute(query)).scalar_one_or_none()
+    return (await session.execute(query.execution_options(populate_existing=True))).scalar_one_or_none()
 
 
 async def all_held_by(session: AsyncSession, holder_id_hash: str, *, services: frozenset[str]) -> list[Certificate]:
     query = select(Certificate).where(Certificate.holder_id_hash == holder_id_hash, Certificate.service.in_(services))
-    return list((await session.execute(query)).scalars().all())
+    return list((await session.execute(query.execution_options(populate_existing=True))).scalars().all())

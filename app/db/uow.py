@@ -5,8 +5,9 @@ Repositories read and stage changes in `uow.session`; nothing else calls `commit
 the changes they describe, so a change and its audit trail commit or roll back together. The sessions never
 autoflush, so the transaction takes its write locks only in `commit()`.
 
-This module sits at the bottom of the layers: it knows rows, not what they mean. The optimistic-lock
-conflict it detects (`StaleWrite`) is turned into a domain error by the domain that caused it.
+This module sits at the bottom of the layers: it knows rows, not what they mean. The conflicts it detects
+(`StaleWrite`: a lost optimistic lock, or a unique key a concurrent transaction took first) are turned
+into a domain error by the domain that caused it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,7 +32,16 @@ def events_committed() -> None:
 
 
 class StaleWrite(Exception):
-    """Someone else changed a versioned row between our read and our commit."""
+    """Someone else changed a versioned row between our read and our commit, or committed first a row
+    that a unique key allows once."""
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """A unique constraint refused a row (PostgreSQL's SQLSTATE 23505, SQLite's message); not a NOT NULL,
+    foreign-key or check violation, which are faults of ours, not races."""
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return sqlstate == "23505" or "UNIQUE constraint failed" in str(original)
 
 
 class UnitOfWork:
@@ -54,8 +65,9 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     async def commit(self, *, stale: Callable[[], Exception] = StaleWrite) -> None:
-        """The one commit of this unit of work. A lost optimistic lock raises `stale()`, the domain's own
-        error for it (the changes and events are rolled back)."""
+        """The one commit of this unit of work. A lost optimistic lock, or a unique key taken by a concurrent
+        transaction, raises `stale()`, the domain's own error for it (the changes and events are rolled
+        back)."""
         if self.committed:
             raise RuntimeError("a unit of work commits once")
         for hook in self._before_commit:
@@ -72,6 +84,11 @@ class UnitOfWork:
         except StaleDataError as exc:
             await self.session.rollback()
             raise stale() from exc
+        except IntegrityError as exc:
+            await self.session.rollback()
+            if is_unique_violation(exc):
+                raise stale() from exc
+            raise
         except BaseException:
             await self.session.rollback()
             raise

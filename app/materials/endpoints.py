@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from app.api.deps import CollaboratorsDep, ContextDep, Filer, UnitOfWorkDep, audit_action
 from app.api.uploads import read_file_part
 from app.auth.principal import Role
+from app.auth.separation import StaffIdentityRequired
 from app.clock import utc_now
 from app.errors import UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.materials import service
@@ -19,7 +20,7 @@ from app.materials.errors import (
 )
 from app.materials.schemas import MaterialOut
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 
 
 @router.post(

@@ -19,7 +19,6 @@ from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.api.query_params import UnknownParameter
 from app.audit import export, repository
 from app.audit.checkpoints import check_chain
-from app.audit.consultations import note_consultation
 from app.audit.repository import EventFilter
 from app.audit.schemas import (
     AuditEventOut,
@@ -30,31 +29,53 @@ from app.audit.schemas import (
     DataAccessPage,
 )
 from app.audit.sealing import seal_all
+from app.auth.separation import StaffIdentityRequired
+from app.clock import utc_now
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
+from app.oversight import person_searches
+from app.oversight.errors import PersonSearchesExhausted, PurposeRequired
 
-router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden))
+router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
+# Only the routes that take the log's filters (a search for a person may be refused these ways).
+PERSON_SEARCH_REFUSALS = problem_responses(PurposeRequired, PersonSearchesExhausted)
 
 
 async def _filters(
+    principal: Auditor,
     runtime: CollaboratorsDep,
     ctx: ContextDep,
-    actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub`")] = None,
+    actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub` (a person search)")] = None,
     role: Annotated[Literal["citizen", "clerk", "auditor"] | None, Query()] = None,
-    subject_id_number: Annotated[IdNumber | None, Query(description="Whose data: hashed before searching")] = None,
+    subject_id_number: Annotated[
+        IdNumber | None, Query(description="Whose data (a person search): hashed before searching")
+    ] = None,
+    purpose: Annotated[
+        str | None,
+        Query(min_length=5, max_length=200, description="Why: required for a person search, kept in its event"),
+    ] = None,
     action: Annotated[str | None, Query(max_length=80)] = None,
     outcome: Annotated[str | None, Query(max_length=32)] = None,
     since: Annotated[Instant | None, Query()] = None,
     until: Annotated[Instant | None, Query()] = None,
 ) -> EventFilter:
-    subject_hash = runtime.hasher.hash(subject_id_number) if subject_id_number else None
-    if subject_id_number and subject_hash:
-        # Searching the log for a person is a consultation of that person's data (CONTRACT 10.1).
-        note_consultation(ctx, subject_hash=subject_hash, subject_masked=runtime.hasher.mask(subject_id_number))
+    if actor is not None or subject_id_number is not None:
+        # A search for a person: a stated purpose, an hourly allowance, a consultation of that person.
+        await person_searches.admit(
+            uow=runtime.uow,
+            hasher=runtime.hasher,
+            ctx=ctx,
+            principal=principal,
+            per_hour=runtime.settings.audit_person_searches_per_hour,
+            now=utc_now(),
+            purpose=purpose,
+            actor=actor,
+            subject_id_number=subject_id_number,
+        )
     return EventFilter(
         actor=actor,
         role=role,
-        subject_hash=subject_hash,
+        subject_hash=runtime.hasher.hash(subject_id_number) if subject_id_number else None,
         action=action,
         outcome=outcome,
         since=since,
@@ -72,7 +93,7 @@ Filters = Annotated[EventFilter, Depends(_filters)]
     summary="The request log, filtered, in chain order",
     tags=["audit"],
     response_model=AuditPage,
-    responses=problem_responses(UnknownParameter),
+    responses={**problem_responses(UnknownParameter), **PERSON_SEARCH_REFUSALS},
 )
 async def list_audit_events(
     principal: Auditor,
@@ -101,7 +122,10 @@ async def list_audit_events(
     summary="The request log streamed as NDJSON or CSV, with each event's chain hash",
     tags=["audit"],
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The events"}},
+    responses={
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "The events"},
+        **PERSON_SEARCH_REFUSALS,
+    },
 )
 async def export_audit_events(
     principal: Auditor,

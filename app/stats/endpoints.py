@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import CollaboratorsDep, ContextDep, SessionDep, Staff, audit_action
 from app.api.instants import Day, Instant
+from app.auth.separation import StaffIdentityRequired
 from app.clock import shanghai_today
 from app.errors import Forbidden, TooManyRequests, Unauthenticated, ValidationFailed, problem_responses
 from app.i18n import Text
@@ -30,7 +31,7 @@ Until = Annotated[Instant | None, Query(description="Filed before (with its time
     summary="Counts and the online-handling rate overall, by service, by station and by day; processing times",
     tags=["window", "audit"],
     response_model=Stats,
-    responses=problem_responses(Unauthenticated, Forbidden),
+    responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired),
 )
 async def get_stats(principal: Staff, session: SessionDep, since: Since = None, until: Until = None) -> Stats:
     return await service.stats(session=session, since=since, until=until)

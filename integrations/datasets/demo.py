@@ -29,6 +29,7 @@ NO_HOUSING = "needs_review: NO_HOUSING_RECORD"
 NO_REG_NO_HOUSING = "needs_review: NO_RESIDENCE_REGISTRATION, NO_HOUSING_RECORD"
 CRIMINAL = "needs_review: CRIMINAL_RECORD_FOUND"
 NO_PERMIT = "rejected: NO_VALID_PERMIT"
+STILL_VALID = "409: CERTIFICATE_STILL_VALID"  # refused at filing: a newer permit of theirs is valid
 NOT_SAME_HOUSEHOLD = "needs_review: NOT_SAME_HOUSEHOLD"
 RELATIVE_NOT_FOUND = "rejected: RELATIVE_NOT_FOUND"
 _IDENTITY_FAILS = (MISMATCH, NOT_FOUND)
@@ -623,7 +624,7 @@ def _build() -> tuple[dict[str, Any], list[DemoCase], list[PermitCase]]:
     permit("expired-30d", ISSUED, "boundary: expired 30 days ago, still renewable")
     permit("expired-31d", NO_PERMIT, "boundary: expired 31 days ago, too late to renew")
     permit("revoked", NO_PERMIT, "the permit was revoked")
-    permit("superseded", NO_PERMIT, "the permit was already renewed (superseded)")
+    permit("superseded", STILL_VALID, "the permit was already renewed: the renewed one is valid, renew that")
     permit("unknown-serial", NO_PERMIT, "a serial no certificate has")
     permit("not-a-permit", NO_PERMIT, "the serial of his no-criminal-record certificate")
     permit(

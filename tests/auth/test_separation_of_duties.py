@@ -79,5 +79,7 @@ async def test_a_clerk_cannot_revoke_their_own_certificate_nor_one_they_filed(cl
 async def test_the_refusal_is_logged_as_denied(client, tokens):
     review = (await file(client, tokens.citizen(*WU_JIANGUO[:2]), no_criminal_record())).json()
     await _decide(client, _clerk_who_is(tokens, WU_JIANGUO, "clerk-wu"), review["id"])
-    events = (await client.get("/v1/audit/events?actor=clerk-wu", headers=tokens.auditor())).json()["items"]
+    events = (
+        await client.get("/v1/audit/events?actor=clerk-wu&purpose=分工复核检查", headers=tokens.auditor())
+    ).json()["items"]
     assert [(e["status_code"], e["outcome"]) for e in events] == [(403, "denied")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -42,6 +44,42 @@ def test_a_token_from_the_token_command_works_against_serve(served):
     assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert httpx.get(f"{base}/v1/applications", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def _claims(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_the_token_command_gives_staff_a_person_by_default(served):
+    """Staff are persons (CONTRACT 11.2): a development clerk token carries the development staff
+    member's id number unless told another, and acts at the window with it."""
+    base, data_dir = served
+
+    def mint(*args: str) -> str:
+        minted = subprocess.run(
+            [*CITYSERVICES, "token", *args], env=service_env(data_dir), capture_output=True, text=True, timeout=60
+        )
+        assert minted.returncode == 0, minted.stderr
+        return minted.stdout.strip()
+
+    clerk = mint("--role", "clerk", "--name", "窗口民警", "--station", "310105-HQLB")
+    assert _claims(clerk)["id_number"] == "310101198001010018"
+    assert _claims(mint("--role", "auditor", "--name", "审计员"))["id_number"] == "310101198001010018"
+    own = mint("--role", "clerk", "--name", "李娜", "--station", "310105-HQLB", "--id-number", "340104199205200242")
+    assert _claims(own)["id_number"] == "340104199205200242"
+    assert "id_number" not in _claims(mint("--role", "citizen", "--name", "无名"))
+    filed = httpx.post(
+        f"{base}/v1/applications",
+        headers={"Authorization": f"Bearer {clerk}"},
+        json={
+            "service": "no-criminal-record-certificate",
+            "details": {"purpose": "visa"},
+            "applicant": {"id_number": "340104199205200242", "name": "李娜"},
+        },
+        timeout=60,
+    )
+    assert filed.status_code == 201 and filed.json()["channel"] == "window", filed.text
 
 
 @pytest.mark.parametrize(

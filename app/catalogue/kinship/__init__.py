@@ -58,6 +58,7 @@ class KinshipCertificate(ServiceDefinition):
     agencies: ClassVar[list[str]] = ["police"]
     details_model = KinshipDetails
     filing_refusals = (RelativeIsApplicant,)
+    third_party_fields = ("relative_id_number",)
 
     async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
         assert isinstance(details, KinshipDetails)

@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.catalogue.base import Applicant, ConsultFn, DocumentContent, Findings, ServiceDefinition
 from app.catalogue.records import OwnRecords
-from app.catalogue.residence_permit.held import ADDRESS, PERMIT_SERVICES, CertificateStillValid, still_valid_permit
+from app.catalogue.residence_permit.held import (
+    ADDRESS,
+    PERMIT_SERVICES,
+    PERMITS,
+    CertificateStillValid,
+    still_valid_permit,
+)
 from app.catalogue.residence_permit.inquiry import permit_checks
 from app.catalogue.text_fields import ShortText
 from app.i18n import Text
@@ -47,6 +53,7 @@ class ResidencePermit(ServiceDefinition):
     agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = ResidencePermitDetails
     filing_refusals = (CertificateStillValid,)
+    family = PERMITS
 
     async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
         """A second permit while one is valid has no purpose: say which service the holder wants."""

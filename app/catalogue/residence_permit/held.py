@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 from app.catalogue.decisions import Check, Effect, Outcome, ReasonCode
-from app.catalogue.records import HeldCertificate
+from app.catalogue.records import CertificateFamily, HeldCertificate, OwnRecords
 from app.errors import Conflict
 from app.i18n import Text
 
@@ -55,6 +55,11 @@ def renewable(held: HeldCertificate | None, today: date) -> bool:
     )
 
 
+# A person holds one valid residence permit at a time (CONTRACT 11.3): issuing one, new, renewed or moved,
+# supersedes every other they hold that is valid or still renewable.
+PERMITS = CertificateFamily("residence-permit", PERMIT_SERVICES, renewable)
+
+
 def movable(held: HeldCertificate | None, today: date) -> bool:
     """A permit of theirs that is valid today."""
     return held is not None and is_permit(held) and held.current_on(today)
@@ -63,6 +68,18 @@ def movable(held: HeldCertificate | None, today: date) -> bool:
 def still_valid_permit(held: list[HeldCertificate], today: date) -> HeldCertificate | None:
     """The permit that makes a new application pointless, if they hold one."""
     return next((h for h in held if is_permit(h) and h.current_on(today)), None)
+
+
+async def refuse_if_replaced(records: OwnRecords, serial: str, today: date) -> None:
+    """A renewal or move of a permit of theirs while they hold another valid one: with one valid permit
+    per person, that one is newer and is the one to renew or move (409 CERTIFICATE_STILL_VALID)."""
+    named = await records.certificate(serial)
+    if named is None or not is_permit(named):
+        return  # not a permit of theirs: the rules say NO_VALID_PERMIT
+    held = await records.certificates(PERMIT_SERVICES)
+    newer = next((h for h in held if h.serial != named.serial and is_permit(h) and h.current_on(today)), None)
+    if newer is not None:
+        raise CertificateStillValid(newer.serial)
 
 
 def permit_check(held: HeldCertificate | None, serial: str, *, acceptable: bool) -> Check:

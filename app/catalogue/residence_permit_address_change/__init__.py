@@ -14,10 +14,13 @@ from app.catalogue.records import OwnRecords
 from app.catalogue.residence_permit.held import (
     ADDRESS,
     OLD_EXPIRES_ON,
+    PERMITS,
     SUPERSEDES,
     CertificateSerial,
+    CertificateStillValid,
     movable,
     permit_check,
+    refuse_if_replaced,
 )
 from app.catalogue.residence_permit.inquiry import permit_checks
 from app.catalogue.text_fields import ShortText
@@ -57,6 +60,12 @@ class ResidencePermitAddressChange(ServiceDefinition):
     ]
     agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = AddressChangeDetails
+    filing_refusals = (CertificateStillValid,)
+    family = PERMITS
+
+    async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
+        assert isinstance(details, AddressChangeDetails)
+        await refuse_if_replaced(records, details.certificate_serial, today)
 
     async def examine(
         self,

@@ -14,9 +14,12 @@ from app.catalogue.records import OwnRecords
 from app.catalogue.residence_permit.held import (
     ADDRESS,
     OLD_EXPIRES_ON,
+    PERMITS,
     SUPERSEDES,
     CertificateSerial,
+    CertificateStillValid,
     permit_check,
+    refuse_if_replaced,
     renewable,
 )
 from app.catalogue.residence_permit.inquiry import permit_checks
@@ -51,6 +54,12 @@ class ResidencePermitRenewal(ServiceDefinition):
     validity = Text("自原有效期满之日起1年", "1 year from the old permit's expiry")
     agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = RenewalDetails
+    filing_refusals = (CertificateStillValid,)
+    family = PERMITS
+
+    async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
+        assert isinstance(details, RenewalDetails)
+        await refuse_if_replaced(records, details.certificate_serial, today)
 
     async def examine(
         self,
