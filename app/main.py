@@ -48,6 +48,8 @@ from app.notifications.endpoints import router as notifications_router
 from app.observability import forget_this_process
 from app.oversight.endpoints import router as audit_router
 from app.ratelimit import RateLimiter
+from app.stations.endpoints import router as stations_router
+from app.stations.registry import StationRegistry
 from app.stats.endpoints import router as stats_router
 from app.storage import open_store
 from integrations.agencies import build_agencies
@@ -149,6 +151,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
         claim_names=ClaimNames.from_settings(settings),
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),
+        stations=StationRegistry.load(settings.stations_file),
         token_verifier=TokenVerifier(
             keys=_key_source(settings), issuer=settings.expected_issuer, audience=settings.auth_audience
         ),
@@ -157,6 +160,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
                 "filing": settings.rate_limit_filing,
                 "uploads": settings.rate_limit_uploads,
                 "verify": settings.rate_limit_verify,
+                "stations": settings.rate_limit_stations,
             },
             redis_url=settings.redis_url,
         ),
@@ -238,6 +242,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         page_router,
         health_router,
         notifications_router,
+        stations_router,
     ):
         app.include_router(router)
     app.add_middleware(RequestMiddleware)
@@ -245,7 +250,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",

@@ -6,9 +6,11 @@ from app.certificates.models import Certificate, CertificateNumber
 from app.db.base import Base
 from app.materials.models import Material
 from app.notifications.models import OutboxEvent
+from app.stations.models import Appointment, Slot
 
 __all__ = [
     "Application",
+    "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
@@ -17,4 +19,5 @@ __all__ = [
     "IdempotencyRecord",
     "Material",
     "OutboxEvent",
+    "Slot",
 ]

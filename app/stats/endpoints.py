@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import SessionDep, Staff, audit_action
+from app.api.deps import CollaboratorsDep, SessionDep, Staff, audit_action
 from app.api.instants import Instant
+from app.clock import utc_now
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.stats import service
 from app.stats.schemas import PublicStats, Stats
@@ -25,13 +26,16 @@ Until = Annotated[Instant | None, Query(description="Filed before (with its time
     "/stats",
     operation_id="get_stats",
     dependencies=[audit_action("stats.read")],
-    summary="Counts and the online-handling rate overall, by service, by station and by day; processing times",
+    summary="Counts and the online-handling rate overall, by service, by station and by day; processing times; "
+    "appointments at the windows by station and day, with the no-show rate",
     tags=["window", "audit"],
     response_model=Stats,
     responses=problem_responses(Unauthenticated, Forbidden),
 )
-async def get_stats(principal: Staff, session: SessionDep, since: Since = None, until: Until = None) -> Stats:
-    return await service.stats(session=session, since=since, until=until)
+async def get_stats(
+    principal: Staff, runtime: CollaboratorsDep, session: SessionDep, since: Since = None, until: Until = None
+) -> Stats:
+    return await service.stats(session=session, stations=runtime.stations, since=since, until=until, now=utc_now())
 
 
 @router.get(
