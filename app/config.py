@@ -129,6 +129,23 @@ class Settings(BaseSettings):
         default=None, description="`s3://bucket/prefix` for materials and PDFs; unset = in the database"
     )
     simulator_dataset: Path | None = Field(default=None, description="dataset the simulators serve")
+    stations_file: Path | None = Field(
+        default=None,
+        description="the police stations with comprehensive windows (JSON, as integrations/datasets/stations.json); "
+        "unset = the bundled registry of 309",
+    )
+    appointment_slot_minutes: int = Field(
+        default=30, ge=5, le=240, description="length of one appointment slot at a window"
+    )
+    appointment_slot_capacity: int = Field(
+        default=4,
+        ge=1,
+        le=100,
+        description="citizens one slot of one line at one station takes (kept with the slot when first booked)",
+    )
+    appointment_booking_days: int = Field(
+        default=14, ge=1, le=90, description="how many days ahead a slot at a window may be booked"
+    )
     signing_key_file: Path | None = Field(default=None, description="PEM key that signs certificates")
     signing_cert_file: Path | None = Field(default=None, description="PEM certificate chain of that key")
     public_base_url: AnyHttpUrl = Field(
@@ -176,6 +193,9 @@ class Settings(BaseSettings):
     rate_limit_filing: str = Field(default="20/minute", description="filings per citizen")
     rate_limit_uploads: str = Field(default="30/minute", description="uploads per citizen")
     rate_limit_verify: str = Field(default="60/minute", description="public verifications per client address")
+    rate_limit_stations: str = Field(
+        default="120/minute", description="public look-ups of stations and slots per client address"
+    )
     rate_limit_public_stats: str = Field(default="30/minute", description="public statistics per client address")
     rate_limit_reissue: str = Field(default="3/day", description="certificate re-issues per citizen")
     public_stats_min_count: int = Field(
@@ -229,7 +249,12 @@ class Settings(BaseSettings):
         return self
 
     @field_validator(
-        "rate_limit_filing", "rate_limit_uploads", "rate_limit_verify", "rate_limit_public_stats", "rate_limit_reissue"
+        "rate_limit_filing",
+        "rate_limit_uploads",
+        "rate_limit_verify",
+        "rate_limit_public_stats",
+        "rate_limit_reissue",
+        "rate_limit_stations",
     )
     @classmethod
     def _rate(cls, value: str) -> str:
@@ -331,6 +356,7 @@ class Settings(BaseSettings):
         "signing_cert_file",
         "cert_font_file",
         "simulator_dataset",
+        "stations_file",
         "signing_trusted_certs",
         "agency_client_cert_file",
         "agency_client_key_file",

@@ -49,6 +49,8 @@ from app.notifications.endpoints import router as notifications_router
 from app.observability import forget_this_process
 from app.oversight.endpoints import router as audit_router
 from app.ratelimit import RateLimiter
+from app.stations.endpoints import router as stations_router
+from app.stations.registry import StationRegistry
 from app.stats.endpoints import router as stats_router
 from app.storage import open_store
 from integrations.agencies import build_agencies
@@ -150,6 +152,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
         claim_names=ClaimNames.from_settings(settings),
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),
+        stations=StationRegistry.load(settings.stations_file),
         anchor=open_anchor(settings.audit_anchor_url),
         token_verifier=TokenVerifier(
             keys=_key_source(settings), issuer=settings.expected_issuer, audience=settings.auth_audience
@@ -159,6 +162,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
                 "filing": settings.rate_limit_filing,
                 "uploads": settings.rate_limit_uploads,
                 "verify": settings.rate_limit_verify,
+                "stations": settings.rate_limit_stations,
                 "public_stats": settings.rate_limit_public_stats,
                 "reissue": settings.rate_limit_reissue,
             },
@@ -244,6 +248,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         page_router,
         health_router,
         notifications_router,
+        stations_router,
     ):
         app.include_router(router)
     app.add_middleware(RequestMiddleware)
@@ -251,7 +256,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",

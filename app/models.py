@@ -7,9 +7,11 @@ from app.db.base import Base
 from app.materials.models import Material
 from app.notifications.models import OutboxEvent
 from app.oversight.models import PersonSearch
+from app.stations.models import Appointment, Slot
 
 __all__ = [
     "Application",
+    "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
@@ -19,4 +21,5 @@ __all__ = [
     "Material",
     "OutboxEvent",
     "PersonSearch",
+    "Slot",
 ]

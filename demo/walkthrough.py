@@ -3,8 +3,10 @@
 One certificate of each of the eight services: a citizen proves his address and is issued a residence
 permit, asks for a no-criminal-record certificate, renews the permit and then moves it to his new
 address (each new permit supersedes the one before); a Shanghai-hukou citizen gets a
-household-registration certificate and a kinship certificate about his son; a clerk files a temporary
-identity certificate at the window and approves a residence registration from the review queue; the
+household-registration certificate and a kinship certificate about his son and, his hukou transfer
+being a matter for a window, books a slot at the nearest one, where a clerk marks him arrived; a clerk
+files a temporary identity certificate at the window and approves a residence registration from the
+review queue; the
 eight PDFs are downloaded and verified as anyone holding them would (the replaced permits verify as
 superseded, naming their successor); an auditor checks the request log; the citizen sees who
 consulted his data.
@@ -39,6 +41,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.clock import SHANGHAI
 from app.config import Settings, load_settings
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -342,7 +345,8 @@ class Story:
         self.step("The catalogue (public)")
         services = self.api.call("GET", "/v1/services").json()["items"]
         for service in services:
-            self.ok(f"{service['code']}: {service['name']['zh']} ({service['name']['en']})")
+            where = " — at a window" if service["processing_mode"] == "window" else ""
+            self.ok(f"{service['code']}: {service['name']['zh']} ({service['name']['en']}){where}")
 
     def residence_permit(self) -> tuple[dict[str, str], Issued]:
         self.step(f"{ZHANG_WEI.name} uploads a proof of address and asks for a residence permit")
@@ -399,6 +403,54 @@ class Story:
             what="kinship certificate",
         )
         self.expect_issued(application, who=SHEN_GUOQIANG, owner_headers=citizen)
+
+    def window_visit(self) -> None:
+        self.step(f"{SHEN_GUOQIANG.name} moves his hukou (户口迁移): done at a window, so he books one")
+        citizen = self.api.bearer(role="citizen", person=SHEN_GUOQIANG)
+        refused = self.api.call(
+            "POST",
+            "/v1/applications",
+            expect=(409,),
+            headers=citizen,
+            json={"service": "hukou-transfer", "details": {"district": "黄浦区"}},
+        ).json()
+        if refused.get("code") != "WINDOW_ONLY_SERVICE" or not refused.get("stations"):
+            raise DemoError(f"filing a hukou transfer online answered {refused}, not WINDOW_ONLY_SERVICE")
+        nearest = "、".join(station["name"] for station in refused["stations"])
+        self.ok(f"409 WINDOW_ONLY_SERVICE: {refused['title']}; nearest in 黄浦区: {nearest}")
+        station, line = refused["stations"][0], refused["line"]
+        start = self._first_free_slot(station["id"], line)
+        appointment = self.api.call(
+            "POST",
+            "/v1/appointments",
+            expect=(201,),
+            headers=citizen,
+            json={"station_id": station["id"], "line": line, "start": start},
+        ).json()
+        self.ok(f"booked {station['name']} ({station['id']}), {start[:10]} {start[11:16]}–{appointment['end'][11:16]}")
+        clerk = self.api.bearer(role="clerk", name="窗口民警", station_id=station["id"])
+        day = self.api.call(
+            "GET", f"/v1/stations/{station['id']}/appointments", headers=clerk, params={"date": start[:10]}
+        ).json()["items"]
+        if appointment["id"] not in {a["id"] for a in day}:
+            raise DemoError(f"appointment {appointment['id']} is not in {station['id']}'s list for {start[:10]}")
+        arrived = self.api.call("POST", f"/v1/appointments/{appointment['id']}/arrival", headers=clerk).json()
+        if arrived["status"] != "arrived":
+            raise DemoError(f"marking the arrival answered {arrived['status']}, not arrived")
+        self.ok(f"a clerk at {station['id']} marks him arrived (the day's list: {len(day)})")
+
+    def _first_free_slot(self, station_id: str, line: str) -> str:
+        """The first slot with a free place, from now on (a slot that has begun shows no free place)."""
+        today = datetime.now(UTC).astimezone(SHANGHAI).date()
+        for ahead in range(0, 15):
+            day = (today + timedelta(days=ahead)).isoformat()
+            slots = self.api.call("GET", f"/v1/stations/{station_id}/slots", params={"date": day, "line": line}).json()[
+                "items"
+            ]
+            free = [slot["start"] for slot in slots if slot["free"] > 0]
+            if free:
+                return str(free[0])
+        raise DemoError(f"no free slot at {station_id} in the next two weeks")
 
     def renewal(self, citizen: dict[str, str], permit: Issued) -> Issued:
         self.step(f"{ZHANG_WEI.name} renews his residence permit {permit.serial} (签注)")
@@ -675,6 +727,7 @@ class Story:
         self.no_criminal_record(citizen)
         self.household_registration()
         self.kinship()
+        self.window_visit()
         clerk = self.api.bearer(role="clerk", name="窗口民警", station_id=STATION)
         self.window_filing(clerk)
         self.review_queue(clerk)

@@ -22,6 +22,8 @@ from app.config import Settings
 from app.db.uow import UnitOfWorkFactory
 from app.identity.subjects import SubjectHasher
 from app.ratelimit import RateLimiter
+from app.stations.registry import StationRegistry
+from app.stations.slots import BookingPolicy
 from app.storage import BlobStore
 from integrations.agencies import Agencies
 
@@ -42,6 +44,7 @@ class Collaborators:
     claim_names: ClaimNames  # where the identity provider puts roles, id number and name
     agency_probes: AgencyProbes  # readiness: each agency probed, cached a few seconds
     upload_slots: UploadSlots  # uploads in flight per client address, in this process
+    stations: StationRegistry  # the police stations with comprehensive windows (STATIONS_FILE)
     anchor: Anchor | None = None  # where signed audit checkpoints are also appended (AUDIT_ANCHOR_URL)
 
     @property
@@ -55,6 +58,14 @@ class Collaborators:
     @property
     def materials_wait_limit(self) -> timedelta:
         return timedelta(seconds=self.settings.materials_wait_limit)
+
+    @property
+    def booking(self) -> BookingPolicy:
+        return BookingPolicy(
+            slot_minutes=self.settings.appointment_slot_minutes,
+            capacity=self.settings.appointment_slot_capacity,
+            booking_days=self.settings.appointment_booking_days,
+        )
 
 
 def collaborators_of(app: Any) -> Collaborators | None:

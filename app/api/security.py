@@ -16,6 +16,7 @@ from app.auth.separation import StaffIdentityRequired
 from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
+from app.stations.errors import StationNotRegistered
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -68,6 +69,15 @@ def _ensure_staff_person(request: Request, acting: Principal) -> None:
         raise StaffIdentityRequired()
 
 
+def _station_registered(request: Request, principal: Principal) -> None:
+    """In production a clerk's station must be one of the registry's (a token for a station that does not
+    exist is a misissued or forged credential); development accepts any well-formed id."""
+    collaborators = collaborators_of(request.app)
+    assert collaborators is not None, "the lifespan has not run"
+    if collaborators.settings.is_production and principal.station_id not in collaborators.stations:
+        raise StationNotRegistered()
+
+
 def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
     # One dependency, not a chain (role check -> authenticate -> bearer): FastAPI resolves every level
     # of a chain on every request. `Security(bearer_scheme)` stays here so that the OpenAPI document
@@ -93,6 +103,8 @@ def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
             ctx.channel = acting.channel
             ctx.actor_id_number = acting.id_number
         _ensure_staff_person(request, acting)
+        if role is Role.clerk:
+            _station_registered(request, principal)
         return acting
 
     dependency.__name__ = "require_" + "_or_".join(allowed)

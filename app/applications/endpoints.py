@@ -32,6 +32,7 @@ from app.applications.errors import (
     MaterialNotFound,
     SearchNotAllowed,
     UnknownService,
+    WindowOnlyService,
 )
 from app.applications.polling import POLLING_HEADERS, etag, not_modified, polite_polling, read_headers
 from app.applications.presenter import present, present_view, to_json
@@ -53,6 +54,7 @@ from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.clock import utc_now
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
+from app.stations.errors import InvalidLocation, UnknownDistrict
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 
@@ -75,7 +77,10 @@ IdempotencyKey = Annotated[
     summary="File an application",
     description=(
         "Citizens file for themselves (channel `online`); clerks file for the person at their window "
-        "(channel `window`, with `applicant`). Answers 201 once decided, 202 while an agency is awaited."
+        "(channel `window`, with `applicant`). Answers 201 once decided, 202 while an agency is awaited. A matter "
+        "done at a window (catalogue `processing_mode: window`) is answered 409 `WINDOW_ONLY_SERVICE`, naming the "
+        "nearest stations that handle it (from `details.near`, `details.district`, or the district of the "
+        "address on the citizen's latest application)."
     ),
     tags=["citizen", "window"],
     status_code=201,
@@ -95,6 +100,9 @@ IdempotencyKey = Annotated[
             MaterialNotFound,
             IdempotencyKeyReused,
             DuplicateApplication,
+            WindowOnlyService,
+            UnknownDistrict,
+            InvalidLocation,
             TooManyRequests,
             *FILING_REFUSALS,
             *JSON_BODY_ERRORS,
@@ -117,6 +125,7 @@ async def file_application(
         audit=collaborators.audit,
         agencies=collaborators.agencies,
         issuer=collaborators.issuer,
+        stations=collaborators.stations,
         clock=utc_now,
         wait_limit=collaborators.wait_limit,
         ctx=ctx,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.i18n import Text
 
@@ -17,6 +19,16 @@ class UnknownService(ValidationFailed):
 class InvalidDetails(ValidationFailed):
     code = "INVALID_DETAILS"
     title = Text("申请事项内容不符合要求", "The service details are not valid")
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> InvalidDetails:
+        """Each of pydantic's complaints about `details`, located in the request body."""
+        return cls(
+            errors=[
+                {"loc": ["body", "details", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors()
+            ]
+        )
 
 
 class ApplicantRequired(ValidationFailed):
@@ -69,3 +81,11 @@ class ConcurrentChange(Conflict):
 
     code = "CONCURRENT_CHANGE"
     title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")
+
+
+class WindowOnlyService(Conflict):
+    """A matter done at a window, filed online: the answer names the nearest windows handling it
+    (extension members `stations`, `line`, `located_by`) and how to book one (`book_with`)."""
+
+    code = "WINDOW_ONLY_SERVICE"
+    title = Text("该事项须到派出所综合窗口办理", "This matter is done at a police station's comprehensive window")

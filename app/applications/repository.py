@@ -276,3 +276,19 @@ async def overdue_material_requests(session: AsyncSession, *, now: datetime, lim
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+async def latest_address(session: AsyncSession, *, applicant_hash: str) -> str | None:
+    """The address on this person's latest application that names one (a residence permit, a residence
+    registration, a change of address): where the city last heard they live."""
+    rows = await session.execute(
+        select(Application.details)
+        .where(Application.applicant_id_hash == applicant_hash)
+        .order_by(Application.created_at.desc())
+        .limit(20)
+    )
+    for details in rows.scalars():
+        address = details.get("address") if isinstance(details, dict) else None
+        if isinstance(address, str):
+            return address
+    return None

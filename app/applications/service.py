@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications import repository, workflow
+from app.applications import repository, window_only, workflow
 from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
@@ -40,6 +40,7 @@ from app.auth.separation import ensure_not_own_case
 from app.catalogue.base import Applicant, ServiceDefinition
 from app.catalogue.decisions import MATERIALS_REQUESTED, reason_dict
 from app.catalogue.registry import get_service
+from app.catalogue.window_matters import get_window_matter
 from app.certificates.codes import normalize_code
 from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
@@ -50,6 +51,7 @@ from app.identity.subjects import SubjectHasher
 from app.materials import repository as materials
 from app.materials.models import Material
 from app.observability import APPLICATIONS_FILED
+from app.stations.registry import StationRegistry
 from integrations.agencies import Agencies
 
 
@@ -87,10 +89,7 @@ def _details(service: ServiceDefinition, raw: dict[str, object]) -> dict[str, ob
     try:
         return service.parse_details(raw).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
-        errors = [
-            {"loc": ["body", "details", *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-        ]
-        raise InvalidDetails(errors=errors) from None
+        raise InvalidDetails.from_validation(exc) from None
 
 
 async def check_materials(
@@ -125,6 +124,7 @@ async def file(
     audit: AuditLog,
     agencies: Agencies,
     issuer: CertificateIssuer,
+    stations: StationRegistry,
     clock: Clock,
     wait_limit: timedelta,
     ctx: RequestContext,
@@ -133,6 +133,16 @@ async def file(
     idempotency_key: str | None,
 ) -> Outcome:
     """Check, consult the agencies, decide and (if due) issue: all in `work`, committed once at the end."""
+    matter = get_window_matter(body.service)
+    if matter is not None:
+        raise await window_only.refusal(
+            session=work.session,
+            stations=stations,
+            hasher=audit.hasher,
+            principal=principal,
+            matter=matter,
+            details=body.details,
+        )
     service = get_service(body.service)
     if service is None:
         raise UnknownService(errors=[{"loc": ["body", "service"], "msg": "unknown service code", "type": "unknown"}])

@@ -107,6 +107,7 @@ class CatalogueEntry:
     processing_mode: str
     validity_months: int | None
     validity: Text
+    line: str | None = None  # a matter done at a window: the business line to book a slot in
 
 
 def _same_name(a: str, b: str) -> bool:

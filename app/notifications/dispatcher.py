@@ -5,7 +5,8 @@ outbox: a claim (app.notifications.repository.claim_due) leases its events, so n
 an event in the same round; a dispatcher that dies after sending but before marking leaves its events
 due again when the lease ends, and they are sent again with the same `id` (receivers dedupe by it).
 A failure is retried with exponential backoff and, after `max_attempts`, dead-lettered for an operator
-(`cityservices notifications --failed`, `--replay ID`). The same loop writes expiry reminders.
+(`cityservices notifications --failed`, `--replay ID`). The same loop writes expiry reminders and the
+day-before reminders of appointments at a window.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.clock import SHANGHAI
 from app.config import Settings
 from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
@@ -122,7 +124,6 @@ class Dispatcher:
     async def remind_expiring(self, *, now: datetime | None = None) -> int:
         """One `certificate.expiring` event per certificate, 30 days before it ends; never a second."""
         now = now or datetime.now(UTC)
-        written = 0
         # The scan and the writes are two units of work: on SQLite a transaction that read and then writes
         # can lose to another writer.
         async with self._uow() as work:
@@ -139,8 +140,30 @@ class Dispatcher:
                 )
                 for certificate, application in rows
             ]
+        return await self._write_once(reminders)
+
+    async def remind_appointments(self, *, now: datetime | None = None) -> int:
+        """One `appointment.reminder` the day before (Shanghai days) for every appointment still booked
+        for tomorrow; never a second. One booked today for today gets none: its booking was the news."""
+        now = now or datetime.now(UTC)
+        tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
+        starting_from = datetime.combine(tomorrow, datetime.min.time(), tzinfo=SHANGHAI)
         async with self._uow() as work:
-            for event in reminders:
+            appointments = await repository.appointments_without_reminder(
+                work.session, starting_from=starting_from, starting_before=starting_from + timedelta(days=1), limit=200
+            )
+            reminders = [
+                outbox.appointment_event(
+                    appointment=a, change="reminder", at=now, dedupe_key=repository.reminder_key(a.id)
+                )
+                for a in appointments
+            ]
+        return await self._write_once(reminders)
+
+    async def _write_once(self, events: list[OutboxEvent]) -> int:
+        written = 0
+        async with self._uow() as work:
+            for event in events:
                 written += await repository.add_once(work.session, event)
             await work.commit()
         return written
@@ -157,6 +180,7 @@ class Dispatcher:
                 try:
                     if time.monotonic() - last_scan >= self.policy.expiry_scan_seconds:
                         await self.remind_expiring()
+                        await self.remind_appointments()
                         last_scan = time.monotonic()
                     tried = await self.run_once()
                 except asyncio.CancelledError:

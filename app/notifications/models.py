@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
@@ -28,6 +29,8 @@ class OutboxEvent(Base):
     service: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str | None] = mapped_column(String(20))
     certificate_serial: Mapped[str | None] = mapped_column(String(32))
+    # An appointment's event (`appointment.<booked|cancelled|reminder>`): which, where and when.
+    appointment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # The citizen's `sub` when the citizen filed online; a window filing knows only the clerk's.
     subject: Mapped[str | None] = mapped_column(String(255))
     # Whose feed shows it: the applicant's keyed id hash (never the number), as the request log keeps it.
@@ -52,4 +55,6 @@ class OutboxEvent(Base):
             "status": self.status,
             "certificate_serial": self.certificate_serial,
             "subject": self.subject,
+            # Only an appointment's event has the member: the others keep the contract's body exactly.
+            **({"appointment": self.appointment} if self.appointment is not None else {}),
         }

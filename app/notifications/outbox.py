@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from app.applications.models import Application
 from app.certificates.models import Certificate
+from app.clock import SHANGHAI
 from app.notifications.models import OutboxEvent
+from app.stations.models import Appointment
 
 # The statuses a citizen is told about (CONTRACT §10.4); the others are steps on the way.
 ANNOUNCED_STATUSES = frozenset({"issued", "rejected", "needs_review", "needs_materials", "withdrawn"})
 CERTIFICATE_CHANGES = frozenset({"revoked", "superseded", "expiring"})
+APPOINTMENT_CHANGES = frozenset({"booked", "cancelled", "reminder"})
 # What a certificate event reports as `status`: the certificate's state after the change.
 _CERTIFICATE_STATUS = {"revoked": "revoked", "superseded": "superseded", "expiring": "valid"}
 _WAITING = "notifications_announced"
@@ -64,6 +67,34 @@ def certificate_event(
         certificate_serial=certificate.serial,
         subject=subject_of(application),
         subject_hash=certificate.holder_id_hash,
+        dedupe_key=dedupe_key,
+        state="pending",
+        attempts=0,
+        next_attempt_at=at,
+        created_at=at,
+    )
+
+
+def appointment_event(
+    *, appointment: Appointment, change: str, at: datetime, dedupe_key: str | None = None
+) -> OutboxEvent:
+    """`appointment.<booked|cancelled|reminder>` for the citizen who booked; `status` is the appointment's."""
+    if change not in APPOINTMENT_CHANGES:
+        raise ValueError(f"not an appointment change the service announces: {change!r}")
+    return OutboxEvent(
+        type=f"appointment.{change}",
+        occurred_at=at,
+        status=appointment.status.value,
+        appointment={
+            "id": appointment.id,
+            "station_id": appointment.station_id,
+            "station_name": appointment.station_name,
+            "line": appointment.line,
+            "start": appointment.starts_at.astimezone(SHANGHAI).isoformat(),
+            "end": appointment.ends_at.astimezone(SHANGHAI).isoformat(),
+        },
+        subject=appointment.citizen_sub,
+        subject_hash=appointment.citizen_hash,
         dedupe_key=dedupe_key,
         state="pending",
         attempts=0,

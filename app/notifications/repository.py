@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.applications.models import Application
 from app.certificates.models import Certificate
 from app.notifications.models import DEAD, PENDING, SENT, SKIPPED, OutboxEvent
+from app.stations.models import Appointment, AppointmentStatus
 
 
 def _is_postgresql(session: AsyncSession) -> bool:
@@ -145,6 +146,33 @@ def _valid_longer_than(session: AsyncSession, window: timedelta) -> ColumnElemen
     # SQLite keeps timestamps as text: compare in days.
     days = func.julianday(Certificate.expires_at) - func.julianday(Certificate.issued_at)
     return days > window.total_seconds() / 86400
+
+
+REMINDER_KEY_PREFIX = "appointment.reminder:"
+
+
+def reminder_key(appointment_id: str) -> str:
+    return REMINDER_KEY_PREFIX + appointment_id
+
+
+async def appointments_without_reminder(
+    session: AsyncSession, *, starting_from: datetime, starting_before: datetime, limit: int
+) -> list[Appointment]:
+    """Appointments still booked whose slot starts in [`starting_from`, `starting_before`) and that have no
+    reminder yet."""
+    reminded = exists().where(OutboxEvent.dedupe_key == literal(REMINDER_KEY_PREFIX) + Appointment.id)
+    rows = await session.execute(
+        select(Appointment)
+        .where(
+            Appointment.status == AppointmentStatus.booked,
+            Appointment.starts_at >= starting_from,
+            Appointment.starts_at < starting_before,
+            ~reminded,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
 
 
 async def add_once(session: AsyncSession, event: OutboxEvent) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.uow import UnitOfWork
 from app.notifications import repository
 from app.notifications.models import OutboxEvent
-from app.notifications.schemas import NotificationFeed, NotificationOut
+from app.notifications.schemas import AppointmentRef, NotificationFeed, NotificationOut
 
 
 async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None, limit: int) -> NotificationFeed:
@@ -26,6 +26,7 @@ def present(event: OutboxEvent) -> NotificationOut:
         service=event.service,
         status=event.status,
         certificate_serial=event.certificate_serial,
+        appointment=AppointmentRef.model_validate(event.appointment) if event.appointment else None,
     )
 
 

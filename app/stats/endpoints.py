@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.api.deps import CollaboratorsDep, ContextDep, SessionDep, Staff, audit_action
 from app.api.instants import Day, Instant
 from app.auth.separation import StaffIdentityRequired
-from app.clock import shanghai_today
+from app.clock import shanghai_today, utc_now
 from app.errors import Forbidden, TooManyRequests, Unauthenticated, ValidationFailed, problem_responses
 from app.i18n import Text
 from app.stats import service
@@ -28,13 +28,16 @@ Until = Annotated[Instant | None, Query(description="Filed before (with its time
     "/stats",
     operation_id="get_stats",
     dependencies=[audit_action("stats.read")],
-    summary="Counts and the online-handling rate overall, by service, by station and by day; processing times",
+    summary="Counts and the online-handling rate overall, by service, by station and by day; processing times; "
+    "appointments at the windows by station and day, with the no-show rate",
     tags=["window", "audit"],
     response_model=Stats,
     responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired),
 )
-async def get_stats(principal: Staff, session: SessionDep, since: Since = None, until: Until = None) -> Stats:
-    return await service.stats(session=session, since=since, until=until)
+async def get_stats(
+    principal: Staff, runtime: CollaboratorsDep, session: SessionDep, since: Since = None, until: Until = None
+) -> Stats:
+    return await service.stats(session=session, stations=runtime.stations, since=since, until=until, now=utc_now())
 
 
 @router.get(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.stats.schemas import DayStats, ServiceStats, StationStats
+from app.stats.schemas import AppointmentDayStats, DayStats, ServiceStats, StationStats
 
 ONLINE = "online"
 
@@ -84,10 +85,12 @@ def by_service(
     return sorted(per_service.values(), key=lambda s: s.service)
 
 
-def by_station(rows: list[tuple[str, str, int]]) -> list[StationStats]:
+def by_station(rows: list[tuple[str, str, int]], names: Callable[[str], str | None]) -> list[StationStats]:
     stations: dict[str, StationStats] = {}
     for station, service, n in rows:
-        entry = stations.setdefault(station, StationStats(station_id=station, filed=0, by_service={}))
+        entry = stations.setdefault(
+            station, StationStats(station_id=station, name=names(station), filed=0, by_service={})
+        )
         entry.filed += n
         tally(entry.by_service, service, n)
     return sorted(stations.values(), key=lambda s: s.station_id)
@@ -102,3 +105,42 @@ def by_day(rows: list[tuple[date, str, int]]) -> list[DayStats]:
     for entry in days.values():
         entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
     return sorted(days.values(), key=lambda d: d.day)
+
+
+def no_show_rate(no_show: int, arrived: int) -> float | None:
+    """Of the appointments whose slot is over and that were not cancelled, the share nobody came to."""
+    return round(no_show / (no_show + arrived), 4) if no_show + arrived else None
+
+
+def appointments(
+    rows: list[tuple[str, date, str, bool, int]], names: Callable[[str], str | None]
+) -> list[AppointmentDayStats]:
+    """From (station, day, stored status, slot over, n): a booked appointment whose slot is over is a no-show."""
+    days: dict[tuple[str, date], AppointmentDayStats] = {}
+    for station, day, status, over, n in rows:
+        entry = days.setdefault(
+            (station, day),
+            AppointmentDayStats(
+                station_id=station,
+                name=names(station),
+                day=day,
+                made=0,
+                cancelled=0,
+                arrived=0,
+                no_show=0,
+                upcoming=0,
+                no_show_rate=None,
+            ),
+        )
+        entry.made += n
+        if status == "booked" and not over:
+            entry.upcoming += n
+        elif status in ("booked", "no_show"):
+            entry.no_show += n
+        elif status == "arrived":
+            entry.arrived += n
+        else:
+            entry.cancelled += n
+    for entry in days.values():
+        entry.no_show_rate = no_show_rate(entry.no_show, entry.arrived)
+    return sorted(days.values(), key=lambda e: (e.station_id, e.day))

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Date, cast, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application
+from app.stations.models import Appointment
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,17 @@ async def window_filings_by_station(session: AsyncSession, window: Window) -> li
     return [(str(station), service, int(n)) for station, service, n in rows.all()]
 
 
-def _shanghai_day(dialect: str) -> ColumnElement[Any]:
-    """The Shanghai calendar day of the filing time, computed by the database (UTC+8, no DST)."""
+def _shanghai_day(dialect: str, instant: Any = Application.created_at) -> ColumnElement[Any]:
+    """The Shanghai calendar day of a time (by default the filing time), computed by the database (UTC+8,
+    no DST)."""
     if dialect == "postgresql":
-        shifted = func.timezone("UTC", Application.created_at) + literal_column("INTERVAL '8 hours'")
+        shifted = func.timezone("UTC", instant) + literal_column("INTERVAL '8 hours'")
         return cast(shifted, Date)
-    return func.date(Application.created_at, "+8 hours")
+    return func.date(instant, "+8 hours")
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 async def filings_by_day(session: AsyncSession, window: Window) -> list[tuple[date, str, int]]:
@@ -71,4 +77,24 @@ async def filings_by_day(session: AsyncSession, window: Window) -> list[tuple[da
     rows = await session.execute(
         select(day, Application.channel, func.count()).where(*window.clauses()).group_by(day, Application.channel)
     )
-    return [(d if isinstance(d, date) else date.fromisoformat(str(d)), channel, int(n)) for d, channel, n in rows.all()]
+    return [(_day(d), channel, int(n)) for d, channel, n in rows.all()]
+
+
+async def appointments_by_station_day(
+    session: AsyncSession, window: Window, *, now: datetime
+) -> list[tuple[str, date, str, bool, int]]:
+    """(station, Shanghai day of the slot, stored status, slot over, appointments), for slots starting in
+    the window."""
+    day = _shanghai_day(session.get_bind().dialect.name, Appointment.starts_at).label("day")
+    over = (Appointment.ends_at <= now).label("over")
+    clauses = []
+    if window.since is not None:
+        clauses.append(Appointment.starts_at >= window.since)
+    if window.until is not None:
+        clauses.append(Appointment.starts_at < window.until)
+    rows = await session.execute(
+        select(Appointment.station_id, day, Appointment.status, over, func.count())
+        .where(*clauses)
+        .group_by(Appointment.station_id, day, Appointment.status, over)
+    )
+    return [(station, _day(d), str(status), bool(ended), int(n)) for station, d, status, ended, n in rows.all()]

@@ -20,8 +20,21 @@ class ServiceStats(BaseModel):
 
 class StationStats(BaseModel):
     station_id: str = Field(description="The police station whose comprehensive window filed them")
+    name: str | None = Field(description="The station's name in the registry (null if the registry lacks it)")
     filed: int = Field(description="Applications filed at this station's window in the window of time")
     by_service: dict[str, int]
+
+
+class AppointmentDayStats(BaseModel):
+    station_id: str
+    name: str | None = Field(description="The station's name in the registry")
+    day: date = Field(description="Shanghai calendar day of the slots")
+    made: int = Field(description="Appointments booked for that day's slots, cancelled ones included")
+    cancelled: int
+    arrived: int
+    no_show: int = Field(description="Slot ended with no arrival")
+    upcoming: int = Field(description="Still booked, the slot not yet over")
+    no_show_rate: float | None = Field(description="no_show / (arrived + no_show); null before any slot ended")
 
 
 class DayStats(BaseModel):
@@ -41,6 +54,10 @@ class Stats(BaseModel):
     by_service: list[ServiceStats]
     by_station: list[StationStats] = Field(description="Window filings per station (stations with none are absent)")
     by_day: list[DayStats]
+    appointments: list[AppointmentDayStats] = Field(
+        description="Appointments at the windows by station and day of the slot (slots starting in the window of time)"
+    )
+    appointments_no_show_rate: float | None = Field(description="The same rate over every station and day listed")
     services: list[ServiceStats] = Field(deprecated=True, description="The same as `by_service` (its earlier name)")
 
 

@@ -9,13 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalogue.registry import SERVICES
 from app.catalogue.schemas import LocalizedText
 from app.clock import SHANGHAI
+from app.stations.registry import StationRegistry
 from app.stats import figures, repository
 from app.stats.figures import SmallCounts
 from app.stats.repository import Window
 from app.stats.schemas import PublicServiceCount, PublicStats, Stats
 
 
-async def stats(*, session: AsyncSession, since: datetime | None, until: datetime | None) -> Stats:
+async def stats(
+    *, session: AsyncSession, stations: StationRegistry, since: datetime | None, until: datetime | None, now: datetime
+) -> Stats:
     window = Window(since, until)
     counts = await repository.counts(session, window)
     per_service = figures.by_service(counts, await repository.decided(session, window))
@@ -25,6 +28,9 @@ async def stats(*, session: AsyncSession, since: datetime | None, until: datetim
         figures.tally(by_status, status, n)
         figures.tally(by_channel, channel, n)
     filed = sum(by_channel.values())
+    appointments = figures.appointments(
+        await repository.appointments_by_station_day(session, window, now=now), stations.name_of
+    )
     return Stats(
         since=since,
         until=until,
@@ -33,8 +39,12 @@ async def stats(*, session: AsyncSession, since: datetime | None, until: datetim
         by_channel=by_channel,
         online_rate=figures.online_rate(by_channel.get(figures.ONLINE, 0), filed),
         by_service=per_service,
-        by_station=figures.by_station(await repository.window_filings_by_station(session, window)),
+        by_station=figures.by_station(await repository.window_filings_by_station(session, window), stations.name_of),
         by_day=figures.by_day(await repository.filings_by_day(session, window)),
+        appointments=appointments,
+        appointments_no_show_rate=figures.no_show_rate(
+            sum(a.no_show for a in appointments), sum(a.arrived for a in appointments)
+        ),
         services=per_service,
     )
 

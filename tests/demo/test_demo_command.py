@@ -70,6 +70,8 @@ def test_demo_exits_zero_and_tells_each_step(demo_run: tuple[subprocess.Complete
         "王芳",
         "沈浩",
         "NO_HOUSING_RECORD",
+        "WINDOW_ONLY_SERVICE",
+        "marks him arrived",
         "superseded by",
         "chain intact",
         "/verify/",

@@ -45,9 +45,10 @@ async def test_stats_by_station_service_and_day_match_a_hand_count(client, token
     assert stats["by_channel"] == {"window": 4, "online": 2}
     assert stats["online_rate"] == round(2 / 6, 4)
     assert stats["by_station"] == [  # ordered by station id
-        {"station_id": XJH, "filed": 1, "by_service": {"temporary-identity-certificate": 1}},
+        {"station_id": XJH, "name": "徐家汇派出所", "filed": 1, "by_service": {"temporary-identity-certificate": 1}},
         {
             "station_id": HQLB,
+            "name": "虹桥路派出所",
             "filed": 3,
             "by_service": {"no-criminal-record-certificate": 2, "temporary-identity-certificate": 1},
         },
