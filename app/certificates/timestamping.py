@@ -24,7 +24,7 @@ class HttpxTimeStamper(TimeStamper):
     """POSTs the DER time-stamp request to `url` and parses the DER reply (RFC 3161 §3.4)."""
 
     def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # pyHanko leaves it unannotated
         self.url = url
         self._timeout_s = timeout_s
         self._client: httpx.Client | None = None
