@@ -165,6 +165,8 @@ production=(
   "PUBLIC_BASE_URL=$base"
 )
 run() { "${clean_env[@]}" "${production[@]}" "$@"; }
+# In the background, exec'd: $! is then the process itself, the one SIGTERM must reach.
+start() { exec "${clean_env[@]}" "${production[@]}" "$@"; }
 
 step "cityservices --version"
 version="$(run "$bin/cityservices" --version)"
@@ -184,12 +186,12 @@ for agency in police housing; do
 done
 
 step "cityservices worker, its own process"
-run "$bin/cityservices" worker --metrics-port "$worker_metrics_port" > "$work/logs/worker.log" 2>&1 &
+(start "$bin/cityservices" worker --metrics-port "$worker_metrics_port") > "$work/logs/worker.log" 2>&1 &
 worker_pid=$!
 pids+=("$worker_pid")
 
 step "cityservices serve --workers 2 (ENVIRONMENT=production)"
-run "$bin/cityservices" serve --host 127.0.0.1 --port "$api_port" --workers 2 > "$work/logs/serve.log" 2>&1 &
+(start "$bin/cityservices" serve --host 127.0.0.1 --port "$api_port" --workers 2) > "$work/logs/serve.log" 2>&1 &
 serve_pid=$!
 pids+=("$serve_pid")
 wait_for_port "$police_port" 60 "$police_pid"
