@@ -89,7 +89,9 @@ echo "built $(basename "$wheel")"
 
 step "install it with requirements/main.txt --require-hashes into a fresh venv outside the checkout"
 venv="$work/venv"
-bash "$here/scripts/install-runtime.sh" "$venv" "$work/src/requirements/main.txt" "$wheel"
+bash "$here/scripts/install-runtime.sh" "$venv" "$work/src/requirements/main.txt" "$wheel" > "$work/logs/install.log" 2>&1 \
+  || fail "the install failed (install.log below)"
+tail -n 1 "$work/logs/install.log"  # pip check's verdict
 bin="$venv/bin"
 echo "installed $("$bin/python" -m pip list --format=freeze | wc -l) distributions into $venv"
 
