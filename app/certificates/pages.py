@@ -229,31 +229,22 @@ def render_pdf_check_page(
     else:
         verdict = "broken" if not signature_intact else "not_on_record"
         mark, word, hint = _CHECK_BANNERS[verdict]
-    return _env.get_template("verify_pdf.html").render(
-        **_common(language),
-        verdict=verdict,
-        mark=mark,
-        word=_pick(word, language),
-        hint=_pick(hint, language),
-        signature_intact=signature_intact,
-        on_record=on_record,
-        serial=serial,
-        problem=None,
+    return _pdf_check_page(
+        language,
+        banner=(verdict, mark, _pick(word, language), _pick(hint, language)),
+        found={"signature_intact": signature_intact, "on_record": on_record, "serial": serial},
     )
 
 
 def render_pdf_check_problem_page(*, problem: str, language: str = "zh") -> str:
     """The upload could not be checked (not a PDF upload, too large, too many checks): why, as a page."""
+    return _pdf_check_page(language, banner=("notfound", "!", _pick(_WORDS["check_failed_word"], language), problem))
+
+
+def _pdf_check_page(language: str, *, banner: tuple[str, str, str, str], found: dict[str, Any] | None = None) -> str:
+    verdict, mark, word, hint = banner
     return _env.get_template("verify_pdf.html").render(
-        **_common(language),
-        verdict="notfound",
-        mark="!",
-        word=_pick(_WORDS["check_failed_word"], language),
-        hint=problem,
-        signature_intact=None,
-        on_record=None,
-        serial=None,
-        problem=problem,
+        **_common(language), verdict=verdict, mark=mark, word=word, hint=hint, found=found
     )
 
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.builders import PDF_PROOF, ZHANG_WEI
-from tests.servers import free_port, mint, running_service
+from tests.builders import ZHANG_WEI
+from tests.servers import free_port, issue_residence_permit, running_service
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR", Path(__file__).resolve().parents[2] / "artifacts"))
@@ -49,17 +49,7 @@ def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
 def test_qr_link_opens_a_page_that_states_the_status(tmp_path):
     with running_service(tmp_path / "data") as base:
-        auth = {
-            "Authorization": "Bearer "
-            + mint(tmp_path / "data", "--role", "citizen", "--id-number", ZHANG_WEI[0], "--name", ZHANG_WEI[1])
-        }
-        material = httpx.post(f"{base}/v1/materials", headers=auth, files={"file": ("p.pdf", PDF_PROOF)}).json()["id"]
-        application = httpx.post(
-            f"{base}/v1/applications",
-            headers=auth,
-            timeout=30,
-            json={"service": "residence-permit", "details": {"address": ZHANG_WEI[2], "material_ids": [material]}},
-        ).json()
+        auth, application = issue_residence_permit(base, tmp_path / "data")
         certificate = httpx.get(f"{base}/v1/certificates/{application['certificate']['serial']}", headers=auth).json()
         url = certificate["verify_url"]
         assert url.startswith(f"{base}/verify/")
@@ -149,17 +139,7 @@ def test_uploading_the_pdf_through_the_pages_form_shows_a_page_in_the_visitors_l
     tmp_path, language, verdict, intact
 ):
     with running_service(tmp_path / "data") as base:
-        auth = {
-            "Authorization": "Bearer "
-            + mint(tmp_path / "data", "--role", "citizen", "--id-number", ZHANG_WEI[0], "--name", ZHANG_WEI[1])
-        }
-        material = httpx.post(f"{base}/v1/materials", headers=auth, files={"file": ("p.pdf", PDF_PROOF)}).json()["id"]
-        application = httpx.post(
-            f"{base}/v1/applications",
-            headers=auth,
-            timeout=30,
-            json={"service": "residence-permit", "details": {"address": ZHANG_WEI[2], "material_ids": [material]}},
-        ).json()
+        auth, application = issue_residence_permit(base, tmp_path / "data")
         serial = application["certificate"]["serial"]
         pdf = tmp_path / "permit.pdf"
         pdf.write_bytes(httpx.get(f"{base}/v1/certificates/{serial}/pdf", headers=auth).content)
