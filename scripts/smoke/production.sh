@@ -38,10 +38,11 @@ say_failed() {
       tail -n 25 "$log" >&2 || true
     done
   fi
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Each started process leads a session of its own: stop the whole group (uvicorn's workers, PDF pools).
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
   done
   psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" postgres >/dev/null 2>&1 || true
   [ "$status" -ne 0 ] && [ -n "${SMOKE_KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
@@ -98,6 +99,9 @@ echo "installed $("$bin/python" -m pip list --format=freeze | wc -l) distributio
 # Every process runs with this environment and nothing else of the caller's (no DATABASE_URL from CI, no
 # PYTHONPATH that could reach the checkout), from a directory outside the checkout.
 clean_env=(env -i "PATH=$bin:/usr/local/bin:/usr/bin:/bin" "HOME=$work" "LANG=C.UTF-8" "TMPDIR=$work/run")
+# In the background, exec'd in a session of its own: $! is then the process itself (the one SIGTERM must
+# reach) and the leader of a group the clean-up can stop whole, children included, whatever happens.
+background() { exec setsid "$@"; }
 cd "$work/run"
 
 step "import every module of the installed wheel (demo aside: it needs the [demo] extra)"
@@ -167,8 +171,6 @@ production=(
   "PUBLIC_BASE_URL=$base"
 )
 run() { "${clean_env[@]}" "${production[@]}" "$@"; }
-# In the background, exec'd: $! is then the process itself, the one SIGTERM must reach.
-start() { exec "${clean_env[@]}" "${production[@]}" "$@"; }
 
 step "cityservices --version"
 version="$(run "$bin/cityservices" --version)"
@@ -181,19 +183,21 @@ run "$bin/cityservices" migrate > "$work/logs/migrate.log" 2>&1 || { cat "$work/
 step "the agency simulators, each its own process, each requiring a bearer token"
 for agency in police housing; do
   port_var="${agency}_port"
-  "${clean_env[@]}" "$bin/cityservices" simulate "$agency" --port "${!port_var}" --require-token "$agency_token" \
+  (background "${clean_env[@]}" "$bin/cityservices" simulate "$agency" --port "${!port_var}" --require-token "$agency_token") \
     > "$work/logs/$agency-simulator.log" 2>&1 &
   pids+=("$!")
   eval "${agency}_pid=$!"
 done
 
 step "cityservices worker, its own process"
-(start "$bin/cityservices" worker --metrics-port "$worker_metrics_port") > "$work/logs/worker.log" 2>&1 &
+(background "${clean_env[@]}" "${production[@]}" "$bin/cityservices" worker --metrics-port "$worker_metrics_port") \
+  > "$work/logs/worker.log" 2>&1 &
 worker_pid=$!
 pids+=("$worker_pid")
 
 step "cityservices serve --workers 2 (ENVIRONMENT=production)"
-(start "$bin/cityservices" serve --host 127.0.0.1 --port "$api_port" --workers 2) > "$work/logs/serve.log" 2>&1 &
+(background "${clean_env[@]}" "${production[@]}" "$bin/cityservices" serve --host 127.0.0.1 --port "$api_port" --workers 2) \
+  > "$work/logs/serve.log" 2>&1 &
 serve_pid=$!
 pids+=("$serve_pid")
 wait_for_port "$police_port" 60 "$police_pid"
