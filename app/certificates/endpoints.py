@@ -48,7 +48,7 @@ from app.errors import (
     Unauthenticated,
     problem_responses,
 )
-from app.i18n import language_var
+from app.i18n import language_var, localize
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 
@@ -277,9 +277,7 @@ async def verify_pdf(
     try:
         result = await _verify_upload(request, runtime, session, ctx)
     except AppError as exc:
-        page = render_pdf_check_problem_page(
-            problem=exc.title.en if language == "en" else exc.title.zh, language=language
-        )
+        page = render_pdf_check_problem_page(problem=localize(exc.title), language=language)
         return HTMLResponse(page, status_code=exc.status, headers={**exc.headers, **page_headers(language)})
     page = render_pdf_check_page(
         signature_intact=result.signature_intact,
