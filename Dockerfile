@@ -4,21 +4,26 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 # Build stage: the locked dependencies (hash-checked) and our wheel, into a virtual environment that the
-# runtime stage copies (asyncpg, uvloop, httptools, cryptography may need a toolchain only here).
+# runtime stage copies (asyncpg, uvloop, httptools, cryptography may need a toolchain only here). Both go
+# in through scripts/install-runtime.sh, the script the production smoke of .ci/run installs with, so
+# what CI proves is what this image runs.
 FROM ${PYTHON_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential \
  && rm -rf /var/lib/apt/lists/*
-RUN python -m venv /opt/cityservices
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHON=python
 WORKDIR /src
 # requirements/main.txt is generated from pyproject.toml by scripts/lock.sh (pip-tools, with hashes).
 COPY requirements/main.txt ./requirements/main.txt
-RUN /opt/cityservices/bin/pip install --no-cache-dir --require-hashes -r requirements/main.txt
+COPY scripts/install-runtime.sh ./scripts/install-runtime.sh
+RUN bash scripts/install-runtime.sh /opt/cityservices requirements/main.txt
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY integrations ./integrations
 COPY migrations ./migrations
-RUN /opt/cityservices/bin/pip install --no-cache-dir --no-deps .
+COPY demo ./demo
+RUN python -m pip wheel --no-deps --wheel-dir /tmp/dist . \
+ && bash scripts/install-runtime.sh /opt/cityservices requirements/main.txt /tmp/dist/cityservices-*.whl
 
 # Runtime stage: slim, no compilers, non-root. No system font: the wheel carries the CJK font that
 # certificates embed (app/certificates/fonts).

@@ -44,25 +44,39 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     configure_logging()
-    if not settings.is_production:
-        _migrate(settings)
-    uvicorn.run(
-        "app.main:create_served_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        server_header=False,
-        date_header=True,
-        access_log=False,
-        log_config=None,
-        proxy_headers=True,
-        **uvicorn_protocol_options(),  # request headers must arrive in time (slowloris)
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
-    if metrics_dir is not None:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+    if not settings.is_production and "public_base_url" not in settings.model_fields_set:
+        # The QR codes must point at this service: the port it serves on, not the default one. Through
+        # the environment, so that every worker process (spawned, settings read anew) sees it.
+        os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{args.port}"
+    # uvicorn drains on SIGTERM and then raises the signal again so that the default action ends the
+    # process (exit 143). A stop that drained is a clean stop: exit 0, as operators and orchestrators
+    # expect. Before uvicorn takes the signal over (migrating), SIGTERM also stops with 0.
+    signal.signal(signal.SIGTERM, _stopped_cleanly)
+    try:
+        if not settings.is_production:
+            _migrate(settings)
+        uvicorn.run(
+            "app.main:create_served_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            server_header=False,
+            date_header=True,
+            access_log=False,
+            log_config=None,
+            proxy_headers=True,
+            **uvicorn_protocol_options(),  # request headers must arrive in time (slowloris)
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _stopped_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -190,7 +204,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run(base_url=args.base_url, out_dir=args.out, data_dir=args.data_dir, temporary=args.temporary)
 
 
+# The committed document, in the source checkout. An installed package has no checkout around it: there
+# `cityservices openapi` prints the document (or writes --out) rather than write into site-packages.
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def _in_a_checkout() -> bool:
+    return (OPENAPI_FILE.parent.parent / "pyproject.toml").is_file() and OPENAPI_FILE.parent.is_dir()
 
 
 def render_openapi() -> str:
@@ -202,15 +222,22 @@ def render_openapi() -> str:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
+    target: Path | None = args.out if args.out is not None else (OPENAPI_FILE if _in_a_checkout() else None)
     rendered = render_openapi()
     if args.check:
-        if not OPENAPI_FILE.exists() or OPENAPI_FILE.read_text(encoding="utf-8") != rendered:
-            print(f"cityservices: {OPENAPI_FILE} is out of date; run `cityservices openapi`", file=sys.stderr)
+        if target is None:
+            print("cityservices: --check needs --out FILE outside a source checkout", file=sys.stderr)
+            return 2
+        if not target.exists() or target.read_text(encoding="utf-8") != rendered:
+            print(f"cityservices: {target} is out of date; run `cityservices openapi`", file=sys.stderr)
             return 1
         return 0
-    OPENAPI_FILE.parent.mkdir(parents=True, exist_ok=True)
-    OPENAPI_FILE.write_text(rendered, encoding="utf-8")
-    print(f"wrote {OPENAPI_FILE}")
+    if target is None or str(target) == "-":
+        sys.stdout.write(rendered)
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(rendered, encoding="utf-8")
+    print(f"wrote {target}")
     return 0
 
 
@@ -277,8 +304,17 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--metrics-host", default="127.0.0.1", help="address the metrics port listens on")
     worker.set_defaults(func=cmd_worker)
 
-    openapi = sub.add_parser("openapi", help="regenerate openapi/openapi.json from the code")
-    openapi.add_argument("--check", action="store_true", help="fail if the committed file differs")
+    openapi = sub.add_parser(
+        "openapi", help="regenerate openapi/openapi.json from the code (installed: print the document)"
+    )
+    openapi.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write it (`-`: standard output; default: the checkout's openapi/openapi.json, "
+        "or standard output when installed)",
+    )
+    openapi.add_argument("--check", action="store_true", help="fail if the committed file (or --out) differs")
     openapi.set_defaults(func=cmd_openapi)
 
     demo = sub.add_parser("demo", help="run the whole story (citizen, clerk, auditor) and keep the signed PDFs")

@@ -46,7 +46,7 @@ from app.identity.subjects import SubjectHasher, load_or_create_dev_key
 from app.materials.endpoints import router as materials_router
 from app.notifications.dispatcher import Dispatcher, build_dispatcher
 from app.notifications.endpoints import router as notifications_router
-from app.observability import forget_this_process
+from app.observability import configure_logging, forget_this_process
 from app.oversight.endpoints import router as audit_router
 from app.ratelimit import RateLimiter
 from app.stations.endpoints import router as stations_router
@@ -216,7 +216,11 @@ def _lifespan(
 
 
 def create_served_app() -> FastAPI:
-    """The app `cityservices serve` runs in each worker process: `create_app()`, its start-up heap frozen."""
+    """The app `cityservices serve` runs in each worker process: `create_app()`, its start-up heap frozen.
+
+    With `--workers N` uvicorn spawns each worker as a fresh interpreter that inherits nothing of the
+    parent's logging set-up: without configuring it here, the request log lines would be lost."""
+    configure_logging()
     return create_app(freeze_heap=True)
 
 

@@ -145,6 +145,7 @@ class JsonFormatter(_LibraryJsonFormatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # with `serve --workers N`, which process answered
         }
         request_id = request_id_var.get()
         if request_id is not None:
@@ -162,9 +163,19 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Python warnings too go through the JSON handler (py.warnings), not as plain text on stderr.
+    logging.captureWarnings(True)
     # uvicorn's access log prints raw paths, which hold id numbers and verification codes; ours logs templates.
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("httpx", "httpcore", "pyhanko", "pyhanko_certvalidator", "aiosqlite", "asyncio"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "pyhanko",
+        "pyhanko_certvalidator",
+        "aiosqlite",
+        "asyncio",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

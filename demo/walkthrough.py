@@ -49,6 +49,8 @@ DEFAULT_OUT_DIR = Path("demo-output")
 STATION = "310105-HQLB"
 STARTUP_TIMEOUT_S = 90.0
 DECISION_TIMEOUT_S = 120.0
+RATE_LIMIT_RETRIES = 2
+MAX_RETRY_AFTER_S = 65.0
 # Statuses after which an application is no longer being worked on by the service itself.
 DECIDED = {"issued", "needs_review", "rejected", "withdrawn"}
 
@@ -230,10 +232,17 @@ class Api:
         return {"Authorization": f"Bearer {token}"}
 
     def call(self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise DemoError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        for _ in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise DemoError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            wait = _retry_after(response)
+            if wait is None or 429 in expect:
+                break
+            # The public verification is rate-limited per address; a demo run again at once meets the
+            # limit. Wait as told, like any polite client.
+            time.sleep(wait)
         if response.status_code not in expect:
             hint = ""
             if response.status_code == 401:
@@ -243,6 +252,17 @@ class Api:
                 )
             raise DemoError(f"{method} {path} answered {response.status_code}: {_problem(response)}{hint}")
         return response
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds to wait before trying a 429 again, if the service said and it is not long."""
+    if response.status_code != 429:
+        return None
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= MAX_RETRY_AFTER_S else None
 
 
 # -- the story ------------------------------------------------------------------------------------
@@ -285,16 +305,23 @@ class Story:
 
     # - helpers -
 
-    def file_application(self, headers: dict[str, str], body: dict[str, Any], *, what: str) -> dict[str, Any]:
+    def file_application(
+        self, headers: dict[str, str], body: dict[str, Any], *, what: str, refusals: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """File and wait for the decision; a 409 whose code is in `refusals` is returned as its problem."""
         with self.console.status(f"  {what}: the service consults the agencies and decides…", spinner="dots"):
             response = self.api.call(
                 "POST",
                 "/v1/applications",
-                expect=(201, 202),
+                expect=(201, 202, 409) if refusals else (201, 202),
                 json=body,
                 headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
             )
             application: dict[str, Any] = response.json()
+            if response.status_code == 409:
+                if application.get("code") in refusals:
+                    return application
+                raise DemoError(f"POST /v1/applications answered 409: {_problem(response)}")
             if application["status"] not in DECIDED:
                 application = self._await_decision(headers, application)
         self.note(f"POST /v1/applications → {response.status_code}, application {application['id']}")
@@ -369,8 +396,29 @@ class Story:
                 "details": {"address": ZHANG_WEI_ADDRESS, "material_ids": [material["id"]]},
             },
             what="residence permit",
+            refusals=("CERTIFICATE_STILL_VALID",),
         )
+        if application.get("code") == "CERTIFICATE_STILL_VALID":
+            # Run before on this service (or after the README's walk-through): he already holds one, and
+            # the city issues no second. The story goes on with his: renewed, then moved, as below.
+            return citizen, self._permit_held(citizen, application["serial"])
         return citizen, self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
+
+    def _permit_held(self, citizen: dict[str, str], serial: str) -> Issued:
+        record = self.api.call("GET", f"/v1/certificates/{serial}", headers=citizen).json()
+        self.ok(
+            f"he already holds residence permit [bold]{serial}[/bold] (from an earlier run on this service): "
+            "a second one is refused (409 CERTIFICATE_STILL_VALID), so the story goes on with the one he holds"
+        )
+        held = Issued(
+            service=record["service"],
+            holder=ZHANG_WEI.name,
+            serial=serial,
+            verification_code=record["verification_code"],
+            owner_headers=citizen,
+        )
+        self.issued.append(held)
+        return held
 
     def no_criminal_record(self, citizen: dict[str, str]) -> None:
         self.step(f"{ZHANG_WEI.name} asks for a no-criminal-record certificate (employment)")

@@ -122,6 +122,28 @@ def make_http_client(
     )
 
 
+PROBE_OK = "ok"
+PROBE_UNAUTHORIZED = "unauthorized"
+PROBE_TLS_ERROR = "tls_error"
+PROBE_UNAVAILABLE = "unavailable"
+
+
+def _tls_failure(exc: BaseException, url: httpx.URL) -> bool:
+    """Did the TLS session fail? httpx wraps the ssl module's error (their certificate not trusted, a
+    handshake refused). A TLS 1.3 server that refuses our client certificate (or its absence) does so
+    after the handshake, by closing the connection before any answer: over https, that is it too."""
+    if url.scheme == "https" and isinstance(exc, httpx.RemoteProtocolError):
+        return True
+    seen: BaseException | None = exc
+    for _ in range(10):  # a short chain; bounded in case of a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class _RetryableStatus(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"HTTP {status}")
@@ -174,15 +196,21 @@ class AgencyHttp:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def probe(self, *, timeout_s: float) -> bool:
-        """Does the agency answer HTTP at all right now? For readiness only: one attempt, no breaker,
-        no data asked for (its base URL; any answer below 500, a 404 included, means it is up)."""
+    async def probe(self, *, timeout_s: float) -> str:
+        """How the agency answers right now, for readiness only: one attempt, no breaker, no data asked
+        for (its base URL), with our credentials (token, client certificate) as every call sends them.
+
+        `ok`: any answer below 500 but 401/403 (a 404 included: it answered); `unauthorized`: it refuses
+        our credentials (401/403), so every filing would fail; `tls_error`: no TLS session (its
+        certificate is not trusted, or it refuses ours); `unavailable`: no answer in time, or 5xx."""
         try:
             async with asyncio.timeout(timeout_s):
                 response = await self._client.get("/", headers={"X-Request-ID": uuid.uuid4().hex})
-        except (httpx.HTTPError, TimeoutError, OSError):
-            return False
-        return response.status_code < 500
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            return PROBE_TLS_ERROR if _tls_failure(exc, self._client.base_url) else PROBE_UNAVAILABLE
+        if response.status_code in (401, 403):
+            return PROBE_UNAUTHORIZED
+        return PROBE_OK if response.status_code < 500 else PROBE_UNAVAILABLE
 
     async def get(
         self,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -97,3 +98,20 @@ def moto_s3_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+def issue_residence_permit(base: str, data_dir: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """张伟 (tests.builders) files a residence permit through HTTP; his headers and the issued application."""
+    from tests.builders import PDF_PROOF, ZHANG_WEI
+
+    token = mint(data_dir, "--role", "citizen", "--id-number", ZHANG_WEI[0], "--name", ZHANG_WEI[1])
+    auth = {"Authorization": f"Bearer {token}"}
+    material = httpx.post(f"{base}/v1/materials", headers=auth, files={"file": ("p.pdf", PDF_PROOF)}).json()["id"]
+    application: dict[str, Any] = httpx.post(
+        f"{base}/v1/applications",
+        headers=auth,
+        timeout=60,
+        json={"service": "residence-permit", "details": {"address": ZHANG_WEI[2], "material_ids": [material]}},
+    ).json()
+    assert application["status"] == "issued", application
+    return auth, application

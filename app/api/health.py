@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from app.api.collaborators import Collaborators
 from app.api.deps import CollaboratorsDep
 from app.observability import metrics_registry
 from app.stats.gauges import sample_backlogs, sample_breakers
@@ -23,33 +24,51 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     operation_id="readiness",
-    summary="Readiness: the database and the agencies answer",
-    description="200 while the database answers, even with an agency down (applications then wait in "
-    "`pending_agency`); each agency is probed (cached a few seconds) and named in `unavailable` when it does "
-    "not answer. 503 only when the database is unreachable.",
+    summary="Readiness: the database, the identity provider's keys and the agencies answer",
+    description="200 while the database answers and the identity provider's keys are loaded (OpenID Connect "
+    "discovery and its JWKS, or AUTH_JWKS_URL), even with an agency down (applications then wait in "
+    "`pending_agency`). Each agency is probed with our credentials (cached a few seconds): `ok`, `unauthorized` "
+    "(it refuses our token or certificate: 401/403), `tls_error` (no TLS session) or `unavailable` (no answer in "
+    "time, or 5xx); any other than `ok` is named in `unavailable`. 503 when the database is unreachable or no "
+    "token could be checked (`identity_provider`: `unavailable`).",
     responses={503: {"description": "Not ready; the body says which dependency failed"}},
 )
 async def readyz(runtime: CollaboratorsDep) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(2):
-            async with runtime.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception:  # readiness reports, it never raises
-        checks["database"] = "unavailable"
-    checks.update(
-        await runtime.agency_probes.statuses(
+    database, identity_provider, agencies = await asyncio.gather(
+        _database(runtime),
+        _identity_provider(runtime),
+        runtime.agency_probes.statuses(
             {"police": runtime.agencies.police.http, "housing": runtime.agencies.housing.http}
-        )
+        ),
     )
-    # Agencies being down degrades (applications wait in pending_agency); only the database makes us unready.
-    ready = checks["database"] == "ok"
+    checks = {"database": database, "identity_provider": identity_provider, **agencies}
+    # Agencies failing degrades (applications wait in pending_agency); without the database, or without
+    # keys to check a token with, every call would fail: not ready.
+    ready = database == "ok" and identity_provider == "ok"
     unavailable = sorted(name for name, state in checks.items() if state != "ok")
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks, "unavailable": unavailable},
         status_code=200 if ready else 503,
     )
+
+
+async def _database(runtime: Collaborators) -> str:
+    try:
+        async with asyncio.timeout(2):
+            async with runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception:  # readiness reports, it never raises
+        return "unavailable"
+    return "ok"
+
+
+async def _identity_provider(runtime: Collaborators) -> str:
+    try:
+        async with asyncio.timeout(2):
+            loaded = await runtime.token_verifier.keys_loaded()
+    except Exception:  # a timeout, or anything the key source raised: tokens cannot be checked now
+        return "unavailable"
+    return "ok" if loaded else "unavailable"
 
 
 @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)

@@ -18,7 +18,9 @@ PROBE_TIMEOUT_SECONDS = 1.0
 
 
 class Probeable(Protocol):
-    async def probe(self, *, timeout_s: float) -> bool: ...
+    async def probe(self, *, timeout_s: float) -> str:
+        """`ok`, `unauthorized`, `tls_error` or `unavailable`."""
+        ...
 
 
 class AgencyProbes:
@@ -29,12 +31,12 @@ class AgencyProbes:
         self._lock = asyncio.Lock()
 
     async def statuses(self, agencies: Mapping[str, Probeable]) -> dict[str, str]:
-        """`ok` or `unavailable` for each agency, at most CACHE_SECONDS old."""
+        """Each agency's probe (`ok`, `unauthorized`, `tls_error`, `unavailable`), at most CACHE_SECONDS old."""
         async with self._lock:  # concurrent /readyz calls share one round of probes
             now = time.monotonic()
             stale = [name for name in agencies if name not in self._known or self._known[name][0] <= now]
             if stale:
                 results = await asyncio.gather(*(agencies[n].probe(timeout_s=self._timeout_s) for n in stale))
-                for name, up in zip(stale, results, strict=True):
-                    self._known[name] = (time.monotonic() + self._cache_s, "ok" if up else "unavailable")
+                for name, state in zip(stale, results, strict=True):
+                    self._known[name] = (time.monotonic() + self._cache_s, state)
             return {name: self._known[name][1] for name in agencies}

@@ -166,6 +166,12 @@ class RemoteJwks:
             await self._refresh(reason="stale")
         return next(iter(self._keys)) if self._keys is not None and len(self._keys) == 1 else None
 
+    async def loaded(self) -> bool:
+        """Are keys at hand? Never loaded yet: try now (no more often than the minimum interval)."""
+        if self._keys is None and self._may_attempt():
+            await self._refresh(reason="readiness")
+        return self._keys is not None
+
     async def refresh(self) -> bool:
         """Fetch now, whatever the cache state. True if the set was replaced."""
         async with self._lock:

@@ -82,6 +82,12 @@ class OidcJwks:
             await self._discover()
         return await self._jwks.sole_kid() if self._jwks is not None else None
 
+    async def loaded(self) -> bool:
+        """Discovery succeeded and its JWKS is loaded (for readiness); tries again when allowed."""
+        if self._jwks is None:
+            await self._discover()
+        return self._jwks is not None and await self._jwks.loaded()
+
     async def _discover(self) -> None:
         async with self._lock:
             now = self._clock()

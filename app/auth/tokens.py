@@ -234,6 +234,13 @@ class TokenVerifier:
             "leeway": self.leeway_s,
         }
 
+    async def keys_loaded(self) -> bool:
+        """Can tokens be checked at all: are the identity provider's keys at hand (for readiness)?
+
+        A key source that cannot fail (a JWKS file) has no `loaded`; a remote one loads on demand."""
+        loaded = getattr(self._keys, "loaded", None)
+        return True if loaded is None else bool(await loaded())
+
     async def verify(self, token: str) -> dict[str, Any]:
         hit = self._verified.get(token) if isinstance(token, str) else None
         if hit is not None:

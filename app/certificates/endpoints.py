@@ -26,14 +26,29 @@ from app.certificates.codes import display_code
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
 from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
-from app.certificates.pages import render_not_found_page, render_too_many_requests_page, render_verify_page
+from app.certificates.pages import (
+    PAGE_SECURITY_POLICY,
+    render_not_found_page,
+    render_pdf_check_page,
+    render_pdf_check_problem_page,
+    render_too_many_requests_page,
+    render_verify_page,
+)
 from app.certificates.repository import VerificationView
 from app.certificates.revocation import ReasonCode
 from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
 from app.certificates.status import public_status
 from app.clock import utc_now
-from app.errors import JSON_BODY_ERRORS, UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
-from app.i18n import language_var
+from app.errors import (
+    JSON_BODY_ERRORS,
+    UPLOAD_ERRORS,
+    AppError,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    problem_responses,
+)
+from app.i18n import language_var, localize
 from app.identity.names import mask_name
 from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 
@@ -235,9 +250,14 @@ async def verify_by_code(code: str, runtime: CollaboratorsDep, work: UnitOfWorkD
     operation_id="verify_pdf",
     dependencies=[audit_action("certificate.verify_pdf")],
     summary="Verify an uploaded certificate PDF",
-    description="Multipart field `file`: is the signature intact, is the document on record, and its status.",
+    description="Multipart field `file`: is the signature intact, is the document on record, and its status. "
+    "A browser posting the verification page's form (its `Accept` names `text/html` and not JSON) is answered "
+    "with an HTML page in its language instead, errors included.",
     response_model=PdfVerificationOut,
-    responses=problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
+    responses={
+        **problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
+        200: {"description": "The verdict (JSON; an HTML page for a browser's form)", "content": {"text/html": {}}},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -255,10 +275,60 @@ async def verify_by_code(code: str, runtime: CollaboratorsDep, work: UnitOfWorkD
 )
 async def verify_pdf(
     request: Request, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+) -> PdfVerificationOut | HTMLResponse:
+    if not wants_a_page(request.headers.get("accept")):
+        return await _verify_upload(request, runtime, session, ctx)
+    # The public's only way to check a PDF they were handed is the page's form: answer it with a page.
+    language = language_var.get()
+    try:
+        result = await _verify_upload(request, runtime, session, ctx)
+    except AppError as exc:
+        page = render_pdf_check_problem_page(problem=localize(exc.title), language=language)
+        return HTMLResponse(page, status_code=exc.status, headers={**exc.headers, **page_headers(language)})
+    page = render_pdf_check_page(
+        signature_intact=result.signature_intact,
+        on_record=result.on_record,
+        serial=result.serial,
+        status=result.status,
+        language=language,
+    )
+    return HTMLResponse(page, headers=page_headers(language))
+
+
+async def _verify_upload(
+    request: Request, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
 ) -> PdfVerificationOut:
     await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     upload = await read_file_part(request)
     return await service.verify_pdf(session=session, signer=runtime.issuer.pdfs.signer, pdf=upload.content, ctx=ctx)
+
+
+def wants_a_page(accept: str | None) -> bool:
+    """A browser's form post (Accept: text/html,…,*/*;q=0.8), not an API caller (*/* or application/json)."""
+    offered: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media_type, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        offered[media_type.lower()] = quality
+    html, json_ = offered.get("text/html", 0.0), offered.get("application/json", 0.0)
+    return html > 0 and html > json_
+
+
+def page_headers(language: str) -> dict[str, str]:
+    """Every public HTML page: never cached (statuses change), its language, and a strict CSP."""
+    return {
+        "Cache-Control": "no-store",
+        "Content-Language": "en" if language == "en" else "zh-CN",
+        "Vary": "Accept-Language",
+        "Content-Security-Policy": PAGE_SECURITY_POLICY,
+    }
 
 
 @page_router.get(
@@ -278,11 +348,7 @@ async def verify_pdf(
 )
 async def verify_page(code: str, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
     language = language_var.get()
-    no_store = {
-        "Cache-Control": "no-store",
-        "Content-Language": "en" if language == "en" else "zh-CN",
-        "Vary": "Accept-Language",
-    }
+    no_store = page_headers(language)
     try:
         await runtime.limiter.check("verify", ctx.client_addr or "unknown")
     except TooManyRequests as exc:

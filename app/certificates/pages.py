@@ -1,13 +1,19 @@
-"""The public verification page (`GET /verify/{code}`), rendered from Jinja2 templates.
+"""The public verification pages (`GET /verify/{code}`, and the answer to its upload form), from Jinja2
+templates.
 
-Chinese by default, English when the reader's `Accept-Language` prefers it (CONTRACT 10.6). Every
-page offers an upload form that posts a PDF to `POST /v1/verify`. Autoescaping is on for everything:
-holder names are data that came from people. No free-text revocation reason is ever passed in: the
-public sees a reason code's label only (CONTRACT 10.3).
+Chinese by default, English when the reader's `Accept-Language` prefers it. Every page offers an
+upload form that posts a PDF to `POST /v1/verify`, which answers a browser's form with a page too.
+Autoescaping is on for everything: holder names are data that came from people. No free-text
+revocation reason is ever passed in: the public sees a reason code's label only.
+
+The pages run no script and load nothing: `PAGE_SECURITY_POLICY` allows their one inline style sheet
+by its hash, form posts to this origin, and nothing else.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -35,9 +41,18 @@ _MONTHS_EN = (
     "December",
 )
 
+_TEMPLATES = Path(__file__).parent / "templates"
+# Inserted verbatim by _base.html (`|safe`: it holds quotes that escaping would turn into entities, which a
+# style sheet does not decode), so the bytes the browser hashes are exactly these.
+_CSS = (_TEMPLATES / "verify.css").read_text(encoding="utf-8")
+_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+PAGE_SECURITY_POLICY = (
+    f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
 # Built once at import: template compilation is cached in the environment, rendering is ~0.1 ms.
 _env = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(_TEMPLATES),
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,  # a missing field is a bug to see in tests, not a blank on the page
     trim_blocks=True,
@@ -80,6 +95,21 @@ _WORDS: dict[str, Text] = {
         "Check the code as typed (letter case does not matter). If it is right and still not found, the "
         "certificate may not have been issued by this service: do not rely on it, and ask the issuing office.",
     ),
+    "check_title": Text("PDF 文件核验结果", "PDF check"),
+    "signature": Text("数字签名", "Digital signature"),
+    "signature_intact": Text("完好：文件签发后未被改动", "Intact: the file is unchanged since it was signed"),
+    "signature_broken": Text(
+        "无效：文件已被改动，或并非本系统签发", "Not intact: the file was changed, or not signed by this service"
+    ),
+    "record": Text("签发记录", "Issuing record"),
+    "on_record": Text("与签发的文件完全一致", "Exactly the file that was issued"),
+    "not_on_record": Text("没有与该文件一致的签发记录", "No issued file matches this one"),
+    "check_failed_word": Text("无法核验", "Not checked"),
+    "check_note": Text(
+        "核验的是所上传的这份文件本身。请核对证明上的证明编号与上方一致；撤销、过期或补发后的证明不得再作为证明使用。",
+        "This checks the very file you uploaded. Check that the serial number on the certificate matches the one "
+        "above; a revoked, expired or replaced certificate may no longer be relied on.",
+    ),
     "busy_word": Text("请稍候", "Please wait"),
     "busy_title": Text("请求过于频繁", "Too many requests"),
     "busy_hint": Text("核验请求过于频繁，请稍后再试。", "Too many verification requests from your address."),
@@ -117,12 +147,38 @@ _BANNERS: dict[str, tuple[str, Text, Text]] = {
 }
 
 
+# The upload's verdict when the file is not simply the one on record (else the record's status banner).
+_CHECK_BANNERS: dict[str, tuple[str, Text, Text]] = {
+    "broken": (
+        "✕",
+        Text("签名无效", "Signature not intact"),
+        Text(
+            "该文件的数字签名无效：文件已被改动，或并非本系统签发。请勿采信。",
+            "This file's digital signature is not intact: it was changed, or this service did not sign it. "
+            "Do not rely on it.",
+        ),
+    ),
+    "not_on_record": (
+        "?",
+        Text("无签发记录", "Not on record"),
+        Text(
+            "签名完好，但本系统没有签发过与之完全一致的文件。请向签发机关核实。",
+            "The signature is intact, but this service never issued this exact file. Ask the issuing office.",
+        ),
+    ),
+}
+
+
 def _words(language: str) -> dict[str, str]:
     return {key: (text.en if language == "en" else text.zh) for key, text in _WORDS.items()}
 
 
 def _common(language: str) -> dict[str, Any]:
-    return {"lang": "en" if language == "en" else "zh-CN", "t": _words(language)}
+    return {"lang": "en" if language == "en" else "zh-CN", "t": _words(language), "css": _CSS}
+
+
+def _pick(text: Text, language: str) -> str:
+    return text.en if language == "en" else text.zh
 
 
 def render_verify_page(
@@ -144,15 +200,12 @@ def render_verify_page(
         raise ValueError(f"unknown certificate status {status!r}")
     mark, word, hint = _BANNERS[status]
 
-    def pick(text: Text) -> str:
-        return text.en if language == "en" else text.zh
-
     return _env.get_template("verify.html").render(
         **_common(language),
         status=status,
         mark=mark,
-        word=pick(word),
-        hint=pick(hint),
+        word=_pick(word, language),
+        hint=_pick(hint, language),
         service_name=service_name,
         serial=serial,
         holder_name_masked=holder_name_masked,
@@ -163,6 +216,34 @@ def render_verify_page(
         revocation_reason=reason_label(revocation_reason_code, language) if status == "revoked" else None,
         superseded_by=superseded_by if status == "superseded" else None,
         sha256=sha256,
+    )
+
+
+def render_pdf_check_page(
+    *, signature_intact: bool, on_record: bool, serial: str | None, status: str | None, language: str = "zh"
+) -> str:
+    """What `POST /v1/verify` found, for whoever uploaded the PDF from the verification page's form."""
+    if signature_intact and on_record and status in VERIFY_STATUSES:
+        verdict, (mark, word, hint) = status, _BANNERS[status]
+    else:
+        verdict = "broken" if not signature_intact else "not_on_record"
+        mark, word, hint = _CHECK_BANNERS[verdict]
+    return _pdf_check_page(
+        language,
+        banner=(verdict, mark, _pick(word, language), _pick(hint, language)),
+        found={"signature_intact": signature_intact, "on_record": on_record, "serial": serial},
+    )
+
+
+def render_pdf_check_problem_page(*, problem: str, language: str = "zh") -> str:
+    """The upload could not be checked (not a PDF upload, too large, too many checks): why, as a page."""
+    return _pdf_check_page(language, banner=("notfound", "!", _pick(_WORDS["check_failed_word"], language), problem))
+
+
+def _pdf_check_page(language: str, *, banner: tuple[str, str, str, str], found: dict[str, Any] | None = None) -> str:
+    verdict, mark, word, hint = banner
+    return _env.get_template("verify_pdf.html").render(
+        **_common(language), verdict=verdict, mark=mark, word=word, hint=hint, found=found
     )
 
 

@@ -1,11 +1,15 @@
-"""What PDF/A-2b asks of a certificate beyond embedded fonts: an output intent and XMP metadata.
+"""The archival parts of a certificate beyond embedded fonts: an output intent and XMP metadata.
 
 reportlab (open-source edition) writes neither, so both are attached to its document catalog here:
 - an sRGB output intent (`/GTS_PDFA1`) carrying an ICC profile. The profile is a minimal ICC v2
   display profile (sRGB primaries, D65 white adapted to D50, the sRGB tone curve as a table), built
-  once from the published constants: no profile file to ship, and v2 satisfies every PDF/A part;
-- an XMP packet declaring `pdfaid:part=2, conformance=B`, with the title, author, subject, producer
-  and dates that also stand in the document information dictionary (PDF/A wants the two to agree).
+  once from the published constants: no profile file to ship;
+- an XMP packet with the title, author, subject, producer and dates that also stand in the document
+  information dictionary (the two agree).
+
+These are what PDF/A-2b asks for, but the XMP makes no PDF/A claim (no `pdfaid:part`): a document
+may claim conformance only once a PDF/A validator has passed it, and none can run where this project
+is built and tested (docs/deployment.md, under "The image", says why and what a claim would take).
 """
 
 from __future__ import annotations
@@ -120,10 +124,6 @@ def xmp_packet(
     packet = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-  <rdf:Description rdf:about="" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
-   <pdfaid:part>2</pdfaid:part>
-   <pdfaid:conformance>B</pdfaid:conformance>
-  </rdf:Description>
   <rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">
    <dc:format>application/pdf</dc:format>
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{e(title)}</rdf:li></rdf:Alt></dc:title>

@@ -8,7 +8,7 @@ many threads (renders with one font are serialised: see `_render_locks`).
 Every glyph on the page comes from one embedded font, subset per document by reportlab: by default
 the Noto Serif SC subset bundled in `fonts/` (scripts/build_certificate_font.py made it; OFL-1.1), or
 CERT_FONT_FILE. No standard-14 font (Courier, Helvetica) is used, since those are never embedded, and
-the page carries an sRGB output intent and PDF/A-2b XMP metadata (pdfa.py). The seal of the issuing
+the page carries an sRGB output intent and XMP metadata (pdfa.py; no PDF/A claim, see there). The seal of the issuing
 office is drawn as vector paths and text. Measured in bench/README.md.
 """
 
@@ -188,7 +188,7 @@ class CertificateRenderer:
         canvas.setKeywords(f"serial:{doc.serial} service:{doc.service}")
         canvas.setProducer(PRODUCER)
         canvas.setViewerPreference("DisplayDocTitle", "true")
-        if self.embeds_font:  # PDF/A-2b needs every font embedded; with the CID font it cannot claim it
+        if self.embeds_font:  # the archival parts, only where every font is embedded (not with the CID font)
             stamp = canvas._doc._timeStamp
             year, month, day, hour, minute, second = stamp.YMDhms
             offset = timezone(timedelta(hours=stamp.dhh, minutes=stamp.dmm))

@@ -32,8 +32,9 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import as_signing_certificate_v2, get_pyca_cryptography_hash
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps.api import TimeStamper
-from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from app.certificates.timestamping import HttpxTimeStamper
 
 DEV_COMMON_NAME = "cityservices development signing"
 DEV_KEY_FILENAME = "dev-signing-key.pem"
@@ -344,7 +345,7 @@ class PdfSigner:
         self._earlier = [_to_asn1(c) for c in earlier]
         self._earlier_x509 = earlier
         self._timestamper: TimeStamper | None = timestamper or (
-            RequestsHTTPTimeStamper(tsa_url, timeout=TSA_TIMEOUT_SECONDS) if tsa_url else None
+            HttpxTimeStamper(tsa_url, timeout_s=TSA_TIMEOUT_SECONDS) if tsa_url else None
         )
         self.timestamp_failures = 0
         self._tsa_down_until = 0.0

@@ -1,13 +1,13 @@
 """A certificate looks the same on any machine: rendered by poppler with no font available to it at
 all, each kind still shows its Chinese text and the red seal. The PNGs are kept as test artifacts
-(ARTIFACTS_DIR, default ./artifacts). Also the PDF/A-2b parts we can check without a validator."""
+(ARTIFACTS_DIR, default ./artifacts). Also the archival parts (output intent, XMP), and that the document
+claims no PDF/A conformance, which no validator here could confirm (docs/deployment.md)."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -100,7 +100,9 @@ def test_each_kind_renders_its_chinese_text_and_seal_with_no_font_installed(
     assert _ink(bare, facts_column) < _ink(image, facts_column) / 2
 
 
-def test_the_pdf_carries_the_pdfa_2b_parts_we_can_check(renderer: CertificateRenderer, signer: PdfSigner) -> None:
+def test_the_pdf_carries_the_archival_parts_and_claims_no_pdfa_conformance(
+    renderer: CertificateRenderer, signer: PdfSigner
+) -> None:
     pdf = signer.sign(renderer.render(make_document()))
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     root = reader.trailer["/Root"]
@@ -120,7 +122,9 @@ def test_the_pdf_carries_the_pdfa_2b_parts_we_can_check(renderer: CertificateRen
         mapped = ImageCms.applyTransform(Image.new("RGB", (1, 1), colour), to_srgb).getpixel((0, 0))
         assert all(abs(a - b) <= 2 for a, b in zip(mapped, colour, strict=True)), (colour, mapped)
     xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
-    assert re.search(r'pdfaid:part(="|>)2', xmp) and re.search(r'pdfaid:conformance(="|>)B', xmp)
+    # A conformance claim is made only where a validator has passed the document; none runs here.
+    assert "pdfaid" not in xmp and "http://www.aiim.org/pdfa/ns/id/" not in xmp
+    assert b"pdfaid" not in pdf
     info = reader.metadata
     assert info is not None and info.producer is not None and info.producer in xmp  # kept equal after signing
     assert info.title in xmp and "/ID" in reader.trailer and not reader.is_encrypted

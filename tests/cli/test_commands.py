@@ -5,14 +5,24 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import BIN, CITYSERVICES, free_port, running_service, service_env, wait_until_up
+from tests.servers import (
+    BIN,
+    CITYSERVICES,
+    free_port,
+    issue_residence_permit,
+    running_service,
+    service_env,
+    wait_until_up,
+)
 
 
 @pytest.fixture
@@ -149,3 +159,87 @@ def test_simulate_serves_the_police_api(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def _json_lines(path: Path) -> list[dict[str, object]]:
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            lines.append({"plain_text": line})
+    return lines
+
+
+def test_serve_on_a_port_puts_that_port_into_qr_codes_and_stops_with_0_on_sigterm(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    env = {k: v for k, v in service_env(tmp_path / "data").items() if k != "PUBLIC_BASE_URL"}
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [*CITYSERVICES, "serve", "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until_up(f"{base}/healthz", deadline_s=120)
+        auth, filed = issue_residence_permit(base, tmp_path / "data")
+        serial = filed["certificate"]["serial"]
+        certificate = httpx.get(f"{base}/v1/certificates/{serial}", headers=auth).json()
+        assert certificate["verify_url"].startswith(f"{base}/verify/"), certificate["verify_url"]
+        pdf = httpx.get(f"{base}/v1/certificates/{serial}/pdf", headers=auth).content
+        assert _qr_target(pdf, tmp_path).startswith(f"{base}/verify/")  # printed beside the QR code
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _qr_target(pdf: bytes, tmp_path: Path) -> str:
+    """The URL printed beside the QR code, read back from the PDF's text (pdftotext)."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return next((word for word in text.split() if "/verify/" in word), "")
+
+
+def test_serve_with_two_workers_logs_json_request_lines_from_each_process_and_stops_with_0(tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [*CITYSERVICES, "serve", "--port", str(port), "--workers", "2"],
+            env=service_env(tmp_path / "data", PDF_PROCESSES="0"),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_up(f"{base}/healthz", deadline_s=120)
+        pids: set[object] = set()
+        for _ in range(200):  # fresh connections, until both processes have answered some
+            assert httpx.get(f"{base}/v1/services", timeout=10).status_code == 200
+            pids = {
+                line["pid"]
+                for line in _json_lines(log)
+                if line.get("logger") == "cityservices.access" and line.get("request_id")
+            }
+            if len(pids) >= 2:
+                break
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert len(pids) == 2, log.read_text()[-3000:]
+    assert [line for line in _json_lines(log) if "plain_text" in line] == []
+
+
+def test_python_warnings_are_json_log_lines_too():
+    script = "from app.observability import configure_logging; import warnings; configure_logging(); warnings.warn('careful')"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    (line,) = result.stderr.strip().splitlines()
+    entry = json.loads(line)
+    assert entry["level"] == "WARNING" and entry["logger"] == "py.warnings" and "careful" in entry["message"]

@@ -18,7 +18,7 @@ async def test_an_agency_on_a_dead_port_is_reported_unavailable_and_readiness_st
             ready = await client.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
-    assert body["checks"] == {"database": "ok", "police": "unavailable", "housing": "ok"}
+    assert body["checks"] == {"database": "ok", "identity_provider": "ok", "police": "unavailable", "housing": "ok"}
     assert body["unavailable"] == ["police"]
 
 
@@ -35,9 +35,9 @@ class _Counting:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def probe(self, *, timeout_s: float) -> bool:
+    async def probe(self, *, timeout_s: float) -> str:
         self.calls += 1
-        return True
+        return "ok"
 
 
 async def test_probes_are_cached_so_polling_readyz_does_not_hammer_the_agencies():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +150,50 @@ def test_the_agency_contracts_declare_how_callers_authenticate(agency):
 def test_client_certificate_and_key_come_together(pki):
     with pytest.raises(ValueError, match="AGENCY_CLIENT_CERT_FILE and AGENCY_CLIENT_KEY_FILE"):
         Settings(agency_client_cert_file=pki.client_cert)
+
+
+async def _police_readiness(
+    settings: Settings, police_url: str, **credentials: object
+) -> tuple[int, dict[str, object]]:
+    configured = Settings(
+        **{**settings.model_dump(exclude={"police_api_token"}), "police_api_url": police_url, **credentials}
+    )
+    app = create_app(configured, start_worker=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.get("/readyz")
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("our certificate and token", "ok"),
+        ("a wrong token", "unauthorized"),
+        ("no client certificate", "tls_error"),
+        ("no agency CA: its server certificate is not trusted", "tls_error"),
+    ],
+)
+async def test_readiness_says_how_the_police_answer_our_credentials(police, pki, settings, runtime, case, expected):
+    credentials: dict[str, object] = {
+        "police_api_token": "wrong" if case == "a wrong token" else TOKEN,
+        "agency_ca_file": None if case.startswith("no agency CA") else pki.ca,
+    }
+    if case != "no client certificate":
+        credentials.update(agency_client_cert_file=pki.client_cert, agency_client_key_file=pki.client_key)
+    status, body = await _police_readiness(settings, police.url, **credentials)
+    # An agency never makes the service unready: applications wait for it.
+    assert status == 200 and body["status"] == "ready", body
+    assert body["checks"] == {**body["checks"], "police": expected, "housing": "ok"}, body  # type: ignore[dict-item]
+    assert body["unavailable"] == ([] if expected == "ok" else ["police"])
+
+
+async def test_readiness_says_unavailable_when_the_agency_does_not_answer_in_time(settings, runtime):
+    silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        status, body = await _police_readiness(settings, f"http://127.0.0.1:{silent.getsockname()[1]}")
+    finally:
+        silent.close()
+    assert status == 200 and body["checks"]["police"] == "unavailable", body  # type: ignore[index]

@@ -3,6 +3,7 @@ image's situation): the migrations must travel in the wheel."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -114,3 +115,20 @@ def test_version_from_the_installed_wheel(installed, tmp_path):
         timeout=120,
     )
     assert result.returncode == 0 and result.stdout.startswith("cityservices 0.1.0"), result
+
+
+def test_openapi_from_the_installed_wheel_prints_the_document_and_writes_nothing_into_the_venv(installed, tmp_path):
+    before = {path for path in installed.rglob("*") if path.is_file()}
+    result = subprocess.run(
+        [str(installed / "bin" / "cityservices"), "openapi"],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["info"]["title"] == "cityservices"
+    created = {path for path in installed.rglob("*") if path.is_file()} - before
+    assert not [path for path in created if "__pycache__" not in path.parts], created
+    assert not list(tmp_path.glob("openapi*"))  # nor into the working directory

@@ -135,3 +135,33 @@ def test_the_jwks_cache_lifetime_is_a_setting():
     assert Settings(auth_jwks_cache_seconds=42).auth_jwks_cache_seconds == 42
     with pytest.raises(ValueError):
         Settings(auth_jwks_cache_seconds=0)
+
+
+async def _readyz(settings: Settings) -> httpx.Response:
+    app = create_app(settings, start_worker=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            return await client.get("/readyz")
+
+
+async def test_readiness_holds_while_discovery_and_keys_load(settings, issuer, runtime):
+    ready = await _readyz(settings.model_copy(update={"auth_oidc_issuer_url": issuer, **CLAIM_SETTINGS}))
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["identity_provider"] == "ok"
+
+
+@pytest.mark.parametrize("where", ["issuer with a trailing slash", "unreachable issuer"])
+async def test_an_issuer_whose_discovery_fails_makes_the_service_not_ready(settings, issuer, runtime, where):
+    # The provider calls itself http://127.0.0.1:<port>; with a slash its discovery document names another issuer.
+    configured = issuer + "/" if where.startswith("issuer") else "http://127.0.0.1:9"
+    ready = await _readyz(settings.model_copy(update={"auth_oidc_issuer_url": configured, **CLAIM_SETTINGS}))
+    assert ready.status_code == 503, ready.text
+    body = ready.json()
+    assert body["status"] == "not_ready" and body["checks"]["identity_provider"] == "unavailable"
+    assert body["checks"]["database"] == "ok" and "identity_provider" in body["unavailable"]
+
+
+async def test_a_jwks_url_that_cannot_be_loaded_makes_the_service_not_ready(settings, issuer, runtime):
+    missing = settings.model_copy(update={"auth_jwks_url": f"{issuer}/no-such-jwks.json"})
+    ready = await _readyz(missing)
+    assert ready.status_code == 503 and ready.json()["checks"]["identity_provider"] == "unavailable", ready.text
