@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.consultations import note_consultation
@@ -16,7 +15,7 @@ from app.audit.context import RequestContext
 from app.auth.principal import Principal
 from app.clock import SHANGHAI, Clock
 from app.cursor import decode_cursor, encode_cursor
-from app.db.uow import UnitOfWork
+from app.db.uow import StaleWrite, UnitOfWork
 from app.identity.id_number import mask
 from app.identity.subjects import SubjectHasher
 from app.notifications import outbox
@@ -112,8 +111,9 @@ async def book(
     ctx.status = 201
     try:
         await work.commit()
-    except IntegrityError:
-        # Another booking of this citizen in this line (another instance, the same instant) committed first.
+    except StaleWrite:
+        # A unique key taken at commit: another booking of this citizen in this line (another instance, the
+        # same instant) committed first.
         held = await repository.open_appointment(session, citizen_hash=citizen_hash, line=body.line)
         if held is None:
             raise
