@@ -229,7 +229,9 @@ print(jwt.encode(claims, open(sys.argv[1]).read(), algorithm="ES256", headers={"
 PY
 )"
 auth="Authorization: Bearer $token"
-printf '%%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages /Kids [3 0 R] /Count 1>> endobj\n3 0 obj <</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>> endobj\ntrailer <</Root 1 0 R>>\n%%%%EOF\n' > proof.pdf
+# A proof of address as a citizen's app would send it: a real one-page PDF (the service checks uploads'
+# structure with pikepdf, which the runtime set therefore holds).
+"${clean_env[@]}" "$bin/python" -c 'import pikepdf; pdf = pikepdf.new(); pdf.add_blank_page(); pdf.save("proof.pdf")'
 material="$(curl -sS --fail-with-body -H "$auth" -F file=@proof.pdf "$base/v1/materials")"
 material_id="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$material")"
 curl -sS --fail-with-body -H "$auth" -H 'Content-Type: application/json' -o filed.json \
