@@ -198,6 +198,8 @@ class Settings(BaseSettings):
     )
     rate_limit_public_stats: str = Field(default="30/minute", description="public statistics per client address")
     rate_limit_reissue: str = Field(default="3/day", description="certificate re-issues per citizen")
+    # Sharing (docs/sharing.md): a share link's token is unguessable; the limit slows its use from one address.
+    rate_limit_shares: str = Field(default="30/minute", description="uses of share links per client address")
     public_stats_min_count: int = Field(
         default=10, ge=1, description="public statistics answer any smaller count (and a rate from it) as null"
     )
@@ -255,6 +257,7 @@ class Settings(BaseSettings):
         "rate_limit_public_stats",
         "rate_limit_reissue",
         "rate_limit_stations",
+        "rate_limit_shares",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

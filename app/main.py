@@ -38,6 +38,10 @@ from app.certificates.pdf_pool import PdfFactory
 from app.certificates.signing import ensure_dev_signing_material
 from app.clock import utc_now
 from app.config import Settings, load_settings
+from app.credentials.endpoints import router as credentials_router
+from app.credentials.endpoints import well_known_router
+from app.credentials.keys import IssuerKeys
+from app.credentials.service import CredentialIssuer
 from app.db.session import create_engine, create_sessionmaker, pool_options
 from app.db.uow import UnitOfWorkFactory
 from app.errors import install_error_handlers
@@ -49,6 +53,8 @@ from app.notifications.endpoints import router as notifications_router
 from app.observability import configure_logging, forget_this_process
 from app.oversight.endpoints import router as audit_router
 from app.ratelimit import RateLimiter
+from app.sharing.endpoints import router as sharing_router
+from app.sharing.endpoints import shared_router
 from app.stations.endpoints import router as stations_router
 from app.stations.registry import StationRegistry
 from app.stats.endpoints import router as stats_router
@@ -132,6 +138,10 @@ def build_collaborators(settings: Settings) -> Collaborators:
         housing_credentials=_agency_credentials(settings, settings.housing_api_token),
     )
     issuer = CertificateIssuer(pdfs=pdfs, public_base_url=str(settings.public_base_url), storage=storage)
+    credentials = CredentialIssuer.of(
+        IssuerKeys.from_files(key_file=key_file, trusted_certs_file=settings.signing_trusted_certs),
+        str(settings.public_base_url),
+    )
     return Collaborators(
         settings=settings,
         engine=engine,
@@ -153,6 +163,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),
         stations=StationRegistry.load(settings.stations_file),
+        credentials=credentials,
         anchor=open_anchor(settings.audit_anchor_url),
         token_verifier=TokenVerifier(
             keys=_key_source(settings), issuer=settings.expected_issuer, audience=settings.auth_audience
@@ -165,6 +176,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
                 "stations": settings.rate_limit_stations,
                 "public_stats": settings.rate_limit_public_stats,
                 "reissue": settings.rate_limit_reissue,
+                "shares": settings.rate_limit_shares,
             },
             redis_url=settings.redis_url,
         ),
@@ -253,6 +265,10 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         health_router,
         notifications_router,
         stations_router,
+        sharing_router,
+        shared_router,
+        credentials_router,
+        well_known_router,
     ):
         app.include_router(router)
     app.add_middleware(RequestMiddleware)

@@ -3,10 +3,12 @@
 from app.applications.models import Application, IdempotencyRecord
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
+from app.credentials.models import StatusListEntry
 from app.db.base import Base
 from app.materials.models import Material
 from app.notifications.models import OutboxEvent
 from app.oversight.models import PersonSearch
+from app.sharing.models import Share
 from app.stations.models import Appointment, Slot
 
 __all__ = [
@@ -21,5 +23,7 @@ __all__ = [
     "Material",
     "OutboxEvent",
     "PersonSearch",
+    "Share",
     "Slot",
+    "StatusListEntry",
 ]

@@ -19,6 +19,7 @@ from app.auth.principal import ClaimNames
 from app.auth.tokens import TokenVerifier
 from app.certificates.issuing import CertificateIssuer
 from app.config import Settings
+from app.credentials.service import CredentialIssuer
 from app.db.uow import UnitOfWorkFactory
 from app.identity.subjects import SubjectHasher
 from app.ratelimit import RateLimiter
@@ -45,6 +46,7 @@ class Collaborators:
     agency_probes: AgencyProbes  # readiness: each agency probed, cached a few seconds
     upload_slots: UploadSlots  # uploads in flight per client address, in this process
     stations: StationRegistry  # the police stations with comprehensive windows (STATIONS_FILE)
+    credentials: CredentialIssuer  # signs wallet credentials and status lists (the PDF signing key)
     anchor: Anchor | None = None  # where signed audit checkpoints are also appended (AUDIT_ANCHOR_URL)
 
     @property

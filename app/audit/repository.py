@@ -73,15 +73,15 @@ async def stream(
 async def consultations_of(
     session: AsyncSession, *, subject_hash: str, own_sub: str, before_seq: int | None, limit: int
 ) -> list[AuditEvent]:
-    """Agency calls about the person, staff reading their records, and public verifications of their
-    certificates; not the person's own requests."""
+    """Agency calls about the person, staff reading their records, public verifications of their
+    certificates and uses of the links they shared; not the person's own requests."""
     query = select(AuditEvent).where(
         AuditEvent.seq.is_not(None),
         AuditEvent.subject_hash == subject_hash,
         or_(
             AuditEvent.kind == "agency_call",
             and_(AuditEvent.kind.in_(("request", "consultation")), AuditEvent.actor_role.in_(("clerk", "auditor"))),
-            AuditEvent.action.in_(("certificate.verify", "certificate.verify_pdf")),
+            AuditEvent.action.in_(("certificate.verify", "certificate.verify_pdf", "share.use", "share.use_pdf")),
         ),
         or_(AuditEvent.actor_sub.is_(None), AuditEvent.actor_sub != own_sub, AuditEvent.kind == "agency_call"),
     )

@@ -61,7 +61,7 @@ class ChainVerification(BaseModel):
 
 class DataAccessOut(BaseModel):
     at: datetime
-    kind: str  # agency_call | staff_read | verification
+    kind: str  # agency_call | staff_read | verification | share_use
     action: str
     agency: str | None
     dataset: str | None
@@ -71,6 +71,7 @@ class DataAccessOut(BaseModel):
     by_role: str | None
     by_station: str | None
     request_id: str | None
+    recipient: str | None = None  # share_use: whom the holder shared the certificate with
 
 
 class DataAccessPage(BaseModel):

@@ -28,3 +28,13 @@ class AlreadySuperseded(Conflict):
 class CertificateExpired(Conflict):
     code = "CERTIFICATE_EXPIRED"
     title = Text("该证明已过期，不能补发，请重新申请", "The certificate has expired: apply again instead of re-issuing")
+
+
+class CertificateNotInForce(Conflict):
+    """A share or a wallet credential asked of a certificate that is revoked, replaced or expired."""
+
+    code = "CERTIFICATE_NOT_VALID"
+    title = Text("该证明已撤销、已补发或已过期，不能分享或存入卡包", "The certificate is revoked, replaced or expired")
+
+    def __init__(self, status: str) -> None:
+        super().__init__(Text(f"证明状态：{status}", f"The certificate's status is {status}"))

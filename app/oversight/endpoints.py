@@ -191,6 +191,8 @@ def _kind(action: str, kind: str) -> str:
         return "agency_call"
     if action.startswith("certificate.verify"):
         return "verification"
+    if action.startswith("share.use"):
+        return "share_use"
     return "staff_read"
 
 
@@ -200,7 +202,8 @@ def _kind(action: str, kind: str) -> str:
     dependencies=[known_query_params_only, audit_action("me.data_access")],
     summary="Every time data about me was consulted",
     description="Agency calls made about you (and on whose behalf), clerks' and auditors' readings of your "
-    "applications, and public verifications of your certificates. Newest first.",
+    "applications, public verifications of your certificates, and each use of a link you shared (`share_use`, "
+    "with its `recipient`). Newest first.",
     tags=["citizen"],
     response_model=DataAccessPage,
     responses=problem_responses(UnknownParameter),
@@ -234,6 +237,7 @@ async def my_data_access(
                 by_role=e.actor_role,
                 by_station=e.actor_station,
                 request_id=e.request_id,
+                recipient=(e.details or {}).get("recipient") if e.action.startswith("share.use") else None,
             )
             for e in rows
         ],

@@ -1,0 +1,1 @@
+"""Sharing a certificate with a named recipient, with the holder's consent (docs/sharing.md)."""
