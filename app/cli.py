@@ -184,6 +184,12 @@ def cmd_verify_export(args: argparse.Namespace) -> int:
     return verify_export(args.arguments)
 
 
+def cmd_verify_credential(args: argparse.Namespace) -> int:
+    from app.credentials.cli import main as verify_credential
+
+    return verify_credential(args.arguments)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     _migrate(load_settings())
     return 0
@@ -351,6 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
         "arguments", nargs=argparse.REMAINDER, help="EXPORT [CHECKPOINT ...] --trust PEM [--anchor URL ...]"
     )
     verify_export.set_defaults(func=cmd_verify_export)
+
+    verify_credential = sub.add_parser(
+        "verify-credential",
+        help="verify a wallet credential (SD-JWT VC): signature, disclosures, vct, expiry, status list",
+        add_help=False,  # its own parser (app/credentials/cli.py) answers --help
+    )
+    verify_credential.add_argument("arguments", nargs=argparse.REMAINDER, help="FILE|- [--issuer URL] [--vct VCT]")
+    verify_credential.set_defaults(func=cmd_verify_credential)
     return parser
 
 
@@ -367,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["verify-export"]:  # its options, --help included, are its own parser's
         return cmd_verify_export(argparse.Namespace(arguments=argv[1:]))
+    if argv[:1] == ["verify-credential"]:
+        return cmd_verify_credential(argparse.Namespace(arguments=argv[1:]))
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

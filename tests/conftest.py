@@ -95,6 +95,7 @@ def settings(data_dir: Path, database_url: str) -> Settings:
         rate_limit_public_stats="10000/minute",
         rate_limit_reissue="10000/minute",
         rate_limit_stations="10000/minute",
+        rate_limit_shares="10000/minute",
         uploads_per_address=1000,  # tests/security/test_slow_clients.py serves with a tight bound
     )
 
