@@ -121,7 +121,9 @@ async def test_a_share_shows_the_certificate_revoked_after_a_clerk_revokes_it(cl
     serial, headers = await _issued(client, tokens)
     created = await _share(client, serial, headers, expires_in_days=7, fields=["serial"])
     revoked = await client.post(
-        f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(), json={"reason_code": "FRAUD_SUSPECTED", "reason": "x"}
+        f"/v1/certificates/{serial}/revoke",
+        headers=tokens.clerk(),
+        json={"reason_code": "FRAUD_SUSPECTED", "reason": "x"},
     )
     assert revoked.status_code == 200
     seen = await client.get(_path(created["url"]))
@@ -147,7 +149,9 @@ async def test_only_the_owner_makes_lists_and_revokes_shares(client, tokens):
     body = {"recipient": "x", "expires_in_days": 1}
     assert (await client.post(f"/v1/certificates/{serial}/shares", headers=stranger, json=body)).status_code == 404
     assert (await client.get(f"/v1/certificates/{serial}/shares", headers=stranger)).status_code == 404
-    assert (await client.delete(f"/v1/certificates/{serial}/shares/{created['id']}", headers=stranger)).status_code == 404
+    assert (
+        await client.delete(f"/v1/certificates/{serial}/shares/{created['id']}", headers=stranger)
+    ).status_code == 404
     for staff in (tokens.clerk(), tokens.auditor()):
         assert (await client.post(f"/v1/certificates/{serial}/shares", headers=staff, json=body)).status_code == 403
     assert (await client.post(f"/v1/certificates/{serial}/shares", json=body)).status_code == 401
