@@ -7,6 +7,7 @@ household-registration certificate and a kinship certificate about his son and, 
 being a matter for a window, books a slot at the nearest one, where a clerk marks him arrived; a clerk
 files a temporary identity certificate at the window and approves a residence registration from the
 review queue; the
+citizen shares his permit with an employer through a link and keeps it in his wallet as an SD-JWT VC; the
 eight PDFs are downloaded and verified as anyone holding them would (the replaced permits verify as
 superseded, naming their successor); an auditor checks the request log; the citizen sees who
 consulted his data.
@@ -19,6 +20,7 @@ temporary DATA_DIR, and stops it at the end.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -512,7 +514,7 @@ class Story:
         self.ok(f"{permit.serial} is now superseded by {renewed.serial}; the new one runs a year from the old expiry")
         return renewed
 
-    def address_change(self, citizen: dict[str, str], permit: Issued) -> None:
+    def address_change(self, citizen: dict[str, str], permit: Issued) -> Issued:
         self.step(f"{ZHANG_WEI.name} moves to {ZHANG_WEI_NEW_ADDRESS} and changes his permit's address")
         proof = proof_of_address_pdf(ZHANG_WEI, ZHANG_WEI_NEW_ADDRESS)
         material = self.api.call(
@@ -537,6 +539,52 @@ class Story:
         moved = self.expect_issued(application, who=ZHANG_WEI, owner_headers=citizen)
         permit.superseded_by = moved.serial
         self.ok(f"{permit.serial} is now superseded by {moved.serial}, with the same expiry")
+        return moved
+
+    def share_and_wallet(self, citizen: dict[str, str], permit: Issued) -> None:
+        self.step(f"{ZHANG_WEI.name} shares his permit with an employer, and keeps it in his wallet")
+        share = self.api.call(
+            "POST",
+            f"/v1/certificates/{permit.serial}/shares",
+            expect=(201,),
+            headers=citizen,
+            json={
+                "recipient": "上海某科技有限公司 人事部",
+                "expires_in_days": 14,
+                "fields": ["service", "holder_name", "id_number_masked", "expires_at"],
+                "notify": True,
+            },
+        ).json()
+        path = share["url"].removeprefix(self.public_base_url)
+        seen = self.api.call("GET", path).json()
+        if seen["status"] != "valid" or ZHANG_WEI.id_number in json.dumps(seen):
+            raise DemoError(f"the share link answered {seen}")
+        self.ok(f"share link for {share['recipient']} until {share['expires_at'][:10]}: {share['url']}")
+        self.ok(f"the recipient sees status {seen['status']} and only {', '.join(seen['fields'])} (no PDF)")
+
+        credential = self.api.call("GET", f"/v1/certificates/{permit.serial}/credential", headers=citizen).text
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / f"credential-{permit.serial}.sd-jwt").write_text(credential + "\n", encoding="ascii")
+        from app.credentials import sdjwt
+
+        shown = sdjwt.present(credential, keep={"holder_name", "expires_at"})
+        check = asyncio.run(self._verify_credential(shown))
+        if not check.valid:
+            raise DemoError(f"the wallet credential did not verify: {check.problem} {check.detail}")
+        self.ok(
+            f"wallet credential (SD-JWT VC, {check.vct}) saved; shown with only holder_name and expires_at it "
+            f"verifies: signature, disclosures, expiry, status list ({check.status})"
+        )
+        self.note(
+            f"verify it yourself: cityservices verify-credential {self.out_dir}/credential-{permit.serial}.sd-jwt "
+            f"--issuer {self.public_base_url}"
+        )
+
+    async def _verify_credential(self, presentation: str) -> Any:
+        from app.credentials.verifier import verify_credential
+
+        async with httpx.AsyncClient(timeout=30.0) as http:
+            return await verify_credential(presentation, http=http, trusted_issuers=[self.public_base_url])
 
     def window_filing(self, clerk: dict[str, str]) -> None:
         self.step(
@@ -736,7 +784,9 @@ class Story:
         for item in items:
             what = item.get("dataset") and f"{item['agency']}: {item['dataset']}" or item["action"]
             by = (item.get("by_role") or "-") + (f"@{item['by_station']}" if item.get("by_station") else "")
-            table.add_row(str(item["at"])[11:19], item["kind"], what, item.get("on_behalf_of") or "-", by)
+            # A share link's use names whom the holder shared with.
+            whom = item.get("on_behalf_of") or item.get("recipient") or "-"
+            table.add_row(str(item["at"])[11:19], item["kind"], what, whom, by)
         self.console.print(table)
 
     def summary(self, *, temporary: bool) -> None:
@@ -780,7 +830,8 @@ class Story:
         self.window_filing(clerk)
         self.review_queue(clerk)
         renewed = self.renewal(citizen, permit)
-        self.address_change(citizen, renewed)
+        moved = self.address_change(citizen, renewed)
+        self.share_and_wallet(citizen, moved)
         self.download_and_verify()
         self.audit()
         self.data_access()

@@ -75,8 +75,18 @@ def test_demo_exits_zero_and_tells_each_step(demo_run: tuple[subprocess.Complete
         "superseded by",
         "chain intact",
         "/verify/",
+        "/v1/shared/",
+        "wallet credential (SD-JWT VC",
     ):
         assert told in result.stdout, told
+
+
+def test_demo_leaves_a_wallet_credential_that_verifies(demo_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    result, out = demo_run
+    assert result.returncode == 0, result.stdout + result.stderr
+    [credential] = out.glob("credential-*.sd-jwt")
+    issuer_jwt, *disclosures, last = credential.read_text().strip().split("~")
+    assert issuer_jwt.count(".") == 2 and len(disclosures) == 8 and last == ""
 
 
 def test_demo_leaves_one_signed_pdf_per_service_with_readable_chinese_titles(
