@@ -141,7 +141,7 @@ async def _issuer_keys(http: httpx.AsyncClient, issuer: str) -> dict[str, jwt.Py
         metadata = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise _Refused("ISSUER_METADATA_UNAVAILABLE", f"cannot read the issuer's metadata: {exc}") from exc
-    if not isinstance(metadata, dict) or metadata.get("issuer", "").rstrip("/") != issuer.rstrip("/"):
+    if not isinstance(metadata, dict) or str(metadata.get("issuer", "")).rstrip("/") != issuer.rstrip("/"):
         raise _Refused("ISSUER_METADATA_MISMATCH", "the issuer's metadata names another issuer")
     keys: dict[str, jwt.PyJWK] = {}
     for jwk in (metadata.get("jwks") or {}).get("keys", []):
@@ -186,17 +186,18 @@ def _check_key_binding(
     nonce: str | None,
     now: float,
 ) -> None:
-    """A credential bound to a holder key (`cnf.jwk`) proves possession with a KB-JWT over this exact
-    presentation (`sd_hash`); one not bound has nothing to check (and may carry no KB-JWT)."""
+    """A credential bound to a holder key (`cnf.jwk`) is accepted only with a KB-JWT by that key over this
+    exact presentation (`sd_hash`); one bound to no key has nothing to check (and may carry no KB-JWT)."""
     cnf = payload.get("cnf")
     if parts.key_binding_jwt is None:
-        if cnf is not None and (audience is not None or nonce is not None):
+        # Bound to a key, it proves nothing without that key's signature: whoever copied it could show it.
+        if cnf is not None:
             raise _Refused("KEY_BINDING_MISSING", "a holder-bound credential was presented without a KB-JWT")
         return
     if not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
         raise _Refused("KEY_BINDING_UNEXPECTED", "a KB-JWT on a credential bound to no key")
-    holder = jwt.PyJWK(cnf["jwk"])
     try:
+        holder = jwt.PyJWK(cnf["jwk"])
         header = jwt.get_unverified_header(parts.key_binding_jwt)
         kb = jwt.decode(
             parts.key_binding_jwt,

@@ -178,7 +178,7 @@ async def open_share(
         if not page:
             raise
         return _unavailable_page(exc)
-    pdf_url = f"/v1/shared/{token}/pdf" if view.pdf_shared else None
+    pdf_url = share_url(str(runtime.settings.public_base_url), token) + "/pdf" if view.pdf_shared else None
     body = SharedCertificateOut(
         status=view.status,  # type: ignore[arg-type]  # public_status returns exactly these four
         recipient=view.share.recipient,
