@@ -29,7 +29,9 @@ well_known_router = APIRouter(tags=["public"])
 HolderJwk = Annotated[
     str | None,
     Query(
-        max_length=4096,
+        # base64url only (so ASCII): an RSA-4096 JWK fits, and the request line stays far below the header limit.
+        max_length=2048,
+        pattern=r"^[A-Za-z0-9_-]+$",
         description="The wallet's public key as a JWK (EC P-256 or RSA), base64url-encoded JSON: the credential is "
         "then bound to it (`cnf.jwk`), and a presentation needs a key-binding JWT signed with it.",
     ),
