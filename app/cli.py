@@ -1,4 +1,4 @@
-"""The `cityservices` command (CONTRACT §3)."""
+"""The `cityservices` command (README.md, "Commands")."""
 
 from __future__ import annotations
 
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     simulate.add_argument("--port", type=int, default=None, help="TCP port (default 8101 police, 8102 housing)")
     simulate.add_argument(
-        "--dataset", type=Path, help="dataset file (CONTRACT §9; default: $SIMULATOR_DATASET or the demo)"
+        "--dataset", type=Path, help="dataset file (integrations/datasets/README.md; default: $SIMULATOR_DATASET or the demo)"
     )
     simulate.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503 (0..1)")

@@ -1,4 +1,4 @@
-"""Settings from the environment (CONTRACT §2), validated once at start."""
+"""Settings from the environment (docs/configuration.md), validated once at start."""
 
 from __future__ import annotations
 
