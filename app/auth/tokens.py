@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import jwt
 from jwt.exceptions import PyJWKError, PyJWTError
+from jwt.types import Options
 
 from app.auth.jwks import MAX_KID_LENGTH, KeySource, KeysUnavailable
 from app.auth.token_kinds import is_id_token
@@ -222,7 +223,7 @@ class TokenVerifier:
         # Insertion order is recency order: a hit is moved to the end, the oldest is evicted first.
         self._verified: dict[str, _Verified] = {}
         # Built once: PyJWT reads it, it never changes.
-        self._options: dict[str, Any] = {
+        self._options: Options = {
             "verify_signature": True,
             "verify_aud": True,
             "verify_iat": True,
@@ -311,7 +312,11 @@ class TokenVerifier:
             # the token is refused; to say why, check the signature on its own and read the claims.
             raise InvalidToken(*self._why_refused(token, key, alg)) from None
 
-        problem = self._claims_problem(claims) or self._kind_problem(header, claims)
+        problem = self._claims_problem(claims)
+        if problem is None and is_id_token(header, claims):
+            # An ID token says who logged in to a client, not what an API may be asked: the client sent the
+            # wrong one of its two tokens (OpenID Connect Core 1.0 section 2, RFC 9068 section 1).
+            problem = ID_TOKEN, "an ID token is not an access token; send the access token"
         if problem is not None:
             raise InvalidToken(*problem)
         return claims, (kid if named_kid is not None else None), jwk
@@ -380,14 +385,6 @@ class TokenVerifier:
             return NOT_YET_VALID, "the token is not valid yet"
         if claims["iat"] > now + self.leeway_s:
             return ISSUED_IN_FUTURE, "the token claims to be issued in the future"
-        return None
-
-    @staticmethod
-    def _kind_problem(header: Mapping[str, Any], claims: Mapping[str, Any]) -> tuple[str, str] | None:
-        if is_id_token(header, claims):
-            # An ID token says who logged in to a client, not what an API may be asked; a client that sends
-            # one has picked the wrong token (OpenID Connect Core 1.0 section 2, RFC 9068 section 1).
-            return ID_TOKEN, "an ID token is not an access token; send the access token"
         return None
 
 

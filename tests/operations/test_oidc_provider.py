@@ -175,7 +175,11 @@ async def test_the_providers_role_values_are_mapped_to_ours(settings, issuer, ru
     citizen = login(
         issuer,
         sub=f"user-{uuid.uuid4()}",
-        claims={"cityservices": {"roles": ["cs-citizen", "offline_access"]}, "resident_id": ZHANG_WEI[0], "name": "张伟"},
+        claims={
+            "cityservices": {"roles": ["cs-citizen", "offline_access"]},
+            "resident_id": ZHANG_WEI[0],
+            "name": "张伟",
+        },
     ).access_token
     clerk = login(
         issuer,
