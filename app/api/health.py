@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.api.collaborators import Collaborators
 from app.api.deps import CollaboratorsDep
-from app.errors import NotFound
+from app.errors import NotFound, problem_responses
 from app.i18n import Text
 from app.observability import metrics_registry
 from app.stats.gauges import sample_backlogs, sample_breakers
@@ -79,7 +79,7 @@ async def _identity_provider(runtime: Collaborators) -> str:
     summary="Prometheus metrics",
     description="404 when METRICS_PORT is set: the metrics are then served on that port only.",
     response_class=Response,
-    responses={404: {"description": "METRICS_PORT is set: scrape that port"}},
+    responses=problem_responses(NotFound),
 )
 async def metrics(runtime: CollaboratorsDep) -> Response:
     if runtime.settings.metrics_port is not None:
