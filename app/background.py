@@ -17,6 +17,7 @@ from app.certificates import repository as certificates
 from app.clock import utc_now
 from app.materials.retention import delete_unattached
 from app.stats.gauges import sample_backlogs, sample_breakers
+from app.worker_health import Heartbeat
 
 logger = logging.getLogger("cityservices.worker")
 
@@ -26,12 +27,20 @@ RETENTION_SECONDS = 60.0  # how often it deletes materials no application used i
 
 
 async def run_forever(
-    collaborators: Collaborators, *, poll_seconds: float = POLL_SECONDS, stop: asyncio.Event | None = None
+    collaborators: Collaborators,
+    *,
+    poll_seconds: float = POLL_SECONDS,
+    stop: asyncio.Event | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
-    """Until cancelled, or until `stop` is set: then the pass under way finishes first (a drain)."""
+    """Until cancelled, or until `stop` is set: then the pass under way finishes first (a drain).
+
+    `heartbeat` is beaten at every turn of the loop (WORKER_HEALTH_PORT reports it)."""
     stop = stop or asyncio.Event()
     last_checkpoint = last_sample = last_retention = 0.0
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
         try:
             tried = await collaborators.worker.process_due()
             if time.monotonic() - last_checkpoint >= collaborators.settings.audit_checkpoint_seconds:

@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from app.api.collaborators import Collaborators
 from app.api.deps import CollaboratorsDep
+from app.errors import NotFound, problem_responses
+from app.i18n import Text
 from app.observability import metrics_registry
 from app.stats.gauges import sample_backlogs, sample_breakers
 
@@ -71,8 +73,18 @@ async def _identity_provider(runtime: Collaborators) -> str:
     return "ok" if loaded else "unavailable"
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    description="404 when METRICS_PORT is set: the metrics are then served on that port only.",
+    response_class=Response,
+    responses=problem_responses(NotFound),
+)
 async def metrics(runtime: CollaboratorsDep) -> Response:
+    if runtime.settings.metrics_port is not None:
+        # Not on the public listener: what the metrics say (routes, backlogs, breakers) is for operators.
+        raise NotFound(Text("指标仅在 METRICS_PORT 端口提供", "Metrics are served on METRICS_PORT only"))
     await sample_breakers(runtime.agencies)
     with suppress(TimeoutError):
         async with asyncio.timeout(1):
