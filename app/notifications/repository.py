@@ -5,6 +5,7 @@ the outbox and no event is taken by two of them at once."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, exists, func, literal, select, update
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application
 from app.certificates.models import Certificate
-from app.notifications.models import DEAD, PENDING, SENT, SKIPPED, OutboxEvent
+from app.notifications.models import DEAD, FAILED, PENDING, SENT, SKIPPED, OutboxEvent, SinkDelivery
 from app.stations.models import Appointment, AppointmentStatus
 
 
@@ -81,6 +82,81 @@ async def mark_failed(session: AsyncSession, event_id: int, *, error: str, retry
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def sinks_that_received(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, set[str]]:
+    """For each event, the sinks that already have it: a retry sends it to the others only."""
+    received: dict[int, set[str]] = {event_id: set() for event_id in event_ids}
+    if event_ids:
+        rows = await session.execute(
+            select(SinkDelivery.event_id, SinkDelivery.sink).where(
+                SinkDelivery.event_id.in_(event_ids), SinkDelivery.state == SENT
+            )
+        )
+        for event_id, sink in rows:
+            received[event_id].add(sink)
+    return received
+
+
+@dataclass(frozen=True)
+class SinkOutcome:
+    """One sink's attempt at one event: received (`error` None), failed (tried again with the event), or
+    failed for the last time (`dead`)."""
+
+    event_id: int
+    sink: str
+    error: str | None
+    dead: bool = False
+
+    @property
+    def state(self) -> str:
+        return SENT if self.error is None else DEAD if self.dead else FAILED
+
+
+async def record_sink_outcomes(session: AsyncSession, outcomes: Sequence[SinkOutcome], *, now: datetime) -> None:
+    """Each sink's state of each event, in one INSERT … ON CONFLICT DO UPDATE on both databases."""
+    if not outcomes:
+        return
+    rows = [
+        {
+            "event_id": o.event_id,
+            "sink": o.sink,
+            "state": o.state,
+            "attempts": 1,
+            "last_error": o.error[:500] if o.error else None,
+            "delivered_at": now if o.error is None else None,
+            "updated_at": now,
+        }
+        for o in outcomes
+    ]
+    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    statement = insert(SinkDelivery).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SinkDelivery.event_id, SinkDelivery.sink],
+            set_={
+                "state": statement.excluded.state,
+                "last_error": statement.excluded.last_error,
+                "delivered_at": statement.excluded.delivered_at,
+                "updated_at": statement.excluded.updated_at,
+                "attempts": SinkDelivery.attempts + 1,
+            },
+        )
+    )
+
+
+async def dead_sinks(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[str]]:
+    """For each dead-lettered event, the sinks that gave up on it (the others received it)."""
+    dead_to: dict[int, list[str]] = {event_id: [] for event_id in event_ids}
+    if event_ids:
+        rows = await session.execute(
+            select(SinkDelivery.event_id, SinkDelivery.sink)
+            .where(SinkDelivery.event_id.in_(event_ids), SinkDelivery.state == DEAD)
+            .order_by(SinkDelivery.sink)
+        )
+        for event_id, sink in rows:
+            dead_to[event_id].append(sink)
+    return dead_to
 
 
 async def dead(session: AsyncSession, *, limit: int = 100) -> list[OutboxEvent]:
