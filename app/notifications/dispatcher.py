@@ -30,7 +30,7 @@ from app.clock import SHANGHAI
 from app.config import Settings
 from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
-from app.notifications.broker import NatsSink
+from app.notifications.broker import NatsSink, StreamLimits
 from app.notifications.models import SKIPPED, OutboxEvent
 from app.notifications.repository import SinkOutcome
 from app.notifications.sinks import DeliveryFailed, Sink, WebhookSink
@@ -262,6 +262,11 @@ def sinks_from(settings: Settings) -> list[Sink]:
                 settings.notify_nats_url,
                 secret=settings.notify_webhook_secret,
                 timeout_s=settings.notify_timeout_seconds,
+                limits=StreamLimits(
+                    max_age_s=settings.notify_nats_max_age_seconds,
+                    max_bytes=settings.notify_nats_max_bytes,
+                    max_msgs=settings.notify_nats_max_msgs,
+                ),
             )
         )
     return sinks
