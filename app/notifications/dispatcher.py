@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import SHANGHAI
 from app.config import Settings
+from app.db.queue import Backoff
 from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
 from app.notifications.broker import NatsSink, StreamLimits
@@ -57,8 +57,7 @@ class DispatchPolicy:
 
     def retry_delay(self, attempts: int) -> timedelta:
         """2 s, 4 s, 8 s … up to an hour, with jitter so a recovering receiver is not hit all at once."""
-        base = min(self.backoff_base_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
-        return timedelta(seconds=base * random.uniform(0.8, 1.2))
+        return Backoff(self.backoff_base_s, self.backoff_max_s).delay(attempts)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The only place the outbox is queried. Claims follow app.applications.repository.claim_due: one
+"""The only place the outbox is queried. Claims are app.db.queue's, as the worker's of applications: one
 UPDATE … RETURNING over candidates chosen FOR UPDATE SKIP LOCKED on PostgreSQL, so dispatchers share
 the outbox and no event is taken by two of them at once."""
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application
 from app.certificates.models import Certificate
+from app.db.queue import Queue
 from app.notifications.models import DEAD, FAILED, PENDING, SENT, SKIPPED, OutboxEvent, SinkDelivery
 from app.stations.models import Appointment, AppointmentStatus
 
@@ -23,43 +24,23 @@ def _is_postgresql(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
+# The outbox, delivered by the dispatcher (app.db.queue: claims, leases, backoff); each claim counts an attempt.
+OUTBOX = Queue(
+    key=OutboxEvent.id,
+    due_at=OutboxEvent.next_attempt_at,
+    waiting=OutboxEvent.state == PENDING,
+    on_claim={OutboxEvent.attempts: OutboxEvent.attempts + 1},
+)
+
+
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEvent]:
     """Take up to `limit` due events, counting the attempt and pushing their next attempt past the lease:
     a dispatcher that dies before marking them leaves them due again when the lease ends."""
-    due = (
-        select(OutboxEvent.id)
-        .where(OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
-        .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
-        .limit(limit)
-    )
-    if _is_postgresql(session):
-        # Lock first, then update: inside `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
-        # PostgreSQL may rescan the subquery per row, skip the rows it has just updated, and so claim
-        # far more than n (measured: all 60 of 60 with n = 10).
-        chosen: Sequence[int] | ColumnElement[int] = list(
-            (await session.execute(due.with_for_update(skip_locked=True))).scalars()
-        )
-    else:
-        # SQLite: one statement, so the transaction begins by writing (a read first could lose its snapshot).
-        chosen = due.scalar_subquery()
-    claimed = await session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id.in_(chosen), OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
-        .values(next_attempt_at=lease_until, attempts=OutboxEvent.attempts + 1)
-        .returning(OutboxEvent.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(claimed.scalars())
-    events = (
-        list(
-            (
-                await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
-            ).scalars()
-        )
-        if ids
-        else []
-    )
-    return events
+    ids = await OUTBOX.claim(session, now=now, lease_until=lease_until, limit=limit)
+    if not ids:
+        return []
+    rows = await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
+    return list(rows.scalars())
 
 
 async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime, state: str = SENT) -> None:
