@@ -44,10 +44,15 @@ class Queue:
     waiting: ColumnElement[bool]  # which rows are in the queue at all
     # What a claim also sets, besides the lease: an attempt counted, a version bumped.
     on_claim: Mapping[InstrumentedAttribute[Any], Any] = field(default_factory=dict)
+    # The order among rows due at the same moment: only a column the (waiting, due_at) index already
+    # holds in order (an integer key is SQLite's rowid), else every due row is sorted at each claim.
+    tiebreak: tuple[InstrumentedAttribute[Any], ...] = ()
 
     async def claim(self, session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[Any]:
         """Take up to `limit` due rows, oldest due first; return their keys."""
-        due = select(self.key).where(self.waiting, self.due_at <= now).order_by(self.due_at, self.key).limit(limit)
+        due = (
+            select(self.key).where(self.waiting, self.due_at <= now).order_by(self.due_at, *self.tiebreak).limit(limit)
+        )
         chosen: Sequence[Any] | ColumnElement[Any]
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             # Lock first, then update: inside `UPDATE … WHERE key IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`

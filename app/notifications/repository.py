@@ -30,6 +30,7 @@ OUTBOX = Queue(
     due_at=OutboxEvent.next_attempt_at,
     waiting=OutboxEvent.state == PENDING,
     on_claim={OutboxEvent.attempts: OutboxEvent.attempts + 1},
+    tiebreak=(OutboxEvent.id,),
 )
 
 
