@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +22,8 @@ from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from app.settings_auth import AuthSettings, Environment, clear_text_off_host, in_production
+from app.integration_settings import IntegrationSettings, aims_at_link_local
+from app.settings_auth import Environment, clear_text_off_host, in_production
 
 __all__ = ["Environment", "Settings", "SettingsError", "aims_at_link_local", "load_settings"]
 
@@ -31,33 +31,9 @@ __all__ = ["Environment", "Settings", "SettingsError", "aims_at_link_local", "lo
 # The drivers the package installs. postgresql+psycopg is not one: psycopg is not a dependency, and SQLAlchemy
 # would only find that out at the first connection (a long traceback); refused here in one line instead.
 _ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
-# Instance-metadata services reached by name (Google, Alibaba Cloud, AWS, Azure's own names resolve to 169.254.x).
-_METADATA_HOSTS = {
-    "metadata",
-    "metadata.google.internal",
-    "metadata.aliyun.com",
-    "instance-data",
-    "instance-data.ec2.internal",
-}
-_METADATA_ADDRESSES = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
 
 
-def aims_at_link_local(host: str) -> bool:
-    """A link-local address (169.254.0.0/16, fe80::/10: where clouds serve instance metadata and its
-    credentials), a known metadata address or name."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name in _METADATA_HOSTS:
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_link_local or address in _METADATA_ADDRESSES
-
-
-class Settings(AuthSettings):
+class Settings(IntegrationSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
     data_dir: Path = Field(default=Path("./data"), description="dev keys, SQLite file, anything local")
@@ -81,9 +57,6 @@ class Settings(AuthSettings):
     housing_api_url: AnyHttpUrl | None = Field(default=None, description="housing base URL; unset = simulator")
     police_api_token: SecretStr | None = Field(default=None, description="bearer token sent to the police")
     housing_api_token: SecretStr | None = Field(default=None, description="bearer token sent to the housing bureau")
-    agency_client_cert_file: Path | None = Field(default=None, description="PEM client certificate for mutual TLS")
-    agency_client_key_file: Path | None = Field(default=None, description="PEM private key of that certificate")
-    agency_ca_file: Path | None = Field(default=None, description="PEM CA bundle the agencies' servers chain to")
     storage_url: str | None = Field(
         default=None, description="`s3://bucket/prefix` for materials and PDFs; unset = in the database"
     )
@@ -191,15 +164,6 @@ class Settings(AuthSettings):
     run_worker_in_process: bool | None = Field(
         default=None, description="run the background worker inside `serve` (default: outside production)"
     )
-    notify_webhook_url: AnyHttpUrl | None = Field(
-        default=None, description="where events are POSTed (10.4); unset = no webhook"
-    )
-    notify_webhook_secret: str | None = Field(
-        default=None, min_length=16, description="HMAC-SHA256 key of the webhook's X-Cityservices-Signature"
-    )
-    notify_nats_url: str | None = Field(default=None, description="NATS JetStream to publish events to; unset = none")
-    notify_timeout_seconds: float = Field(default=5.0, gt=0, description="one webhook or broker delivery attempt")
-    notify_max_attempts: int = Field(default=12, ge=1, description="delivery attempts before an event is dead-lettered")
     # Ports beside the public one (docs/deployment.md, "Ports"): scrapes and probes stay off the public listener.
     metrics_port: int | None = Field(
         default=None,
@@ -296,14 +260,6 @@ class Settings(AuthSettings):
             )
         return value
 
-    @field_validator("notify_webhook_url")
-    @classmethod
-    def _webhook_not_at_metadata(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        if value is not None and aims_at_link_local(value.host or ""):
-            # A link-local address is the cloud's instance metadata (credentials); no receiver lives there.
-            raise ValueError(f"{value.host} is a link-local / instance-metadata address, not a webhook receiver")
-        return value
-
     @field_validator("database_url")
     @classmethod
     def _async_database_url(cls, value: str | None) -> str | None:
@@ -325,9 +281,6 @@ class Settings(AuthSettings):
         "simulator_dataset",
         "stations_file",
         "signing_trusted_certs",
-        "agency_client_cert_file",
-        "agency_client_key_file",
-        "agency_ca_file",
     )
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
@@ -339,8 +292,6 @@ class Settings(AuthSettings):
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if (self.signing_key_file is None) != (self.signing_cert_file is None):
             raise ValueError("SIGNING_KEY_FILE and SIGNING_CERT_FILE must be set together")
-        if (self.agency_client_cert_file is None) != (self.agency_client_key_file is None):
-            raise ValueError("AGENCY_CLIENT_CERT_FILE and AGENCY_CLIENT_KEY_FILE must be set together")
         if self.environment is not Environment.production:
             return self
         refusals = {

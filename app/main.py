@@ -89,11 +89,13 @@ def _key_source(settings: Settings) -> KeySource:
     return StaticJwks.from_file(ensure_dev_keys(settings.data_dir))
 
 
-def _agency_credentials(settings: Settings, token: SecretStr | None) -> AgencyCredentials:
+def _agency_credentials(settings: Settings, agency: str, token: SecretStr | None) -> AgencyCredentials:
+    """The agency's own certificate and CA where set (POLICE_CLIENT_CERT_FILE …), else the shared ones."""
+    tls = settings.agency_tls(agency)
     return AgencyCredentials(
-        client_cert_file=settings.agency_client_cert_file,
-        client_key_file=settings.agency_client_key_file,
-        ca_file=settings.agency_ca_file,
+        client_cert_file=tls.client_cert_file,
+        client_key_file=tls.client_key_file,
+        ca_file=tls.ca_file,
         token=token.get_secret_value() if token else None,
     )
 
@@ -129,8 +131,8 @@ def build_collaborators(settings: Settings) -> Collaborators:
             deadline_s=settings.agency_deadline_seconds,
             breaker_reset_s=settings.agency_breaker_reset_seconds,
         ),
-        police_credentials=_agency_credentials(settings, settings.police_api_token),
-        housing_credentials=_agency_credentials(settings, settings.housing_api_token),
+        police_credentials=_agency_credentials(settings, "police", settings.police_api_token),
+        housing_credentials=_agency_credentials(settings, "housing", settings.housing_api_token),
     )
     issuer = CertificateIssuer(pdfs=pdfs, public_base_url=str(settings.public_base_url), storage=storage)
     return Collaborators(

@@ -5,7 +5,7 @@ from app.audit.models import AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
 from app.db.base import Base
 from app.materials.models import ApplicationMaterial, Material
-from app.notifications.models import OutboxEvent
+from app.notifications.models import OutboxEvent, SinkDelivery
 from app.oversight.models import PersonSearch
 from app.stations.models import Appointment, Slot
 
@@ -22,5 +22,6 @@ __all__ = [
     "Material",
     "OutboxEvent",
     "PersonSearch",
+    "SinkDelivery",
     "Slot",
 ]

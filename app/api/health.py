@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app.api.collaborators import Collaborators
 from app.api.deps import CollaboratorsDep
+from app.api.readiness import agency_reasons
 from app.errors import NotFound, problem_responses
 from app.i18n import Text
 from app.observability import metrics_registry
@@ -31,7 +32,8 @@ async def healthz() -> dict[str, str]:
     "discovery and its JWKS, or AUTH_JWKS_URL), even with an agency down (applications then wait in "
     "`pending_agency`). Each agency is probed with our credentials (cached a few seconds): `ok`, `unauthorized` "
     "(it refuses our token or certificate: 401/403), `tls_error` (no TLS session) or `unavailable` (no answer in "
-    "time, or 5xx); any other than `ok` is named in `unavailable`. 503 when the database is unreachable or no "
+    "time, or 5xx); any other than `ok` is named in `unavailable`, with a reason in Chinese and English in "
+    "`reasons`. 503 when the database is unreachable or no "
     "token could be checked (`identity_provider`: `unavailable`).",
     responses={503: {"description": "Not ready; the body says which dependency failed"}},
 )
@@ -48,8 +50,9 @@ async def readyz(runtime: CollaboratorsDep) -> JSONResponse:
     # keys to check a token with, every call would fail: not ready.
     ready = database == "ok" and identity_provider == "ok"
     unavailable = sorted(name for name, state in checks.items() if state != "ok")
+    body = {"status": "ready" if ready else "not_ready", "checks": checks, "unavailable": unavailable}
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks, "unavailable": unavailable},
+        {**body, "reasons": agency_reasons(agencies)},
         status_code=200 if ready else 503,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Awaitable
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from app.certificates.issuing import CertificateIssuer
 from app.certificates.lifecycle import mark_superseded, refuse_unless_current
 from app.certificates.models import Certificate
 from app.clock import SHANGHAI
+from app.db.queue import Backoff
 from app.db.uow import UnitOfWork
 from app.notifications.outbox import emit
 from app.observability import APPLICATIONS_DECIDED
@@ -34,6 +34,7 @@ from integrations.http import AgencyResponse
 
 RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 600.0
+AGENCY_BACKOFF = Backoff(RETRY_BASE_SECONDS, RETRY_MAX_SECONDS)
 
 
 def applicant_of(application: Application) -> Applicant:
@@ -73,8 +74,7 @@ def decide_as(
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter, so a recovering agency is not hit by every waiting case at once."""
-    base = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+    return AGENCY_BACKOFF.delay(attempts)
 
 
 async def examine(

@@ -1,5 +1,9 @@
 """Delivering the outbox at least once: claim due events, send each to every sink, mark the outcome.
 
+Each sink's state of each event is its own (app.notifications.models.SinkDelivery): a sink that received
+an event is not sent it again when another sink fails and the event is retried, so a broker that is
+down does not make webhook receivers get duplicates; a dead letter names the sinks that gave up.
+
 A dispatcher runs in `cityservices worker`, and inside `serve` in development. Several may share one
 outbox: a claim (app.notifications.repository.claim_due) leases its events, so no two dispatchers send
 an event in the same round; a dispatcher that dies after sending but before marking leaves its events
@@ -13,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -24,16 +27,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import SHANGHAI
 from app.config import Settings
+from app.db.queue import Backoff
 from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
-from app.notifications.broker import NatsSink
+from app.notifications.broker import NatsSink, StreamLimits
 from app.notifications.models import SKIPPED, OutboxEvent
+from app.notifications.repository import SinkOutcome
 from app.notifications.sinks import DeliveryFailed, Sink, WebhookSink
-from app.observability import log_fields
+from app.observability import NOTIFICATIONS_DEAD_LETTERED, log_fields
 
 logger = logging.getLogger("cityservices.notifications")
 
 DELIVERIES = Counter("cityservices_notifications_total", "Notification delivery attempts", ["outcome"])
+# An event's delivery: each sink that was sent it this round, with its error (None: received).
+Attempt = dict[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,7 @@ class DispatchPolicy:
 
     def retry_delay(self, attempts: int) -> timedelta:
         """2 s, 4 s, 8 s … up to an hour, with jitter so a recovering receiver is not hit all at once."""
-        base = min(self.backoff_base_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
-        return timedelta(seconds=base * random.uniform(0.8, 1.2))
+        return Backoff(self.backoff_base_s, self.backoff_max_s).delay(attempts)
 
 
 @dataclass
@@ -74,52 +80,72 @@ class Dispatcher:
             events = await repository.claim_due(
                 work.session, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
             )
+            received = await repository.sinks_that_received(work.session, [e.id for e in events])
             await work.commit()
         if not events:
             return 0
         if not self.sinks:
             # Nowhere to send (no webhook, no broker): the feed still shows them; replayable later.
-            await self._mark([e.id for e in events], [], now=now, state=SKIPPED)
+            async with self._uow() as work:
+                await repository.mark_sent(work.session, [e.id for e in events], now=now, state=SKIPPED)
+                await work.commit()
             return len(events)
         limit = asyncio.Semaphore(self.policy.concurrency)
 
-        async def attempt(event: OutboxEvent) -> str | None:
+        async def attempt(event: OutboxEvent) -> Attempt:
             async with limit:
-                return await self._deliver(event)
+                return await self._deliver(event, received=received[event.id])
 
-        errors = await asyncio.gather(*(attempt(e) for e in events))
-        delivered = [e.id for e, error in zip(events, errors, strict=True) if error is None]
-        failed = [(e, error) for e, error in zip(events, errors, strict=True) if error is not None]
-        await self._mark(delivered, failed, now=datetime.now(UTC))
+        attempts = await asyncio.gather(*(attempt(e) for e in events))
+        await self._mark(list(zip(events, attempts, strict=True)), now=datetime.now(UTC))
         return len(events)
 
-    async def _deliver(self, event: OutboxEvent) -> str | None:
+    async def _deliver(self, event: OutboxEvent, *, received: set[str]) -> Attempt:
+        """Send the event to each sink that has not received it, each on its own: one that fails keeps
+        the event from none of the others."""
         payload = event.payload()
+        attempt: Attempt = {}
         for sink in self.sinks:
+            if sink.name in received:
+                continue
             try:
                 await sink.deliver(payload, sent_at=datetime.now(UTC))
             except DeliveryFailed as exc:
-                DELIVERIES.labels("retry" if event.attempts < self.policy.max_attempts else "dead").inc()
                 logger.warning(
                     "notification not delivered",
                     extra=log_fields(
                         event_id=event.id, type=event.type, sink=sink.name, attempts=event.attempts, error=str(exc)
                     ),
                 )
-                return f"{sink.name}: {exc}"
-        DELIVERIES.labels("delivered").inc()
-        return None
+                attempt[sink.name] = str(exc)
+            else:
+                attempt[sink.name] = None
+        return attempt
 
-    async def _mark(
-        self, delivered: list[int], failed: list[tuple[OutboxEvent, str]], *, now: datetime, state: str = "sent"
-    ) -> None:
+    async def _mark(self, attempts: list[tuple[OutboxEvent, Attempt]], *, now: datetime) -> None:
+        delivered: list[int] = []
+        outcomes: list[SinkOutcome] = []
+        counted: list[tuple[str, list[str]]] = []  # each event's outcome, and the sinks that gave up on it
         async with self._uow() as work:
-            await repository.mark_sent(work.session, delivered, now=now, state=state)
-            for event, error in failed:
+            for event, attempt in attempts:
                 exhausted = event.attempts >= self.policy.max_attempts
+                failed = {sink: error for sink, error in attempt.items() if error is not None}
+                outcomes += [SinkOutcome(event.id, sink, error, dead=exhausted) for sink, error in attempt.items()]
+                if not failed:
+                    delivered.append(event.id)
+                    counted.append(("delivered", []))
+                    continue
+                counted.append(("dead", list(failed)) if exhausted else ("retry", []))
                 retry_at = None if exhausted else now + self.policy.retry_delay(event.attempts)
+                error = "; ".join(f"{sink}: {message}" for sink, message in failed.items())
                 await repository.mark_failed(work.session, event.id, error=error, retry_at=retry_at)
+            await repository.record_sink_outcomes(work.session, outcomes, now=now)
+            await repository.mark_sent(work.session, delivered, now=now)
             await work.commit()
+        for outcome, dead_to in counted:
+            DELIVERIES.labels(outcome).inc()
+            for sink in dead_to:
+                NOTIFICATIONS_DEAD_LETTERED.labels(sink).inc()
 
     async def remind_expiring(self, *, now: datetime | None = None) -> int:
         """One `certificate.expiring` event per certificate, 30 days before it ends; never a second."""
@@ -235,6 +261,11 @@ def sinks_from(settings: Settings) -> list[Sink]:
                 settings.notify_nats_url,
                 secret=settings.notify_webhook_secret,
                 timeout_s=settings.notify_timeout_seconds,
+                limits=StreamLimits(
+                    max_age_s=settings.notify_nats_max_age_seconds,
+                    max_bytes=settings.notify_nats_max_bytes,
+                    max_msgs=settings.notify_nats_max_msgs,
+                ),
             )
         )
     return sinks

@@ -1,10 +1,11 @@
-"""The only place the outbox is queried. Claims follow app.applications.repository.claim_due: one
+"""The only place the outbox is queried. Claims are app.db.queue's, as the worker's of applications: one
 UPDATE … RETURNING over candidates chosen FOR UPDATE SKIP LOCKED on PostgreSQL, so dispatchers share
 the outbox and no event is taken by two of them at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Row, exists, func, literal, select, update
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application
 from app.certificates.models import Certificate
-from app.notifications.models import DEAD, PENDING, SENT, SKIPPED, OutboxEvent
+from app.db.queue import Queue
+from app.notifications.models import DEAD, FAILED, PENDING, SENT, SKIPPED, OutboxEvent, SinkDelivery
 from app.stations.models import Appointment, AppointmentStatus
 
 
@@ -22,43 +24,24 @@ def _is_postgresql(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
+# The outbox, delivered by the dispatcher (app.db.queue: claims, leases, backoff); each claim counts an attempt.
+OUTBOX = Queue(
+    key=OutboxEvent.id,
+    due_at=OutboxEvent.next_attempt_at,
+    waiting=OutboxEvent.state == PENDING,
+    on_claim={OutboxEvent.attempts: OutboxEvent.attempts + 1},
+    tiebreak=(OutboxEvent.id,),
+)
+
+
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEvent]:
     """Take up to `limit` due events, counting the attempt and pushing their next attempt past the lease:
     a dispatcher that dies before marking them leaves them due again when the lease ends."""
-    due = (
-        select(OutboxEvent.id)
-        .where(OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
-        .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
-        .limit(limit)
-    )
-    if _is_postgresql(session):
-        # Lock first, then update: inside `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
-        # PostgreSQL may rescan the subquery per row, skip the rows it has just updated, and so claim
-        # far more than n (measured: all 60 of 60 with n = 10).
-        chosen: Sequence[int] | ColumnElement[int] = list(
-            (await session.execute(due.with_for_update(skip_locked=True))).scalars()
-        )
-    else:
-        # SQLite: one statement, so the transaction begins by writing (a read first could lose its snapshot).
-        chosen = due.scalar_subquery()
-    claimed = await session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id.in_(chosen), OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
-        .values(next_attempt_at=lease_until, attempts=OutboxEvent.attempts + 1)
-        .returning(OutboxEvent.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(claimed.scalars())
-    events = (
-        list(
-            (
-                await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
-            ).scalars()
-        )
-        if ids
-        else []
-    )
-    return events
+    ids = await OUTBOX.claim(session, now=now, lease_until=lease_until, limit=limit)
+    if not ids:
+        return []
+    rows = await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
+    return list(rows.scalars())
 
 
 async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime, state: str = SENT) -> None:
@@ -81,6 +64,81 @@ async def mark_failed(session: AsyncSession, event_id: int, *, error: str, retry
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def sinks_that_received(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, set[str]]:
+    """For each event, the sinks that already have it: a retry sends it to the others only."""
+    received: dict[int, set[str]] = {event_id: set() for event_id in event_ids}
+    if event_ids:
+        rows = await session.execute(
+            select(SinkDelivery.event_id, SinkDelivery.sink).where(
+                SinkDelivery.event_id.in_(event_ids), SinkDelivery.state == SENT
+            )
+        )
+        for event_id, sink in rows:
+            received[event_id].add(sink)
+    return received
+
+
+@dataclass(frozen=True)
+class SinkOutcome:
+    """One sink's attempt at one event: received (`error` None), failed (tried again with the event), or
+    failed for the last time (`dead`)."""
+
+    event_id: int
+    sink: str
+    error: str | None
+    dead: bool = False
+
+    @property
+    def state(self) -> str:
+        return SENT if self.error is None else DEAD if self.dead else FAILED
+
+
+async def record_sink_outcomes(session: AsyncSession, outcomes: Sequence[SinkOutcome], *, now: datetime) -> None:
+    """Each sink's state of each event, in one INSERT … ON CONFLICT DO UPDATE on both databases."""
+    if not outcomes:
+        return
+    rows = [
+        {
+            "event_id": o.event_id,
+            "sink": o.sink,
+            "state": o.state,
+            "attempts": 1,
+            "last_error": o.error[:500] if o.error else None,
+            "delivered_at": now if o.error is None else None,
+            "updated_at": now,
+        }
+        for o in outcomes
+    ]
+    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    statement = insert(SinkDelivery).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SinkDelivery.event_id, SinkDelivery.sink],
+            set_={
+                "state": statement.excluded.state,
+                "last_error": statement.excluded.last_error,
+                "delivered_at": statement.excluded.delivered_at,
+                "updated_at": statement.excluded.updated_at,
+                "attempts": SinkDelivery.attempts + 1,
+            },
+        )
+    )
+
+
+async def dead_sinks(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[str]]:
+    """For each dead-lettered event, the sinks that gave up on it (the others received it)."""
+    dead_to: dict[int, list[str]] = {event_id: [] for event_id in event_ids}
+    if event_ids:
+        rows = await session.execute(
+            select(SinkDelivery.event_id, SinkDelivery.sink)
+            .where(SinkDelivery.event_id.in_(event_ids), SinkDelivery.state == DEAD)
+            .order_by(SinkDelivery.sink)
+        )
+        for event_id, sink in rows:
+            dead_to[event_id].append(sink)
+    return dead_to
 
 
 async def dead(session: AsyncSession, *, limit: int = 100) -> list[OutboxEvent]:
