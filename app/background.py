@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from app.api.collaborators import Collaborators
 from app.audit.checkpoints import make_checkpoint
+from app.certificates import repository as certificates
 from app.clock import utc_now
 from app.materials.retention import delete_unattached
 from app.stats.gauges import sample_backlogs, sample_breakers
@@ -45,6 +46,7 @@ async def run_forever(
                     storage=collaborators.storage,
                     now=utc_now(),
                     keep_for=timedelta(hours=collaborators.settings.unattached_material_hours),
+                    other_holders=(certificates.holds_bytes,),
                 )
                 last_retention = time.monotonic()
             if time.monotonic() - last_sample >= SAMPLE_SECONDS:

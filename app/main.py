@@ -30,6 +30,7 @@ from app.auth.jwks import KeySource, RemoteJwks, StaticJwks
 from app.auth.oidc import OidcJwks
 from app.auth.principal import ClaimNames
 from app.auth.tokens import TokenVerifier
+from app.casework.endpoints import router as casework_router
 from app.catalogue.endpoints import router as services_router
 from app.certificates.endpoints import page_router, public_router
 from app.certificates.endpoints import router as certificates_router
@@ -248,6 +249,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         materials_router,
         applications_router,
         certificates_router,
+        casework_router,
         public_router,
         audit_router,
         stats_router,

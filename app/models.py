@@ -4,13 +4,14 @@ from app.applications.models import Application, IdempotencyRecord
 from app.audit.models import AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
 from app.db.base import Base
-from app.materials.models import Material
+from app.materials.models import ApplicationMaterial, Material
 from app.notifications.models import OutboxEvent, SinkDelivery
 from app.oversight.models import PersonSearch
 from app.stations.models import Appointment, Slot
 
 __all__ = [
     "Application",
+    "ApplicationMaterial",
     "Appointment",
     "AuditCheckpoint",
     "AuditEvent",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.applications.status import Status
@@ -81,13 +81,3 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     application_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class ApplicationMaterial(Base):
-    """A material attached to an application: at filing, or later when a clerk asked for more (补正)."""
-
-    __tablename__ = "application_materials"
-
-    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), primary_key=True)
-    material_id: Mapped[str] = mapped_column(String(36), ForeignKey("materials.id"), primary_key=True)
-    attached_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

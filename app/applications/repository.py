@@ -10,12 +10,12 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, undefer
 
-from app.applications.models import Application, ApplicationMaterial, IdempotencyRecord
+from app.applications.models import Application, IdempotencyRecord
 from app.applications.states import OPEN, Status
 from app.certificates.models import Certificate, CertificateStatus
 from app.db.locks import lock_until_transaction_ends
 from app.db.queue import Queue
-from app.materials.models import Material
+from app.materials.models import ApplicationMaterial, Material
 
 
 async def get(session: AsyncSession, application_id: str) -> Application | None:

@@ -21,11 +21,12 @@ from app.catalogue.decisions import AGENCY_UNAVAILABLE, reason_dict, verdict_fro
 from app.catalogue.registry import SERVICES
 from app.certificates import repository as certificates_repository
 from app.certificates.issuing import CertificateIssuer
+from app.certificates.lifecycle import mark_superseded, refuse_unless_current
 from app.certificates.models import Certificate
-from app.certificates.supersession import refuse_unless_current, supersede
 from app.clock import SHANGHAI
 from app.db.queue import Backoff
 from app.db.uow import UnitOfWork
+from app.notifications.outbox import emit
 from app.observability import APPLICATIONS_DECIDED
 from integrations.agencies import Agencies
 from integrations.errors import AgencyError
@@ -214,7 +215,9 @@ async def issue(
         current_key=f"{service.family.name}:{application.applicant_id_hash}" if service.family else None,
     )
     for old in displaced:
-        supersede(work.session, old, certificate, application=application, at=now)
+        # The holder is told, in this transaction; `application` is the one that replaced it.
+        mark_superseded(old, certificate, at=now)
+        emit(work.session, certificate=old, application=application, change="superseded", at=now)
     return certificate
 
 
