@@ -12,10 +12,13 @@ import time
 from datetime import timedelta
 
 from app.api.collaborators import Collaborators
+from app.applications.reminders import expiring_certificates
 from app.audit.checkpoints import make_checkpoint
 from app.certificates import repository as certificates
 from app.clock import utc_now
 from app.materials.retention import delete_unattached
+from app.notifications.dispatcher import ReminderScan
+from app.stations.announcements import tomorrows_appointments
 from app.stats.gauges import sample_backlogs, sample_breakers
 from app.worker_health import Heartbeat
 
@@ -24,6 +27,8 @@ logger = logging.getLogger("cityservices.worker")
 POLL_SECONDS = 1.0
 SAMPLE_SECONDS = 15.0  # how often the worker refreshes the backlog gauges its /metrics shows
 RETENTION_SECONDS = 60.0  # how often it deletes materials no application used in time
+# What the notification dispatcher announces without a change to announce it.
+REMINDERS: tuple[ReminderScan, ...] = (expiring_certificates, tomorrows_appointments)
 
 
 async def run_forever(

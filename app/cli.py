@@ -129,7 +129,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.audit.sealing import Sealer
-    from app.background import run_forever
+    from app.background import REMINDERS, run_forever
     from app.main import build_collaborators
     from app.notifications.dispatcher import build_dispatcher
     from app.observability import configure_logging, serve_metrics
@@ -152,7 +152,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         # The worker's own events (and any a dead process left unsealed) are sealed here too.
         sealer = Sealer(runtime.sessionmaker)
         sealer.start()
-        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker)
+        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker, REMINDERS)
         dispatcher.start()
         try:
             await run_forever(runtime, stop=stop, heartbeat=heartbeat)

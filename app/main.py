@@ -187,10 +187,10 @@ def _lifespan(
         worker: asyncio.Task[None] | None = None
         dispatcher: Dispatcher | None = None
         if settings.worker_in_process and start_worker:
-            from app.background import run_forever
+            from app.background import REMINDERS, run_forever
 
             worker = asyncio.create_task(run_forever(collaborators), name="pending-agency-worker")
-            dispatcher = build_dispatcher(settings, collaborators.sessionmaker)
+            dispatcher = build_dispatcher(settings, collaborators.sessionmaker, REMINDERS)
             dispatcher.start()
         install_collaborators(app, collaborators)
         if freeze_heap:

@@ -6,14 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.applications.status import Status
+from app.applications.states import OPEN, Status
 from app.db.base import Base, UtcDateTime, utcnow
 from app.db.types import StrEnumType
 
-# states.OPEN spelled for the partial index (states imports the outbox, which imports these models);
-# tests/applications/test_review.py keeps the two the same.
-OPEN_STATUS_VALUES = ("needs_materials", "needs_review", "pending_agency", "submitted", "verifying")
-OPEN_STATUSES_SQL = "status IN ({})".format(", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES))
+OPEN_STATUSES_SQL = "status IN ({})".format(", ".join(f"'{value}'" for value in sorted(OPEN)))
 
 
 class Application(Base):

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.applications import repository
+from app.applications.announcements import tell_certificate_changed
 from app.applications.models import Application
 from app.applications.records import ApplicantCertificates, as_held
 from app.applications.states import Actor, Event, Status, fire
@@ -26,7 +27,6 @@ from app.certificates.models import Certificate
 from app.clock import SHANGHAI
 from app.db.queue import Backoff
 from app.db.uow import UnitOfWork
-from app.notifications.outbox import emit
 from app.observability import APPLICATIONS_DECIDED
 from integrations.agencies import Agencies
 from integrations.errors import AgencyError
@@ -217,7 +217,7 @@ async def issue(
     for old in displaced:
         # The holder is told, in this transaction; `application` is the one that replaced it.
         mark_superseded(old, certificate, at=now)
-        emit(work.session, certificate=old, application=application, change="superseded", at=now)
+        tell_certificate_changed(work.session, old, application, "superseded", at=now)
     return certificate
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from app.applications import repository as applications
 from app.applications import workflow
+from app.applications.announcements import tell_certificate_changed
 from app.applications.errors import ConcurrentChange
 from app.applications.models import Application
 from app.audit.context import RequestContext
@@ -23,7 +24,6 @@ from app.certificates.service import visible
 from app.clock import Clock
 from app.db.uow import UnitOfWork
 from app.identity.subjects import SubjectHasher
-from app.notifications.outbox import emit
 
 
 async def _case_of(work: UnitOfWork, certificate: Certificate) -> Application:
@@ -51,7 +51,7 @@ async def revoke(
     lifecycle.mark_revoked(
         certificate, at=at, by=f"{principal.sub}@{principal.station_id}", reason=reason, reason_code=reason_code
     )
-    emit(work.session, certificate=certificate, application=case, change="revoked", at=at)
+    tell_certificate_changed(work.session, certificate, case, "revoked", at=at)
     await work.commit(stale=ConcurrentChange)
     return certificate
 

@@ -10,7 +10,7 @@ an event in the same round; a dispatcher that dies after sending but before mark
 due again when the lease ends, and they are sent again with the same `id` (receivers dedupe by it).
 A failure is retried with exponential backoff and, after `max_attempts`, dead-lettered for an operator
 (`cityservices notifications --failed`, `--replay ID`). The same loop writes expiry reminders and the
-day-before reminders of appointments at a window.
+day-before reminders of appointments at a window, from the scans it is given.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,13 +26,13 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.clock import SHANGHAI
 from app.config import Settings
 from app.db.queue import Backoff
 from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
 from app.notifications.broker import NatsSink, StreamLimits
 from app.notifications.models import SKIPPED, OutboxEvent
+from app.notifications.outbox import Announcement
 from app.notifications.repository import SinkOutcome
 from app.notifications.sinks import DeliveryFailed, Sink, WebhookSink
 from app.observability import NOTIFICATIONS_DEAD_LETTERED, log_fields
@@ -41,6 +42,8 @@ logger = logging.getLogger("cityservices.notifications")
 DELIVERIES = Counter("cityservices_notifications_total", "Notification delivery attempts", ["outcome"])
 # An event's delivery: each sink that was sent it this round, with its error (None: received).
 Attempt = dict[str, str | None]
+# A reminder scan: given a session and the time, what is due to be announced now.
+ReminderScan = Callable[[AsyncSession, datetime], Awaitable[list[Announcement]]]
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,7 @@ class DispatchPolicy:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 3600.0
     poll_seconds: float = 0.5
-    expiry_window: timedelta = timedelta(days=30)
-    expiry_scan_seconds: float = 300.0
+    reminder_scan_seconds: float = 300.0
 
     def retry_delay(self, attempts: int) -> timedelta:
         """2 s, 4 s, 8 s … up to an hour, with jitter so a recovering receiver is not hit all at once."""
@@ -65,6 +67,9 @@ class Dispatcher:
     sessionmaker: async_sessionmaker[AsyncSession]
     sinks: list[Sink]
     policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    # What is due to be announced without a change to announce it (a certificate about to end, tomorrow's
+    # appointments): scans the composition hands in, so that this package reads no domain's tables.
+    reminders: Sequence[ReminderScan] = ()
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _wake: asyncio.Event | None = field(default=None, init=False, repr=False)
 
@@ -147,50 +152,23 @@ class Dispatcher:
             for sink in dead_to:
                 NOTIFICATIONS_DEAD_LETTERED.labels(sink).inc()
 
-    async def remind_expiring(self, *, now: datetime | None = None) -> int:
-        """One `certificate.expiring` event per certificate, 30 days before it ends; never a second."""
+    async def remind(self, *, now: datetime | None = None) -> int:
+        """Write what each reminder scan finds due (at most once each: their dedupe keys); how many."""
         now = now or datetime.now(UTC)
-        # The scan and the writes are two units of work: on SQLite a transaction that read and then writes
-        # can lose to another writer.
-        async with self._uow() as work:
-            rows = await repository.expiring_without_reminder(
-                work.session, now=now, window=self.policy.expiry_window, limit=200
-            )
-            reminders = [
-                outbox.certificate_event(
-                    certificate=certificate,
-                    application=application,
-                    change="expiring",
-                    at=now,
-                    dedupe_key=repository.expiry_key(certificate.serial),
-                )
-                for certificate, application in rows
-            ]
-        return await self._write_once(reminders)
+        written = 0
+        for scan in self.reminders:
+            # The scan and the writes are two units of work: on SQLite a transaction that read and then
+            # writes can lose to another writer.
+            async with self._uow() as work:
+                due = await scan(work.session, now)
+            written += await self._write_once(due)
+        return written
 
-    async def remind_appointments(self, *, now: datetime | None = None) -> int:
-        """One `appointment.reminder` the day before (Shanghai days) for every appointment still booked
-        for tomorrow; never a second. One booked today for today gets none: its booking was the news."""
-        now = now or datetime.now(UTC)
-        tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
-        starting_from = datetime.combine(tomorrow, datetime.min.time(), tzinfo=SHANGHAI)
-        async with self._uow() as work:
-            appointments = await repository.appointments_without_reminder(
-                work.session, starting_from=starting_from, starting_before=starting_from + timedelta(days=1), limit=200
-            )
-            reminders = [
-                outbox.appointment_event(
-                    appointment=a, change="reminder", at=now, dedupe_key=repository.reminder_key(a.id)
-                )
-                for a in appointments
-            ]
-        return await self._write_once(reminders)
-
-    async def _write_once(self, events: list[OutboxEvent]) -> int:
+    async def _write_once(self, announcements: list[Announcement]) -> int:
         written = 0
         async with self._uow() as work:
-            for event in events:
-                written += await repository.add_once(work.session, event)
+            for announcement in announcements:
+                written += await repository.add_once(work.session, announcement.row())
             await work.commit()
         return written
 
@@ -204,9 +182,8 @@ class Dispatcher:
             while True:
                 tried = 0
                 try:
-                    if time.monotonic() - last_scan >= self.policy.expiry_scan_seconds:
-                        await self.remind_expiring()
-                        await self.remind_appointments()
+                    if time.monotonic() - last_scan >= self.policy.reminder_scan_seconds:
+                        await self.remind()
                         last_scan = time.monotonic()
                     tried = await self.run_once()
                 except asyncio.CancelledError:
@@ -271,5 +248,9 @@ def sinks_from(settings: Settings) -> list[Sink]:
     return sinks
 
 
-def build_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    return Dispatcher(sessionmaker, sinks_from(settings), DispatchPolicy(max_attempts=settings.notify_max_attempts))
+def build_dispatcher(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], reminders: Sequence[ReminderScan]
+) -> Dispatcher:
+    return Dispatcher(
+        sessionmaker, sinks_from(settings), DispatchPolicy(max_attempts=settings.notify_max_attempts), reminders
+    )

@@ -1,4 +1,4 @@
-"""The only place the outbox is queried. Claims are app.db.queue's, as the worker's of applications: one
+"""Where the outbox is queried (besides the reminder scans' test of a dedupe key). Claims are app.db.queue's, as the worker's of applications: one
 UPDATE … RETURNING over candidates chosen FOR UPDATE SKIP LOCKED on PostgreSQL, so dispatchers share
 the outbox and no event is taken by two of them at once."""
 
@@ -6,18 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, exists, func, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import Application
-from app.certificates.models import Certificate
 from app.db.queue import Queue
 from app.notifications.models import DEAD, FAILED, PENDING, SENT, SKIPPED, OutboxEvent, SinkDelivery
-from app.stations.models import Appointment, AppointmentStatus
 
 
 def _is_postgresql(session: AsyncSession) -> bool:
@@ -167,70 +164,6 @@ async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None
         return list(rows.scalars())
     rows = await session.execute(query.order_by(OutboxEvent.id.desc()).limit(limit))
     return list(reversed(rows.scalars().all()))
-
-
-async def expiring_without_reminder(
-    session: AsyncSession, *, now: datetime, window: timedelta, limit: int
-) -> Sequence[Row[Certificate, Application]]:
-    """Valid certificates ending within `window` that have no reminder yet. A certificate valid for less
-    than the window in all (a 30-day temporary certificate) gets none: it would be told at issue."""
-    reminded = exists().where(OutboxEvent.dedupe_key == literal(EXPIRY_KEY_PREFIX) + Certificate.serial)
-    rows = await session.execute(
-        select(Certificate, Application)
-        .join(Application, Application.id == Certificate.application_id)
-        .where(
-            Certificate.status == "issued",
-            Certificate.expires_at > now,
-            Certificate.expires_at <= now + window,
-            _valid_longer_than(session, window),
-            ~reminded,
-        )
-        .order_by(Certificate.expires_at)
-        .limit(limit)
-    )
-    return rows.all()
-
-
-EXPIRY_KEY_PREFIX = "certificate.expiring:"
-
-
-def expiry_key(serial: str) -> str:
-    return EXPIRY_KEY_PREFIX + serial
-
-
-def _valid_longer_than(session: AsyncSession, window: timedelta) -> ColumnElement[bool]:
-    if _is_postgresql(session):
-        return Certificate.expires_at - Certificate.issued_at > window
-    # SQLite keeps timestamps as text: compare in days.
-    days = func.julianday(Certificate.expires_at) - func.julianday(Certificate.issued_at)
-    return days > window.total_seconds() / 86400
-
-
-REMINDER_KEY_PREFIX = "appointment.reminder:"
-
-
-def reminder_key(appointment_id: str) -> str:
-    return REMINDER_KEY_PREFIX + appointment_id
-
-
-async def appointments_without_reminder(
-    session: AsyncSession, *, starting_from: datetime, starting_before: datetime, limit: int
-) -> list[Appointment]:
-    """Appointments still booked whose slot starts in [`starting_from`, `starting_before`) and that have no
-    reminder yet."""
-    reminded = exists().where(OutboxEvent.dedupe_key == literal(REMINDER_KEY_PREFIX) + Appointment.id)
-    rows = await session.execute(
-        select(Appointment)
-        .where(
-            Appointment.status == AppointmentStatus.booked,
-            Appointment.starts_at >= starting_from,
-            Appointment.starts_at < starting_before,
-            ~reminded,
-        )
-        .order_by(Appointment.starts_at, Appointment.id)
-        .limit(limit)
-    )
-    return list(rows.scalars())
 
 
 async def add_once(session: AsyncSession, event: OutboxEvent) -> bool:
