@@ -25,7 +25,6 @@ from app.applications.errors import (
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -52,7 +51,14 @@ from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
 from app.catalogue.registry import FILING_REFUSALS
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.clock import utc_now
-from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import (
+    JSON_BODY_ERRORS,
+    ConcurrentChange,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    problem_responses,
+)
 from app.identity.id_number import IdNumber
 from app.stations.errors import InvalidLocation, UnknownDistrict
 

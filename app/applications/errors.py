@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+# Re-exported until app.certificates imports it from app.errors (that package is being edited elsewhere).
+from app.errors import ConcurrentChange as ConcurrentChange
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.i18n import Text
 
@@ -73,14 +75,6 @@ class SearchNotAllowed(Forbidden):
         "只有民警和审计人员可以按身份证号、证书编号或核验码查找",
         "Only staff may search by id number, serial or verification code",
     )
-
-
-class ConcurrentChange(Conflict):
-    """The optimistic lock lost: an application, or its certificate, changed between our read and our commit
-    (app.db.uow raises it for the domain that passes it as `stale`)."""
-
-    code = "CONCURRENT_CHANGE"
-    title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")
 
 
 class WindowOnlyService(Conflict):

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.applications import repository, workflow
-from app.applications.errors import ConcurrentChange
 from app.applications.service import Outcome, check_materials, visible
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.context import RequestContext
@@ -17,6 +16,7 @@ from app.auth.separation import ensure_not_own_case
 from app.certificates.issuing import CertificateIssuer
 from app.clock import SHANGHAI, Clock
 from app.db.uow import UnitOfWork
+from app.errors import ConcurrentChange
 from integrations.agencies import Agencies
 
 

@@ -18,7 +18,6 @@ from app.applications.errors import (
     ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -47,6 +46,7 @@ from app.certificates.models import Certificate
 from app.clock import SHANGHAI, Clock
 from app.cursor import decode_cursor, encode_cursor
 from app.db.uow import UnitOfWork
+from app.errors import ConcurrentChange
 from app.identity.subjects import SubjectHasher
 from app.materials import repository as materials
 from app.materials.models import Material

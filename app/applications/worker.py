@@ -10,7 +10,6 @@ import logging
 from datetime import datetime, timedelta
 
 from app.applications import repository, workflow
-from app.applications.errors import ConcurrentChange
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.events import AuditEntry
 from app.audit.service import AuditLog
@@ -18,6 +17,7 @@ from app.catalogue.decisions import MATERIALS_NOT_SUPPLIED, reason_dict
 from app.certificates.issuing import CertificateIssuer
 from app.clock import SHANGHAI, Clock
 from app.db.uow import UnitOfWorkFactory
+from app.errors import ConcurrentChange
 from app.observability import log_fields
 from integrations.agencies import Agencies
 
