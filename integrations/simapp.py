@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -42,6 +43,39 @@ def not_found_doc(what: str) -> dict[int | str, dict[str, Any]]:
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
     }
+
+
+EMPTY_LIST = encode({"items": []})
+
+
+def add_list_lookup(
+    app: FastAPI,
+    path: str,
+    *,
+    answers: Mapping[str, bytes],
+    key: str,
+    response_model: type[BaseModel],
+    operation_id: str,
+    summary: str,
+    tag: str,
+    description: str,
+) -> None:
+    """A GET answering the pre-encoded `{"items": [...]}` of the person whose id number is `key` (in the
+    path where `path` names it, else a query parameter), or an empty list for someone with none: every
+    list lookup of both agencies is this one handler over its own index."""
+    source = Path if "{" + key + "}" in path else Query
+
+    async def lookup(id_number: str = source(alias=key)) -> Response:
+        return json_response(answers.get(id_number, EMPTY_LIST))
+
+    app.get(
+        path,
+        response_model=response_model,
+        operation_id=operation_id,
+        summary=summary,
+        tags=[tag],
+        description=description,
+    )(lookup)
 
 
 def new_app(*, title: str, description: str, faults: Faults | None) -> FastAPI:

@@ -6,15 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 
 from integrations.datasets import Dataset
 from integrations.faults import Faults
 from integrations.housing.client import LEASES, PROPERTIES
 from integrations.housing.schemas import Leases, Properties
-from integrations.simapp import encode, json_response, new_app
-
-_EMPTY = encode({"items": []})
+from integrations.simapp import add_list_lookup, encode, new_app
 
 
 def _by_person(records: list[Any], key: str) -> dict[str, bytes]:
@@ -47,24 +45,26 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
         faults=faults,
     )
 
-    @app.get(
+    add_list_lookup(
+        app,
         PROPERTIES,
+        answers=index.properties_by_owner,
+        key="owner_id_number",
         response_model=Properties,
         operation_id="listProperties",
-        tags=["housing"],
+        summary="List Properties",
+        tag="housing",
         description="Properties whose ownership certificate names the person; empty for none.",
     )
-    async def list_properties(owner_id_number: str) -> Response:
-        return json_response(index.properties_by_owner.get(owner_id_number, _EMPTY))
-
-    @app.get(
+    add_list_lookup(
+        app,
         LEASES,
+        answers=index.leases_by_tenant,
+        key="tenant_id_number",
         response_model=Leases,
         operation_id="listLeases",
-        tags=["housing"],
+        summary="List Leases",
+        tag="housing",
         description="Registered leases naming the person as a tenant, current or not; empty for none.",
     )
-    async def list_leases(tenant_id_number: str) -> Response:
-        return json_response(index.leases_by_tenant.get(tenant_id_number, _EMPTY))
-
     return app

@@ -11,9 +11,7 @@ from integrations.datasets import Dataset
 from integrations.faults import Faults
 from integrations.police.client import CRIMINAL_RECORDS, PERSON, RESIDENCE_REGISTRATIONS
 from integrations.police.schemas import CriminalRecords, Person, ResidenceRegistrations
-from integrations.simapp import encode, json_response, new_app, not_found_doc, problem_response
-
-_EMPTY = encode({"items": []})
+from integrations.simapp import add_list_lookup, encode, json_response, new_app, not_found_doc, problem_response
 
 
 @dataclass(frozen=True)
@@ -66,24 +64,27 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
             return problem_response(404, "Not Found", "no person with this id number")
         return json_response(body)
 
-    @app.get(
+    add_list_lookup(
+        app,
         RESIDENCE_REGISTRATIONS,
+        answers=index.registrations,
+        key="id_number",
         response_model=ResidenceRegistrations,
         operation_id="listResidenceRegistrations",
-        tags=["population"],
+        summary="List Residence Registrations",
+        tag="population",
         description="The person's residence registrations (居住登记); empty for none.",
     )
-    async def list_residence_registrations(id_number: str) -> Response:
-        return json_response(index.registrations.get(id_number, _EMPTY))
-
-    @app.get(
+    add_list_lookup(
+        app,
         CRIMINAL_RECORDS,
+        answers=index.criminal_records,
+        key="id_number",
         response_model=CriminalRecords,
         operation_id="listCriminalRecords",
-        tags=["records"],
+        summary="List Criminal Records",
+        tag="records",
         description="Criminal judgments against the person; empty for a clean record.",
     )
-    async def list_criminal_records(id_number: str) -> Response:
-        return json_response(index.criminal_records.get(id_number, _EMPTY))
 
     return app
