@@ -12,7 +12,7 @@ from integrations.datasets import Dataset
 from integrations.faults import Faults
 from integrations.housing.client import LEASES, PROPERTIES
 from integrations.housing.schemas import Leases, Properties
-from integrations.simapp import add_list_lookup, encode, new_app
+from integrations.simapp import ListLookup, add_list_lookups, encode, new_app
 
 
 def _by_person(records: list[Any], key: str) -> dict[str, bytes]:
@@ -37,34 +37,16 @@ class HousingIndex:
         )
 
 
+TITLE = "Shanghai Housing Administration Bureau: properties and registered leases"
+# What the bureau lists about a person, in the order of HousingIndex's fields.
+LOOKUPS = (
+    ListLookup(PROPERTIES, "owner_id_number", Properties, "listProperties", "housing", "Properties whose ownership certificate names the person; empty for none."),
+    ListLookup(LEASES, "tenant_id_number", Leases, "listLeases", "housing", "Registered leases naming the person as a tenant, current or not; empty for none."),
+)  # fmt: skip
+
+
 def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
     index = HousingIndex.build(dataset)
-    app = new_app(
-        title="Shanghai Housing Administration Bureau: properties and registered leases",
-        description="Read-only lookups by resident identity number. Served here by a simulator.",
-        faults=faults,
-    )
-
-    add_list_lookup(
-        app,
-        PROPERTIES,
-        answers=index.properties_by_owner,
-        key="owner_id_number",
-        response_model=Properties,
-        operation_id="listProperties",
-        summary="List Properties",
-        tag="housing",
-        description="Properties whose ownership certificate names the person; empty for none.",
-    )
-    add_list_lookup(
-        app,
-        LEASES,
-        answers=index.leases_by_tenant,
-        key="tenant_id_number",
-        response_model=Leases,
-        operation_id="listLeases",
-        summary="List Leases",
-        tag="housing",
-        description="Registered leases naming the person as a tenant, current or not; empty for none.",
-    )
+    app = new_app(title=TITLE, faults=faults)
+    add_list_lookups(app, zip(LOOKUPS, (index.properties_by_owner, index.leases_by_tenant), strict=True))
     return app

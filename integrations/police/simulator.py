@@ -11,7 +11,15 @@ from integrations.datasets import Dataset
 from integrations.faults import Faults
 from integrations.police.client import CRIMINAL_RECORDS, PERSON, RESIDENCE_REGISTRATIONS
 from integrations.police.schemas import CriminalRecords, Person, ResidenceRegistrations
-from integrations.simapp import add_list_lookup, encode, json_response, new_app, not_found_doc, problem_response
+from integrations.simapp import (
+    ListLookup,
+    add_list_lookups,
+    encode,
+    json_response,
+    new_app,
+    not_found_doc,
+    problem_response,
+)
 
 
 @dataclass(frozen=True)
@@ -43,13 +51,17 @@ class PoliceIndex:
         )
 
 
+TITLE = "Shanghai Public Security Bureau: population registry and criminal records"
+# The lists the police keep about a person (a person record, which answers 404 for nobody, has its own route).
+LOOKUPS = (
+    ListLookup(RESIDENCE_REGISTRATIONS, "id_number", ResidenceRegistrations, "listResidenceRegistrations", "population", "The person's residence registrations (居住登记); empty for none."),
+    ListLookup(CRIMINAL_RECORDS, "id_number", CriminalRecords, "listCriminalRecords", "records", "Criminal judgments against the person; empty for a clean record."),
+)  # fmt: skip
+
+
 def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
     index = PoliceIndex.build(dataset)
-    app = new_app(
-        title="Shanghai Public Security Bureau: population registry and criminal records",
-        description="Read-only lookups by resident identity number. Served here by a simulator.",
-        faults=faults,
-    )
+    app = new_app(title=TITLE, faults=faults)
 
     @app.get(
         PERSON,
@@ -64,27 +76,6 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
             return problem_response(404, "Not Found", "no person with this id number")
         return json_response(body)
 
-    add_list_lookup(
-        app,
-        RESIDENCE_REGISTRATIONS,
-        answers=index.registrations,
-        key="id_number",
-        response_model=ResidenceRegistrations,
-        operation_id="listResidenceRegistrations",
-        summary="List Residence Registrations",
-        tag="population",
-        description="The person's residence registrations (居住登记); empty for none.",
-    )
-    add_list_lookup(
-        app,
-        CRIMINAL_RECORDS,
-        answers=index.criminal_records,
-        key="id_number",
-        response_model=CriminalRecords,
-        operation_id="listCriminalRecords",
-        summary="List Criminal Records",
-        tag="records",
-        description="Criminal judgments against the person; empty for a clean record.",
-    )
+    add_list_lookups(app, zip(LOOKUPS, (index.registrations, index.criminal_records), strict=True))
 
     return app
