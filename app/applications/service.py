@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -286,16 +287,25 @@ def _note_third_parties(
                 note_consultation(ctx, subject_id_number=id_number, application_id=application.id)
 
 
+_Found = TypeVar("_Found", Application, repository.ApplicationView)
+
+
+def _shown_to(found: _Found | None, *, hasher: SubjectHasher, principal: Principal, ctx: RequestContext) -> _Found:
+    """What was loaded, if this caller may see it: noted as what the request is about, with the other
+    people it names. One that exists but is someone else's answers the same 404 as one that does not."""
+    if found is None or not may_see_subject(principal, found.applicant_id_hash, hasher):
+        raise ApplicationNotFound()
+    _about(ctx, found)
+    _note_third_parties(ctx, principal, [found])
+    return found
+
+
 async def visible(
     *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
 ) -> Application:
     """The application if this caller may see it; otherwise the same 404 as for one that doesn't exist."""
     application = await repository.get(session, application_id)
-    if application is None or not may_see_subject(principal, application.applicant_id_hash, hasher):
-        raise ApplicationNotFound()
-    _about(ctx, application)
-    _note_third_parties(ctx, principal, [application])
-    return application
+    return _shown_to(application, hasher=hasher, principal=principal, ctx=ctx)
 
 
 async def view(
@@ -304,11 +314,7 @@ async def view(
     """What a read shows, if this caller may see it; otherwise the same 404 as `visible`. One query, no
     ORM object: for reads only (a change goes through `visible`)."""
     found = await repository.view(session, application_id)
-    if found is None or not may_see_subject(principal, found.applicant_id_hash, hasher):
-        raise ApplicationNotFound()
-    _about(ctx, found)
-    _note_third_parties(ctx, principal, [found])
-    return found
+    return _shown_to(found, hasher=hasher, principal=principal, ctx=ctx)
 
 
 async def withdraw(
