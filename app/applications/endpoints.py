@@ -19,7 +19,7 @@ from app.api.deps import (
 )
 from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
-from app.applications import review, service
+from app.applications import filing, review, service
 from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
@@ -126,14 +126,10 @@ async def file_application(
 ) -> ApplicationOut:
     if principal.role is Role.citizen:
         await collaborators.limiter.check("filing", principal.sub)
-    outcome = await service.file(
+    outcome = await filing.file(
         work=work,
-        audit=collaborators.audit,
-        agencies=collaborators.agencies,
-        issuer=collaborators.issuer,
+        kit=collaborators.decisions,
         stations=collaborators.stations,
-        clock=utc_now,
-        wait_limit=collaborators.wait_limit,
         ctx=ctx,
         principal=principal,
         body=body,
@@ -350,11 +346,7 @@ async def recheck_application(
 ) -> ApplicationOut:
     outcome = await review.recheck(
         work=work,
-        audit=collaborators.audit,
-        agencies=collaborators.agencies,
-        issuer=collaborators.issuer,
-        clock=utc_now,
-        wait_limit=collaborators.wait_limit,
+        kit=collaborators.decisions,
         ctx=ctx,
         principal=principal,
         application_id=application_id,
@@ -465,11 +457,7 @@ async def supply_application_materials(
 ) -> ApplicationOut:
     outcome = await review.supply_materials(
         work=work,
-        audit=collaborators.audit,
-        agencies=collaborators.agencies,
-        issuer=collaborators.issuer,
-        clock=utc_now,
-        wait_limit=collaborators.wait_limit,
+        kit=collaborators.decisions,
         ctx=ctx,
         principal=principal,
         application_id=application_id,
