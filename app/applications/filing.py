@@ -80,7 +80,7 @@ async def file(
     application = _new_application(filing, principal=principal, hasher=hasher, now=now)
     about(ctx, application)
     fire(application, Event.file, Status.verifying, actor=actor_of(principal), at=now, by=principal.sub)
-    certificate = await _decide(work, kit=kit, ctx=ctx, application=application, filing=filing)
+    certificate = await _decide(work, kit=kit, ctx=ctx, application=application, filing=filing, filed_at=now)
     status_code = 202 if application.status == Status.pending_agency else 201
     _record(session, application=application, filing=filing, principal=principal, status_code=status_code, at=now)
     ctx.status = status_code
@@ -200,28 +200,23 @@ def _new_application(filing: Filing, *, principal: Principal, hasher: SubjectHas
 
 
 async def _decide(
-    work: UnitOfWork, *, kit: DecisionKit, ctx: RequestContext, application: Application, filing: Filing
+    work: UnitOfWork,
+    *,
+    kit: DecisionKit,
+    ctx: RequestContext,
+    application: Application,
+    filing: Filing,
+    filed_at: datetime,
 ) -> Certificate | None:
     """Consult the agencies, then decide under a lock every filing by this person takes: another filing
     may have been committed while the agencies answered, so admissibility is checked again first."""
     findings = await workflow.examine(
-        work=work,
-        audit=kit.audit,
-        agencies=kit.agencies,
-        application=application,
-        ctx=ctx,
-        today=application.created_at.astimezone(SHANGHAI).date(),
+        work=work, kit=kit, application=application, ctx=ctx, today=filed_at.astimezone(SHANGHAI).date()
     )
     await repository.serialize_filings(work.session, applicant_hash=filing.applicant_hash)
     await ensure_admissible(work.session, filing=filing, now=kit.clock())
     return await workflow.conclude(
-        work=work,
-        issuer=kit.issuer,
-        application=application,
-        findings=findings,
-        now=kit.clock(),
-        by="rules",
-        wait_limit=kit.wait_limit,
+        work=work, kit=kit, application=application, findings=findings, now=kit.clock(), by="rules"
     )
 
 

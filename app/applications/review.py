@@ -81,21 +81,10 @@ async def _decide_again(
     assert application is not None
     now = kit.clock()
     findings = await workflow.examine(
-        work=work,
-        audit=kit.audit,
-        agencies=kit.agencies,
-        application=application,
-        ctx=ctx,
-        today=now.astimezone(SHANGHAI).date(),
+        work=work, kit=kit, application=application, ctx=ctx, today=now.astimezone(SHANGHAI).date()
     )
     certificate = await workflow.conclude(
-        work=work,
-        issuer=kit.issuer,
-        application=application,
-        findings=findings,
-        now=kit.clock(),
-        by="rules",
-        wait_limit=kit.wait_limit,
+        work=work, kit=kit, application=application, findings=findings, now=kit.clock(), by="rules"
     )
     ctx.status = 202 if application.status == Status.pending_agency else 200
     await work.commit(stale=ConcurrentChange)

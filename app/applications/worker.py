@@ -95,21 +95,15 @@ class AgencyRetries:
                 return
             before = application.status
             findings = await workflow.examine(
-                work=work,
-                audit=self._kit.audit,
-                agencies=self._kit.agencies,
-                application=application,
-                ctx=None,
-                today=now.astimezone(SHANGHAI).date(),
+                work=work, kit=self._kit, application=application, ctx=None, today=now.astimezone(SHANGHAI).date()
             )
             await workflow.conclude(
                 work=work,
-                issuer=self._kit.issuer,
+                kit=self._kit,
                 application=application,
                 findings=findings,
                 now=max(now, self._kit.clock()),
                 by="system:worker",
-                wait_limit=self._kit.wait_limit,
             )
             if application.status != before:
                 self._kit.audit.add(
