@@ -17,12 +17,7 @@ from app.errors import ConcurrentChange
 
 
 async def recheck(
-    *,
-    work: UnitOfWork,
-    kit: DecisionKit,
-    ctx: RequestContext,
-    principal: Principal,
-    application_id: str,
+    *, work: UnitOfWork, kit: DecisionKit, ctx: RequestContext, principal: Principal, application_id: str
 ) -> Outcome:
     """A clerk asks the agencies again, e.g. after a case was escalated because one of them was down."""
     application = await visible(
@@ -30,12 +25,7 @@ async def recheck(
     )
     ensure_not_own_case(principal, application, hasher=kit.audit.hasher)
     fire(application, Event.recheck, Status.verifying, actor=Actor.clerk, at=kit.clock(), by=principal.sub)
-    return await _decide_again(
-        work=work,
-        kit=kit,
-        ctx=ctx,
-        application_id=application.id,
-    )
+    return await _decide_again(work=work, kit=kit, ctx=ctx, application_id=application.id)
 
 
 async def supply_materials(
@@ -62,12 +52,7 @@ async def supply_materials(
         material_ids=[m for m in material_ids if m not in attached],
         at=kit.clock(),
     )
-    return await _decide_again(
-        work=work,
-        kit=kit,
-        ctx=ctx,
-        application_id=application.id,
-    )
+    return await _decide_again(work=work, kit=kit, ctx=ctx, application_id=application.id)
 
 
 async def _decide_again(

@@ -25,9 +25,10 @@ from app.auth.separation import StaffIdentityRequired
 from app.clock import utc_now
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
-from app.oversight import service
+from app.oversight import person_searches, service
 from app.oversight.errors import PersonSearchesExhausted, PurposeRequired
-from app.oversight.service import ExportFormat, PersonSearch
+from app.oversight.person_searches import PersonSearch
+from app.oversight.service import ExportFormat
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 # Only the routes that take the log's filters (a search for a person may be refused these ways).
@@ -52,19 +53,19 @@ async def _filters(
     since: Annotated[Instant | None, Query()] = None,
     until: Annotated[Instant | None, Query()] = None,
 ) -> EventFilter:
-    return await service.event_filter(
-        uow=collaborators.uow,
-        hasher=collaborators.hasher,
-        ctx=ctx,
-        principal=principal,
-        per_hour=collaborators.settings.audit_person_searches_per_hour,
-        now=utc_now(),
-        search=PersonSearch(actor=actor, subject_id_number=subject_id_number, purpose=purpose),
-        role=role,
-        action=action,
-        outcome=outcome,
-        since=since,
-        until=until,
+    search = PersonSearch(actor=actor, subject_id_number=subject_id_number, purpose=purpose)
+    if search.names_a_person:
+        await person_searches.admit(
+            uow=collaborators.uow,
+            hasher=collaborators.hasher,
+            ctx=ctx,
+            principal=principal,
+            per_hour=collaborators.settings.audit_person_searches_per_hour,
+            now=utc_now(),
+            search=search,
+        )
+    return service.event_filter(
+        hasher=collaborators.hasher, search=search, role=role, action=action, outcome=outcome, since=since, until=until
     )
 
 

@@ -19,27 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import export, repository
 from app.audit.checkpoints import CheckpointSigner, check_chain
-from app.audit.context import RequestContext
 from app.audit.repository import EventFilter
 from app.audit.schemas import AuditEventOut, AuditPage, ChainVerification, CheckpointOut, DataAccessPage
 from app.audit.sealing import seal_all
 from app.auth.principal import Principal
 from app.cursor import decode_cursor, encode_cursor
-from app.db.uow import UnitOfWorkFactory
 from app.identity.subjects import SubjectHasher
-from app.oversight import person_searches
+from app.oversight.person_searches import PersonSearch
 from app.oversight.presenter import chain_verification, data_access_out
 
 ExportFormat = Literal["ndjson", "csv"]
-
-
-@dataclass(frozen=True, slots=True)
-class PersonSearch:
-    """Who a filter searches for, and why: `actor` (whose account acted) or `subject_id_number` (whose data)."""
-
-    actor: str | None
-    subject_id_number: str | None
-    purpose: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +40,9 @@ class LogDownload:
     filename: str
 
 
-async def event_filter(
+def event_filter(
     *,
-    uow: UnitOfWorkFactory,
     hasher: SubjectHasher,
-    ctx: RequestContext,
-    principal: Principal,
-    per_hour: int,
-    now: datetime,
     search: PersonSearch,
     role: str | None,
     action: str | None,
@@ -66,20 +50,8 @@ async def event_filter(
     since: datetime | None,
     until: datetime | None,
 ) -> EventFilter:
-    """The filter an auditor asked for. A search for a person is first admitted: a stated purpose, an
-    hourly allowance, and a consultation of that person (app.oversight.person_searches)."""
-    if search.actor is not None or search.subject_id_number is not None:
-        await person_searches.admit(
-            uow=uow,
-            hasher=hasher,
-            ctx=ctx,
-            principal=principal,
-            per_hour=per_hour,
-            now=now,
-            purpose=search.purpose,
-            actor=search.actor,
-            subject_id_number=search.subject_id_number,
-        )
+    """The filter an auditor asked for; whose data is searched for by its keyed hash, never the number.
+    A search for a person is admitted first (`person_searches.admit`)."""
     return EventFilter(
         actor=search.actor,
         role=role,
