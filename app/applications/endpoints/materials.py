@@ -5,36 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import (
-    Citizen,
-    CollaboratorsDep,
-    ContextDep,
-    Downloader,
-    UnitOfWorkDep,
-    audit_action,
-)
+from app.api.deps import Citizen, CollaboratorsDep, ContextDep, Downloader, UnitOfWorkDep, audit_action
 from app.applications import review, service
 from app.applications.endpoints.cases import REDECIDED, answer
-from app.applications.errors import (
-    ApplicationNotFound,
-    AttachedMaterialNotFound,
-    MaterialNotFound,
-)
-from app.applications.schemas import (
-    ApplicationOut,
-    AttachedMaterialOut,
-    AttachedMaterials,
-    MaterialsIn,
-)
+from app.applications.errors import ApplicationNotFound, AttachedMaterialNotFound, MaterialNotFound
+from app.applications.schemas import ApplicationOut, AttachedMaterialOut, AttachedMaterials, MaterialsIn
 from app.applications.states import InvalidTransition
 from app.auth.separation import StaffIdentityRequired
-from app.errors import (
-    JSON_BODY_ERRORS,
-    ConcurrentChange,
-    Forbidden,
-    Unauthenticated,
-    problem_responses,
-)
+from app.errors import JSON_BODY_ERRORS, ConcurrentChange, Forbidden, Unauthenticated, problem_responses
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 
