@@ -20,6 +20,7 @@ from app.api.middleware import RequestMiddleware
 from app.api.openapi import customize_openapi
 from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
+from app.applications.decision_kit import DecisionKit
 from app.applications.endpoints import router as applications_router
 from app.applications.worker import AgencyRetries
 from app.audit.anchors import open_anchor
@@ -135,6 +136,13 @@ def build_collaborators(settings: Settings) -> Collaborators:
         housing_credentials=_agency_credentials(settings, "housing", settings.housing_api_token),
     )
     issuer = CertificateIssuer(pdfs=pdfs, public_base_url=str(settings.public_base_url), storage=storage)
+    decisions = DecisionKit(
+        audit=audit,
+        agencies=agencies,
+        issuer=issuer,
+        clock=utc_now,
+        wait_limit=timedelta(seconds=settings.agency_wait_limit),
+    )
     return Collaborators(
         settings=settings,
         engine=engine,
@@ -144,14 +152,8 @@ def build_collaborators(settings: Settings) -> Collaborators:
         agencies=agencies,
         issuer=issuer,
         storage=storage,
-        worker=AgencyRetries(
-            uow=uow,
-            audit=audit,
-            agencies=agencies,
-            issuer=issuer,
-            clock=utc_now,
-            wait_limit=timedelta(seconds=settings.agency_wait_limit),
-        ),
+        decisions=decisions,
+        worker=AgencyRetries(uow=uow, kit=decisions),
         claim_names=ClaimNames.from_settings(settings),
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),

@@ -47,6 +47,23 @@ class UploadedFile:
     filename: str | None
 
 
+# The request body of a route that reads its file with `read_file_part` (it takes the raw stream, so
+# FastAPI cannot describe it): `openapi_extra=MULTIPART_FILE_BODY` documents the one `file` field.
+MULTIPART_FILE_BODY: dict[str, object] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
 _SAFE_FILENAME = re.compile(r"[^\w.\-\u4e00-\u9fff ]+")
 
 

@@ -11,12 +11,12 @@ from pydantic import BaseModel
 
 from app.applications import repository
 from app.applications.announcements import tell_certificate_changed
+from app.applications.decision_kit import DecisionKit
 from app.applications.models import Application
 from app.applications.records import ApplicantCertificates, as_held
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry
-from app.audit.service import AuditLog
 from app.catalogue.base import Applicant, Consultation, Findings, ServiceDefinition
 from app.catalogue.decisions import AGENCY_UNAVAILABLE, reason_dict, verdict_from_checks
 from app.catalogue.registry import SERVICES
@@ -28,7 +28,6 @@ from app.clock import SHANGHAI
 from app.db.queue import Backoff
 from app.db.uow import UnitOfWork
 from app.observability import APPLICATIONS_DECIDED
-from integrations.agencies import Agencies
 from integrations.errors import AgencyError
 from integrations.http import AgencyResponse
 
@@ -80,8 +79,7 @@ def retry_delay(attempts: int) -> timedelta:
 async def examine(
     *,
     work: UnitOfWork,
-    audit: AuditLog,
-    agencies: Agencies,
+    kit: DecisionKit,
     application: Application,
     ctx: RequestContext | None,
     today: date,
@@ -96,7 +94,7 @@ async def examine(
             consultation = Consultation(agency, dataset, response=await call)
         except AgencyError as exc:
             consultation = Consultation(agency, dataset, error=exc)
-        audit.add(
+        kit.audit.add(
             work,
             AuditEntry.for_agency_call(
                 ctx,
@@ -115,7 +113,7 @@ async def examine(
     return await service_of(application).examine(
         applicant=applicant_of(application),
         details=details_of(application),
-        agencies=agencies,
+        agencies=kit.agencies,
         consult=consult,
         records=records_of(work, application),
         today=today,
@@ -129,12 +127,11 @@ def records_of(work: UnitOfWork, application: Application) -> ApplicantCertifica
 async def conclude(
     *,
     work: UnitOfWork,
-    issuer: CertificateIssuer,
+    kit: DecisionKit,
     application: Application,
     findings: Findings,
     now: datetime,
     by: str,
-    wait_limit: timedelta,
 ) -> Certificate | None:
     """Apply the rules to the findings and move the application; issue the certificate if it is due."""
     verdict = verdict_from_checks(findings.checks)
@@ -142,7 +139,7 @@ async def conclude(
     if findings.document_facts:
         application.document_facts = findings.document_facts
     if verdict.status == Status.pending_agency:
-        _wait_for_agency(application, now=now, by=by, wait_limit=wait_limit)
+        _wait_for_agency(application, now=now, by=by, wait_limit=kit.wait_limit)
         return None
     if application.status == Status.pending_agency:
         fire(application, Event.recheck, Status.verifying, actor=Actor.system, at=now, by=by)
@@ -152,7 +149,9 @@ async def conclude(
     application.next_attempt_at = None
     decide_as(application, outcome, by="rules", at=now)
     certificate = (
-        await issue(work=work, issuer=issuer, application=application, now=now) if outcome is Status.issued else None
+        await issue(work=work, issuer=kit.issuer, application=application, now=now)
+        if outcome is Status.issued
+        else None
     )
     APPLICATIONS_DECIDED.labels(application.service, application.status, application.channel).inc()
     return certificate

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import Clerk, CollaboratorsDep, ContextDep, Downloader, UnitOfWorkDep, audit_action
-from app.applications.errors import ConcurrentChange
 from app.auth.principal import Role
 from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
 from app.casework import service
@@ -13,7 +12,14 @@ from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, Certifica
 from app.certificates.presenter import certificate_out
 from app.certificates.schemas import CertificateOut, RevokeIn
 from app.clock import utc_now
-from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import (
+    JSON_BODY_ERRORS,
+    ConcurrentChange,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    problem_responses,
+)
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from app.applications import repository as applications
 from app.applications import workflow
 from app.applications.announcements import tell_certificate_changed
-from app.applications.errors import ConcurrentChange
 from app.applications.models import Application
 from app.audit.context import RequestContext
 from app.auth.principal import Principal
@@ -23,6 +22,7 @@ from app.certificates.revocation import ReasonCode
 from app.certificates.service import visible
 from app.clock import Clock
 from app.db.uow import UnitOfWork
+from app.errors import ConcurrentChange
 from app.identity.subjects import SubjectHasher
 
 
