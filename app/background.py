@@ -12,25 +12,40 @@ import time
 from datetime import timedelta
 
 from app.api.collaborators import Collaborators
+from app.applications.reminders import expiring_certificates
 from app.audit.checkpoints import make_checkpoint
+from app.certificates import repository as certificates
 from app.clock import utc_now
 from app.materials.retention import delete_unattached
+from app.notifications.dispatcher import ReminderScan
+from app.stations.announcements import tomorrows_appointments
 from app.stats.gauges import sample_backlogs, sample_breakers
+from app.worker_health import Heartbeat
 
 logger = logging.getLogger("cityservices.worker")
 
 POLL_SECONDS = 1.0
 SAMPLE_SECONDS = 15.0  # how often the worker refreshes the backlog gauges its /metrics shows
 RETENTION_SECONDS = 60.0  # how often it deletes materials no application used in time
+# What the notification dispatcher announces without a change to announce it.
+REMINDERS: tuple[ReminderScan, ...] = (expiring_certificates, tomorrows_appointments)
 
 
 async def run_forever(
-    collaborators: Collaborators, *, poll_seconds: float = POLL_SECONDS, stop: asyncio.Event | None = None
+    collaborators: Collaborators,
+    *,
+    poll_seconds: float = POLL_SECONDS,
+    stop: asyncio.Event | None = None,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
-    """Until cancelled, or until `stop` is set: then the pass under way finishes first (a drain)."""
+    """Until cancelled, or until `stop` is set: then the pass under way finishes first (a drain).
+
+    `heartbeat` is beaten at every turn of the loop (WORKER_HEALTH_PORT reports it)."""
     stop = stop or asyncio.Event()
     last_checkpoint = last_sample = last_retention = 0.0
     while not stop.is_set():
+        if heartbeat is not None:
+            heartbeat.beat()
         try:
             tried = await collaborators.worker.process_due()
             if time.monotonic() - last_checkpoint >= collaborators.settings.audit_checkpoint_seconds:
@@ -45,6 +60,7 @@ async def run_forever(
                     storage=collaborators.storage,
                     now=utc_now(),
                     keep_for=timedelta(hours=collaborators.settings.unattached_material_hours),
+                    other_holders=(certificates.holds_bytes,),
                 )
                 last_retention = time.monotonic()
             if time.monotonic() - last_sample >= SAMPLE_SECONDS:

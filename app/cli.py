@@ -1,4 +1,4 @@
-"""The `cityservices` command (CONTRACT §3)."""
+"""The `cityservices` command (README.md, "Commands")."""
 
 from __future__ import annotations
 
@@ -11,21 +11,11 @@ import signal
 import sys
 from pathlib import Path
 
-from app.config import Settings, load_settings
+from app.config import load_settings
+from app.migrating import migrate as _migrate
+from app.migrating import migrate_or_explain as _migrate_or_explain
 
-
-def _migrate(settings: Settings) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    import migrations
-
-    # No alembic.ini needed: the scripts are the installed `migrations` package (shipped in the wheel).
-    config = Config()
-    config.set_main_option("script_location", str(Path(migrations.__file__).resolve().parent))
-    config.attributes["database_url"] = settings.resolved_database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+__all__ = ["OPENAPI_FILE", "_migrate", "build_parser", "main", "render_openapi"]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -54,7 +44,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stopped_cleanly)
     try:
         if not settings.is_production:
-            _migrate(settings)
+            _migrate_or_explain(settings)
+        if settings.metrics_port is not None:
+            # Scrapes on their own port (the public one answers 404 for /metrics): in this process, which
+            # with --workers adds up every worker's samples from the shared directory.
+            from app.observability import serve_metrics
+
+            serve_metrics(settings.metrics_host, settings.metrics_port)
         uvicorn.run(
             "app.main:create_served_app",
             factory=True,
@@ -133,15 +129,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from app.audit.sealing import Sealer
-    from app.background import run_forever
+    from app.background import REMINDERS, run_forever
     from app.main import build_collaborators
     from app.notifications.dispatcher import build_dispatcher
     from app.observability import configure_logging, serve_metrics
+    from app.worker_health import Heartbeat, serve_worker_health
 
     configure_logging()
     runtime = build_collaborators(load_settings())
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)
+    heartbeat = Heartbeat(runtime.settings.worker_stall_seconds)
+    if runtime.settings.worker_health_port is not None:
+        serve_worker_health(runtime.settings.worker_health_host, runtime.settings.worker_health_port, heartbeat)
 
     async def main() -> None:
         # SIGTERM (docker stop, Kubernetes) drains like Ctrl-C: the current pass finishes, then cleanup.
@@ -152,10 +152,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         # The worker's own events (and any a dead process left unsealed) are sealed here too.
         sealer = Sealer(runtime.sessionmaker)
         sealer.start()
-        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker)
+        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker, REMINDERS)
         dispatcher.start()
         try:
-            await run_forever(runtime, stop=stop)
+            await run_forever(runtime, stop=stop, heartbeat=heartbeat)
         finally:
             await dispatcher.stop()
             await sealer.stop()
@@ -191,7 +191,7 @@ def cmd_verify_credential(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    _migrate(load_settings())
+    _migrate_or_explain(load_settings())
     return 0
 
 
@@ -281,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on")
     simulate.add_argument("--port", type=int, default=None, help="TCP port (default 8101 police, 8102 housing)")
     simulate.add_argument(
-        "--dataset", type=Path, help="dataset file (CONTRACT §9; default: $SIMULATOR_DATASET or the demo)"
+        "--dataset",
+        type=Path,
+        help="dataset file (integrations/datasets/README.md; default: $SIMULATOR_DATASET or the demo)",
     )
     simulate.add_argument("--latency-ms", type=float, default=0.0, help="added to every answer")
     simulate.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 503 (0..1)")

@@ -1,13 +1,11 @@
-"""Settings from the environment (CONTRACT §2), validated once at start."""
+"""Settings from the environment (docs/configuration.md), validated once at start."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -19,67 +17,25 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.integration_settings import IntegrationSettings, aims_at_link_local
+from app.settings_auth import Environment, clear_text_off_host, in_production
 
-class Environment(StrEnum):
-    development = "development"
-    test = "test"
-    production = "production"
-
-
-_ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg"}
-# Instance-metadata services reached by name (Google, Alibaba Cloud, AWS, Azure's own names resolve to 169.254.x).
-_METADATA_HOSTS = {
-    "metadata",
-    "metadata.google.internal",
-    "metadata.aliyun.com",
-    "instance-data",
-    "instance-data.ec2.internal",
-}
-_METADATA_ADDRESSES = {ipaddress.ip_address("100.100.100.200"), ipaddress.ip_address("fd00:ec2::254")}
+__all__ = ["Environment", "Settings", "SettingsError", "aims_at_link_local", "load_settings"]
 
 
-def aims_at_link_local(host: str) -> bool:
-    """A link-local address (169.254.0.0/16, fe80::/10: where clouds serve instance metadata and its
-    credentials), a known metadata address or name."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name in _METADATA_HOSTS:
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_link_local or address in _METADATA_ADDRESSES
+# The drivers the package installs. postgresql+psycopg is not one: psycopg is not a dependency, and SQLAlchemy
+# would only find that out at the first connection (a long traceback); refused here in one line instead.
+_ASYNC_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 
 
-def _clear_text_off_host(url: str) -> bool:
-    """http:// to anything but this machine (loopback: a sidecar or tunnel endpoint never crosses a network)."""
-    parts = urlsplit(url)
-    if parts.scheme != "http":
-        return False
-    host = (parts.hostname or "").lower()
-    if host == "localhost":
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
-
-
-def _in_production(info: ValidationInfo) -> bool:
-    return info.data.get("environment") is Environment.production
-
-
-class Settings(BaseSettings):
+class Settings(IntegrationSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
-    environment: Environment = Field(default=Environment.development, description="`production` refuses dev defaults")
     data_dir: Path = Field(default=Path("./data"), description="dev keys, SQLite file, anything local")
     database_url: str | None = Field(default=None, description="SQLAlchemy async URL; default SQLite file in DATA_DIR")
     database_pool_size: int = Field(
@@ -97,34 +53,10 @@ class Settings(BaseSettings):
         gt=0,
         description="longest a request waits for a free connection before a 503 with Retry-After (not a 30 s hang)",
     )
-    auth_jwks_file: Path | None = Field(default=None, description="identity provider's public keys (file)")
-    auth_jwks_url: AnyHttpUrl | None = Field(
-        default=None, description="identity provider's public keys (URL; https:// in production)"
-    )
-    auth_oidc_issuer_url: str | None = Field(
-        default=None, description="OpenID Connect issuer: discovery gives the JWKS, and `iss` must equal it"
-    )
-    auth_jwks_cache_seconds: float = Field(default=300.0, gt=0, description="how long fetched JWKS keys are reused")
-    auth_claim_roles: str = Field(default="roles", description="claim holding the roles (dots reach into objects)")
-    auth_claim_id_number: str = Field(
-        default="id_number", description="claim holding the person's id number (citizens; staff in production)"
-    )
-    auth_claim_name: str = Field(default="name", description="claim holding the verified real name")
-    auth_claim_station: str = Field(default="station_id", description="claim holding a clerk's station")
-    auth_role_map: dict[str, Literal["citizen", "clerk", "auditor"]] = Field(
-        default_factory=dict,
-        description='JSON object naming the identity provider\'s role values for ours, e.g. {"cityservices-citizen": '
-        '"citizen"}; set, only the values it names grant a role',
-    )
-    auth_issuer: str = Field(default="cityservices-dev", description="expected `iss`")
-    auth_audience: str = Field(default="cityservices", description="expected `aud`")
     police_api_url: AnyHttpUrl | None = Field(default=None, description="police base URL; unset = simulator")
     housing_api_url: AnyHttpUrl | None = Field(default=None, description="housing base URL; unset = simulator")
     police_api_token: SecretStr | None = Field(default=None, description="bearer token sent to the police")
     housing_api_token: SecretStr | None = Field(default=None, description="bearer token sent to the housing bureau")
-    agency_client_cert_file: Path | None = Field(default=None, description="PEM client certificate for mutual TLS")
-    agency_client_key_file: Path | None = Field(default=None, description="PEM private key of that certificate")
-    agency_ca_file: Path | None = Field(default=None, description="PEM CA bundle the agencies' servers chain to")
     storage_url: str | None = Field(
         default=None, description="`s3://bucket/prefix` for materials and PDFs; unset = in the database"
     )
@@ -234,15 +166,24 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = Field(
         default=None, description="run the background worker inside `serve` (default: outside production)"
     )
-    notify_webhook_url: AnyHttpUrl | None = Field(
-        default=None, description="where events are POSTed (10.4); unset = no webhook"
+    # Ports beside the public one (docs/deployment.md, "Ports"): scrapes and probes stay off the public listener.
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`serve` answers /metrics on this port only, and 404 on the public one; unset = the public port",
     )
-    notify_webhook_secret: str | None = Field(
-        default=None, min_length=16, description="HMAC-SHA256 key of the webhook's X-Cityservices-Signature"
+    metrics_host: str = Field(default="127.0.0.1", description="address METRICS_PORT listens on")
+    worker_health_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="`cityservices worker` answers /healthz on this port: 200 while its loop runs, 503 once stalled",
     )
-    notify_nats_url: str | None = Field(default=None, description="NATS JetStream to publish events to; unset = none")
-    notify_timeout_seconds: float = Field(default=5.0, gt=0, description="one webhook or broker delivery attempt")
-    notify_max_attempts: int = Field(default=12, ge=1, description="delivery attempts before an event is dead-lettered")
+    worker_health_host: str = Field(default="127.0.0.1", description="address WORKER_HEALTH_PORT listens on")
+    worker_stall_seconds: float = Field(
+        default=120.0, gt=0, description="the worker's /healthz says 503 when no pass has ended for this long"
+    )
 
     @model_validator(mode="after")
     def _signed_webhooks_in_production(self) -> Settings:
@@ -310,34 +251,16 @@ class Settings(BaseSettings):
             return value
         raise ValueError("not an anchor URL like file:///path, s3://bucket/prefix or nats://host:4222/stream")
 
-    @field_validator("auth_oidc_issuer_url")
-    @classmethod
-    def _issuer_url(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and (urlsplit(value).scheme not in {"http", "https"} or not urlsplit(value).netloc):
-            raise ValueError("not an http(s) issuer URL")
-        if value is not None and _clear_text_off_host(value) and _in_production(info):
-            # Discovery and keys fetched in clear text can be swapped on the way: anyone on the path mints tokens.
-            raise ValueError("ENVIRONMENT=production refuses an http:// issuer; use https://")
-        return value
-
     @field_validator("police_api_token", "housing_api_token")
     @classmethod
     def _token_over_tls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         url_field = (info.field_name or "").replace("_token", "_url")
         url = info.data.get(url_field)
-        if value is not None and url is not None and _clear_text_off_host(str(url)) and _in_production(info):
+        if value is not None and url is not None and clear_text_off_host(str(url)) and in_production(info):
             # A bearer token in clear text is anyone's on the path to the agency.
             raise ValueError(
                 f"ENVIRONMENT=production refuses to send it over http://; use an https:// {url_field.upper()}"
             )
-        return value
-
-    @field_validator("notify_webhook_url")
-    @classmethod
-    def _webhook_not_at_metadata(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        if value is not None and aims_at_link_local(value.host or ""):
-            # A link-local address is the cloud's instance metadata (credentials); no receiver lives there.
-            raise ValueError(f"{value.host} is a link-local / instance-metadata address, not a webhook receiver")
         return value
 
     @field_validator("database_url")
@@ -350,20 +273,17 @@ class Settings(BaseSettings):
         except ArgumentError as exc:
             raise ValueError("not a database URL (e.g. postgresql+asyncpg://user@host/db)") from exc
         if url.drivername not in _ASYNC_DRIVERS:
-            raise ValueError(f"driver {url.drivername!r} is not one of {sorted(_ASYNC_DRIVERS)}")
+            hint = "; use postgresql+asyncpg://" if url.get_backend_name() == "postgresql" else ""
+            raise ValueError(f"driver {url.drivername!r} is not one of {sorted(_ASYNC_DRIVERS)}{hint}")
         return value
 
     @field_validator(
-        "auth_jwks_file",
         "signing_key_file",
         "signing_cert_file",
         "cert_font_file",
         "simulator_dataset",
         "stations_file",
         "signing_trusted_certs",
-        "agency_client_cert_file",
-        "agency_client_key_file",
-        "agency_ca_file",
     )
     @classmethod
     def _file_exists(cls, value: Path | None) -> Path | None:
@@ -375,8 +295,6 @@ class Settings(BaseSettings):
     def _refuse_dev_defaults_in_production(self) -> Settings:
         if (self.signing_key_file is None) != (self.signing_cert_file is None):
             raise ValueError("SIGNING_KEY_FILE and SIGNING_CERT_FILE must be set together")
-        if (self.agency_client_cert_file is None) != (self.agency_client_key_file is None):
-            raise ValueError("AGENCY_CLIENT_CERT_FILE and AGENCY_CLIENT_KEY_FILE must be set together")
         if self.environment is not Environment.production:
             return self
         refusals = {
@@ -398,15 +316,6 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
-
-    @property
-    def dev_auth(self) -> bool:
-        return self.auth_jwks_file is None and self.auth_jwks_url is None and self.auth_oidc_issuer_url is None
-
-    @property
-    def expected_issuer(self) -> str:
-        """OpenID Connect requires `iss` to equal the issuer URL exactly; otherwise AUTH_ISSUER."""
-        return self.auth_oidc_issuer_url or self.auth_issuer
 
     @cached_property
     def resolved_database_url(self) -> str:

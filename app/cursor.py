@@ -1,4 +1,4 @@
-"""Opaque page cursors (CONTRACT §4): the sort key of the last row, base64 of JSON; any tampering is a 400."""
+"""Opaque page cursors (CONTRACT §4): the sort key of the last row, base64 of JSON; a tampered one is 422."""
 
 from __future__ import annotations
 

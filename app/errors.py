@@ -55,6 +55,14 @@ class Conflict(AppError):
     title = Text("状态冲突", "Conflict")
 
 
+class ConcurrentChange(Conflict):
+    """The optimistic lock lost: a record (an application, a certificate) changed between our read and our
+    commit. Shared by every domain, which passes it to `UnitOfWork.commit(stale=...)` (app.db.uow)."""
+
+    code = "CONCURRENT_CHANGE"
+    title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")
+
+
 class ValidationFailed(AppError):
     status = 422
     code = "VALIDATION_FAILED"

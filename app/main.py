@@ -20,6 +20,7 @@ from app.api.middleware import RequestMiddleware
 from app.api.openapi import customize_openapi
 from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
+from app.applications.decision_kit import DecisionKit
 from app.applications.endpoints import router as applications_router
 from app.applications.worker import AgencyRetries
 from app.audit.anchors import open_anchor
@@ -30,6 +31,7 @@ from app.auth.jwks import KeySource, RemoteJwks, StaticJwks
 from app.auth.oidc import OidcJwks
 from app.auth.principal import ClaimNames
 from app.auth.tokens import TokenVerifier
+from app.casework.endpoints import router as casework_router
 from app.catalogue.endpoints import router as services_router
 from app.certificates.endpoints import page_router, public_router
 from app.certificates.endpoints import router as certificates_router
@@ -94,11 +96,13 @@ def _key_source(settings: Settings) -> KeySource:
     return StaticJwks.from_file(ensure_dev_keys(settings.data_dir))
 
 
-def _agency_credentials(settings: Settings, token: SecretStr | None) -> AgencyCredentials:
+def _agency_credentials(settings: Settings, agency: str, token: SecretStr | None) -> AgencyCredentials:
+    """The agency's own certificate and CA where set (POLICE_CLIENT_CERT_FILE …), else the shared ones."""
+    tls = settings.agency_tls(agency)
     return AgencyCredentials(
-        client_cert_file=settings.agency_client_cert_file,
-        client_key_file=settings.agency_client_key_file,
-        ca_file=settings.agency_ca_file,
+        client_cert_file=tls.client_cert_file,
+        client_key_file=tls.client_key_file,
+        ca_file=tls.ca_file,
         token=token.get_secret_value() if token else None,
     )
 
@@ -134,13 +138,20 @@ def build_collaborators(settings: Settings) -> Collaborators:
             deadline_s=settings.agency_deadline_seconds,
             breaker_reset_s=settings.agency_breaker_reset_seconds,
         ),
-        police_credentials=_agency_credentials(settings, settings.police_api_token),
-        housing_credentials=_agency_credentials(settings, settings.housing_api_token),
+        police_credentials=_agency_credentials(settings, "police", settings.police_api_token),
+        housing_credentials=_agency_credentials(settings, "housing", settings.housing_api_token),
     )
     issuer = CertificateIssuer(pdfs=pdfs, public_base_url=str(settings.public_base_url), storage=storage)
     credentials = CredentialIssuer.of(
         IssuerKeys.from_files(key_file=key_file, trusted_certs_file=settings.signing_trusted_certs),
         str(settings.public_base_url),
+    )
+    decisions = DecisionKit(
+        audit=audit,
+        agencies=agencies,
+        issuer=issuer,
+        clock=utc_now,
+        wait_limit=timedelta(seconds=settings.agency_wait_limit),
     )
     return Collaborators(
         settings=settings,
@@ -151,14 +162,8 @@ def build_collaborators(settings: Settings) -> Collaborators:
         agencies=agencies,
         issuer=issuer,
         storage=storage,
-        worker=AgencyRetries(
-            uow=uow,
-            audit=audit,
-            agencies=agencies,
-            issuer=issuer,
-            clock=utc_now,
-            wait_limit=timedelta(seconds=settings.agency_wait_limit),
-        ),
+        decisions=decisions,
+        worker=AgencyRetries(uow=uow, kit=decisions),
         claim_names=ClaimNames.from_settings(settings),
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),
@@ -196,10 +201,10 @@ def _lifespan(
         worker: asyncio.Task[None] | None = None
         dispatcher: Dispatcher | None = None
         if settings.worker_in_process and start_worker:
-            from app.background import run_forever
+            from app.background import REMINDERS, run_forever
 
             worker = asyncio.create_task(run_forever(collaborators), name="pending-agency-worker")
-            dispatcher = build_dispatcher(settings, collaborators.sessionmaker)
+            dispatcher = build_dispatcher(settings, collaborators.sessionmaker, REMINDERS)
             dispatcher.start()
         install_collaborators(app, collaborators)
         if freeze_heap:
@@ -258,6 +263,7 @@ def create_app(settings: Settings | None = None, *, start_worker: bool = True, f
         materials_router,
         applications_router,
         certificates_router,
+        casework_router,
         public_router,
         audit_router,
         stats_router,

@@ -5,14 +5,15 @@ from app.audit.models import AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
 from app.credentials.models import StatusListEntry
 from app.db.base import Base
-from app.materials.models import Material
-from app.notifications.models import OutboxEvent
+from app.materials.models import ApplicationMaterial, Material
+from app.notifications.models import OutboxEvent, SinkDelivery
 from app.oversight.models import PersonSearch
 from app.sharing.models import Share
 from app.stations.models import Appointment, Slot
 
 __all__ = [
     "Application",
+    "ApplicationMaterial",
     "Appointment",
     "AuditCheckpoint",
     "AuditEvent",
@@ -24,6 +25,7 @@ __all__ = [
     "OutboxEvent",
     "PersonSearch",
     "Share",
+    "SinkDelivery",
     "Slot",
     "StatusListEntry",
 ]

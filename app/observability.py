@@ -81,6 +81,18 @@ OUTBOX_BACKLOG = Gauge(
     "Notifications committed but not yet delivered",
     multiprocess_mode="livemax",
 )
+# Configuration errors, counted the moment they happen (an alert fires on any): an agency refusing our
+# credentials or our TLS, and notifications given up on (dead-lettered) for one sink.
+AGENCY_CONFIGURATION_ERRORS = Counter(
+    "cityservices_agency_configuration_errors_total",
+    "Agency calls refused for our configuration: kind unauthorized (401/403) or tls_error",
+    ["agency", "kind"],
+)
+NOTIFICATIONS_DEAD_LETTERED = Counter(
+    "cityservices_notifications_dead_lettered_total",
+    "Notifications dead-lettered after their last attempt, by the sink that refused them",
+    ["sink"],
+)
 METRIC_NAMES = (
     "cityservices_http_requests_total",
     "cityservices_http_request_duration_seconds",
@@ -90,6 +102,8 @@ METRIC_NAMES = (
     "cityservices_audit_events_total",
     "cityservices_pending_agency_applications",
     "cityservices_agency_circuit_open",
+    "cityservices_agency_configuration_errors_total",
+    "cityservices_notifications_dead_lettered_total",
     "cityservices_audit_sealer_lag_seconds",
     "cityservices_audit_unsealed_events",
     "cityservices_audit_chain_broken",

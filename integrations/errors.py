@@ -1,8 +1,9 @@
 """The one error taxonomy the domain acts on when it consults an agency.
 
 Each class answers a different question for the caller: the subject does not exist (decide now),
-the agency is unreachable (park the application and retry later), or the agency broke its contract
-(an operator must look; retrying will not help).
+the agency is unreachable (park the application and retry later), the agency broke its contract
+(an operator must look; retrying will not help), or the agency refuses us: our credentials or our TLS
+set-up are wrong (an operator must fix our configuration at once; it is no outage).
 """
 
 from __future__ import annotations
@@ -32,3 +33,18 @@ class AgencyUnavailable(AgencyError):
 
 class AgencyBadResponse(AgencyError):
     """The agency answered off-contract: unparseable body, schema mismatch, unexpected 4xx."""
+
+
+# What kind of configuration error: the agency refused our token or certificate (HTTP 401/403), or no TLS
+# session could be made (its certificate not trusted by our CA file, ours refused, the handshake failed).
+UNAUTHORIZED = "unauthorized"
+TLS_ERROR = "tls_error"
+
+
+class AgencyMisconfigured(AgencyError):
+    """Our side is misconfigured for this agency (`kind`: `unauthorized` or `tls_error`). Not retried
+    within the call and not counted by the circuit breaker: waiting does not fix a wrong credential."""
+
+    def __init__(self, agency: str, message: str, *, kind: str) -> None:
+        super().__init__(agency, message)
+        self.kind = kind

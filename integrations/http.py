@@ -25,16 +25,23 @@ from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
     wait_random_exponential,
 )
 
 # The request in flight, defined with the logs and sent on to the agencies as X-Request-ID.
-from app.observability import request_id_var
+from app.observability import AGENCY_CONFIGURATION_ERRORS, request_id_var
 from integrations.breaker import CircuitBreaker, CircuitOpen
-from integrations.errors import AgencyBadResponse, AgencyNotFound, AgencyUnavailable
+from integrations.errors import (
+    TLS_ERROR,
+    UNAUTHORIZED,
+    AgencyBadResponse,
+    AgencyMisconfigured,
+    AgencyNotFound,
+    AgencyUnavailable,
+)
 
 # httpx logs every request at INFO with its full URL, id number included.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -123,17 +130,23 @@ def make_http_client(
 
 
 PROBE_OK = "ok"
-PROBE_UNAUTHORIZED = "unauthorized"
-PROBE_TLS_ERROR = "tls_error"
+PROBE_UNAUTHORIZED = UNAUTHORIZED
+PROBE_TLS_ERROR = TLS_ERROR
 PROBE_UNAVAILABLE = "unavailable"
 
 
 def _tls_failure(exc: BaseException, url: httpx.URL) -> bool:
     """Did the TLS session fail? httpx wraps the ssl module's error (their certificate not trusted, a
     handshake refused). A TLS 1.3 server that refuses our client certificate (or its absence) does so
-    after the handshake, by closing the connection before any answer: over https, that is it too."""
-    if url.scheme == "https" and isinstance(exc, httpx.RemoteProtocolError):
+    after the handshake, by closing or resetting the connection before any answer: over https, that is
+    taken for it too (a call retries that first, as it would an outage: see `_certain_tls_failure`)."""
+    if url.scheme == "https" and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return True
+    return _certain_tls_failure(exc)
+
+
+def _certain_tls_failure(exc: BaseException) -> bool:
+    """The ssl module itself failed the session: no retry can succeed with the same configuration."""
     seen: BaseException | None = exc
     for _ in range(10):  # a short chain; bounded in case of a cycle
         if seen is None:
@@ -174,7 +187,9 @@ class _CallLog:
             "elapsed_ms": round(elapsed_ms, 1),
             "request_id": self.request_id,
         }
-        level = logging.INFO if self.outcome in {"ok", "not_found"} else logging.WARNING
+        level = {"ok": logging.INFO, "not_found": logging.INFO, "misconfigured": logging.ERROR}.get(
+            self.outcome, logging.WARNING
+        )
         text = " ".join(f"{key}={value}" for key, value in fields.items())
         log.log(level, "agency call %s", text, extra={"agency_call": fields})
 
@@ -186,6 +201,9 @@ class AgencyHttp:
         self.agency = agency
         self.policy = policy
         self._client = client
+        # The kind of the last configuration error a real call met (`unauthorized`, `tls_error`), until a
+        # call is answered again: readiness names it even when its own probe of the base URL passes.
+        self.configuration_error: str | None = None
         self.breaker = CircuitBreaker(
             name=agency,
             threshold=policy.breaker_threshold,
@@ -210,7 +228,11 @@ class AgencyHttp:
             return PROBE_TLS_ERROR if _tls_failure(exc, self._client.base_url) else PROBE_UNAVAILABLE
         if response.status_code in (401, 403):
             return PROBE_UNAUTHORIZED
-        return PROBE_OK if response.status_code < 500 else PROBE_UNAVAILABLE
+        if response.status_code >= 500:
+            return PROBE_UNAVAILABLE
+        # Its base URL lets us in, but a real call was refused since (a route that wants another role):
+        # that stays the answer until a real call is answered again.
+        return self.configuration_error or PROBE_OK
 
     async def get(
         self,
@@ -251,7 +273,9 @@ class AgencyHttp:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.deadline_s),
             wait=wait_random_exponential(multiplier=policy.backoff_initial_s, max=policy.backoff_max_s),
-            retry=retry_if_exception_type(_RETRYABLE),
+            # A certain TLS failure is our configuration (or theirs), not a blip: retrying only delays the
+            # alert. A connection closed right after the handshake may be either: it is retried first.
+            retry=retry_if_exception(lambda exc: isinstance(exc, _RETRYABLE) and not _certain_tls_failure(exc)),
             before_sleep=self._log_retry(call),
             reraise=True,
         )
@@ -277,12 +301,21 @@ class AgencyHttp:
             call.outcome = "unavailable"
             raise AgencyUnavailable(self.agency, f"answered {exc.status} on every attempt") from None
         except httpx.TransportError as exc:
+            if _tls_failure(exc, self._client.base_url):
+                raise self._misconfigured(call, TLS_ERROR, f"no TLS session: {type(exc).__name__}") from None
             call.outcome = "unavailable"
             raise AgencyUnavailable(self.agency, f"transport error: {type(exc).__name__}") from None
         except httpx.HTTPError as exc:  # e.g. a body that cannot be decoded
             call.outcome = "bad_response"
             raise AgencyBadResponse(self.agency, f"unreadable response: {type(exc).__name__}") from None
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+    def _misconfigured(self, call: _CallLog, kind: str, message: str) -> AgencyMisconfigured:
+        """Counted and logged at once (an alert fires on the counter), never retried as an outage."""
+        call.outcome = "misconfigured"
+        self.configuration_error = kind
+        AGENCY_CONFIGURATION_ERRORS.labels(self.agency, kind).inc()
+        return AgencyMisconfigured(self.agency, message, kind=kind)
 
     def _log_retry(self, call: _CallLog) -> Callable[[RetryCallState], None]:
         def before_sleep(state: RetryCallState) -> None:
@@ -301,6 +334,9 @@ class AgencyHttp:
 
     def _interpret(self, response: httpx.Response, model: type[T], call: _CallLog) -> T:
         status = response.status_code
+        if status in (401, 403):
+            raise self._misconfigured(call, UNAUTHORIZED, f"refused our credentials: HTTP {status} from {call.route}")
+        self.configuration_error = None  # it answered us: whatever was wrong with our side is fixed
         if status == 404:
             call.outcome = "not_found"
             raise AgencyNotFound(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -44,7 +47,50 @@ def not_found_doc(what: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def new_app(*, title: str, description: str, faults: Faults | None) -> FastAPI:
+EMPTY_LIST = encode({"items": []})
+
+
+@dataclass(frozen=True)
+class ListLookup:
+    """A GET listing the records an agency holds about one person, found by their id number, `key`: in the
+    path where `path` names it, else a query parameter."""
+
+    path: str
+    key: str
+    response_model: type[BaseModel]
+    operation_id: str  # camelCase; its words make the summary ("listLeases": "List Leases")
+    tag: str
+    description: str
+
+
+def add_list_lookups(app: FastAPI, lookups: Iterable[tuple[ListLookup, Mapping[str, bytes]]]) -> None:
+    """Each lookup answers the pre-encoded `{"items": [...]}` of its index, or an empty list for someone
+    with none: every list of both agencies is this one handler over its own index."""
+    for lookup, answers in lookups:
+        _add_list_lookup(app, lookup, answers)
+
+
+def _add_list_lookup(app: FastAPI, lookup: ListLookup, answers: Mapping[str, bytes]) -> None:
+    source = Path if "{" + lookup.key + "}" in lookup.path else Query
+
+    async def handler(id_number: str = source(alias=lookup.key)) -> Response:
+        return json_response(answers.get(id_number, EMPTY_LIST))
+
+    app.get(
+        lookup.path,
+        response_model=lookup.response_model,
+        operation_id=lookup.operation_id,
+        summary=re.sub(r"(?<!^)(?=[A-Z])", " ", lookup.operation_id).title(),
+        tags=[lookup.tag],
+        description=lookup.description,
+    )(handler)
+
+
+# What both agencies' documents say of themselves.
+READ_ONLY_LOOKUPS = "Read-only lookups by resident identity number. Served here by a simulator."
+
+
+def new_app(*, title: str, faults: Faults | None, description: str = READ_ONLY_LOOKUPS) -> FastAPI:
     app = FastAPI(title=title, description=description, version="1.0", docs_url="/_sim/docs", redoc_url=None)
     install_faults(app, faults or Faults())
     return app

@@ -35,6 +35,7 @@ DOC = ROOT / "docs" / "configuration.md"
 # What a field validator of Settings requires, by the validator's name; an unknown one still shows.
 VALIDATOR_NOTES = {
     "_file_exists": "must name an existing file",
+    "_jwks_file_exists": "must name an existing file",
     "_async_database_url": "driver one of " + ", ".join(f"`{d}`" for d in sorted(config._ASYNC_DRIVERS)),
     "_rate": "a rate such as `20/minute`, `5/second`, `1000/hour`",
     "_origins": "a JSON list, or origins separated by commas",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
+from app.applications.decision_kit import DecisionKit
 from app.applications.worker import AgencyRetries
 from app.audit.anchors import Anchor
 from app.audit.service import AuditLog
@@ -40,6 +41,7 @@ class Collaborators:
     issuer: CertificateIssuer
     token_verifier: TokenVerifier
     limiter: RateLimiter
+    decisions: DecisionKit  # what filing, re-checks, supplied materials and the retry job decide with
     worker: AgencyRetries
     storage: BlobStore  # where material and PDF bytes live (STORAGE_URL)
     claim_names: ClaimNames  # where the identity provider puts roles, id number and name
@@ -52,10 +54,6 @@ class Collaborators:
     @property
     def hasher(self) -> SubjectHasher:
         return self.audit.hasher
-
-    @property
-    def wait_limit(self) -> timedelta:
-        return timedelta(seconds=self.settings.agency_wait_limit)
 
     @property
     def materials_wait_limit(self) -> timedelta:

@@ -10,6 +10,9 @@ from sqlalchemy import text
 
 from app.api.collaborators import Collaborators
 from app.api.deps import CollaboratorsDep
+from app.api.readiness import agency_reasons
+from app.errors import NotFound, problem_responses
+from app.i18n import Text
 from app.observability import metrics_registry
 from app.stats.gauges import sample_backlogs, sample_breakers
 
@@ -29,7 +32,8 @@ async def healthz() -> dict[str, str]:
     "discovery and its JWKS, or AUTH_JWKS_URL), even with an agency down (applications then wait in "
     "`pending_agency`). Each agency is probed with our credentials (cached a few seconds): `ok`, `unauthorized` "
     "(it refuses our token or certificate: 401/403), `tls_error` (no TLS session) or `unavailable` (no answer in "
-    "time, or 5xx); any other than `ok` is named in `unavailable`. 503 when the database is unreachable or no "
+    "time, or 5xx); any other than `ok` is named in `unavailable`, with a reason in Chinese and English in "
+    "`reasons`. 503 when the database is unreachable or no "
     "token could be checked (`identity_provider`: `unavailable`).",
     responses={503: {"description": "Not ready; the body says which dependency failed"}},
 )
@@ -46,8 +50,9 @@ async def readyz(runtime: CollaboratorsDep) -> JSONResponse:
     # keys to check a token with, every call would fail: not ready.
     ready = database == "ok" and identity_provider == "ok"
     unavailable = sorted(name for name, state in checks.items() if state != "ok")
+    body = {"status": "ready" if ready else "not_ready", "checks": checks, "unavailable": unavailable}
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks, "unavailable": unavailable},
+        {**body, "reasons": agency_reasons(agencies)},
         status_code=200 if ready else 503,
     )
 
@@ -71,8 +76,18 @@ async def _identity_provider(runtime: Collaborators) -> str:
     return "ok" if loaded else "unavailable"
 
 
-@router.get("/metrics", operation_id="metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    description="404 when METRICS_PORT is set: the metrics are then served on that port only.",
+    response_class=Response,
+    responses=problem_responses(NotFound),
+)
 async def metrics(runtime: CollaboratorsDep) -> Response:
+    if runtime.settings.metrics_port is not None:
+        # Not on the public listener: what the metrics say (routes, backlogs, breakers) is for operators.
+        raise NotFound(Text("指标仅在 METRICS_PORT 端口提供", "Metrics are served on METRICS_PORT only"))
     await sample_breakers(runtime.agencies)
     with suppress(TimeoutError):
         async with asyncio.timeout(1):

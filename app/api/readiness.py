@@ -1,4 +1,4 @@
-"""Readiness of the agencies, probed rather than inferred (CONTRACT section 4).
+"""Readiness of the agencies, probed rather than inferred (docs/runbook.md).
 
 The circuit breaker only knows about past calls: an agency whose URL points at a dead port looks fine
 until an application needs it. So /readyz asks each agency directly, concurrently, and keeps the answer
@@ -40,3 +40,28 @@ class AgencyProbes:
                 for name, state in zip(stale, results, strict=True):
                     self._known[name] = (time.monotonic() + self._cache_s, state)
             return {name: self._known[name][1] for name in agencies}
+
+
+# What each agency state means for an operator, in both languages: `unauthorized` and `tls_error` are our
+# configuration (alerted at once, docs/runbook.md), `unavailable` is theirs (applications wait).
+_REASONS = {
+    "unauthorized": (
+        "{agency} 拒绝了我们的凭据（HTTP 401/403）：请检查令牌与客户端证书配置",
+        "{agency} refuses our credentials (HTTP 401/403): check its token and client certificate settings",
+    ),
+    "tls_error": (
+        "无法与 {agency} 建立 TLS 会话：请检查 CA 文件与客户端证书",
+        "no TLS session with {agency}: check its CA file and our client certificate",
+    ),
+    "unavailable": ("{agency} 未在时限内应答或返回 5xx", "{agency} did not answer in time, or answered 5xx"),
+}
+
+
+def agency_reasons(states: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """A reason in Chinese and English for each agency that is not `ok`."""
+    return {
+        agency: {"zh": zh.format(agency=agency), "en": en.format(agency=agency)}
+        for agency, state in states.items()
+        if (texts := _REASONS.get(state)) is not None
+        for zh, en in [texts]
+    }

@@ -13,7 +13,7 @@ from app.api.collaborators import collaborators_of
 from app.audit.context import current_context
 from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
 from app.auth.separation import StaffIdentityRequired
-from app.auth.tokens import KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
+from app.auth.tokens import ID_TOKEN, KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
 from app.i18n import Text
 from app.stations.errors import StationNotRegistered
@@ -31,6 +31,13 @@ class IdentityProviderUnavailable(AppError):
     title = Text("暂时无法校验身份令牌", "Tokens cannot be checked right now")
 
 
+class IdTokenNotAccepted(Unauthenticated):
+    """An OpenID Connect ID token sent as the bearer token: genuine, but not an access token."""
+
+    code = "ID_TOKEN_NOT_ACCEPTED"
+    title = Text("ID 令牌不能用作访问令牌，请发送访问令牌", "An ID token is not accepted; send the access token")
+
+
 async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     if credentials is None:
         raise Unauthenticated(Text("缺少 Bearer 身份令牌", "No bearer token was sent"))
@@ -42,6 +49,8 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
     except InvalidToken as exc:
         if exc.reason == KEYS_UNAVAILABLE:
             raise IdentityProviderUnavailable() from None
+        if exc.reason == ID_TOKEN:
+            raise IdTokenNotAccepted() from None
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
         return principal_from_claims(claims, collaborators.claim_names)
@@ -58,7 +67,7 @@ _READS = frozenset({"GET", "HEAD"})
 
 
 def _ensure_staff_person(request: Request, acting: Principal) -> None:
-    """Staff are persons (CONTRACT 11.2): in production a clerk's or auditor's token must carry their id
+    """Staff are persons (docs/security.md, "Staff are persons"): in production a clerk's or auditor's token must carry their id
     number. In development such a token may still read, but changes nothing: a filing, decision or
     revocation it made could not be held against a person, so separation of duties could not hold."""
     if acting.role is Role.citizen or acting.id_number is not None:

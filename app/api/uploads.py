@@ -9,7 +9,27 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 
-from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
+from app.errors import AppError
+from app.i18n import Text
+
+
+class MaterialTooLarge(AppError):
+    status = 413
+    code = "MATERIAL_TOO_LARGE"
+    title = Text("文件超过 10 MiB", "The file is larger than 10 MiB")
+
+
+class NotMultipart(AppError):
+    status = 415
+    code = "MULTIPART_REQUIRED"
+    title = Text("请以 multipart/form-data 上传文件", "Upload the file as multipart/form-data")
+
+
+class MalformedUpload(AppError):
+    status = 400
+    code = "MALFORMED_UPLOAD"
+    title = Text("上传内容格式错误", "The upload is malformed")
+
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _ENVELOPE_ALLOWANCE = 64 * 1024  # multipart headers, boundaries and a few small fields
@@ -26,6 +46,23 @@ class UploadedFile:
     content: bytes
     filename: str | None
 
+
+# The request body of a route that reads its file with `read_file_part` (it takes the raw stream, so
+# FastAPI cannot describe it): `openapi_extra=MULTIPART_FILE_BODY` documents the one `file` field.
+MULTIPART_FILE_BODY: dict[str, object] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
 
 _SAFE_FILENAME = re.compile(r"[^\w.\-\u4e00-\u9fff ]+")
 

@@ -75,14 +75,6 @@ class SearchNotAllowed(Forbidden):
     )
 
 
-class ConcurrentChange(Conflict):
-    """The optimistic lock lost: an application, or its certificate, changed between our read and our commit
-    (app.db.uow raises it for the domain that passes it as `stale`)."""
-
-    code = "CONCURRENT_CHANGE"
-    title = Text("该记录已被他人同时修改", "Someone else changed this record at the same time")
-
-
 class WindowOnlyService(Conflict):
     """A matter done at a window, filed online: the answer names the nearest windows handling it
     (extension members `stations`, `line`, `located_by`) and how to book one (`book_with`)."""

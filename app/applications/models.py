@@ -3,17 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.applications.status import Status
+from app.applications.states import OPEN, Status
 from app.db.base import Base, UtcDateTime, utcnow
 from app.db.types import StrEnumType
 
-# states.OPEN spelled for the partial index (states imports the outbox, which imports these models);
-# tests/applications/test_review.py keeps the two the same.
-OPEN_STATUS_VALUES = ("needs_materials", "needs_review", "pending_agency", "submitted", "verifying")
-OPEN_STATUSES_SQL = "status IN ({})".format(", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES))
+OPEN_STATUSES_SQL = "status IN ({})".format(", ".join(f"'{value}'" for value in sorted(OPEN)))
 
 
 class Application(Base):
@@ -81,13 +78,3 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     application_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-class ApplicationMaterial(Base):
-    """A material attached to an application: at filing, or later when a clerk asked for more (补正)."""
-
-    __tablename__ = "application_materials"
-
-    application_id: Mapped[str] = mapped_column(String(36), ForeignKey("applications.id"), primary_key=True)
-    material_id: Mapped[str] = mapped_column(String(36), ForeignKey("materials.id"), primary_key=True)
-    attached_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -6,15 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, undefer
 
-from app.applications.models import Application, ApplicationMaterial, IdempotencyRecord
+from app.applications.models import Application, IdempotencyRecord
 from app.applications.states import OPEN, Status
 from app.certificates.models import Certificate, CertificateStatus
 from app.db.locks import lock_until_transaction_ends
-from app.materials.models import Material
+from app.db.queue import Queue
+from app.materials.models import ApplicationMaterial, Material
 
 
 async def get(session: AsyncSession, application_id: str) -> Application | None:
@@ -175,33 +176,19 @@ async def idempotency_record(session: AsyncSession, *, actor_sub: str, key: str)
     ).scalar_one_or_none()
 
 
+# Applications waiting on an agency, retried by the worker (app.db.queue: claims, leases, backoff).
+AGENCY_RETRIES = Queue(
+    key=Application.id,
+    due_at=Application.next_attempt_at,
+    waiting=Application.status == Status.pending_agency.value,
+    # A claim is a change: a request that read the application before it fails its commit as stale.
+    on_claim={Application.version: Application.version + 1},
+)
+
+
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[str]:
-    """Take up to `limit` applications whose retry is due, pushing their next attempt past the lease so
-    no other worker takes them meanwhile. One UPDATE … RETURNING, so the claim is atomic; on PostgreSQL
-    the candidates are chosen FOR UPDATE SKIP LOCKED, so several workers share the work."""
-    due = (
-        select(Application.id)
-        .where(Application.status == Status.pending_agency.value, Application.next_attempt_at <= now)
-        .order_by(Application.next_attempt_at)
-        .limit(limit)
-    )
-    chosen: Any = due.scalar_subquery()
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Lock, then update: inside UPDATE … IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED) PostgreSQL may
-        # rescan the subquery and skip the rows it just updated, claiming every due row, not n.
-        chosen = list((await session.execute(due.with_for_update(skip_locked=True))).scalars())
-    claimed = await session.execute(
-        update(Application)
-        .where(
-            Application.id.in_(chosen),
-            Application.status == Status.pending_agency.value,
-            Application.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=lease_until, version=Application.version + 1)
-        .returning(Application.id)
-        .execution_options(synchronize_session=False)
-    )
-    return list(claimed.scalars())
+    """Take up to `limit` applications whose retry is due, leased until `lease_until` (app.db.queue)."""
+    return await AGENCY_RETRIES.claim(session, now=now, lease_until=lease_until, limit=limit)
 
 
 async def open_application(session: AsyncSession, *, applicant_hash: str, service: str) -> Application | None:

@@ -1,58 +1,44 @@
-"""Filing, reading, withdrawing and deciding applications (CONTRACT §4, §5)."""
+"""Reading, withdrawing and deciding applications, and what filing (app.applications.filing) and review
+(app.applications.review) share: an outcome, the caller's own materials, an application shown only to
+who may see it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications import repository, window_only, workflow
+from app.applications import repository, workflow
 from app.applications.errors import (
-    ApplicantNotAllowed,
-    ApplicantRequired,
     ApplicationNotFound,
     AttachedMaterialNotFound,
-    ConcurrentChange,
-    DuplicateApplication,
-    IdempotencyKeyReused,
-    InvalidDetails,
     MaterialNotFound,
     SearchNotAllowed,
-    UnknownService,
 )
-from app.applications.models import Application, IdempotencyRecord
+from app.applications.models import Application
 from app.applications.presenter import present
-from app.applications.records import ApplicantCertificates
-from app.applications.schemas import ApplicationPage, DecisionIn, FilingIn
+from app.applications.schemas import ApplicationPage, DecisionIn
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.consultations import note_applications_read, note_consultation
 from app.audit.context import RequestContext
-from app.audit.service import AuditLog
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal, Role
 from app.auth.separation import ensure_not_own_case
-from app.catalogue.base import Applicant, ServiceDefinition
 from app.catalogue.decisions import MATERIALS_REQUESTED, reason_dict
 from app.catalogue.registry import get_service
-from app.catalogue.window_matters import get_window_matter
 from app.certificates.codes import normalize_code
 from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
-from app.clock import SHANGHAI, Clock
+from app.clock import Clock
 from app.cursor import decode_cursor, encode_cursor
 from app.db.uow import UnitOfWork
+from app.errors import ConcurrentChange
 from app.identity.subjects import SubjectHasher
 from app.materials import repository as materials
 from app.materials.models import Material
-from app.observability import APPLICATIONS_FILED
-from app.stations.registry import StationRegistry
-from integrations.agencies import Agencies
 
 
 @dataclass(frozen=True)
@@ -65,31 +51,8 @@ class Outcome:
     certificate: Certificate | None
 
 
-def _actor(principal: Principal) -> Actor:
+def actor_of(principal: Principal) -> Actor:
     return Actor.clerk if principal.role is Role.clerk else Actor.applicant
-
-
-def _request_hash(body: FilingIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _applicant(principal: Principal, body: FilingIn) -> Applicant:
-    if principal.role is Role.citizen:
-        if body.applicant is not None:
-            raise ApplicantNotAllowed()
-        assert principal.id_number and principal.name
-        return Applicant(id_number=principal.id_number, name=principal.name)
-    if body.applicant is None:
-        raise ApplicantRequired()
-    return Applicant(id_number=body.applicant.id_number, name=body.applicant.name)
-
-
-def _details(service: ServiceDefinition, raw: dict[str, object]) -> dict[str, object]:
-    try:
-        return service.parse_details(raw).model_dump(mode="json", exclude_none=True)
-    except ValidationError as exc:
-        raise InvalidDetails.from_validation(exc) from None
 
 
 async def check_materials(
@@ -110,159 +73,7 @@ async def check_materials(
         )
 
 
-async def _replay(session: AsyncSession, record: IdempotencyRecord, request_hash: str) -> Outcome:
-    if record.request_sha256 != request_hash:
-        raise IdempotencyKeyReused()
-    application = await repository.get(session, record.application_id)
-    assert application is not None
-    return Outcome(record.status_code, application, await repository.certificate_for(session, application.id))
-
-
-async def file(
-    *,
-    work: UnitOfWork,
-    audit: AuditLog,
-    agencies: Agencies,
-    issuer: CertificateIssuer,
-    stations: StationRegistry,
-    clock: Clock,
-    wait_limit: timedelta,
-    ctx: RequestContext,
-    principal: Principal,
-    body: FilingIn,
-    idempotency_key: str | None,
-) -> Outcome:
-    """Check, consult the agencies, decide and (if due) issue: all in `work`, committed once at the end."""
-    matter = get_window_matter(body.service)
-    if matter is not None:
-        raise await window_only.refusal(
-            session=work.session,
-            stations=stations,
-            hasher=audit.hasher,
-            principal=principal,
-            matter=matter,
-            details=body.details,
-        )
-    service = get_service(body.service)
-    if service is None:
-        raise UnknownService(errors=[{"loc": ["body", "service"], "msg": "unknown service code", "type": "unknown"}])
-    details = _details(service, body.details)
-    applicant = _applicant(principal, body)
-    request_hash = _request_hash(body)
-    session = work.session
-    if idempotency_key is not None:
-        earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
-        if earlier is not None:
-            return await _replay(session, earlier, request_hash)
-    raw_ids = details.get("material_ids")
-    material_ids = [str(m) for m in raw_ids] if isinstance(raw_ids, list) else []
-    if material_ids:
-        await check_materials(session, principal, material_ids)
-    applicant_hash = audit.hasher.hash(applicant.id_number)
-    await ensure_admissible(
-        session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
-    )
-
-    now = clock()
-    application = Application(
-        id=str(uuid.uuid4()),
-        service=service.code,
-        status=Status.submitted,
-        channel=principal.channel,
-        station_id=principal.station_id,
-        applicant_id_number=applicant.id_number,
-        applicant_id_hash=applicant_hash,
-        applicant_name=applicant.name,
-        filed_by_sub=principal.sub,
-        filed_by_role=principal.role.value,
-        filed_by_id_hash=audit.hasher.hash(principal.id_number) if principal.id_number else None,
-        details=details,
-        checks=[],
-        reasons=[],
-        history=[],
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
-    _about(ctx, application)
-    fire(application, Event.file, Status.verifying, actor=_actor(principal), at=now, by=principal.sub)
-    findings = await workflow.examine(
-        work=work,
-        audit=audit,
-        agencies=agencies,
-        application=application,
-        ctx=ctx,
-        today=now.astimezone(SHANGHAI).date(),
-    )
-    # Again, now under a lock every filing by this person takes: another filing may have been committed
-    # while the agencies answered.
-    await repository.serialize_filings(session, applicant_hash=applicant_hash)
-    await ensure_admissible(
-        session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
-    )
-    certificate = await workflow.conclude(
-        work=work,
-        issuer=issuer,
-        application=application,
-        findings=findings,
-        now=clock(),
-        by="rules",
-        wait_limit=wait_limit,
-    )
-    status_code = 202 if application.status == Status.pending_agency else 201
-    session.add(application)
-    repository.attach(session, application_id=application.id, material_ids=material_ids, at=now)
-    if idempotency_key is not None:
-        session.add(
-            IdempotencyRecord(
-                actor_sub=principal.sub,
-                key=idempotency_key,
-                request_sha256=request_hash,
-                status_code=status_code,
-                application_id=application.id,
-            )
-        )
-    ctx.status = status_code
-    try:
-        await work.commit(stale=ConcurrentChange)
-    except ConcurrentChange:
-        # A concurrent retry with the same key committed first: answer what it answered.
-        if idempotency_key is not None:
-            earlier = await repository.idempotency_record(session, actor_sub=principal.sub, key=idempotency_key)
-            if earlier is not None:
-                return await _replay(session, earlier, request_hash)
-        # Or another filing by the same person won (the open-case index, the newest permit): say which.
-        await ensure_admissible(
-            session, service=service, applicant=applicant, details=details, applicant_hash=applicant_hash, now=clock()
-        )
-        raise  # a certificate it relied on changed meanwhile (re-issued, renewed, moved): 409
-    APPLICATIONS_FILED.labels(application.service, application.status, application.channel).inc()
-    return Outcome(status_code, application, certificate)
-
-
-async def ensure_admissible(
-    session: AsyncSession,
-    *,
-    service: ServiceDefinition,
-    applicant: Applicant,
-    details: dict[str, object],
-    applicant_hash: str,
-    now: datetime,
-) -> None:
-    """CONTRACT 10.3: one open case per person and service; and whatever the service itself refuses
-    from our own records (a second residence permit while one is valid)."""
-    open_case = await repository.open_application(session, applicant_hash=applicant_hash, service=service.code)
-    if open_case is not None:
-        raise DuplicateApplication(open_case.id)
-    await service.admit(
-        applicant=applicant,
-        details=service.parse_details(details),
-        records=ApplicantCertificates(session, holder_id_hash=applicant_hash),
-        today=now.astimezone(SHANGHAI).date(),
-    )
-
-
-def _about(ctx: RequestContext, application: Application | repository.ApplicationView) -> None:
+def about(ctx: RequestContext, application: Application | repository.ApplicationView) -> None:
     ctx.about(
         resource_type="application",
         resource_id=application.id,
@@ -286,16 +97,25 @@ def _note_third_parties(
                 note_consultation(ctx, subject_id_number=id_number, application_id=application.id)
 
 
+_Found = TypeVar("_Found", Application, repository.ApplicationView)
+
+
+def _shown_to(found: _Found | None, *, hasher: SubjectHasher, principal: Principal, ctx: RequestContext) -> _Found:
+    """What was loaded, if this caller may see it: noted as what the request is about, with the other
+    people it names. One that exists but is someone else's answers the same 404 as one that does not."""
+    if found is None or not may_see_subject(principal, found.applicant_id_hash, hasher):
+        raise ApplicationNotFound()
+    about(ctx, found)
+    _note_third_parties(ctx, principal, [found])
+    return found
+
+
 async def visible(
     *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
 ) -> Application:
     """The application if this caller may see it; otherwise the same 404 as for one that doesn't exist."""
     application = await repository.get(session, application_id)
-    if application is None or not may_see_subject(principal, application.applicant_id_hash, hasher):
-        raise ApplicationNotFound()
-    _about(ctx, application)
-    _note_third_parties(ctx, principal, [application])
-    return application
+    return _shown_to(application, hasher=hasher, principal=principal, ctx=ctx)
 
 
 async def view(
@@ -304,11 +124,7 @@ async def view(
     """What a read shows, if this caller may see it; otherwise the same 404 as `visible`. One query, no
     ORM object: for reads only (a change goes through `visible`)."""
     found = await repository.view(session, application_id)
-    if found is None or not may_see_subject(principal, found.applicant_id_hash, hasher):
-        raise ApplicationNotFound()
-    _about(ctx, found)
-    _note_third_parties(ctx, principal, [found])
-    return found
+    return _shown_to(found, hasher=hasher, principal=principal, ctx=ctx)
 
 
 async def withdraw(
@@ -324,7 +140,7 @@ async def withdraw(
         session=work.session, hasher=hasher, principal=principal, application_id=application_id, ctx=ctx
     )
     now = clock()
-    fire(application, Event.withdraw, Status.withdrawn, actor=_actor(principal), at=now, by=principal.sub)
+    fire(application, Event.withdraw, Status.withdrawn, actor=actor_of(principal), at=now, by=principal.sub)
     application.next_attempt_at = None
     workflow.decide_as(
         application,

@@ -8,10 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from app.applications.status import Status
+from sqlalchemy import inspect
+
 from app.errors import Conflict
 from app.i18n import Text
-from app.notifications.outbox import announce
 from app.observability import PROCESSING_SECONDS
 
 if TYPE_CHECKING:
@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 
 
 __all__ = ["Actor", "Event", "InvalidTransition", "Status", "fire"]
+
+
+class Status(StrEnum):
+    submitted = "submitted"
+    verifying = "verifying"
+    pending_agency = "pending_agency"
+    needs_review = "needs_review"
+    needs_materials = "needs_materials"
+    issued = "issued"
+    rejected = "rejected"
+    withdrawn = "withdrawn"
 
 
 class Event(StrEnum):
@@ -71,6 +82,9 @@ TRANSITIONS: dict[Event, tuple[Rule, ...]] = {
     ),
 }
 DECIDED = frozenset({Status.issued, Status.rejected})
+# The changes a citizen is told about; the others are steps on the way.
+ANNOUNCED = frozenset({Status.issued, Status.rejected, Status.needs_review, Status.needs_materials, Status.withdrawn})
+ANNOUNCED_KEY = "status_changes_to_announce"
 # An application still being handled: a second filing of the same service by the same person is refused.
 OPEN = frozenset(
     {Status.submitted, Status.verifying, Status.pending_agency, Status.needs_review, Status.needs_materials}
@@ -104,7 +118,10 @@ def fire(application: Application, event: Event, new: Status, *, actor: Actor, a
         {"from": current.value, "to": new.value, "at": at.isoformat(), "by": by},
     ]
     application.updated_at = at
-    announce(application, new.value, at=at)  # the citizen is told, in this same transaction (CONTRACT §10.4)
+    # The citizen is told, in this same transaction: app.applications.announcements turns this into an
+    # outbox row when the session flushes the application (filing adds it to the session only later).
+    if new in ANNOUNCED:
+        inspect(application).info.setdefault(ANNOUNCED_KEY, []).append((new, at))
     if new in DECIDED:
         application.decided_at = at
         PROCESSING_SECONDS.labels(application.service).observe((at - application.created_at).total_seconds())

@@ -10,16 +10,14 @@ import logging
 from datetime import datetime, timedelta
 
 from app.applications import repository, workflow
-from app.applications.errors import ConcurrentChange
+from app.applications.decision_kit import DecisionKit
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.events import AuditEntry
-from app.audit.service import AuditLog
 from app.catalogue.decisions import MATERIALS_NOT_SUPPLIED, reason_dict
-from app.certificates.issuing import CertificateIssuer
-from app.clock import SHANGHAI, Clock
+from app.clock import SHANGHAI
 from app.db.uow import UnitOfWorkFactory
+from app.errors import ConcurrentChange
 from app.observability import log_fields
-from integrations.agencies import Agencies
 
 logger = logging.getLogger("cityservices.worker")
 
@@ -32,26 +30,13 @@ LEASE = timedelta(minutes=2)
 class AgencyRetries:
     """The retry job, with the collaborators it uses, built once in the lifespan (or by `cityservices worker`)."""
 
-    def __init__(
-        self,
-        *,
-        uow: UnitOfWorkFactory,
-        audit: AuditLog,
-        agencies: Agencies,
-        issuer: CertificateIssuer,
-        clock: Clock,
-        wait_limit: timedelta,
-    ) -> None:
+    def __init__(self, *, uow: UnitOfWorkFactory, kit: DecisionKit) -> None:
         self._uow = uow
-        self._audit = audit
-        self._agencies = agencies
-        self._issuer = issuer
-        self._clock = clock
-        self._wait_limit = wait_limit
+        self._kit = kit
 
     async def process_due(self, *, now: datetime | None = None) -> int:
         """Retry every application whose next attempt is due; return how many were tried."""
-        now = now or self._clock()
+        now = now or self._kit.clock()
         async with self._uow() as work:
             ids = await repository.claim_due(work.session, now=now, lease_until=now + LEASE, limit=BATCH)
             await work.commit()
@@ -80,7 +65,7 @@ class AgencyRetries:
                 application.reasons = [reason_dict(MATERIALS_NOT_SUPPLIED)]
                 application.next_attempt_at = None
                 workflow.decide_as(application, Status.rejected, by="rules", at=now)
-                self._audit.add(
+                self._kit.audit.add(
                     work,
                     AuditEntry.for_change(
                         None,
@@ -110,24 +95,18 @@ class AgencyRetries:
                 return
             before = application.status
             findings = await workflow.examine(
-                work=work,
-                audit=self._audit,
-                agencies=self._agencies,
-                application=application,
-                ctx=None,
-                today=now.astimezone(SHANGHAI).date(),
+                work=work, kit=self._kit, application=application, ctx=None, today=now.astimezone(SHANGHAI).date()
             )
             await workflow.conclude(
                 work=work,
-                issuer=self._issuer,
+                kit=self._kit,
                 application=application,
                 findings=findings,
-                now=max(now, self._clock()),
+                now=max(now, self._kit.clock()),
                 by="system:worker",
-                wait_limit=self._wait_limit,
             )
             if application.status != before:
-                self._audit.add(
+                self._kit.audit.add(
                     work,
                     AuditEntry.for_change(
                         None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Awaitable
 from datetime import date, datetime, timedelta
@@ -11,28 +10,30 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.applications import repository
+from app.applications.announcements import tell_certificate_changed
+from app.applications.decision_kit import DecisionKit
 from app.applications.models import Application
 from app.applications.records import ApplicantCertificates, as_held
 from app.applications.states import Actor, Event, Status, fire
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry
-from app.audit.service import AuditLog
 from app.catalogue.base import Applicant, Consultation, Findings, ServiceDefinition
 from app.catalogue.decisions import AGENCY_UNAVAILABLE, reason_dict, verdict_from_checks
 from app.catalogue.registry import SERVICES
 from app.certificates import repository as certificates_repository
 from app.certificates.issuing import CertificateIssuer
+from app.certificates.lifecycle import mark_superseded, refuse_unless_current
 from app.certificates.models import Certificate
-from app.certificates.supersession import refuse_unless_current, supersede
 from app.clock import SHANGHAI
+from app.db.queue import Backoff
 from app.db.uow import UnitOfWork
 from app.observability import APPLICATIONS_DECIDED
-from integrations.agencies import Agencies
 from integrations.errors import AgencyError
 from integrations.http import AgencyResponse
 
 RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 600.0
+AGENCY_BACKOFF = Backoff(RETRY_BASE_SECONDS, RETRY_MAX_SECONDS)
 
 
 def applicant_of(application: Application) -> Applicant:
@@ -72,15 +73,13 @@ def decide_as(
 
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter, so a recovering agency is not hit by every waiting case at once."""
-    base = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
-    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+    return AGENCY_BACKOFF.delay(attempts)
 
 
 async def examine(
     *,
     work: UnitOfWork,
-    audit: AuditLog,
-    agencies: Agencies,
+    kit: DecisionKit,
     application: Application,
     ctx: RequestContext | None,
     today: date,
@@ -95,7 +94,7 @@ async def examine(
             consultation = Consultation(agency, dataset, response=await call)
         except AgencyError as exc:
             consultation = Consultation(agency, dataset, error=exc)
-        audit.add(
+        kit.audit.add(
             work,
             AuditEntry.for_agency_call(
                 ctx,
@@ -114,7 +113,7 @@ async def examine(
     return await service_of(application).examine(
         applicant=applicant_of(application),
         details=details_of(application),
-        agencies=agencies,
+        agencies=kit.agencies,
         consult=consult,
         records=records_of(work, application),
         today=today,
@@ -128,12 +127,11 @@ def records_of(work: UnitOfWork, application: Application) -> ApplicantCertifica
 async def conclude(
     *,
     work: UnitOfWork,
-    issuer: CertificateIssuer,
+    kit: DecisionKit,
     application: Application,
     findings: Findings,
     now: datetime,
     by: str,
-    wait_limit: timedelta,
 ) -> Certificate | None:
     """Apply the rules to the findings and move the application; issue the certificate if it is due."""
     verdict = verdict_from_checks(findings.checks)
@@ -141,7 +139,7 @@ async def conclude(
     if findings.document_facts:
         application.document_facts = findings.document_facts
     if verdict.status == Status.pending_agency:
-        _wait_for_agency(application, now=now, by=by, wait_limit=wait_limit)
+        _wait_for_agency(application, now=now, by=by, wait_limit=kit.wait_limit)
         return None
     if application.status == Status.pending_agency:
         fire(application, Event.recheck, Status.verifying, actor=Actor.system, at=now, by=by)
@@ -151,7 +149,9 @@ async def conclude(
     application.next_attempt_at = None
     decide_as(application, outcome, by="rules", at=now)
     certificate = (
-        await issue(work=work, issuer=issuer, application=application, now=now) if outcome is Status.issued else None
+        await issue(work=work, issuer=kit.issuer, application=application, now=now)
+        if outcome is Status.issued
+        else None
     )
     APPLICATIONS_DECIDED.labels(application.service, application.status, application.channel).inc()
     return certificate
@@ -214,7 +214,9 @@ async def issue(
         current_key=f"{service.family.name}:{application.applicant_id_hash}" if service.family else None,
     )
     for old in displaced:
-        supersede(work.session, old, certificate, application=application, at=now)
+        # The holder is told, in this transaction; `application` is the one that replaced it.
+        mark_superseded(old, certificate, at=now)
+        tell_certificate_changed(work.session, old, application, "superseded", at=now)
     return certificate
 
 

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 PRIVATE_KEY_FILE = "auth-dev-es256.pem"
 JWKS_FILE = "auth-dev-jwks.json"
 ALGORITHM = "ES256"
-# Staff are persons (CONTRACT 11.2): a development clerk or auditor token carries this id number unless
+# Staff are persons (docs/security.md): a development clerk or auditor token carries this id number unless
 # told another (`cityservices token --id-number`). Checksum-valid, and none of the demo dataset's people,
 # so a default clerk is never the applicant of a demo case; every default staff token is this one person.
 DEV_STAFF_ID_NUMBER = "310101198001010018"

@@ -4,8 +4,14 @@ A `KeySource` answers one question: which JWK has this `kid`? Two implementation
 
 - `StaticJwks`: a JWKS read once from a file (`AUTH_JWKS_FILE`, or the development key pair).
 - `RemoteJwks`: a JWKS fetched with httpx from `AUTH_JWKS_URL`, cached for `ttl_s`; an unknown `kid`
-  triggers a refresh, but at most one fetch per `min_refresh_interval_s`, so a caller spraying random
-  `kid`s cannot make us hammer the identity provider. A failed fetch keeps the keys we already have.
+  triggers a refresh, but at most one fetch per `min_refresh_interval_s` (or `ttl_s`, if shorter), so a
+  caller spraying random `kid`s cannot make us hammer the identity provider. A failed fetch keeps the
+  keys we already have.
+
+Why our own cache and not PyJWT's `PyJWKClient`: that client fetches with urllib, synchronously, so every
+refresh would stall the event loop (every request in the process) for as long as the identity provider
+takes to answer; and it refetches on every unknown `kid`, with no lower bound on the interval. Parsing
+and checking the keys themselves is PyJWT's (`jwt.PyJWK`, in app.auth.tokens). See docs/security.md.
 
 Nothing here decides which algorithm a key is for or whether a token is valid: that is
 `app.auth.tokens`. Nothing here logs token content (not even the `kid`, which the caller controls).
@@ -132,7 +138,9 @@ class RemoteJwks:
         self._http = http
         self._owns_http = http is None
         self._ttl_s = ttl_s
-        self._min_interval_s = min_refresh_interval_s
+        # A lifetime shorter than the refresh interval must still take effect (AUTH_JWKS_CACHE_SECONDS=10
+        # means "fetch every 10 s"): the interval only keeps unknown kids from fetching more often than that.
+        self._min_interval_s = min(min_refresh_interval_s, ttl_s)
         self._timeout_s = timeout_s
         self._clock = clock
         self._keys: dict[str, dict[str, Any]] | None = None
@@ -160,7 +168,7 @@ class RemoteJwks:
         return dict(jwk) if jwk is not None else None
 
     async def sole_kid(self) -> str | None:
-        """The set's only `kid`, if it holds exactly one key: OpenID Connect Core §10.1 lets a provider
+        """The set's only `kid`, if it holds exactly one key: OpenID Connect Core 1.0 section 10.1 lets a provider
         with a single key leave `kid` out of its tokens."""
         if self._is_stale():
             await self._refresh(reason="stale")

@@ -1,7 +1,7 @@
 """OpenID Connect discovery (AUTH_OIDC_ISSUER_URL): the provider's own document names its JWKS.
 
 `{issuer}/.well-known/openid-configuration` is read once (and again if it failed), and must name the
-same issuer, exactly (OpenID Connect Discovery 1.0 §4.3: a mismatch means the document is not the
+same issuer, exactly (OpenID Connect Discovery 1.0 section 4.3: a mismatch means the document is not the
 issuer's). Its `jwks_uri` is then a `RemoteJwks` like AUTH_JWKS_URL, with the same cache and refresh
 rules. Until discovery succeeds, tokens cannot be checked (`KeysUnavailable`: a 503, not a 401).
 """
@@ -35,8 +35,14 @@ def jwks_uri_from(document: Any, *, issuer: str) -> str:
     """The JWKS URL a discovery document names, once it is shown to be this issuer's."""
     if not isinstance(document, dict):
         raise DiscoveryFailed("the discovery document is not a JSON object")
-    if document.get("issuer") != issuer:
-        raise DiscoveryFailed(f"the discovery document names issuer {document.get('issuer')!r}, not {issuer!r}")
+    named = document.get("issuer")
+    if named != issuer:
+        if isinstance(named, str) and named.rstrip("/") == issuer.rstrip("/"):
+            # Exact comparison is the rule (tokens' `iss` must equal it too); the fix is one character.
+            raise DiscoveryFailed(
+                f"the provider calls itself {named!r}: set AUTH_OIDC_ISSUER_URL to exactly that (trailing slash)"
+            )
+        raise DiscoveryFailed(f"the discovery document names issuer {named!r}, not {issuer!r}")
     jwks_uri = document.get("jwks_uri")
     if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
         raise DiscoveryFailed("the discovery document has no http(s) jwks_uri")

@@ -101,7 +101,7 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames = ClaimNames
     if raw_roles is not None and not isinstance(raw_roles, list):
         raise ClaimsProblem("roles must be a list")
     # Roles this service does not know grant nothing; a validly signed token left with none is a
-    # caller we know but may not serve: 403, not 401 (CONTRACT 10.1).
+    # caller we know but may not serve: 403, not 401 (docs/security.md, "Tokens and roles").
     roles = names.our_roles(raw_roles or [])
     if not roles:
         raise NoAcceptedRole("the token carries no role this service accepts")

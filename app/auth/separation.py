@@ -1,4 +1,4 @@
-"""Separation of duties (CONTRACT 10.1, 11.2): no clerk decides, re-checks, requests materials on, or
+"""Separation of duties (docs/security.md, "Staff are persons"): no clerk decides, re-checks, requests materials on, or
 revokes anything of a case that is their own, and staff are persons, not accounts.
 
 A case is a clerk's own when its applicant is the clerk, or when the clerk filed it at the window, from

@@ -1,18 +1,20 @@
-"""Verifying the identity provider's JWTs (CONTRACT section 1).
+"""Verifying the identity provider's JWTs (docs/security.md, "Tokens and roles").
 
-This is the only module that imports python-jose. The rules:
+This is the only module that imports PyJWT. The rules:
 
 - The algorithm comes from our configuration (`ALLOWED_ALGORITHMS`) and from the JWK the `kid` names
   (RSA -> RS256, EC P-256 -> ES256), never from the token. The header is read unverified only to
   find the `kid` and to refuse, early, a token whose `alg` is not that one algorithm (`none`, HS*,
-  an RSA `alg` on an EC key, ...). jose is always called with `algorithms=[<that one algorithm>]` and
-  a key object built for it, which is what closes CVE-2024-33663 (HS256 "signed" with the public key).
-- Compact JWS only: a 5-part (JWE) token is refused before jose sees it (CVE-2024-33664), and so is
-  anything over `MAX_TOKEN_LENGTH` characters or outside the base64url alphabet.
-- `exp`, `iat`, `iss`, `aud`, `sub`, `jti` are required; `nbf` is optional; `exp`/`nbf`/`iat` allow
-  `leeway_s` of clock skew. jose checks them (with `require_*` and `leeway`) and this module checks them
-  again, more strictly (numbers must be JSON numbers, not strings or booleans; `iat` must not be in the
-  future), and turns the failure into a short machine `reason` rather than jose's message text.
+  an RSA `alg` on an EC key, ...). PyJWT is always called with `algorithms=[<that one algorithm>]` and
+  a key object built for it, so an HS256 token "signed" with the public key can never verify.
+- Compact JWS only: a 5-part (JWE) token is refused before PyJWT sees it, and so is anything over
+  `MAX_TOKEN_LENGTH` characters or outside the base64url alphabet.
+- `exp`, `iat`, `iss`, `aud`, `sub` are required; `nbf` and `jti` are optional (RFC 9068 makes `jti`
+  optional in an access token, and stock providers leave it out); `exp`/`nbf`/`iat` allow `leeway_s` of
+  clock skew. PyJWT checks them and this module checks them again, more strictly (numbers must be JSON
+  numbers, not strings or booleans; `iat` must not be in the future), and turns the failure into a short
+  machine `reason` rather than the library's message text.
+- Access tokens only: an OpenID Connect ID token is refused (`ID_TOKEN`, see app.auth.token_kinds).
 
 Roles and the claims each role needs are checked elsewhere (app.auth's FastAPI dependencies).
 """
@@ -29,15 +31,15 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from jose import jwk as jose_jwk
-from jose import jws as jose_jws
-from jose import jwt as jose_jwt
-from jose.exceptions import JOSEError
+import jwt
+from jwt.exceptions import PyJWKError, PyJWTError
+from jwt.types import Options
 
 from app.auth.jwks import MAX_KID_LENGTH, KeySource, KeysUnavailable
+from app.auth.token_kinds import is_id_token
 
 ALLOWED_ALGORITHMS = ("RS256", "ES256")
-REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "jti")
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 MAX_TOKEN_LENGTH = 8 * 1024
 # `sub` names the caller in every record we keep (String(255) columns): a longer one could not be stored.
 MAX_SUB_LENGTH = 255
@@ -69,6 +71,7 @@ NOT_YET_VALID = "not_yet_valid"
 ISSUED_IN_FUTURE = "issued_in_future"
 WRONG_ISSUER = "wrong_issuer"
 WRONG_AUDIENCE = "wrong_audience"
+ID_TOKEN = "id_token_not_accepted"
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
 _EC_ALG_BY_CURVE = {"P-256": "ES256"}
@@ -212,15 +215,15 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway_s = int(leeway_s)
-        # jose key objects built from JWKs, by the JWK's public members (so a rotated key under an
+        # PyJWT key objects built from JWKs, by the JWK's public members (so a rotated key under an
         # old kid is never confused with its predecessor).
         self._key_cache: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._clock = clock
         self._cache_size = max(0, cache_size)
         # Insertion order is recency order: a hit is moved to the end, the oldest is evicted first.
         self._verified: dict[str, _Verified] = {}
-        # Built once: jose reads it, it never changes.
-        self._options: dict[str, Any] = {
+        # Built once: PyJWT reads it, it never changes.
+        self._options: Options = {
             "verify_signature": True,
             "verify_aud": True,
             "verify_iat": True,
@@ -229,10 +232,13 @@ class TokenVerifier:
             "verify_iss": True,
             "verify_sub": True,
             "verify_jti": True,
-            "verify_at_hash": False,
-            **{f"require_{claim}": True for claim in REQUIRED_CLAIMS},
-            "leeway": self.leeway_s,
+            "require": list(REQUIRED_CLAIMS),
         }
+
+    @property
+    def keys(self) -> KeySource:
+        """Where the identity provider's keys come from (for readiness, metrics and tests)."""
+        return self._keys
 
     async def keys_loaded(self) -> bool:
         """Can tokens be checked at all: are the identity provider's keys at hand (for readiness)?
@@ -271,7 +277,7 @@ class TokenVerifier:
 
         kid = named_kid
         if kid is None and hasattr(self._keys, "sole_kid"):
-            # Only a remote identity provider's set (OIDC Core §10.1: kid may be omitted when it holds one key).
+            # Only a remote identity provider's set (OpenID Connect Core 1.0 section 10.1: kid may be omitted when it holds one key).
             with contextlib.suppress(KeysUnavailable):
                 kid = await self._keys.sole_kid()
         if kid is None:
@@ -289,32 +295,41 @@ class TokenVerifier:
         if header_alg != alg:
             # e.g. RS256 claimed for an EC key; the key decides, not the token.
             raise InvalidToken(ALGORITHM_NOT_ALLOWED, "the token's algorithm does not match its key")
-        key = self._jose_key(alg, public)
+        key = self._library_key(alg, public)
 
         try:
-            claims: dict[str, Any] = jose_jwt.decode(
-                token, key, algorithms=[alg], options=self._options, audience=self.audience, issuer=self.issuer
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                options=self._options,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway_s,
             )
-        except (JOSEError, TypeError, ValueError):
-            # TypeError/ValueError: jose's claim checks call int() on exp/nbf/iat and let a TypeError
-            # escape for a list or an object there. Whatever jose raised, the token is refused; to say
-            # why, check the signature on its own (jose reports failures only through message text).
+        except (PyJWTError, TypeError, ValueError):
+            # Whatever PyJWT raised (TypeError/ValueError: an odd claim value reaching its comparisons),
+            # the token is refused; to say why, check the signature on its own and read the claims.
             raise InvalidToken(*self._why_refused(token, key, alg)) from None
 
         problem = self._claims_problem(claims)
+        if problem is None and is_id_token(header, claims):
+            # An ID token says who logged in to a client, not what an API may be asked: the client sent the
+            # wrong one of its two tokens (OpenID Connect Core 1.0 section 2, RFC 9068 section 1).
+            problem = ID_TOKEN, "an ID token is not an access token; send the access token"
         if problem is not None:
             raise InvalidToken(*problem)
         return claims, (kid if named_kid is not None else None), jwk
 
     # -- internals ----------------------------------------------------------------------------------
 
-    def _jose_key(self, alg: str, public: dict[str, str]) -> Any:
+    def _library_key(self, alg: str, public: dict[str, str]) -> Any:
         cache_key = (alg, tuple(sorted(public.items())))
         key = self._key_cache.get(cache_key)
         if key is None:
             try:
-                key = jose_jwk.construct(public, alg)
-            except (JOSEError, ValueError, TypeError):
+                key = jwt.PyJWK(public, algorithm=alg).key
+            except (PyJWKError, PyJWTError, ValueError, TypeError):
                 raise InvalidToken(UNSUPPORTED_KEY, "the published key cannot be loaded") from None
             if len(self._key_cache) > 256:
                 self._key_cache.clear()
@@ -323,8 +338,8 @@ class TokenVerifier:
 
     def _why_refused(self, token: str, key: Any, alg: str) -> tuple[str, str]:
         try:
-            payload = jose_jws.verify(token, key, [alg])
-        except (JOSEError, TypeError, ValueError):
+            payload = jwt.api_jws.decode(token, key, algorithms=[alg])
+        except (PyJWTError, TypeError, ValueError):
             return BAD_SIGNATURE, "the signature does not verify"
         # The signature is good, so the payload is authentic: find out what is wrong with it.
         try:
@@ -344,7 +359,7 @@ class TokenVerifier:
             if name in claims and not _is_number(claims[name]):
                 return INVALID_CLAIM, f"{name} must be a number"
         for name in ("sub", "jti", "iss"):
-            if not isinstance(claims[name], str) or not claims[name]:
+            if name in claims and (not isinstance(claims[name], str) or not claims[name]):
                 return INVALID_CLAIM, f"{name} must be a non-empty string"
         if len(claims["sub"]) > MAX_SUB_LENGTH:
             return INVALID_CLAIM, f"sub is longer than {MAX_SUB_LENGTH} characters"
@@ -381,5 +396,4 @@ def sign_token(claims: Mapping[str, Any], private_key_pem: bytes | str, *, algor
     if algorithm not in ALLOWED_ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALLOWED_ALGORITHMS}")
     pem = private_key_pem.decode("ascii") if isinstance(private_key_pem, bytes) else private_key_pem
-    token: str = jose_jwt.encode(dict(claims), pem, algorithm=algorithm, headers={"kid": kid, "typ": "JWT"})
-    return token
+    return jwt.encode(dict(claims), pem, algorithm=algorithm, headers={"kid": kid, "typ": "JWT"})

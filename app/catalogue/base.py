@@ -20,7 +20,7 @@ from app.catalogue.records import CertificateFamily, OwnRecords
 from app.errors import AppError
 from app.i18n import Text
 from integrations.agencies import Agencies
-from integrations.errors import AgencyBadResponse, AgencyError, AgencyNotFound
+from integrations.errors import AgencyBadResponse, AgencyError, AgencyMisconfigured, AgencyNotFound
 from integrations.http import AgencyResponse
 from integrations.police.schemas import Person
 
@@ -42,11 +42,14 @@ class Consultation:
 
     @property
     def outcome(self) -> str:
-        """ok | not_found | unavailable | bad_response (the last two: no answer we can decide on)."""
+        """ok | not_found | unavailable | bad_response | misconfigured (the last three: no answer we can
+        decide on; `misconfigured`: the agency refused our credentials or TLS)."""
         if self.response is not None:
             return "ok"
         if isinstance(self.error, AgencyNotFound):
             return "not_found"
+        if isinstance(self.error, AgencyMisconfigured):
+            return "misconfigured"
         if isinstance(self.error, AgencyBadResponse):
             return "bad_response"
         return "unavailable"
@@ -226,6 +229,19 @@ class ServiceDefinition(ABC):
 
 
 def _unavailable(code: str, consultation: Consultation) -> Check:
+    if consultation.outcome == "misconfigured":
+        # Our fault, not the agency's: the application waits like any other, and says why to whoever reads it.
+        return Check(
+            code,
+            consultation.agency,
+            Outcome.unavailable,
+            Text(
+                "与该部门的连接配置有误（凭据被拒绝或 TLS 失败），已告警运维人员；修复后自动重试",
+                f"Our connection to the {consultation.agency} agency is misconfigured (credentials refused or TLS "
+                "failed); operators are alerted, and it is retried automatically once fixed",
+            ),
+            None,
+        )
     return Check(
         code,
         consultation.agency,

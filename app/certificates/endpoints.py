@@ -7,7 +7,6 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
-    Clerk,
     CollaboratorsDep,
     ContextDep,
     Downloader,
@@ -16,16 +15,11 @@ from app.api.deps import (
     UnitOfWorkDep,
     audit_action,
 )
-from app.api.uploads import read_file_part
-from app.applications.errors import ConcurrentChange
-from app.auth.principal import Principal, Role
-from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
+from app.api.uploads import MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
+from app.auth.separation import StaffIdentityRequired
 from app.catalogue.registry import SERVICES
-from app.certificates import reissue, service
-from app.certificates.codes import display_code
-from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateExpired, CertificateNotFound
-from app.certificates.issuing import CertificateIssuer
-from app.certificates.models import Certificate
+from app.certificates import service
+from app.certificates.errors import CertificateNotFound
 from app.certificates.pages import (
     PAGE_SECURITY_POLICY,
     render_not_found_page,
@@ -34,13 +28,11 @@ from app.certificates.pages import (
     render_too_many_requests_page,
     render_verify_page,
 )
+from app.certificates.presenter import certificate_out, reason_code_of
 from app.certificates.repository import VerificationView
-from app.certificates.revocation import ReasonCode
-from app.certificates.schemas import CertificateOut, PdfVerificationOut, RevokeIn, VerificationOut
+from app.certificates.schemas import CertificateOut, PdfVerificationOut, VerificationOut
 from app.certificates.status import public_status
-from app.clock import utc_now
 from app.errors import (
-    JSON_BODY_ERRORS,
     UPLOAD_ERRORS,
     AppError,
     Forbidden,
@@ -50,40 +42,10 @@ from app.errors import (
 )
 from app.i18n import language_var, localize
 from app.identity.names import mask_name
-from app.materials.errors import MalformedUpload, MaterialTooLarge, NotMultipart
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 public_router = APIRouter(prefix="/v1", tags=["public"])
 page_router = APIRouter(tags=["public"])
-
-
-def _reason_code(certificate: Certificate | VerificationView) -> ReasonCode | None:
-    return ReasonCode(certificate.revocation_reason_code) if certificate.revocation_reason_code else None
-
-
-def _out(issuer: CertificateIssuer, certificate: Certificate, principal: Principal) -> CertificateOut:
-    # The clerk's free-text revocation reason is staff-only (CONTRACT 10.3): the holder sees the code.
-    staff = principal.role in (Role.clerk, Role.auditor)
-    return CertificateOut(
-        serial=certificate.serial,
-        service=certificate.service,
-        application_id=certificate.application_id,
-        verification_code=display_code(certificate.verification_code),
-        verify_url=issuer.verify_url(certificate.verification_code),
-        holder_name=certificate.holder_name,
-        id_number_masked=certificate.holder_id_masked,
-        facts=[(str(a), str(b)) for a, b in certificate.facts],
-        issued_at=certificate.issued_at,
-        expires_at=certificate.expires_at,
-        status=public_status(certificate),
-        revoked_at=certificate.revoked_at,
-        revocation_reason_code=_reason_code(certificate),
-        revoked_reason=certificate.revoked_reason if staff else None,
-        superseded_by=certificate.superseded_by,
-        replaces=certificate.replaces,
-        sha256=certificate.pdf_sha256,
-        size=certificate.pdf_size,
-    )
 
 
 @router.get(
@@ -101,7 +63,7 @@ async def get_certificate(
     certificate = await service.visible(
         session=session, hasher=runtime.hasher, principal=principal, serial=serial, ctx=ctx
     )
-    return _out(runtime.issuer, certificate, principal)
+    return certificate_out(runtime.issuer, certificate, principal)
 
 
 @router.get(
@@ -144,74 +106,6 @@ async def download_certificate_pdf(
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-@router.post(
-    "/certificates/{serial}/revoke",
-    operation_id="revoke_certificate",
-    dependencies=[audit_action("certificate.revoke")],
-    summary="Revoke a certificate issued in error",
-    description="`reason_code` (default `OTHER`) is public: verification shows it and the date. `reason` is the "
-    "clerk's own words, kept for staff and never shown publicly.",
-    tags=["window"],
-    response_model=CertificateOut,
-    responses=problem_responses(
-        CertificateNotFound, AlreadyRevoked, AlreadySuperseded, SeparationOfDuties, ConcurrentChange, *JSON_BODY_ERRORS
-    ),
-)
-async def revoke_certificate(
-    serial: str, body: RevokeIn, principal: Clerk, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
-) -> CertificateOut:
-    certificate = await service.revoke(
-        work=work,
-        hasher=runtime.hasher,
-        clock=utc_now,
-        ctx=ctx,
-        principal=principal,
-        serial=serial,
-        reason=body.reason,
-        reason_code=body.reason_code,
-    )
-    return _out(runtime.issuer, certificate, principal)
-
-
-@router.post(
-    "/certificates/{serial}/reissue",
-    operation_id="reissue_certificate",
-    dependencies=[audit_action("certificate.reissue")],
-    summary="Re-issue (补发) a certificate: same content, new serial and verification code",
-    description="For a lost or damaged copy. The old certificate becomes `superseded` and verification names the "
-    "new serial. No body. Answers the new certificate's record. A citizen may re-issue `RATE_LIMIT_REISSUE` "
-    "(default 3 a day) times (429 with `Retry-After`).",
-    tags=["citizen", "window"],
-    status_code=201,
-    response_model=CertificateOut,
-    responses=problem_responses(
-        CertificateNotFound, AlreadyRevoked, AlreadySuperseded, CertificateExpired, TooManyRequests
-    ),
-)
-async def reissue_certificate(
-    serial: str,
-    principal: Downloader,
-    runtime: CollaboratorsDep,
-    work: UnitOfWorkDep,
-    ctx: ContextDep,
-    response: Response,
-) -> CertificateOut:
-    if principal.role is Role.citizen and principal.id_number:
-        # Each re-issue signs, stores and announces a PDF: a person (not an account) gets a few a day.
-        await runtime.limiter.check("reissue", runtime.hasher.hash(principal.id_number))
-    certificate = await reissue.reissue(
-        work=work,
-        hasher=runtime.hasher,
-        issuer=runtime.issuer,
-        clock=utc_now,
-        ctx=ctx,
-        principal=principal,
-        serial=serial,
-    )
-    response.headers["Location"] = f"/v1/certificates/{certificate.serial}"
-    return _out(runtime.issuer, certificate, principal)
-
-
 def _verification(certificate: VerificationView) -> VerificationOut:
     return VerificationOut(
         status=public_status(certificate),
@@ -223,7 +117,7 @@ def _verification(certificate: VerificationView) -> VerificationOut:
         expires_at=certificate.expires_at,
         sha256=certificate.pdf_sha256,
         revoked_at=certificate.revoked_at,
-        revocation_reason_code=_reason_code(certificate),
+        revocation_reason_code=reason_code_of(certificate),
         superseded_by=certificate.superseded_by,
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, exists, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
@@ -88,3 +88,8 @@ async def held_by(session: AsyncSession, holder_id_hash: str, *, serial: str) ->
 async def all_held_by(session: AsyncSession, holder_id_hash: str, *, services: frozenset[str]) -> list[Certificate]:
     query = select(Certificate).where(Certificate.holder_id_hash == holder_id_hash, Certificate.service.in_(services))
     return list((await session.execute(query.execution_options(populate_existing=True))).scalars().all())
+
+
+async def holds_bytes(session: AsyncSession, sha256: str) -> bool:
+    """A certificate's PDF is these bytes (the object store keeps one copy per hash)."""
+    return bool((await session.execute(select(exists().where(Certificate.pdf_sha256 == sha256)))).scalar())

@@ -1,4 +1,4 @@
-"""Reading, downloading, revoking and publicly verifying certificates."""
+"""Reading, downloading and publicly verifying certificates."""
 
 from __future__ import annotations
 
@@ -7,25 +7,18 @@ import hashlib
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications import repository as applications
-from app.applications.errors import ConcurrentChange
 from app.audit.context import RequestContext
 from app.auth.access import may_see_subject
 from app.auth.principal import Principal
-from app.auth.separation import ensure_not_own_case
 from app.certificates import repository
 from app.certificates.codes import normalize_code
-from app.certificates.errors import AlreadyRevoked, AlreadySuperseded, CertificateNotFound
-from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.errors import CertificateNotFound
+from app.certificates.models import Certificate
 from app.certificates.pdf_inspection import inspect_pdf
-from app.certificates.revocation import ReasonCode
 from app.certificates.schemas import PdfVerificationOut
 from app.certificates.signing import PdfSigner
 from app.certificates.status import public_status
-from app.clock import Clock
-from app.db.uow import UnitOfWork
 from app.identity.subjects import SubjectHasher
-from app.notifications.outbox import emit
 
 
 def _about(ctx: RequestContext, certificate: Certificate | repository.VerificationView) -> None:
@@ -47,36 +40,6 @@ async def visible(
     if certificate is None or not may_see_subject(principal, certificate.holder_id_hash, hasher):
         raise CertificateNotFound()
     _about(ctx, certificate)
-    return certificate
-
-
-async def revoke(
-    *,
-    work: UnitOfWork,
-    hasher: SubjectHasher,
-    clock: Clock,
-    ctx: RequestContext,
-    principal: Principal,
-    serial: str,
-    reason: str,
-    reason_code: ReasonCode = ReasonCode.OTHER,
-) -> Certificate:
-    session = work.session
-    certificate = await visible(session=session, hasher=hasher, principal=principal, serial=serial, ctx=ctx)
-    case = await applications.get(session, certificate.application_id)
-    assert case is not None  # a certificate always has its application (foreign key)
-    ensure_not_own_case(principal, case, hasher=hasher)
-    if certificate.status is CertificateStatus.revoked:
-        raise AlreadyRevoked()
-    if certificate.status is CertificateStatus.superseded:
-        raise AlreadySuperseded(certificate.superseded_by)
-    certificate.status = CertificateStatus.revoked
-    certificate.revoked_at = clock()
-    certificate.revocation_reason_code = reason_code.value
-    certificate.revoked_reason = reason
-    certificate.revoked_by = f"{principal.sub}@{principal.station_id}"
-    emit(session, certificate=certificate, application=case, change="revoked", at=certificate.revoked_at)
-    await work.commit(stale=ConcurrentChange)
     return certificate
 
 

@@ -16,12 +16,11 @@ from app.api.deps import (
     known_query_params_only,
 )
 from app.api.query_params import UnknownParameter
-from app.applications.errors import ConcurrentChange
 from app.certificates.errors import CertificateNotFound, CertificateNotInForce
 from app.clock import utc_now
 from app.credentials import service, statuslist
 from app.credentials.errors import InvalidHolderKey, StatusListNotFound
-from app.errors import Forbidden, Unauthenticated, problem_responses
+from app.errors import ConcurrentChange, Forbidden, Unauthenticated, problem_responses
 
 router = APIRouter(prefix="/v1")
 well_known_router = APIRouter(tags=["public"])

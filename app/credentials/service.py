@@ -11,7 +11,6 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications import repository as applications
-from app.applications.errors import ConcurrentChange
 from app.audit.context import RequestContext
 from app.auth.principal import Principal
 from app.certificates.errors import CertificateNotFound
@@ -23,6 +22,7 @@ from app.credentials.encoding import b64url_decode
 from app.credentials.errors import InvalidHolderKey, StatusListNotFound
 from app.credentials.keys import IssuerKeys
 from app.db.uow import UnitOfWork
+from app.errors import ConcurrentChange
 from app.identity.subjects import SubjectHasher
 
 CREDENTIAL_TYPE = "dc+sd-jwt"

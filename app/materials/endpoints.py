@@ -5,19 +5,13 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from app.api.deps import CollaboratorsDep, ContextDep, Filer, UnitOfWorkDep, audit_action
-from app.api.uploads import read_file_part
+from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.principal import Role
 from app.auth.separation import StaffIdentityRequired
 from app.clock import utc_now
 from app.errors import UPLOAD_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.materials import service
-from app.materials.errors import (
-    MalformedUpload,
-    MaterialTooLarge,
-    NotMultipart,
-    UnsupportedMaterial,
-    UploadQuotaExceeded,
-)
+from app.materials.errors import UnsupportedMaterial, UploadQuotaExceeded
 from app.materials.schemas import MaterialOut
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
@@ -43,20 +37,7 @@ router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Fo
         UploadQuotaExceeded,
         *UPLOAD_ERRORS,
     ),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=MULTIPART_FILE_BODY,
 )
 async def upload_material(
     request: Request, principal: Filer, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep

@@ -4,12 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import ApplicationMaterial
-from app.certificates.models import Certificate
-from app.materials.models import Material
+from app.materials.models import ApplicationMaterial, Material
 
 _UNATTACHED = ~exists().where(ApplicationMaterial.material_id == Material.id)
 
@@ -58,12 +56,6 @@ async def delete_unattached(session: AsyncSession, *, uploaded_before: datetime,
     return [Expired(*row) for row in rows.all()]
 
 
-async def bytes_still_used(session: AsyncSession, sha256: str) -> bool:
-    """Another material or a certificate holds the same bytes (the object store keeps one copy per hash)."""
-    query = select(
-        or_(
-            exists().where(Material.sha256 == sha256),
-            exists().where(Certificate.pdf_sha256 == sha256),
-        )
-    )
-    return bool((await session.execute(query)).scalar())
+async def holds_bytes(session: AsyncSession, sha256: str) -> bool:
+    """A material holds these bytes (the object store keeps one copy per hash)."""
+    return bool((await session.execute(select(exists().where(Material.sha256 == sha256)))).scalar())

@@ -4,7 +4,10 @@ leave the object store too once no record refers to them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.events import AuditEntry
 from app.audit.service import AuditLog
@@ -15,10 +18,21 @@ from app.storage import BlobStore
 BATCH = 200
 
 
+BytesHolder = Callable[[AsyncSession, str], Awaitable[bool]]
+
+
 async def delete_unattached(
-    *, uow: UnitOfWorkFactory, audit: AuditLog, storage: BlobStore, now: datetime, keep_for: timedelta
+    *,
+    uow: UnitOfWorkFactory,
+    audit: AuditLog,
+    storage: BlobStore,
+    now: datetime,
+    keep_for: timedelta,
+    other_holders: Sequence[BytesHolder],
 ) -> int:
-    """One pass: every expired unattached material, a batch per transaction; how many were deleted."""
+    """One pass: every expired unattached material, a batch per transaction; how many were deleted.
+    The bytes leave the object store when no other material holds them, nor any of `other_holders` (the
+    certificates, whose PDFs share the store)."""
     deleted = 0
     while True:
         async with uow() as work:
@@ -42,8 +56,8 @@ async def delete_unattached(
             await work.commit()
         for sha256 in {m.sha256 for m in expired}:
             async with uow() as work:
-                still_used = await repository.bytes_still_used(work.session, sha256)
-            if not still_used:
+                still_used = [await holds(work.session, sha256) for holds in (repository.holds_bytes, *other_holders)]
+            if not any(still_used):
                 await storage.delete(sha256)
         deleted += len(expired)
         if len(expired) < BATCH:

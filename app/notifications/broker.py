@@ -1,7 +1,10 @@
 """Publishing the same events to NATS JetStream, for operators who prefer a broker to a webhook.
 
 Each event goes to `<NOTIFY_NATS_SUBJECT>.<type>` (e.g. `cityservices.notifications.application.issued`)
-in the stream NOTIFY_NATS_STREAM, created if missing. The message id header (`Nats-Msg-Id`) is the
+in the stream NOTIFY_NATS_STREAM, created if missing, within limits (NOTIFY_NATS_MAX_AGE_SECONDS,
+NOTIFY_NATS_MAX_BYTES, NOTIFY_NATS_MAX_MSGS; past one, the oldest events go): an unbounded stream would
+fill the broker's disk when no consumer reads it. A stream found with other limits is updated to these.
+The message id header (`Nats-Msg-Id`) is the
 event's `id`, so JetStream itself drops a re-publication within its duplicate window (a dispatcher that
 died between publishing and marking); consumers still dedupe by `id`, as webhook receivers do.
 """
@@ -9,12 +12,14 @@ died between publishing and marking); consumers still dedupe by `id`, as webhook
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 
 import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, StreamConfig
 from nats.js.errors import NotFoundError
 
 from app.notifications.signing import delivery_body
@@ -22,6 +27,21 @@ from app.notifications.sinks import DeliveryFailed, signed_headers
 
 DEFAULT_SUBJECT = "cityservices.notifications"
 DEFAULT_STREAM = "CITYSERVICES_NOTIFICATIONS"
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    max_age_s: float = 7 * 86400
+    max_bytes: int = 1024**3
+    max_msgs: int = 1_000_000
+
+    def applied_to(self, config: StreamConfig) -> StreamConfig:
+        return config.evolve(
+            max_age=self.max_age_s, max_bytes=self.max_bytes, max_msgs=self.max_msgs, discard=DiscardPolicy.OLD
+        )
+
+    def held_by(self, config: StreamConfig) -> bool:
+        return (config.max_age, config.max_bytes, config.max_msgs) == (self.max_age_s, self.max_bytes, self.max_msgs)
 
 
 class NatsSink:
@@ -35,10 +55,12 @@ class NatsSink:
         timeout_s: float,
         subject: str = DEFAULT_SUBJECT,
         stream: str = DEFAULT_STREAM,
+        limits: StreamLimits | None = None,
     ) -> None:
         self.url = url
         self.subject = subject
         self.stream = stream
+        self.limits = limits or StreamLimits()
         self._secret = secret
         self._timeout_s = timeout_s
         self._client: Client | None = None
@@ -61,9 +83,14 @@ class NatsSink:
             self._client = client
             js = client.jetstream(timeout=self._timeout_s)
             try:
-                await js.stream_info(self.stream)
+                config = (await js.stream_info(self.stream)).config
             except NotFoundError:
-                await js.add_stream(name=self.stream, subjects=[f"{self.subject}.>"])
+                await js.add_stream(
+                    self.limits.applied_to(StreamConfig(name=self.stream, subjects=[f"{self.subject}.>"]))
+                )
+            else:
+                if not self.limits.held_by(config):  # made unbounded by an earlier release, or limits changed
+                    await js.update_stream(self.limits.applied_to(config))
             self._js = js
         return self._js
 

@@ -1,20 +1,24 @@
 """Delivering the outbox at least once: claim due events, send each to every sink, mark the outcome.
 
+Each sink's state of each event is its own (app.notifications.models.SinkDelivery): a sink that received
+an event is not sent it again when another sink fails and the event is retried, so a broker that is
+down does not make webhook receivers get duplicates; a dead letter names the sinks that gave up.
+
 A dispatcher runs in `cityservices worker`, and inside `serve` in development. Several may share one
 outbox: a claim (app.notifications.repository.claim_due) leases its events, so no two dispatchers send
 an event in the same round; a dispatcher that dies after sending but before marking leaves its events
 due again when the lease ends, and they are sent again with the same `id` (receivers dedupe by it).
 A failure is retried with exponential backoff and, after `max_attempts`, dead-lettered for an operator
 (`cityservices notifications --failed`, `--replay ID`). The same loop writes expiry reminders and the
-day-before reminders of appointments at a window.
+day-before reminders of appointments at a window, from the scans it is given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,18 +26,24 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.clock import SHANGHAI
 from app.config import Settings
+from app.db.queue import Backoff
 from app.db.uow import UnitOfWorkFactory
 from app.notifications import outbox, repository
-from app.notifications.broker import NatsSink
+from app.notifications.broker import NatsSink, StreamLimits
 from app.notifications.models import SKIPPED, OutboxEvent
+from app.notifications.outbox import Announcement
+from app.notifications.repository import SinkOutcome
 from app.notifications.sinks import DeliveryFailed, Sink, WebhookSink
-from app.observability import log_fields
+from app.observability import NOTIFICATIONS_DEAD_LETTERED, log_fields
 
 logger = logging.getLogger("cityservices.notifications")
 
 DELIVERIES = Counter("cityservices_notifications_total", "Notification delivery attempts", ["outcome"])
+# An event's delivery: each sink that was sent it this round, with its error (None: received).
+Attempt = dict[str, str | None]
+# A reminder scan: given a session and the time, what is due to be announced now.
+ReminderScan = Callable[[AsyncSession, datetime], Awaitable[list[Announcement]]]
 
 
 @dataclass(frozen=True)
@@ -45,13 +55,11 @@ class DispatchPolicy:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 3600.0
     poll_seconds: float = 0.5
-    expiry_window: timedelta = timedelta(days=30)
-    expiry_scan_seconds: float = 300.0
+    reminder_scan_seconds: float = 300.0
 
     def retry_delay(self, attempts: int) -> timedelta:
         """2 s, 4 s, 8 s … up to an hour, with jitter so a recovering receiver is not hit all at once."""
-        base = min(self.backoff_base_s * 2 ** max(attempts - 1, 0), self.backoff_max_s)
-        return timedelta(seconds=base * random.uniform(0.8, 1.2))
+        return Backoff(self.backoff_base_s, self.backoff_max_s).delay(attempts)
 
 
 @dataclass
@@ -59,6 +67,9 @@ class Dispatcher:
     sessionmaker: async_sessionmaker[AsyncSession]
     sinks: list[Sink]
     policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    # What is due to be announced without a change to announce it (a certificate about to end, tomorrow's
+    # appointments): scans the composition hands in, so that this package reads no domain's tables.
+    reminders: Sequence[ReminderScan] = ()
     _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _wake: asyncio.Event | None = field(default=None, init=False, repr=False)
 
@@ -74,97 +85,90 @@ class Dispatcher:
             events = await repository.claim_due(
                 work.session, now=now, lease_until=now + self.policy.lease, limit=self.policy.batch
             )
+            received = await repository.sinks_that_received(work.session, [e.id for e in events])
             await work.commit()
         if not events:
             return 0
         if not self.sinks:
             # Nowhere to send (no webhook, no broker): the feed still shows them; replayable later.
-            await self._mark([e.id for e in events], [], now=now, state=SKIPPED)
+            async with self._uow() as work:
+                await repository.mark_sent(work.session, [e.id for e in events], now=now, state=SKIPPED)
+                await work.commit()
             return len(events)
         limit = asyncio.Semaphore(self.policy.concurrency)
 
-        async def attempt(event: OutboxEvent) -> str | None:
+        async def attempt(event: OutboxEvent) -> Attempt:
             async with limit:
-                return await self._deliver(event)
+                return await self._deliver(event, received=received[event.id])
 
-        errors = await asyncio.gather(*(attempt(e) for e in events))
-        delivered = [e.id for e, error in zip(events, errors, strict=True) if error is None]
-        failed = [(e, error) for e, error in zip(events, errors, strict=True) if error is not None]
-        await self._mark(delivered, failed, now=datetime.now(UTC))
+        attempts = await asyncio.gather(*(attempt(e) for e in events))
+        await self._mark(list(zip(events, attempts, strict=True)), now=datetime.now(UTC))
         return len(events)
 
-    async def _deliver(self, event: OutboxEvent) -> str | None:
+    async def _deliver(self, event: OutboxEvent, *, received: set[str]) -> Attempt:
+        """Send the event to each sink that has not received it, each on its own: one that fails keeps
+        the event from none of the others."""
         payload = event.payload()
+        attempt: Attempt = {}
         for sink in self.sinks:
+            if sink.name in received:
+                continue
             try:
                 await sink.deliver(payload, sent_at=datetime.now(UTC))
             except DeliveryFailed as exc:
-                DELIVERIES.labels("retry" if event.attempts < self.policy.max_attempts else "dead").inc()
                 logger.warning(
                     "notification not delivered",
                     extra=log_fields(
                         event_id=event.id, type=event.type, sink=sink.name, attempts=event.attempts, error=str(exc)
                     ),
                 )
-                return f"{sink.name}: {exc}"
-        DELIVERIES.labels("delivered").inc()
-        return None
+                attempt[sink.name] = str(exc)
+            else:
+                attempt[sink.name] = None
+        return attempt
 
-    async def _mark(
-        self, delivered: list[int], failed: list[tuple[OutboxEvent, str]], *, now: datetime, state: str = "sent"
-    ) -> None:
+    async def _mark(self, attempts: list[tuple[OutboxEvent, Attempt]], *, now: datetime) -> None:
+        delivered: list[int] = []
+        outcomes: list[SinkOutcome] = []
+        counted: list[tuple[str, list[str]]] = []  # each event's outcome, and the sinks that gave up on it
         async with self._uow() as work:
-            await repository.mark_sent(work.session, delivered, now=now, state=state)
-            for event, error in failed:
+            for event, attempt in attempts:
                 exhausted = event.attempts >= self.policy.max_attempts
+                failed = {sink: error for sink, error in attempt.items() if error is not None}
+                outcomes += [SinkOutcome(event.id, sink, error, dead=exhausted) for sink, error in attempt.items()]
+                if not failed:
+                    delivered.append(event.id)
+                    counted.append(("delivered", []))
+                    continue
+                counted.append(("dead", list(failed)) if exhausted else ("retry", []))
                 retry_at = None if exhausted else now + self.policy.retry_delay(event.attempts)
+                error = "; ".join(f"{sink}: {message}" for sink, message in failed.items())
                 await repository.mark_failed(work.session, event.id, error=error, retry_at=retry_at)
+            await repository.record_sink_outcomes(work.session, outcomes, now=now)
+            await repository.mark_sent(work.session, delivered, now=now)
             await work.commit()
+        for outcome, dead_to in counted:
+            DELIVERIES.labels(outcome).inc()
+            for sink in dead_to:
+                NOTIFICATIONS_DEAD_LETTERED.labels(sink).inc()
 
-    async def remind_expiring(self, *, now: datetime | None = None) -> int:
-        """One `certificate.expiring` event per certificate, 30 days before it ends; never a second."""
+    async def remind(self, *, now: datetime | None = None) -> int:
+        """Write what each reminder scan finds due (at most once each: their dedupe keys); how many."""
         now = now or datetime.now(UTC)
-        # The scan and the writes are two units of work: on SQLite a transaction that read and then writes
-        # can lose to another writer.
-        async with self._uow() as work:
-            rows = await repository.expiring_without_reminder(
-                work.session, now=now, window=self.policy.expiry_window, limit=200
-            )
-            reminders = [
-                outbox.certificate_event(
-                    certificate=certificate,
-                    application=application,
-                    change="expiring",
-                    at=now,
-                    dedupe_key=repository.expiry_key(certificate.serial),
-                )
-                for certificate, application in rows
-            ]
-        return await self._write_once(reminders)
+        written = 0
+        for scan in self.reminders:
+            # The scan and the writes are two units of work: on SQLite a transaction that read and then
+            # writes can lose to another writer.
+            async with self._uow() as work:
+                due = await scan(work.session, now)
+            written += await self._write_once(due)
+        return written
 
-    async def remind_appointments(self, *, now: datetime | None = None) -> int:
-        """One `appointment.reminder` the day before (Shanghai days) for every appointment still booked
-        for tomorrow; never a second. One booked today for today gets none: its booking was the news."""
-        now = now or datetime.now(UTC)
-        tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
-        starting_from = datetime.combine(tomorrow, datetime.min.time(), tzinfo=SHANGHAI)
-        async with self._uow() as work:
-            appointments = await repository.appointments_without_reminder(
-                work.session, starting_from=starting_from, starting_before=starting_from + timedelta(days=1), limit=200
-            )
-            reminders = [
-                outbox.appointment_event(
-                    appointment=a, change="reminder", at=now, dedupe_key=repository.reminder_key(a.id)
-                )
-                for a in appointments
-            ]
-        return await self._write_once(reminders)
-
-    async def _write_once(self, events: list[OutboxEvent]) -> int:
+    async def _write_once(self, announcements: list[Announcement]) -> int:
         written = 0
         async with self._uow() as work:
-            for event in events:
-                written += await repository.add_once(work.session, event)
+            for announcement in announcements:
+                written += await repository.add_once(work.session, announcement.row())
             await work.commit()
         return written
 
@@ -178,9 +182,8 @@ class Dispatcher:
             while True:
                 tried = 0
                 try:
-                    if time.monotonic() - last_scan >= self.policy.expiry_scan_seconds:
-                        await self.remind_expiring()
-                        await self.remind_appointments()
+                    if time.monotonic() - last_scan >= self.policy.reminder_scan_seconds:
+                        await self.remind()
                         last_scan = time.monotonic()
                     tried = await self.run_once()
                 except asyncio.CancelledError:
@@ -235,10 +238,19 @@ def sinks_from(settings: Settings) -> list[Sink]:
                 settings.notify_nats_url,
                 secret=settings.notify_webhook_secret,
                 timeout_s=settings.notify_timeout_seconds,
+                limits=StreamLimits(
+                    max_age_s=settings.notify_nats_max_age_seconds,
+                    max_bytes=settings.notify_nats_max_bytes,
+                    max_msgs=settings.notify_nats_max_msgs,
+                ),
             )
         )
     return sinks
 
 
-def build_dispatcher(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Dispatcher:
-    return Dispatcher(sessionmaker, sinks_from(settings), DispatchPolicy(max_attempts=settings.notify_max_attempts))
+def build_dispatcher(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], reminders: Sequence[ReminderScan]
+) -> Dispatcher:
+    return Dispatcher(
+        sessionmaker, sinks_from(settings), DispatchPolicy(max_attempts=settings.notify_max_attempts), reminders
+    )

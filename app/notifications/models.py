@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
 from app.db.types import BigIntId
 
 PENDING, SENT, DEAD, SKIPPED = "pending", "sent", "dead", "skipped"
+# A sink's delivery of one event: received (`sent`), to be tried again (`failed`), or given up on (`dead`).
+FAILED = "failed"
 
 
 class OutboxEvent(Base):
@@ -58,3 +60,20 @@ class OutboxEvent(Base):
             # Only an appointment's event has the member: the others keep the contract's body exactly.
             **({"appointment": self.appointment} if self.appointment is not None else {}),
         }
+
+
+class SinkDelivery(Base):
+    """One sink's state for one event (the webhook's, the broker's), apart from every other sink's: a
+    sink that received an event is never sent it again, when another sink's failure makes it retried."""
+
+    __tablename__ = "notification_deliveries"
+
+    event_id: Mapped[int] = mapped_column(
+        BigIntId, ForeignKey("notification_outbox.id", ondelete="CASCADE"), primary_key=True
+    )
+    sink: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

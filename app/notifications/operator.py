@@ -17,13 +17,12 @@ async def _run(settings: Settings, *, failed: bool, replay: int | None) -> int:
     try:
         async with UnitOfWorkFactory(create_sessionmaker(engine))() as work:
             if failed:
-                for event in await service.dead_letters(work.session):
-                    print(
-                        json.dumps(
-                            {**event.payload(), "attempts": event.attempts, "last_error": event.last_error},
-                            ensure_ascii=False,
-                        )
-                    )
+                events = await service.dead_letters(work.session)
+                # The sinks that gave up on it: a replay sends it to those only (the others have it).
+                dead_to = await service.dead_sinks(work.session, [e.id for e in events])
+                for event in events:
+                    line = {**event.payload(), "attempts": event.attempts, "last_error": event.last_error}
+                    print(json.dumps({**line, "undelivered_to": dead_to[event.id]}, ensure_ascii=False))
                 return 0
             assert replay is not None
             if await service.replay(work, replay):

@@ -1,64 +1,44 @@
-"""The only place the outbox is queried. Claims follow app.applications.repository.claim_due: one
+"""Where the outbox is queried (besides the reminder scans' test of a dedupe key). Claims are app.db.queue's, as the worker's of applications: one
 UPDATE … RETURNING over candidates chosen FOR UPDATE SKIP LOCKED on PostgreSQL, so dispatchers share
 the outbox and no event is taken by two of them at once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, exists, func, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import Application
-from app.certificates.models import Certificate
-from app.notifications.models import DEAD, PENDING, SENT, SKIPPED, OutboxEvent
-from app.stations.models import Appointment, AppointmentStatus
+from app.db.queue import Queue
+from app.notifications.models import DEAD, FAILED, PENDING, SENT, SKIPPED, OutboxEvent, SinkDelivery
 
 
 def _is_postgresql(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
+# The outbox, delivered by the dispatcher (app.db.queue: claims, leases, backoff); each claim counts an attempt.
+OUTBOX = Queue(
+    key=OutboxEvent.id,
+    due_at=OutboxEvent.next_attempt_at,
+    waiting=OutboxEvent.state == PENDING,
+    on_claim={OutboxEvent.attempts: OutboxEvent.attempts + 1},
+    tiebreak=(OutboxEvent.id,),
+)
+
+
 async def claim_due(session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxEvent]:
     """Take up to `limit` due events, counting the attempt and pushing their next attempt past the lease:
     a dispatcher that dies before marking them leaves them due again when the lease ends."""
-    due = (
-        select(OutboxEvent.id)
-        .where(OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
-        .order_by(OutboxEvent.next_attempt_at, OutboxEvent.id)
-        .limit(limit)
-    )
-    if _is_postgresql(session):
-        # Lock first, then update: inside `UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
-        # PostgreSQL may rescan the subquery per row, skip the rows it has just updated, and so claim
-        # far more than n (measured: all 60 of 60 with n = 10).
-        chosen: Sequence[int] | ColumnElement[int] = list(
-            (await session.execute(due.with_for_update(skip_locked=True))).scalars()
-        )
-    else:
-        # SQLite: one statement, so the transaction begins by writing (a read first could lose its snapshot).
-        chosen = due.scalar_subquery()
-    claimed = await session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id.in_(chosen), OutboxEvent.state == PENDING, OutboxEvent.next_attempt_at <= now)
-        .values(next_attempt_at=lease_until, attempts=OutboxEvent.attempts + 1)
-        .returning(OutboxEvent.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(claimed.scalars())
-    events = (
-        list(
-            (
-                await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
-            ).scalars()
-        )
-        if ids
-        else []
-    )
-    return events
+    ids = await OUTBOX.claim(session, now=now, lease_until=lease_until, limit=limit)
+    if not ids:
+        return []
+    rows = await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id))
+    return list(rows.scalars())
 
 
 async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime, state: str = SENT) -> None:
@@ -81,6 +61,81 @@ async def mark_failed(session: AsyncSession, event_id: int, *, error: str, retry
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def sinks_that_received(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, set[str]]:
+    """For each event, the sinks that already have it: a retry sends it to the others only."""
+    received: dict[int, set[str]] = {event_id: set() for event_id in event_ids}
+    if event_ids:
+        rows = await session.execute(
+            select(SinkDelivery.event_id, SinkDelivery.sink).where(
+                SinkDelivery.event_id.in_(event_ids), SinkDelivery.state == SENT
+            )
+        )
+        for event_id, sink in rows:
+            received[event_id].add(sink)
+    return received
+
+
+@dataclass(frozen=True)
+class SinkOutcome:
+    """One sink's attempt at one event: received (`error` None), failed (tried again with the event), or
+    failed for the last time (`dead`)."""
+
+    event_id: int
+    sink: str
+    error: str | None
+    dead: bool = False
+
+    @property
+    def state(self) -> str:
+        return SENT if self.error is None else DEAD if self.dead else FAILED
+
+
+async def record_sink_outcomes(session: AsyncSession, outcomes: Sequence[SinkOutcome], *, now: datetime) -> None:
+    """Each sink's state of each event, in one INSERT … ON CONFLICT DO UPDATE on both databases."""
+    if not outcomes:
+        return
+    rows = [
+        {
+            "event_id": o.event_id,
+            "sink": o.sink,
+            "state": o.state,
+            "attempts": 1,
+            "last_error": o.error[:500] if o.error else None,
+            "delivered_at": now if o.error is None else None,
+            "updated_at": now,
+        }
+        for o in outcomes
+    ]
+    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    statement = insert(SinkDelivery).values(rows)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SinkDelivery.event_id, SinkDelivery.sink],
+            set_={
+                "state": statement.excluded.state,
+                "last_error": statement.excluded.last_error,
+                "delivered_at": statement.excluded.delivered_at,
+                "updated_at": statement.excluded.updated_at,
+                "attempts": SinkDelivery.attempts + 1,
+            },
+        )
+    )
+
+
+async def dead_sinks(session: AsyncSession, event_ids: Sequence[int]) -> dict[int, list[str]]:
+    """For each dead-lettered event, the sinks that gave up on it (the others received it)."""
+    dead_to: dict[int, list[str]] = {event_id: [] for event_id in event_ids}
+    if event_ids:
+        rows = await session.execute(
+            select(SinkDelivery.event_id, SinkDelivery.sink)
+            .where(SinkDelivery.event_id.in_(event_ids), SinkDelivery.state == DEAD)
+            .order_by(SinkDelivery.sink)
+        )
+        for event_id, sink in rows:
+            dead_to[event_id].append(sink)
+    return dead_to
 
 
 async def dead(session: AsyncSession, *, limit: int = 100) -> list[OutboxEvent]:
@@ -109,70 +164,6 @@ async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None
         return list(rows.scalars())
     rows = await session.execute(query.order_by(OutboxEvent.id.desc()).limit(limit))
     return list(reversed(rows.scalars().all()))
-
-
-async def expiring_without_reminder(
-    session: AsyncSession, *, now: datetime, window: timedelta, limit: int
-) -> Sequence[Row[Certificate, Application]]:
-    """Valid certificates ending within `window` that have no reminder yet. A certificate valid for less
-    than the window in all (a 30-day temporary certificate) gets none: it would be told at issue."""
-    reminded = exists().where(OutboxEvent.dedupe_key == literal(EXPIRY_KEY_PREFIX) + Certificate.serial)
-    rows = await session.execute(
-        select(Certificate, Application)
-        .join(Application, Application.id == Certificate.application_id)
-        .where(
-            Certificate.status == "issued",
-            Certificate.expires_at > now,
-            Certificate.expires_at <= now + window,
-            _valid_longer_than(session, window),
-            ~reminded,
-        )
-        .order_by(Certificate.expires_at)
-        .limit(limit)
-    )
-    return rows.all()
-
-
-EXPIRY_KEY_PREFIX = "certificate.expiring:"
-
-
-def expiry_key(serial: str) -> str:
-    return EXPIRY_KEY_PREFIX + serial
-
-
-def _valid_longer_than(session: AsyncSession, window: timedelta) -> ColumnElement[bool]:
-    if _is_postgresql(session):
-        return Certificate.expires_at - Certificate.issued_at > window
-    # SQLite keeps timestamps as text: compare in days.
-    days = func.julianday(Certificate.expires_at) - func.julianday(Certificate.issued_at)
-    return days > window.total_seconds() / 86400
-
-
-REMINDER_KEY_PREFIX = "appointment.reminder:"
-
-
-def reminder_key(appointment_id: str) -> str:
-    return REMINDER_KEY_PREFIX + appointment_id
-
-
-async def appointments_without_reminder(
-    session: AsyncSession, *, starting_from: datetime, starting_before: datetime, limit: int
-) -> list[Appointment]:
-    """Appointments still booked whose slot starts in [`starting_from`, `starting_before`) and that have no
-    reminder yet."""
-    reminded = exists().where(OutboxEvent.dedupe_key == literal(REMINDER_KEY_PREFIX) + Appointment.id)
-    rows = await session.execute(
-        select(Appointment)
-        .where(
-            Appointment.status == AppointmentStatus.booked,
-            Appointment.starts_at >= starting_from,
-            Appointment.starts_at < starting_before,
-            ~reminded,
-        )
-        .order_by(Appointment.starts_at, Appointment.id)
-        .limit(limit)
-    )
-    return list(rows.scalars())
 
 
 async def add_once(session: AsyncSession, event: OutboxEvent) -> bool:

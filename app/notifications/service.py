@@ -34,6 +34,10 @@ async def dead_letters(session: AsyncSession) -> list[OutboxEvent]:
     return await repository.dead(session)
 
 
+async def dead_sinks(session: AsyncSession, event_ids: list[int]) -> dict[int, list[str]]:
+    return await repository.dead_sinks(session, event_ids)
+
+
 async def replay(work: UnitOfWork, event_id: int) -> bool:
     replayed = await repository.replay(work.session, event_id, now=datetime.now(UTC))
     await work.commit()

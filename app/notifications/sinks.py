@@ -8,7 +8,7 @@ from typing import Protocol
 
 import httpx
 
-from app.notifications.signing import SIGNATURE_HEADER, delivery_body, signature
+from app.notifications.signing import SIGNATURE_HEADER, delivery_body, signature, standard_webhook_headers
 
 
 class DeliveryFailed(Exception):
@@ -42,6 +42,10 @@ class WebhookSink:
     async def deliver(self, payload: dict[str, object], *, sent_at: datetime) -> None:
         body = delivery_body(payload, sent_at=sent_at)
         headers = {"Content-Type": "application/json", **signed_headers(body, self._secret)}
+        if self._secret:
+            headers.update(
+                standard_webhook_headers(body, message_id=str(payload["id"]), sent_at=sent_at, secret=self._secret)
+            )
         try:
             response = await self._client.post(self.url, content=body, headers=headers)
         except httpx.TimeoutException as exc:

@@ -1,3 +1,5 @@
+"""The routes over the request log: thin, each hands app.oversight.service what it uses."""
+
 from __future__ import annotations
 
 from typing import Annotated, Literal
@@ -15,26 +17,18 @@ from app.api.deps import (
     known_query_params_only,
 )
 from app.api.instants import Instant
-from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
-from app.audit import export, repository
-from app.audit.checkpoints import check_chain
 from app.audit.repository import EventFilter
-from app.audit.schemas import (
-    AuditEventOut,
-    AuditPage,
-    ChainVerification,
-    CheckpointOut,
-    DataAccessOut,
-    DataAccessPage,
-)
-from app.audit.sealing import seal_all
+from app.audit.schemas import AuditPage, ChainVerification, CheckpointOut, DataAccessPage
 from app.auth.separation import StaffIdentityRequired
 from app.clock import utc_now
 from app.errors import Forbidden, Unauthenticated, problem_responses
 from app.identity.id_number import IdNumber
-from app.oversight import person_searches
+from app.oversight import person_searches, service
 from app.oversight.errors import PersonSearchesExhausted, PurposeRequired
+from app.oversight.person_searches import PersonSearch
+from app.oversight.service import ExportFormat
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 # Only the routes that take the log's filters (a search for a person may be refused these ways).
@@ -43,7 +37,7 @@ PERSON_SEARCH_REFUSALS = problem_responses(PurposeRequired, PersonSearchesExhaus
 
 async def _filters(
     principal: Auditor,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     ctx: ContextDep,
     actor: Annotated[str | None, Query(max_length=255, description="The actor's `sub` (a person search)")] = None,
     role: Annotated[Literal["citizen", "clerk", "auditor"] | None, Query()] = None,
@@ -59,27 +53,19 @@ async def _filters(
     since: Annotated[Instant | None, Query()] = None,
     until: Annotated[Instant | None, Query()] = None,
 ) -> EventFilter:
-    if actor is not None or subject_id_number is not None:
-        # A search for a person: a stated purpose, an hourly allowance, a consultation of that person.
+    search = PersonSearch(actor=actor, subject_id_number=subject_id_number, purpose=purpose)
+    if search.names_a_person:
         await person_searches.admit(
-            uow=runtime.uow,
-            hasher=runtime.hasher,
+            uow=collaborators.uow,
+            hasher=collaborators.hasher,
             ctx=ctx,
             principal=principal,
-            per_hour=runtime.settings.audit_person_searches_per_hour,
+            per_hour=collaborators.settings.audit_person_searches_per_hour,
             now=utc_now(),
-            purpose=purpose,
-            actor=actor,
-            subject_id_number=subject_id_number,
+            search=search,
         )
-    return EventFilter(
-        actor=actor,
-        role=role,
-        subject_hash=runtime.hasher.hash(subject_id_number) if subject_id_number else None,
-        action=action,
-        outcome=outcome,
-        since=since,
-        until=until,
+    return service.event_filter(
+        hasher=collaborators.hasher, search=search, role=role, action=action, outcome=outcome, since=since, until=until
     )
 
 
@@ -97,21 +83,15 @@ Filters = Annotated[EventFilter, Depends(_filters)]
 )
 async def list_audit_events(
     principal: Auditor,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     filters: Filters,
     ctx: ContextDep,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AuditPage:
-    await seal_all(runtime.sessionmaker)
-    after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
-    rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return AuditPage(
-        items=[AuditEventOut.model_validate(e, from_attributes=True) for e in rows],
-        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+    return await service.events_page(
+        sessionmaker=collaborators.sessionmaker, session=session, filters=filters, limit=limit, cursor=cursor
     )
 
 
@@ -129,23 +109,16 @@ async def list_audit_events(
 )
 async def export_audit_events(
     principal: Auditor,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     filters: Filters,
     ctx: ContextDep,
-    format: Annotated[Literal["ndjson", "csv"], Query()] = "ndjson",
+    format: Annotated[ExportFormat, Query()] = "ndjson",
 ) -> StreamingResponse:
-    await seal_all(runtime.sessionmaker)
-    events = repository.stream(runtime.sessionmaker, filters=filters)
-    if format == "csv":
-        return StreamingResponse(
-            export.csv_rows(events),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'},
-        )
+    download = await service.export_events(sessionmaker=collaborators.sessionmaker, filters=filters, format=format)
     return StreamingResponse(
-        export.ndjson(events),
-        media_type="application/x-ndjson",
-        headers={"Content-Disposition": 'attachment; filename="audit-events.ndjson"'},
+        download.body,
+        media_type=download.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{download.filename}"'},
     )
 
 
@@ -157,20 +130,8 @@ async def export_audit_events(
     tags=["audit"],
     response_model=ChainVerification,
 )
-async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep) -> ChainVerification:
-    check = await check_chain(runtime.sessionmaker, runtime.issuer.pdfs.signer)
-    state, intact = check.state, check.intact
-    return ChainVerification(
-        intact=intact,
-        events_checked=state.checked,
-        first_bad_event=state.first_bad,
-        break_reason=state.break_reason,
-        head_seq=state.head_seq if intact and state.checked else None,
-        head_hash=state.prev_hash if intact and state.checked else None,
-        checkpoint_seq=check.latest.seq if check.latest else None,
-        checkpoint_signature_valid=check.latest_signature_ok,
-        checkpoints_checked=check.checkpoints,
-    )
+async def verify_audit_chain(principal: Auditor, collaborators: CollaboratorsDep) -> ChainVerification:
+    return await service.verify_chain(sessionmaker=collaborators.sessionmaker, signer=collaborators.issuer.pdfs.signer)
 
 
 @router.get(
@@ -182,18 +143,7 @@ async def verify_audit_chain(principal: Auditor, runtime: CollaboratorsDep) -> C
     response_model=CheckpointOut | None,
 )
 async def latest_checkpoint(principal: Auditor, session: SessionDep) -> CheckpointOut | None:
-    checkpoint = await repository.latest_checkpoint(session)
-    return CheckpointOut.model_validate(checkpoint, from_attributes=True) if checkpoint else None
-
-
-def _kind(action: str, kind: str) -> str:
-    if kind == "agency_call":
-        return "agency_call"
-    if action.startswith("certificate.verify"):
-        return "verification"
-    if action.startswith("share.use"):
-        return "share_use"
-    return "staff_read"
+    return await service.latest_checkpoint(session)
 
 
 @router.get(
@@ -209,37 +159,13 @@ def _kind(action: str, kind: str) -> str:
     responses=problem_responses(UnknownParameter),
 )
 async def my_data_access(
-    principal: Citizen, runtime: CollaboratorsDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+    principal: Citizen, collaborators: CollaboratorsDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> DataAccessPage:
-    assert principal.id_number is not None
-    await seal_all(runtime.sessionmaker)
-    before = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
-    rows = await repository.consultations_of(
-        session,
-        subject_hash=runtime.hasher.hash(principal.id_number),
-        own_sub=principal.sub,
-        before_seq=before,
+    return await service.data_access_page(
+        sessionmaker=collaborators.sessionmaker,
+        session=session,
+        hasher=collaborators.hasher,
+        principal=principal,
         limit=limit,
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return DataAccessPage(
-        items=[
-            DataAccessOut(
-                at=e.occurred_at,
-                kind=_kind(e.action, e.kind),
-                action=e.action,
-                agency=e.agency,
-                dataset=e.dataset,
-                application_id=e.application_id,
-                certificate_serial=e.resource_id if e.resource_type == "certificate" else None,
-                on_behalf_of=e.on_behalf_of,
-                by_role=e.actor_role,
-                by_station=e.actor_station,
-                request_id=e.request_id,
-                recipient=(e.details or {}).get("recipient") if e.action.startswith("share.use") else None,
-            )
-            for e in rows
-        ],
-        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+        cursor=cursor,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.audit import repository as audit_repository
@@ -25,6 +26,20 @@ from app.identity.id_number import mask
 from app.identity.subjects import SubjectHasher
 from app.oversight import repository
 from app.oversight.errors import PersonSearchesExhausted, PurposeRequired
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSearch:
+    """Who a filter searches for, and why: `actor` (whose account acted) or `subject_id_number` (whose data)."""
+
+    actor: str | None
+    subject_id_number: str | None
+    purpose: str | None
+
+    @property
+    def names_a_person(self) -> bool:
+        return self.actor is not None or self.subject_id_number is not None
+
 
 WINDOW = timedelta(hours=1)
 # A purpose is free text an auditor types; an id number typed into it is kept masked, like every other.
@@ -48,15 +63,14 @@ async def admit(
     principal: Principal,
     per_hour: int,
     now: datetime,
-    purpose: str | None,
-    actor: str | None,
-    subject_id_number: str | None,
+    search: PersonSearch,
 ) -> None:
     """Refuse a search for a person without a purpose (422) or beyond the allowance (429); otherwise count
     it and note it as a consultation of that person."""
-    if purpose is None:
+    actor, subject_id_number = search.actor, search.subject_id_number
+    if search.purpose is None:
         raise PurposeRequired()
-    ctx.details["purpose"] = _masked(purpose)
+    ctx.details["purpose"] = _masked(search.purpose)
     async with uow() as work:
         persons = await audit_repository.persons_behind(work.session, actor) if actor is not None else []
         free_at = await repository.take_person_search(

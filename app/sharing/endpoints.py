@@ -18,12 +18,19 @@ from app.api.deps import (
 )
 from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from app.api.query_params import UnknownParameter
-from app.applications.errors import ConcurrentChange
 from app.catalogue.registry import SERVICES
 from app.certificates.endpoints import page_headers, wants_a_page
 from app.certificates.errors import CertificateNotFound, CertificateNotInForce
 from app.clock import utc_now
-from app.errors import JSON_BODY_ERRORS, AppError, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import (
+    JSON_BODY_ERRORS,
+    AppError,
+    ConcurrentChange,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    problem_responses,
+)
 from app.i18n import language_var
 from app.sharing import service
 from app.sharing.errors import PdfNotShared, ShareGone, ShareNotFound

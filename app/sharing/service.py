@@ -19,7 +19,6 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications import repository as applications
-from app.applications.errors import ConcurrentChange
 from app.audit.context import RequestContext
 from app.auth.principal import Principal
 from app.certificates import repository as certificates
@@ -29,8 +28,10 @@ from app.certificates.service import visible
 from app.certificates.status import public_status
 from app.clock import Clock
 from app.db.uow import UnitOfWork
+from app.errors import ConcurrentChange
 from app.identity.subjects import SubjectHasher
-from app.notifications.models import OutboxEvent
+from app.notifications import outbox
+from app.notifications.outbox import Announcement
 from app.sharing import repository
 from app.sharing.errors import PdfNotShared, ShareGone, ShareNotFound
 from app.sharing.models import Share
@@ -162,7 +163,7 @@ async def use(*, work: UnitOfWork, clock: Clock, ctx: RequestContext, token: str
     ctx.details.update({"share_id": share.id, "recipient": share.recipient})
     await repository.count_use(session, share.id, at=now)
     if share.notify:
-        session.add(_used_event(share, certificate, view.status, at=now))
+        outbox.add(session, _used_event(share, certificate, view.status, at=now))
     await work.commit(stale=ConcurrentChange)
     return view
 
@@ -177,19 +178,15 @@ async def _chosen_fields(session: AsyncSession, certificate: Certificate, chosen
     return {name: every[name] for name in FIELDS if name in chosen}
 
 
-def _used_event(share: Share, certificate: Certificate, status: str, *, at: datetime) -> OutboxEvent:
+def _used_event(share: Share, certificate: Certificate, status: str, *, at: datetime) -> Announcement:
     """`share.used` to the holder who asked to be told: which certificate; the recipient is in their shares."""
-    return OutboxEvent(
+    return Announcement(
         type=SHARE_USED,
         occurred_at=at,
-        application_id=certificate.application_id,
-        service=certificate.service,
         status=status,
-        certificate_serial=certificate.serial,
         subject=share.owner_sub,
         subject_hash=share.owner_id_hash,
-        state="pending",
-        attempts=0,
-        next_attempt_at=at,
-        created_at=at,
+        application_id=certificate.application_id,
+        service=certificate.service,
+        certificate_serial=certificate.serial,
     )

@@ -20,6 +20,7 @@ from app.identity.id_number import mask
 from app.identity.subjects import SubjectHasher
 from app.notifications import outbox
 from app.stations import repository
+from app.stations.announcements import appointment_changed
 from app.stations.errors import (
     AppointmentAlreadyBooked,
     AppointmentEnded,
@@ -107,7 +108,7 @@ async def book(
     )
     _about(ctx, appointment)
     session.add(appointment)
-    session.add(outbox.appointment_event(appointment=appointment, change="booked", at=now))
+    outbox.add(session, appointment_changed(appointment, "booked", at=now))
     ctx.status = 201
     try:
         await work.commit()
@@ -148,7 +149,7 @@ async def cancel(
     if cancelled is None:
         raise await _why_unchanged(session, appointment, when_booked=AppointmentStarted())
     await repository.give_back_place(session, cancelled.slot_id)
-    session.add(outbox.appointment_event(appointment=cancelled, change="cancelled", at=now))
+    outbox.add(session, appointment_changed(cancelled, "cancelled", at=now))
     await work.commit()
     return cancelled
 

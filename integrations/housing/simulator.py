@@ -6,15 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 
 from integrations.datasets import Dataset
 from integrations.faults import Faults
 from integrations.housing.client import LEASES, PROPERTIES
 from integrations.housing.schemas import Leases, Properties
-from integrations.simapp import encode, json_response, new_app
-
-_EMPTY = encode({"items": []})
+from integrations.simapp import ListLookup, add_list_lookups, encode, new_app
 
 
 def _by_person(records: list[Any], key: str) -> dict[str, bytes]:
@@ -39,32 +37,16 @@ class HousingIndex:
         )
 
 
+TITLE = "Shanghai Housing Administration Bureau: properties and registered leases"
+# What the bureau lists about a person, in the order of HousingIndex's fields.
+LOOKUPS = (
+    ListLookup(PROPERTIES, "owner_id_number", Properties, "listProperties", "housing", "Properties whose ownership certificate names the person; empty for none."),
+    ListLookup(LEASES, "tenant_id_number", Leases, "listLeases", "housing", "Registered leases naming the person as a tenant, current or not; empty for none."),
+)  # fmt: skip
+
+
 def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
     index = HousingIndex.build(dataset)
-    app = new_app(
-        title="Shanghai Housing Administration Bureau: properties and registered leases",
-        description="Read-only lookups by resident identity number. Served here by a simulator.",
-        faults=faults,
-    )
-
-    @app.get(
-        PROPERTIES,
-        response_model=Properties,
-        operation_id="listProperties",
-        tags=["housing"],
-        description="Properties whose ownership certificate names the person; empty for none.",
-    )
-    async def list_properties(owner_id_number: str) -> Response:
-        return json_response(index.properties_by_owner.get(owner_id_number, _EMPTY))
-
-    @app.get(
-        LEASES,
-        response_model=Leases,
-        operation_id="listLeases",
-        tags=["housing"],
-        description="Registered leases naming the person as a tenant, current or not; empty for none.",
-    )
-    async def list_leases(tenant_id_number: str) -> Response:
-        return json_response(index.leases_by_tenant.get(tenant_id_number, _EMPTY))
-
+    app = new_app(title=TITLE, faults=faults)
+    add_list_lookups(app, zip(LOOKUPS, (index.properties_by_owner, index.leases_by_tenant), strict=True))
     return app

@@ -11,9 +11,15 @@ from integrations.datasets import Dataset
 from integrations.faults import Faults
 from integrations.police.client import CRIMINAL_RECORDS, PERSON, RESIDENCE_REGISTRATIONS
 from integrations.police.schemas import CriminalRecords, Person, ResidenceRegistrations
-from integrations.simapp import encode, json_response, new_app, not_found_doc, problem_response
-
-_EMPTY = encode({"items": []})
+from integrations.simapp import (
+    ListLookup,
+    add_list_lookups,
+    encode,
+    json_response,
+    new_app,
+    not_found_doc,
+    problem_response,
+)
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,17 @@ class PoliceIndex:
         )
 
 
+TITLE = "Shanghai Public Security Bureau: population registry and criminal records"
+# The lists the police keep about a person (a person record, which answers 404 for nobody, has its own route).
+LOOKUPS = (
+    ListLookup(RESIDENCE_REGISTRATIONS, "id_number", ResidenceRegistrations, "listResidenceRegistrations", "population", "The person's residence registrations (居住登记); empty for none."),
+    ListLookup(CRIMINAL_RECORDS, "id_number", CriminalRecords, "listCriminalRecords", "records", "Criminal judgments against the person; empty for a clean record."),
+)  # fmt: skip
+
+
 def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
     index = PoliceIndex.build(dataset)
-    app = new_app(
-        title="Shanghai Public Security Bureau: population registry and criminal records",
-        description="Read-only lookups by resident identity number. Served here by a simulator.",
-        faults=faults,
-    )
+    app = new_app(title=TITLE, faults=faults)
 
     @app.get(
         PERSON,
@@ -66,24 +76,6 @@ def create_app(dataset: Dataset, faults: Faults | None = None) -> FastAPI:
             return problem_response(404, "Not Found", "no person with this id number")
         return json_response(body)
 
-    @app.get(
-        RESIDENCE_REGISTRATIONS,
-        response_model=ResidenceRegistrations,
-        operation_id="listResidenceRegistrations",
-        tags=["population"],
-        description="The person's residence registrations (居住登记); empty for none.",
-    )
-    async def list_residence_registrations(id_number: str) -> Response:
-        return json_response(index.registrations.get(id_number, _EMPTY))
-
-    @app.get(
-        CRIMINAL_RECORDS,
-        response_model=CriminalRecords,
-        operation_id="listCriminalRecords",
-        tags=["records"],
-        description="Criminal judgments against the person; empty for a clean record.",
-    )
-    async def list_criminal_records(id_number: str) -> Response:
-        return json_response(index.criminal_records.get(id_number, _EMPTY))
+    add_list_lookups(app, zip(LOOKUPS, (index.registrations, index.criminal_records), strict=True))
 
     return app

@@ -1,9 +1,9 @@
 """Token verification (app.auth.tokens), key sources (app.auth.jwks) and dev keys (app.auth.dev_keys).
 
-Tokens here are built two ways: with the project's own signer (`sign_token`, python-jose) and by hand
+Tokens here are built two ways: with the project's own signer (`sign_token`, PyJWT) and by hand
 with `cryptography` + `hmac`, so the attack tokens (alg none, HS256 keyed with the public key, JWE shape)
 are exactly what an attacker would send, and valid tokens are proven to interoperate with a signer
-that is not jose.
+that is not PyJWT.
 """
 
 from __future__ import annotations
@@ -174,12 +174,12 @@ async def test_rs256_token_from_rsa_jwks_verifies(keys: Keys, verifier: TokenVer
     assert await verifier.verify(keys.rs256(payload)) == payload
 
 
-async def test_tokens_signed_by_jose_and_by_hand_both_verify(keys: Keys, verifier: TokenVerifier) -> None:
+async def test_tokens_signed_by_pyjwt_and_by_hand_both_verify(keys: Keys, verifier: TokenVerifier) -> None:
     payload = claims()
-    by_jose_rsa = sign_token(payload, pem_private(keys.rsa), algorithm="RS256", kid=keys.rsa_kid)
-    by_jose_ec = sign_token(payload, pem_private(keys.ec), algorithm="ES256", kid=keys.ec_kid)
-    assert await verifier.verify(by_jose_rsa) == payload
-    assert await verifier.verify(by_jose_ec) == payload
+    by_pyjwt_rsa = sign_token(payload, pem_private(keys.rsa), algorithm="RS256", kid=keys.rsa_kid)
+    by_pyjwt_ec = sign_token(payload, pem_private(keys.ec), algorithm="ES256", kid=keys.ec_kid)
+    assert await verifier.verify(by_pyjwt_rsa) == payload
+    assert await verifier.verify(by_pyjwt_ec) == payload
     assert await verifier.verify(keys.es256(payload)) == payload
 
 
@@ -336,16 +336,23 @@ async def test_wrong_audience_is_refused(keys: Keys, verifier: TokenVerifier, au
     assert await refused(verifier, keys.es256(claims(aud=aud))) == "wrong_audience"
 
 
-@pytest.mark.parametrize("missing", ["jti", "sub", "exp", "iat", "iss", "aud"])
+@pytest.mark.parametrize("missing", ["sub", "exp", "iat", "iss", "aud"])
 async def test_missing_required_claim_is_refused(keys: Keys, verifier: TokenVerifier, missing: str) -> None:
     assert await refused(verifier, keys.es256(claims(**{missing: DROP}))) == "missing_claim"
+
+
+async def test_an_access_token_without_jti_is_accepted(keys: Keys, verifier: TokenVerifier) -> None:
+    # RFC 9068 section 2.2 makes jti optional; stock providers (Auth0, Azure AD) leave it out.
+    payload = claims(jti=DROP)
+    assert await verifier.verify(keys.es256(payload)) == payload
+    assert await verifier.verify(keys.rs256(payload)) == payload
 
 
 @pytest.mark.parametrize(
     "override",
     [
-        {"exp": str(int(time.time()) + 600)},  # jose would accept a numeric string; we do not
-        {"exp": [1]},  # jose lets a TypeError escape for this; we refuse cleanly
+        {"exp": str(int(time.time()) + 600)},  # a numeric string is not a JSON number
+        {"exp": [1]},  # a list where a number belongs is refused cleanly, never a TypeError
         {"exp": {"a": 1}},
         {"exp": None},
         {"exp": True},
@@ -773,3 +780,38 @@ async def test_mint_dev_token_claims_and_stable_subject(tmp_path: Path) -> None:
     assert await refused(verifier, stranger) == "unknown_kid"
     with pytest.raises(ValueError):
         mint_dev_token(tmp_path, issuer="i", audience="a", roles=["citizen"], ttl_s=0)
+
+
+# -- access tokens only -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "extra"),
+    [
+        ({"typ": "at+jwt"}, {}),  # RFC 9068
+        ({"typ": "application/at+jwt"}, {}),
+        ({"typ": "at+jwt"}, {"nonce": "n"}),  # the explicit marker wins over an ID-token-like claim
+        ({}, {"token_use": "access"}),  # Amazon Cognito
+        ({}, {"typ": "Bearer", "nonce": "n"}),  # Keycloak copies the login's nonce into its access tokens
+        ({"typ": "JWT"}, {}),  # a plain JWT access token (Auth0, our development tokens)
+    ],
+    ids=["at+jwt", "application/at+jwt", "at+jwt-with-nonce", "token_use-access", "keycloak-bearer", "plain-jwt"],
+)
+async def test_access_tokens_are_accepted(keys: Keys, verifier: TokenVerifier, header: dict, extra: dict) -> None:
+    payload = claims(**extra)
+    assert await verifier.verify(keys.es256(payload, **header)) == payload
+
+
+@pytest.mark.parametrize(
+    ("header", "extra"),
+    [
+        ({}, {"token_use": "id"}),
+        ({}, {"typ": "ID"}),
+        ({"typ": "JWT"}, {"nonce": "n-123"}),
+        ({}, {"at_hash": "x4nDSs0jTHMvjBvjXFs4sg"}),
+        ({}, {"c_hash": "LDktKdoQak3Pk0cnXxCltA"}),
+    ],
+    ids=["token_use-id", "keycloak-ID", "jwt-with-nonce", "at_hash", "c_hash"],
+)
+async def test_id_tokens_are_refused(keys: Keys, verifier: TokenVerifier, header: dict, extra: dict) -> None:
+    assert await refused(verifier, keys.es256(claims(**extra), **header)) == "id_token_not_accepted"

@@ -121,8 +121,8 @@ def test_every_deployment_walkthrough_command_runs(empty_database, empty_bucket,
         token = login(
             issuer,
             sub="walkthrough-citizen",
-            claims={"roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1], "jti": str(uuid.uuid4())},
-        )
+            claims={"roles": ["citizen"], "id_number": ZHANG_WEI[0], "name": ZHANG_WEI[1]},
+        ).access_token
         env = {
             key: value
             for key, value in os.environ.items()

@@ -15,6 +15,7 @@ class Received:
     body: bytes
     signature: str | None
     at: float  # time.perf_counter() on arrival
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -43,7 +44,12 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
                     receiver.received.append(
-                        Received(body, self.headers.get("X-Cityservices-Signature"), time.perf_counter())
+                        Received(
+                            body,
+                            self.headers.get("X-Cityservices-Signature"),
+                            time.perf_counter(),
+                            dict(self.headers.items()),
+                        )
                     )
                     answer = receiver.script.pop(0) if receiver.script else "ok"
                 if answer == "slow":

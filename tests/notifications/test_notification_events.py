@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.applications.announcements import tell_certificate_changed
 from app.applications.models import Application
 from app.applications.states import Actor, Event, Status, fire
+from app.background import REMINDERS
 from app.certificates.models import Certificate
 from app.notifications.dispatcher import Dispatcher
 from app.notifications.models import OutboxEvent
-from app.notifications.outbox import emit
 from tests.builders import LI_NA, WANG_FANG, ZHANG_WEI, file, no_criminal_record, residence_permit, upload_proof
 
 
@@ -108,19 +109,19 @@ async def test_a_revocation_is_announced_in_its_transaction(client, tokens, runt
     )
 
 
-async def test_emit_announces_a_superseded_certificate_with_the_callers_commit(client, tokens, runtime):
-    """The certificates' reissue calls emit(); nothing is written until its own commit."""
+async def test_a_certificate_change_is_announced_with_the_callers_commit(client, tokens, runtime):
+    """The workflow's supersession tells the holder in its own session; nothing is written until it commits."""
     serial = (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).json()["certificate"]["serial"]
     async with runtime.sessionmaker() as session:
         certificate = await session.get(Certificate, serial)
         application = await session.get(Application, certificate.application_id)
-        emit(session, certificate=certificate, application=application, change="superseded", at=datetime.now(UTC))
+        tell_certificate_changed(session, certificate, application, "superseded", at=datetime.now(UTC))
         await session.rollback()
     assert [e.type for e in await _events(runtime)] == ["application.issued"]
     async with runtime.sessionmaker() as session:
         certificate = await session.get(Certificate, serial)
         application = await session.get(Application, certificate.application_id)
-        emit(session, certificate=certificate, application=application, change="superseded", at=datetime.now(UTC))
+        tell_certificate_changed(session, certificate, application, "superseded", at=datetime.now(UTC))
         await session.commit()
     last = (await _events(runtime))[-1]
     assert (last.type, last.status, last.certificate_serial) == ("certificate.superseded", "superseded", serial)
@@ -130,13 +131,13 @@ async def test_an_expiry_reminder_is_written_thirty_days_before_and_only_once(cl
     serial = (await file(client, tokens.citizen(*LI_NA[:2]), no_criminal_record())).json()["certificate"]["serial"]
     async with runtime.sessionmaker() as session:
         expires_at = (await session.get(Certificate, serial)).expires_at
-    dispatchers = [Dispatcher(runtime.sessionmaker, []), Dispatcher(runtime.sessionmaker, [])]
+    dispatchers = [Dispatcher(runtime.sessionmaker, [], reminders=REMINDERS) for _ in range(2)]
 
-    assert await dispatchers[0].remind_expiring(now=expires_at - timedelta(days=31)) == 0
+    assert await dispatchers[0].remind(now=expires_at - timedelta(days=31)) == 0
     due = expires_at - timedelta(days=29)
-    written = await asyncio.gather(*(d.remind_expiring(now=due) for d in dispatchers))
+    written = await asyncio.gather(*(d.remind(now=due) for d in dispatchers))
     assert sorted(written) == [0, 1]
-    assert await dispatchers[1].remind_expiring(now=due + timedelta(days=1)) == 0
+    assert await dispatchers[1].remind(now=due + timedelta(days=1)) == 0
     reminders = [e for e in await _events(runtime) if e.type == "certificate.expiring"]
     assert [(e.certificate_serial, e.status) for e in reminders] == [(serial, "valid")]
 

@@ -13,7 +13,7 @@ import pytest
 from app.config import Settings
 from app.main import create_app
 from integrations.agencies import build_agencies
-from integrations.errors import AgencyBadResponse, AgencyUnavailable
+from integrations.errors import AgencyMisconfigured
 from integrations.http import AgencyCredentials, ClientPolicy
 from tests.builders import ZHANG_WEI, file, no_criminal_record
 from tests.operations.agency_pki import Pki, RunningSimulator, json_lines, make_pki, tls_simulator
@@ -62,7 +62,7 @@ async def test_with_our_client_certificate_and_token_the_police_answer(police, p
 async def test_without_a_client_certificate_the_handshake_is_refused(police, pki):
     agencies = _client(police.url, AgencyCredentials(ca_file=pki.ca, token=TOKEN))
     try:
-        with pytest.raises(AgencyUnavailable, match="transport error"):
+        with pytest.raises(AgencyMisconfigured, match="no TLS session"):
             await agencies.police.get_person(ZHANG_WEI[0])
     finally:
         await agencies.aclose()
@@ -76,7 +76,7 @@ async def test_a_certificate_from_another_ca_is_refused(police, pki):
         ),
     )
     try:
-        with pytest.raises(AgencyUnavailable, match="transport error"):
+        with pytest.raises(AgencyMisconfigured, match="no TLS session"):
             await agencies.police.get_person(ZHANG_WEI[0])
     finally:
         await agencies.aclose()
@@ -88,7 +88,7 @@ async def test_a_server_not_signed_by_the_agency_ca_is_not_trusted(police, pki):
         police.url, AgencyCredentials(client_cert_file=pki.client_cert, client_key_file=pki.client_key, token=TOKEN)
     )
     try:
-        with pytest.raises(AgencyUnavailable, match="transport error"):
+        with pytest.raises(AgencyMisconfigured, match="no TLS session"):
             await agencies.police.get_person(ZHANG_WEI[0])
     finally:
         await agencies.aclose()
@@ -102,7 +102,7 @@ async def test_a_wrong_bearer_token_is_answered_401(police, pki):
         ),
     )
     try:
-        with pytest.raises(AgencyBadResponse, match="HTTP 401"):
+        with pytest.raises(AgencyMisconfigured, match="HTTP 401"):
             await agencies.police.get_person(ZHANG_WEI[0])
     finally:
         await agencies.aclose()
@@ -197,3 +197,137 @@ async def test_readiness_says_unavailable_when_the_agency_does_not_answer_in_tim
     finally:
         silent.close()
     assert status == 200 and body["checks"]["police"] == "unavailable", body  # type: ignore[index]
+
+
+# Credential and TLS errors are our configuration, not an outage: counted at once, never retried as one.
+
+
+def _configuration_errors(agency: str, kind: str) -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value(
+        "cityservices_agency_configuration_errors_total", {"agency": agency, "kind": kind}
+    )
+    return value or 0.0
+
+
+@pytest.mark.parametrize(
+    "case,kind",
+    [
+        ("a wrong token", "unauthorized"),
+        ("no client certificate", "tls_error"),
+        ("a certificate from another CA", "tls_error"),
+        ("no agency CA: its server certificate is not trusted", "tls_error"),
+    ],
+)
+async def test_a_refused_credential_is_a_configuration_error_counted_at_once_and_not_an_outage(police, pki, case, kind):
+    credentials = AgencyCredentials(
+        client_cert_file=pki.stranger_cert if "another CA" in case else pki.client_cert,
+        client_key_file=pki.stranger_key if "another CA" in case else pki.client_key,
+        ca_file=None if case.startswith("no agency CA") else pki.ca,
+        token="wrong" if case == "a wrong token" else TOKEN,
+    )
+    if case == "no client certificate":
+        credentials = AgencyCredentials(ca_file=pki.ca, token=TOKEN)
+    # Several attempts allowed and a breaker that trips after 2 failures: neither may come into play.
+    policy = ClientPolicy(timeout_s=2, deadline_s=6, attempts=3, breaker_threshold=2)
+    agencies = build_agencies(
+        police_url=police.url,
+        housing_url="http://127.0.0.1:9",
+        dataset_path=None,
+        policy=policy,
+        police_credentials=credentials,
+    )
+    before = _configuration_errors("police", kind)
+    try:
+        for _ in range(3):
+            with pytest.raises(AgencyMisconfigured) as raised:
+                await agencies.police.get_person(ZHANG_WEI[0])
+            assert raised.value.kind == kind
+        assert await agencies.police.http.breaker.state() == "closed"  # an outage would have opened it
+        assert agencies.police.http.configuration_error == kind
+    finally:
+        await agencies.aclose()
+    assert _configuration_errors("police", kind) == before + 3  # one per call: no retry inside a call
+
+
+async def test_a_filing_refused_our_credentials_is_parked_flagged_and_readiness_says_why(
+    police, pki, settings, runtime, tokens
+):
+    configured = Settings(
+        **{
+            **settings.model_dump(exclude={"police_api_token"}),
+            "police_api_url": police.url,
+            "police_api_token": "wrong",
+            "agency_client_cert_file": pki.client_cert,
+            "agency_client_key_file": pki.client_key,
+            "agency_ca_file": pki.ca,
+        }
+    )
+    before = _configuration_errors("police", "unauthorized")
+    app = create_app(configured, start_worker=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())
+            ready = await client.get("/readyz")
+    # Not lost: it waits like any filing whose agency cannot answer, and says it is our configuration.
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "pending_agency"
+    identity = next(c for c in body["checks"] if c["code"] == "IDENTITY")
+    assert identity["outcome"] == "unavailable" and "misconfigured" in identity["detail"]["en"], identity
+    assert "配置有误" in identity["detail"]["zh"]
+    assert _configuration_errors("police", "unauthorized") >= before + 1
+    assert ready.status_code == 200 and ready.json()["checks"]["police"] == "unauthorized", ready.text
+    assert "credentials" in ready.json()["reasons"]["police"]["en"]
+    assert "凭据" in ready.json()["reasons"]["police"]["zh"]
+
+
+@pytest.fixture(scope="module")
+def housing_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("housing-pki"))
+
+
+@pytest.fixture(scope="module")
+def housing(housing_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]:
+    with tls_simulator("housing", housing_pki, token=None, data_dir=tmp_path_factory.mktemp("sim")) as simulator:
+        yield simulator
+
+
+@pytest.mark.parametrize("housing_has_its_own", [True, False])
+async def test_each_agency_may_have_its_own_client_certificate_else_the_shared_one(
+    police, pki, housing, housing_pki, settings, runtime, housing_has_its_own
+):
+    # The police trust the shared certificate (AGENCY_*); the housing bureau only its own CA's.
+    own = (
+        {
+            "housing_client_cert_file": housing_pki.client_cert,
+            "housing_client_key_file": housing_pki.client_key,
+            "housing_ca_file": housing_pki.ca,
+        }
+        if housing_has_its_own
+        else {}
+    )
+    configured = Settings(
+        **{
+            **settings.model_dump(exclude={"police_api_token"}),
+            "police_api_url": police.url,
+            "housing_api_url": housing.url,
+            "police_api_token": TOKEN,
+            "agency_client_cert_file": pki.client_cert,
+            "agency_client_key_file": pki.client_key,
+            "agency_ca_file": pki.ca,
+            **own,
+        }
+    )
+    app = create_app(configured, start_worker=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            checks = (await client.get("/readyz")).json()["checks"]
+    assert checks["police"] == "ok"
+    assert checks["housing"] == ("ok" if housing_has_its_own else "tls_error")
+
+
+def test_an_agency_certificate_and_key_come_together(pki):
+    with pytest.raises(ValueError, match="HOUSING_CLIENT_CERT_FILE and HOUSING_CLIENT_KEY_FILE"):
+        Settings(housing_client_key_file=pki.client_key)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from app.background import REMINDERS
 from app.clock import SHANGHAI
 from app.config import Environment
 from app.main import create_app
@@ -202,12 +203,12 @@ async def test_booking_and_cancelling_are_notified_and_reminded_the_day_before(c
     zhang = tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang")
     appointment = (await book(client, zhang, start)).json()
     starts = datetime.fromisoformat(start)
-    dispatchers = [Dispatcher(runtime.sessionmaker, []), Dispatcher(runtime.sessionmaker, [])]
+    dispatchers = [Dispatcher(runtime.sessionmaker, [], reminders=REMINDERS) for _ in range(2)]
     two_days_before = starts - timedelta(days=2)
-    assert await dispatchers[0].remind_appointments(now=two_days_before) == 0
+    assert await dispatchers[0].remind(now=two_days_before) == 0
     the_evening_before = datetime.combine(starts.date() - timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     the_evening_before += timedelta(hours=20)
-    written = [await d.remind_appointments(now=the_evening_before) for d in dispatchers]
+    written = [await d.remind(now=the_evening_before) for d in dispatchers]
     assert sorted(written) == [0, 1]  # once, however many dispatchers scan
     await client.delete(f"/v1/appointments/{appointment['id']}", headers=zhang)
 
@@ -220,7 +221,7 @@ async def test_booking_and_cancelling_are_notified_and_reminded_the_day_before(c
     assert all(e["appointment"]["id"] == appointment["id"] and e["appointment"]["start"] == start for e in feed)
     assert feed[0]["appointment"]["station_name"] == "虹桥路派出所"
     # Only a booked appointment is reminded: a new scan after the cancellation writes nothing.
-    assert await dispatchers[0].remind_appointments(now=the_evening_before) == 0
+    assert await dispatchers[0].remind(now=the_evening_before) == 0
     # What the webhook receives: the citizen's `sub` and the appointment, never an id number.
     async with runtime.sessionmaker() as session:
         bodies = [e.payload() for e in (await session.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars()]

@@ -1,3 +1,6 @@
+"""The routes of a case: filing, listing and searching, the review queue, reading one, withdrawing it,
+a clerk's decision and re-check."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -5,11 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import (
-    Citizen,
     Clerk,
     CollaboratorsDep,
     ContextDep,
-    Downloader,
     Filer,
     Reader,
     Staff,
@@ -19,13 +20,11 @@ from app.api.deps import (
 )
 from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
-from app.applications import review, service
+from app.applications import filing, review, service
 from app.applications.errors import (
     ApplicantNotAllowed,
     ApplicantRequired,
     ApplicationNotFound,
-    AttachedMaterialNotFound,
-    ConcurrentChange,
     DuplicateApplication,
     IdempotencyKeyReused,
     InvalidDetails,
@@ -39,11 +38,8 @@ from app.applications.presenter import present, present_view, to_json
 from app.applications.schemas import (
     ApplicationOut,
     ApplicationPage,
-    AttachedMaterialOut,
-    AttachedMaterials,
     DecisionIn,
     FilingIn,
-    MaterialsIn,
 )
 from app.applications.service import Outcome
 from app.applications.states import InvalidTransition, Status
@@ -52,7 +48,14 @@ from app.auth.separation import SeparationOfDuties, StaffIdentityRequired
 from app.catalogue.registry import FILING_REFUSALS
 from app.certificates.errors import AlreadyRevoked, AlreadySuperseded
 from app.clock import utc_now
-from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
+from app.errors import (
+    JSON_BODY_ERRORS,
+    ConcurrentChange,
+    Forbidden,
+    TooManyRequests,
+    Unauthenticated,
+    problem_responses,
+)
 from app.identity.id_number import IdNumber
 from app.stations.errors import InvalidLocation, UnknownDistrict
 
@@ -120,22 +123,18 @@ async def file_application(
 ) -> ApplicationOut:
     if principal.role is Role.citizen:
         await collaborators.limiter.check("filing", principal.sub)
-    outcome = await service.file(
+    outcome = await filing.file(
         work=work,
-        audit=collaborators.audit,
-        agencies=collaborators.agencies,
-        issuer=collaborators.issuer,
+        kit=collaborators.decisions,
         stations=collaborators.stations,
-        clock=utc_now,
-        wait_limit=collaborators.wait_limit,
         ctx=ctx,
         principal=principal,
         body=body,
         idempotency_key=idempotency_key,
     )
-    answer = _answer(outcome, response)
+    answered = answer(outcome, response)
     polite_polling(response.headers, outcome.application)
-    return answer
+    return answered
 
 
 @router.get(
@@ -313,7 +312,7 @@ async def decide_application(
     return present(outcome.application, outcome.certificate)
 
 
-_REDECIDED: dict[int | str, dict[str, Any]] = {
+REDECIDED: dict[int | str, dict[str, Any]] = {
     202: {"model": ApplicationOut, "description": "Decided again, or waiting on an agency (`pending_agency`)"},
 }
 
@@ -328,7 +327,7 @@ _REDECIDED: dict[int | str, dict[str, Any]] = {
     dependencies=[audit_action("application.recheck")],
     response_model=ApplicationOut,
     responses={
-        **_REDECIDED,
+        **REDECIDED,
         **problem_responses(
             ApplicationNotFound, InvalidTransition, ConcurrentChange, SeparationOfDuties, *JSON_BODY_ERRORS
         ),
@@ -344,135 +343,15 @@ async def recheck_application(
 ) -> ApplicationOut:
     outcome = await review.recheck(
         work=work,
-        audit=collaborators.audit,
-        agencies=collaborators.agencies,
-        issuer=collaborators.issuer,
-        clock=utc_now,
-        wait_limit=collaborators.wait_limit,
+        kit=collaborators.decisions,
         ctx=ctx,
         principal=principal,
         application_id=application_id,
     )
-    return _answer(outcome, response)
+    return answer(outcome, response)
 
 
-@router.get(
-    "/applications/{application_id}/materials",
-    operation_id="list_application_materials",
-    summary="The materials attached to an application",
-    tags=["citizen", "window"],
-    dependencies=[audit_action("application.materials.list")],
-    response_model=AttachedMaterials,
-    responses=problem_responses(ApplicationNotFound),
-)
-async def list_application_materials(
-    application_id: str,
-    principal: Downloader,
-    collaborators: CollaboratorsDep,
-    work: UnitOfWorkDep,
-    ctx: ContextDep,
-) -> AttachedMaterials:
-    attached = await service.attached_materials(
-        session=work.session, hasher=collaborators.hasher, principal=principal, application_id=application_id, ctx=ctx
-    )
-    return AttachedMaterials(
-        items=[
-            AttachedMaterialOut(
-                id=m.id, sha256=m.sha256, size=m.size, media_type=m.media_type, uploaded_at=m.created_at
-            )
-            for m in attached
-        ]
-    )
-
-
-_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
-
-
-@router.get(
-    "/applications/{application_id}/materials/{material_id}",
-    operation_id="download_application_material",
-    summary="One attached material, as uploaded",
-    description="Served as an attachment that no browser renders as a page (`nosniff`, `sandbox`). A clerk's "
-    "download is listed in the applicant's `GET /v1/me/data-access`.",
-    tags=["citizen", "window"],
-    dependencies=[audit_action("application.material.read")],
-    response_class=Response,
-    responses={
-        200: {
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _EXTENSIONS},
-            "description": "The file",
-        },
-        **problem_responses(ApplicationNotFound, AttachedMaterialNotFound),
-    },
-)
-async def download_application_material(
-    application_id: str,
-    material_id: str,
-    principal: Downloader,
-    collaborators: CollaboratorsDep,
-    work: UnitOfWorkDep,
-    ctx: ContextDep,
-) -> Response:
-    material = await service.attached_material(
-        session=work.session,
-        hasher=collaborators.hasher,
-        principal=principal,
-        application_id=application_id,
-        material_id=material_id,
-        ctx=ctx,
-    )
-    return Response(
-        content=material.content,
-        media_type=material.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="material-{material.id}.{_EXTENSIONS.get(material.media_type, "bin")}"',
-            "Content-Security-Policy": "sandbox",  # nosniff comes with every response (RequestMiddleware)
-            "ETag": f'"{material.sha256}"',
-        },
-    )
-
-
-@router.post(
-    "/applications/{application_id}/materials",
-    operation_id="supply_application_materials",
-    summary="Attach the materials a clerk asked for; every check runs again",
-    description="The applicant, on `needs_materials` only (409 elsewhere). The answer is the application after "
-    "its new decision: `issued`, `needs_review`, `rejected` (200) or `pending_agency` (202).",
-    tags=["citizen"],
-    dependencies=[audit_action("application.materials.supply")],
-    response_model=ApplicationOut,
-    responses={
-        **_REDECIDED,
-        **problem_responses(
-            ApplicationNotFound, InvalidTransition, MaterialNotFound, ConcurrentChange, *JSON_BODY_ERRORS
-        ),
-    },
-)
-async def supply_application_materials(
-    application_id: str,
-    body: MaterialsIn,
-    principal: Citizen,
-    collaborators: CollaboratorsDep,
-    work: UnitOfWorkDep,
-    ctx: ContextDep,
-    response: Response,
-) -> ApplicationOut:
-    outcome = await review.supply_materials(
-        work=work,
-        audit=collaborators.audit,
-        agencies=collaborators.agencies,
-        issuer=collaborators.issuer,
-        clock=utc_now,
-        wait_limit=collaborators.wait_limit,
-        ctx=ctx,
-        principal=principal,
-        application_id=application_id,
-        material_ids=body.material_ids,
-    )
-    return _answer(outcome, response)
-
-
-def _answer(outcome: Outcome, response: Response) -> ApplicationOut:
+def answer(outcome: Outcome, response: Response) -> ApplicationOut:
     """A change's answer, from what it committed: its status code, the application, its certificate."""
     response.status_code = outcome.status_code
     return present(outcome.application, outcome.certificate)
