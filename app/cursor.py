@@ -1,4 +1,5 @@
-"""Opaque page cursors (CONTRACT §4): the sort key of the last row, base64 of JSON; a tampered one is 422."""
+"""Opaque page cursors (docs/api.md#lists-cursors-and-query-parameters): the sort key of the last row, base64 of JSON;
+a tampered one is 422."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         "--dataset",
         type=Path,
         default=os.environ.get("SIMULATOR_DATASET") or None,
-        help="dataset file (CONTRACT §9); default $SIMULATOR_DATASET, else the bundled demo",
+        help="dataset file (docs/api.md#the-agencies); default $SIMULATOR_DATASET, else the bundled demo",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0)

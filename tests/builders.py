@@ -66,7 +66,7 @@ UNKNOWN_ID = "320581199505051235"
 
 
 def staff_id_number(sub: str) -> str:
-    """A staff member's own id number, one per account name (CONTRACT 11.2: staff are persons): valid GB
+    """A staff member's own id number, one per account name (docs/api.md#staff-are-persons): valid GB
     11643, born 1960-1987 in Changning district, none of the demo dataset's people."""
     n = int.from_bytes(hashlib.sha256(sub.encode()).digest()[:8], "big")
     born = date(1960, 1, 1) + timedelta(days=n % 10_000)

@@ -155,7 +155,7 @@ class Tokens:
     def citizen(self, id_number: str, name: str, *, sub: str | None = None) -> dict[str, str]:
         return self.header(self.mint(roles=["citizen"], id_number=id_number, name=name, sub=sub))
 
-    # Staff are persons (CONTRACT 11.2): each account below is its own person unless `id_number` says
+    # Staff are persons (docs/api.md#staff-are-persons): each account below is its own person unless `id_number` says
     # otherwise (a second account of the same person).
     def clerk(
         self, station: str = "310105-HQLB", *, sub: str = "clerk-1", id_number: str | None = None

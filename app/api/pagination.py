@@ -1,4 +1,5 @@
-"""Cursor pagination (CONTRACT §4): `?limit=` ≤ 100 and an opaque `?cursor=` (coded by app.cursor)."""
+"""Cursor pagination (docs/api.md#lists-cursors-and-query-parameters): `?limit=` ≤ 100 and an opaque `?cursor=` (coded
+by app.cursor)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""List endpoints refuse query parameters they do not know (CONTRACT 10.2): a misspelt filter such as
-`?id_numbr=` would otherwise be ignored and answer with everyone's records."""
+"""List endpoints refuse query parameters they do not know (docs/api.md#lists-cursors-and-query-parameters): a
+misspelt filter such as `?id_numbr=` would otherwise be ignored and answer with everyone's records."""
 
 from __future__ import annotations
 

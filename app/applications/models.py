@@ -19,7 +19,8 @@ class Application(Base):
         Index("ix_applications_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_applications_applicant_hash_created_at", "applicant_id_hash", "created_at"),
         # One open case per person and service, enforced by the database so that two concurrent filings
-        # cannot both pass the read that looks for one (CONTRACT 10.3, DUPLICATE_APPLICATION).
+        # cannot both pass the read that looks for one (docs/api.md#duplicates-renewal-and-re-issue,
+        # DUPLICATE_APPLICATION).
         Index(
             "uq_applications_open_per_service",
             "applicant_id_hash",
@@ -44,7 +45,7 @@ class Application(Base):
     filed_by_role: Mapped[str] = mapped_column(String(16))
     # The person who filed (the keyed hash of their id number): the clerk at a window filing, whichever
     # account they used, or the citizen online. Null only for window filings made before staff tokens
-    # carried an id number (CONTRACT 11.2).
+    # carried an id number (docs/api.md#staff-are-persons).
     filed_by_id_hash: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

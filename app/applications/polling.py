@@ -1,4 +1,4 @@
-"""Polite polling (CONTRACT §10.4): `ETag`/`If-None-Match` on an application, `Location` and `Retry-After`
+"""Polite polling (docs/notifications.md): `ETag`/`If-None-Match` on an application, `Location` and `Retry-After`
 on a 202, so the mobile app asks again when it is worth asking and downloads nothing that has not changed."""
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ def _certificate(serial: str, code: str, issued_at: datetime, expires_at: dateti
 
 def shown_details(application: Application | ApplicationView, *, reveal: bool = False) -> dict[str, Any]:
     """The details as an answer shows them: another person's id number that they name (a kinship
-    certificate's relative) masked, unless `reveal` (only the detail a clerk opens, CONTRACT 11.6)."""
+    certificate's relative) masked, unless `reveal` (only the detail a clerk opens, docs/api.md#a-relatives-data)."""
     service = get_service(application.service)
     fields = service.third_party_fields if service is not None and not reveal else ()
     if not any(isinstance(application.details.get(name), str) for name in fields):

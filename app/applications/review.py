@@ -1,4 +1,4 @@
-"""The clerk's review beyond approve and reject (CONTRACT 10.2): re-running every check of a case in
+"""The clerk's review beyond approve and reject (docs/api.md#the-clerks-review): re-running every check of a case in
 review, and the citizen answering a request for materials (补正), which re-runs them too. Each is one
 unit of work, committed once."""
 

@@ -1,4 +1,4 @@
-"""The application resource as the API shows it (CONTRACT §4)."""
+"""The application resource as the API shows it (docs/api.md#filing-an-application)."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def _note_third_parties(
     ctx: RequestContext, principal: Principal, applications: Iterable[Application | repository.ApplicationView]
 ) -> None:
     """A staff member who receives an application also consults the other people it names (a kinship
-    certificate's relative): each appears in that person's data access (CONTRACT 11.6)."""
+    certificate's relative): each appears in that person's data access (docs/api.md#a-relatives-data)."""
     if principal.role is Role.citizen:
         return
     for application in applications:

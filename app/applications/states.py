@@ -1,5 +1,5 @@
-"""The application lifecycle of CONTRACT §5, as one table keyed by event: which event may move an
-application from which status to which, and who may fire it."""
+"""The application lifecycle (docs/api.md#lifecycle-and-decisions), as one table keyed by event: which event may move
+an application from which status to which, and who may fire it."""
 
 from __future__ import annotations
 

@@ -230,8 +230,8 @@ async def _displaced(
 ) -> list[Certificate]:
     """The applicant's certificates this issue supersedes, read as they are now: the one a re-issue,
     renewal or move replaces (409 if it was revoked or replaced since it was relied on) and, for a family a
-    person holds one of at a time, every other they still hold (CONTRACT 11.3: one valid residence
-    permit). For such a family, under the person's lock, which every filing of theirs takes too."""
+    person holds one of at a time, every other they still hold (docs/api.md#one-valid-residence-permit). For such a
+    family, under the person's lock, which every filing of theirs takes too."""
     session = work.session
     holder = application.applicant_id_hash
     named = replaces.serial if replaces is not None else service.supersedes(facts=application.document_facts or {})

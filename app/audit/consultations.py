@@ -1,4 +1,5 @@
-"""Staff reads of citizens' data, noted as they happen so the citizen can see them (CONTRACT 10.1).
+"""Staff reads of citizens' data, noted as they happen so the citizen can see them
+(docs/api.md#separation-of-duties-and-staff-reads).
 
 Every application a clerk or auditor receives (a detail, any list or queue page, a search hit), and every
 auditor search of the log for a person, is a consultation of that person's data; so is it of a third

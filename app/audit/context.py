@@ -24,7 +24,7 @@ class RequestContext:
     actor_role: str | None = None
     actor_station: str | None = None
     # The person behind the account (the token's id number): stored only as its keyed hash, so that a
-    # search of the log by an account is known to be a consultation of that person (CONTRACT 11.4).
+    # search of the log by an account is known to be a consultation of that person (docs/api.md#the-log-beyond-reach).
     actor_id_number: str | None = None
     channel: str | None = None
     action: str | None = None
@@ -41,8 +41,9 @@ class RequestContext:
     status: int = 200
     # Set when the handler already wrote this request's event inside its own transaction.
     recorded: bool = False
-    # Whose data a staff member received in this response (CONTRACT 10.1): one consultation event each,
-    # written with the request's own event. Items: application_id, subject_hash, subject_masked.
+    # Whose data a staff member received in this response (docs/api.md#separation-of-duties-and-staff-reads): one
+    # consultation event each, written with the request's own event. Items: application_id, subject_hash,
+    # subject_masked.
     consulted: list[dict[str, str | None]] = field(default_factory=list)
 
     def declare(self, action: str) -> None:

@@ -138,7 +138,7 @@ class AuditEntry:
     @classmethod
     def for_consultation(cls, ctx: RequestContext, seen: dict[str, str | None]) -> AuditEntry:
         """A staff member received this person's data: the citizen sees it in GET /v1/me/data-access
-        (CONTRACT 10.1)."""
+        (docs/api.md#separation-of-duties-and-staff-reads)."""
         return cls(
             kind=EventKind.consultation,
             action=ctx.action or f"{ctx.method} {ctx.route or 'unmatched'}",

@@ -1,4 +1,5 @@
-"""The vocabulary of a decision: checks, reasons, verdicts, bilingual throughout (CONTRACT §5)."""
+"""The vocabulary of a decision: checks, reasons, verdicts, bilingual throughout
+(docs/api.md#lifecycle-and-decisions)."""
 
 from __future__ import annotations
 

@@ -30,8 +30,8 @@ class HeldCertificate:
 
 @dataclass(frozen=True)
 class CertificateFamily:
-    """Certificates a person holds one of at a time (CONTRACT 11.3: the residence permit, new, renewed or
-    moved). Issuing one supersedes every other of the family that its holder `still_holds` (valid, or
+    """Certificates a person holds one of at a time (docs/api.md#one-valid-residence-permit: the residence permit,
+    new, renewed or moved). Issuing one supersedes every other of the family that its holder `still_holds` (valid, or
     for a permit still renewable), and the database keeps one newest per person (`name` keys it)."""
 
     name: str

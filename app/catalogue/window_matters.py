@@ -1,4 +1,4 @@
-"""Matters that still need a visit (CONTRACT 11.9): each is done at a police station's comprehensive
+"""Matters that still need a visit (docs/windows.md): each is done at a police station's comprehensive
 window, on one of its business lines, because something must happen in person there (originals
 endorsed, fingerprints and a photo taken). The catalogue lists them with processing mode `window`, so the
 city app can send the citizen to a window instead of a form; filing one online is answered with the

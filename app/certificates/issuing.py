@@ -55,7 +55,8 @@ class CertificateIssuer:
             service=service_code,
             title=content.title,
             holder_name=applicant.name,
-            # The holder's own proof (CONTRACT 10.6): the full number, as on paper certificates.
+            # The holder's own proof (docs/api.md#certificates-fit-to-print): the full number, as on paper
+            # certificates.
             holder_id_number=applicant.id_number,
             facts=content.facts,
             body=content.body,

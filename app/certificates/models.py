@@ -57,8 +57,8 @@ class Certificate(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     replaces: Mapped[str | None] = mapped_column(String(32))  # on a re-issue: the serial it replaces
     # On the newest certificate of a family a person holds one of at a time (the residence permit,
-    # CONTRACT 11.3), `<family>:<holder hash>`; null on every other. Unique: of two issues of a permit to
-    # one person at once, the database lets one commit.
+    # docs/api.md#one-valid-residence-permit), `<family>:<holder hash>`; null on every other. Unique: of two issues of
+    # a permit to one person at once, the database lets one commit.
     current_key: Mapped[str | None] = mapped_column(String(96), unique=True)
     pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
     pdf_size: Mapped[int] = mapped_column(Integer)

@@ -26,7 +26,7 @@ from pyhanko_certvalidator import ValidationContext
 from app.certificates.signing import refuse_running_loop
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
-"""The same limit as uploads (CONTRACT §4): parsing cost grows with size, so bigger is refused."""
+"""The same limit as uploads (docs/api.md#uploads): parsing cost grows with size, so bigger is refused."""
 
 # Whatever the serial scheme, it is short and plain: never echo arbitrary metadata back to a caller.
 _SERIAL_SHAPE = re.compile(r"^[A-Za-z0-9-]{1,40}$")
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 class SignatureReport:
     # A signature by one of the trust roots' own certificates (our key, or an earlier one trusted after
     # a rotation) covers the whole file and checks out. A flawless signature by any other key is not
-    # intact *for us* (CONTRACT 10.6): anyone can sign a PDF.
+    # intact *for us* (docs/api.md#certificates-fit-to-print): anyone can sign a PDF.
     signature_intact: bool
     signed_by_us: bool  # the signer certificate is (or chains to) one of the trust roots given
     serial: str | None  # from the PDF metadata (/Subject), if readable

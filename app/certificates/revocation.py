@@ -1,4 +1,4 @@
-"""Why a certificate was revoked, as the public may see it (CONTRACT 10.3).
+"""Why a certificate was revoked, as the public may see it (docs/api.md#duplicates-renewal-and-re-issue).
 
 The clerk's free-text reason can hold anything (an id number, a neighbour's complaint): it stays in
 the staff-only record. The verification answer and page show only one of these codes, and its label.

@@ -244,7 +244,7 @@ class _CmsTemplate:
 class _CachedKeySigner(signers.SimpleSigner):
     """SimpleSigner that keeps the parsed private key and builds the CMS from a DER template.
 
-    Why: pyHanko's SimpleSigner.sign_raw re-parses the key for every signature (FACTS.md: ~28 ms per
+    Why: pyHanko's SimpleSigner.sign_raw re-parses the key for every signature (docs/scaling.md: ~28 ms per
     RSA-2048 load), and its CMS assembly through asn1crypto costs ~20 ms though almost nothing in it
     changes. Anything beyond the plain PAdES B-B case (timestamps, revocation info, other digests,
     dry runs) is left to pyHanko.

@@ -1,4 +1,4 @@
-"""Address normalisation and comparison (CONTRACT section 5).
+"""Address normalisation and comparison (docs/api.md#addresses).
 
 Addresses given by an applicant and addresses held by the police and the housing bureau are
 compared with `same_address()`, never by raw string equality. Both sides go through
@@ -31,7 +31,7 @@ What is normalised, in this order:
    district (or former district/county) name and `区`/`县`, e.g. `上海市长宁区…` and
    `上海长宁区…` both become `长宁区…`. Without a district the prefix is kept, because
    `上海` can be the start of a name (`上海大学路` is not `大学路`) and an address without a
-   district is, per the contract, not the same address as one with it.
+   district is, per docs/api.md#addresses, not the same address as one with it.
    The district itself is always kept, and `中国` is not stripped.
 6. Chinese numerals directly before a unit word (`号 弄 室 楼 栋 幢 层 单元`) become Arabic
    digits: digit-by-digit (`三〇一室`, `三零一室` -> `301室`) and positional (`三百零一室`,

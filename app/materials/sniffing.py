@@ -12,7 +12,7 @@ A file is accepted only when it is exactly one thing, parsed as such:
   kept. Whatever else the file carried (comments, text chunks, EXIF with its GPS position, markup in any
   encoding, data after its end) is not stored;
 - a file that is also a ZIP archive (its end-of-central-directory record, wherever the data starts), or
-  an image that carries a PDF header where readers look for one, is neither (CONTRACT 10.2): refused.
+  an image that carries a PDF header where readers look for one, is neither (docs/api.md#uploads): refused.
 
 The earlier check searched the bytes for markup (`<script`, `<svg`, …); each encoding and each tag it
 did not list (`<audio onerror>`, `<svg:svg onload>`, UTF-16) went through.

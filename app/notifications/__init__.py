@@ -1,1 +1,1 @@
-"""Telling the citizen (CONTRACT §10.4): an outbox committed with each change, delivered at least once."""
+"""Telling the citizen (docs/notifications.md): an outbox committed with each change, delivered at least once."""

@@ -47,7 +47,7 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     def payload(self) -> dict[str, object]:
-        """The contract's body (§10.4), without the delivery's own `sent_at`."""
+        """The documented body (docs/notifications.md), without the delivery's own `sent_at`."""
         return {
             "id": self.id,
             "type": self.type,
@@ -57,7 +57,7 @@ class OutboxEvent(Base):
             "status": self.status,
             "certificate_serial": self.certificate_serial,
             "subject": self.subject,
-            # Only an appointment's event has the member: the others keep the contract's body exactly.
+            # Only an appointment's event has the member: the others keep the documented body exactly.
             **({"appointment": self.appointment} if self.appointment is not None else {}),
         }
 

@@ -1,8 +1,8 @@
-"""What a delivery carries and how it is signed (CONTRACT §10.4, docs/notifications.md).
+"""What a delivery carries and how it is signed (docs/notifications.md).
 
-The body is the contract's eight fields plus `sent_at`, the time of this delivery attempt, as compact
+The body is the documented eight fields plus `sent_at`, the time of this delivery attempt, as compact
 UTF-8 JSON. `X-Cityservices-Signature: sha256=<hex>` is HMAC-SHA256 over those raw body bytes with
-NOTIFY_WEBHOOK_SECRET, exactly as the contract says; because `sent_at` is inside the body, the signature
+NOTIFY_WEBHOOK_SECRET, exactly as docs/notifications.md says; because `sent_at` is inside the body, the signature
 covers the timestamp too, so a receiver that refuses an old `sent_at` cannot be fed a captured request
 again later. Retries of one event carry the same `id` and a new `sent_at` (and so a new signature).
 

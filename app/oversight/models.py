@@ -10,8 +10,8 @@ from app.db.types import BigIntId
 
 
 class PersonSearch(Base):
-    """One auditor's search of the request log for a person (CONTRACT 11.4), kept for the hour it counts
-    against AUDIT_PERSON_SEARCHES_PER_HOUR: in the database, so that every process shares one count."""
+    """One auditor's search of the request log for a person (docs/api.md#the-log-beyond-reach), kept for the hour it
+    counts against AUDIT_PERSON_SEARCHES_PER_HOUR: in the database, so that every process shares one count."""
 
     __tablename__ = "audit_person_searches"
     __table_args__ = (Index("ix_audit_person_searches_auditor_searched_at", "auditor", "searched_at"),)

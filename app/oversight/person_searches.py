@@ -1,4 +1,4 @@
-"""An auditor's search of the request log for a person (CONTRACT 11.4): by whose data it was
+"""An auditor's search of the request log for a person (docs/api.md#the-log-beyond-reach): by whose data it was
 (`subject_id_number`) or by whose account acted (`actor`).
 
 Each one says why (`purpose`, kept in the request's event), counts against the auditor's hourly

@@ -1,5 +1,5 @@
 """Booking a slot at a window, cancelling it, the citizen's list, the station's day and arrivals
-(CONTRACT 11.9). A booking consults no agency: it is about a visit, not a decision."""
+(docs/windows.md). A booking consults no agency: it is about a visit, not a decision."""
 
 from __future__ import annotations
 

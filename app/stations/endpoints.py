@@ -1,4 +1,4 @@
-"""The comprehensive windows (CONTRACT 11.9): the public registry of stations and their slots; citizens'
+"""The comprehensive windows (docs/windows.md): the public registry of stations and their slots; citizens'
 appointments; a station's day and its arrivals for that station's clerks."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The registry and its slots, as the public sees them: stations by district, line and distance, and a
-day's slots with the places still free (CONTRACT 11.9)."""
+day's slots with the places still free (docs/windows.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET /v1/stats (CONTRACT §8, 10.5): counts, the online-handling rate and processing times, overall, by
+"""GET /v1/stats (docs/api.md#statistics): counts, the online-handling rate and processing times, overall, by
 service, by station and by day, for a window of filing times; GET /v1/stats/public: what the city publishes."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def tally(counter: dict[str, int], key: str, n: int) -> None:
 
 
 def online_rate(online: int, filed: int) -> float | None:
-    """Share filed online among all filed (CONTRACT §8), to 4 places; None when nothing was filed."""
+    """Share filed online among all filed (docs/api.md#statistics), to 4 places; None when nothing was filed."""
     return round(online / filed, 4) if filed else None
 
 

@@ -1,4 +1,4 @@
-"""The queries behind the figures (CONTRACT §8, 10.5): every one grouped in the database, over a window of
+"""The queries behind the figures (docs/api.md#statistics): every one grouped in the database, over a window of
 filing times, so the cost grows with the number of groups, not of applications."""
 
 from __future__ import annotations

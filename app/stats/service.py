@@ -1,4 +1,5 @@
-"""CONTRACT §8, 10.5: the figures for staff (overall, by service, station and day) and for the public."""
+"""The figures for staff (overall, by service, station and day) and for the public
+(docs/api.md#statistics, #public-figures)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data the simulators serve: CONTRACT §9's dataset file, loaded and checked once.
+"""The data the simulators serve: the dataset file of docs/api.md#the-agencies, loaded and checked once.
 
 Dates may be ISO dates or, as an extension, relative to the day the file is loaded:
 `today`, `today-30d`, `today+1y`, `today-6m+1d` (d = days, m = calendar months, y = years). The demo

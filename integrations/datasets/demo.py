@@ -3,7 +3,7 @@
 
 `demo.json` and the table in `README.md` are generated from here (`python -m integrations.datasets.demo`
 rewrites the one and prints the other), and a test keeps all three in step. Domain tests can drive
-every decision of CONTRACT §5 from `CASES`.
+every decision (docs/api.md#lifecycle-and-decisions) from `CASES`.
 
 Dates are relative (`today-2y`) so that the decisions hold whatever day the demo is run.
 """

@@ -1,4 +1,4 @@
-"""Typed client for the housing bureau (CONTRACT §9). Every call goes through `AgencyHttp`."""
+"""Typed client for the housing bureau (docs/api.md#the-agencies). Every call goes through `AgencyHttp`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A stand-in for the housing bureau's property and lease registers (CONTRACT §9)."""
+"""A stand-in for the housing bureau's property and lease registers (docs/api.md#the-agencies)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The police's wire format (CONTRACT §9), as we parse it and as the simulator documents it."""
+"""The police's wire format (docs/api.md#the-agencies), as we parse it and as the simulator documents it."""
 
 from __future__ import annotations
 

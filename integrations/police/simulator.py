@@ -1,4 +1,4 @@
-"""A stand-in for the police's population registry and criminal-records APIs (CONTRACT §9)."""
+"""A stand-in for the police's population registry and criminal-records APIs (docs/api.md#the-agencies)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""certificate re-issue (superseded_by, replaces) and public revocation reason codes (CONTRACT 10.3)
+"""certificate re-issue (superseded_by, replaces) and public revocation reason codes
+(docs/api.md#duplicates-renewal-and-re-issue)
 
 A re-issue is a second certificate of the same application, so application_id stops being unique
 (it stays indexed). Revoked certificates issued before this migration get the code OTHER: their free

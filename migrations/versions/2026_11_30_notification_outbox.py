@@ -1,4 +1,4 @@
-"""notification outbox (CONTRACT 10.4)
+"""notification outbox (docs/notifications.md)
 
 Revision ID: 0002_notification_outbox
 Revises: 0001

@@ -1,4 +1,5 @@
-"""staff are persons, one valid residence permit per person, person searches of the log (CONTRACT 11.2-11.4)
+"""staff are persons, one valid residence permit per person, person searches of the log
+(docs/api.md#staff-are-persons, #one-valid-residence-permit, #the-log-beyond-reach)
 
 - applications.filed_by_id_hash: the person who filed (keyed hash of their id number). Online filings
   are the applicant's own; window filings made before this have none (the clerk's account still counts).

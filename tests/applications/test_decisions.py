@@ -1,5 +1,6 @@
-"""Every demo person × every service that decides on the agencies alone reaches the decision CONTRACT §5
-and §10.5 imply (one row per reason code). Renewals and changes of address: test_permits.py."""
+"""Every demo person × every service that decides on the agencies alone reaches the decision its rules
+imply (docs/api.md#lifecycle-and-decisions, #eight-services; one row per reason code). Renewals and changes of
+address: test_permits.py."""
 
 from __future__ import annotations
 

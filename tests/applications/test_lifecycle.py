@@ -1,4 +1,5 @@
-"""Transitions of CONTRACT §5 over HTTP: review decisions, withdrawal, window filing, refusals."""
+"""Lifecycle transitions (docs/api.md#lifecycle-and-decisions) over HTTP: review decisions, withdrawal, window filing,
+refusals."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""What the five services of CONTRACT §10.5 add beyond their decisions (test_decisions.py, test_permits.py):
-the catalogue, refusals at filing, whose data a kinship certificate consults, documents and validity."""
+"""What the five newer services (docs/api.md#eight-services) add beyond their decisions (test_decisions.py,
+test_permits.py): the catalogue, refusals at filing, whose data a kinship certificate consults, documents and
+validity."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CONTRACT 11.3, one valid residence permit per person (issue 26), over HTTP.
+"""One valid residence permit per person (docs/api.md#one-valid-residence-permit; issue 26), over HTTP.
 
 The red team filed a new permit beside one that had expired less than 30 days before (still renewable),
 then renewed the old one: two valid permits for one person at one address. And a re-issue, a renewal and

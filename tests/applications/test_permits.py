@@ -1,5 +1,6 @@
-"""Renewals and changes of address of a residence permit (CONTRACT §10.3, §10.5), over HTTP, on the
-demo dataset's permit table: every decision, what the new permit's expiry is, and the old one superseded."""
+"""Renewals and changes of address of a residence permit
+(docs/api.md#duplicates-renewal-and-re-issue, #eight-services), over HTTP, on the demo dataset's permit table: every
+decision, what the new permit's expiry is, and the old one superseded."""
 
 from __future__ import annotations
 
@@ -124,7 +125,7 @@ async def test_permit_case_gets_the_decision_the_dataset_implies(client, tokens,
 
 async def test_a_superseded_permit_is_no_longer_held(client, tokens, runtime):
     """After a renewal only the new permit counts: renewing the old one again is refused, naming the new
-    one (CONTRACT 11.3), which can be moved."""
+    one (docs/api.md#one-valid-residence-permit), which can be moved."""
     permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     renewed = (await file(client, citizen, renewal(permit["serial"]))).json()

@@ -1,4 +1,5 @@
-"""The clerk's review of CONTRACT 10.2: the evidence, a request for materials (补正), a recheck, search."""
+"""The clerk's review (docs/api.md#the-clerks-review): the evidence, a request for materials (补正), a recheck,
+search."""
 
 from __future__ import annotations
 

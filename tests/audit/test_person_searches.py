@@ -1,4 +1,5 @@
-"""CONTRACT 11.4 (issue 26): an auditor's search of the request log for a person.
+"""The log beyond reach (docs/api.md#the-log-beyond-reach; issue 26): an auditor's search of the request log for a
+person.
 
 The red team recovered a full id number from its masked form in 1,515 unthrottled `subject_id_number`
 searches (12.7 s), and a search by `actor` (a person's `sub`) was no consultation of that person. Now a

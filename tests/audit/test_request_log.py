@@ -1,4 +1,4 @@
-"""The request log (CONTRACT §7): every request and agency call, no raw id numbers, a chain that
+"""The request log (docs/api.md#the-request-log): every request and agency call, no raw id numbers, a chain that
 detects tampering, offline verification, and citizens' view of who consulted their data."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""CONTRACT 10.1: every application a clerk or auditor receives, in any response, and every auditor query
-of the log filtered by a person's id number, is a consultation that person sees in GET /v1/me/data-access
-(issue 13, item 3); recorded with one batched insert per response, not one per row."""
+"""Staff reads (docs/api.md#separation-of-duties-and-staff-reads): every application a clerk or auditor receives, in
+any response, and every auditor query of the log filtered by a person's id number, is a consultation that person sees
+in GET /v1/me/data-access (issue 13, item 3); recorded with one batched insert per response, not one per row."""
 
 from __future__ import annotations
 

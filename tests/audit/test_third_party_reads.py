@@ -1,4 +1,5 @@
-"""CONTRACT 11.6 (issue 26): a kinship application's relative is a person whose data staff consult.
+"""A relative's data (docs/api.md#a-relatives-data; issue 26): a kinship application's relative is a person whose data
+staff consult.
 
 The red team found the relative's full id number in every clerk and auditor list and search, and none
 of those reads in the relative's data access. Now the number is masked everywhere but the detail a

@@ -1,4 +1,5 @@
-"""CONTRACT §1 over HTTP against the real app: every refusal is a problem document and reaches no handler."""
+"""Callers and tokens (docs/api.md#callers-and-tokens) over HTTP against the real app: every refusal is a problem
+document and reaches no handler."""
 
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ async def test_a_valid_token_without_the_role_is_403(client, tokens):
 
 @pytest.mark.parametrize("roles", [["mayor"], [], None, ["", "root"]])
 async def test_a_genuine_token_with_no_accepted_role_is_403_not_401(client, runtime, dev_key, roles):
-    # CONTRACT 10.1: the signature is good, so the caller is known; they simply may not do this.
+    # The signature is good, so the caller is known; they simply may not do this (docs/api.md#callers-and-tokens).
     claims = _claims(roles=roles)
     if roles is None:
         del claims["roles"]  # absent altogether

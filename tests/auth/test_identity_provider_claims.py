@@ -1,6 +1,6 @@
-"""CONTRACT 11.2 (issue 26): a real identity provider's tokens. Its role values are mapped to ours
-(AUTH_ROLE_MAP); a `sub` we could not store (over 255 characters, or not valid Unicode) is 401, where it
-used to be a 500 on filing and an event that split the request log's batches again and again."""
+"""A real identity provider's tokens (docs/api.md#callers-and-tokens, #staff-are-persons; issue 26). Its role values
+are mapped to ours (AUTH_ROLE_MAP); a `sub` we could not store (over 255 characters, or not valid Unicode) is 401,
+where it used to be a 500 on filing and an event that split the request log's batches again and again."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""CONTRACT 10.1: no clerk decides or revokes anything of a case they filed at the window, or of one
-whose applicant is themselves (issue 13, item 2). Re-check and request-materials call the same guard
-(app.auth.separation.ensure_not_own_case) when they exist."""
+"""Separation of duties (docs/api.md#separation-of-duties-and-staff-reads): no clerk decides or revokes anything of a
+case they filed at the window, or of one whose applicant is themselves (issue 13, item 2). Re-check and
+request-materials call the same guard (app.auth.separation.ensure_not_own_case) when they exist."""
 
 from __future__ import annotations
 

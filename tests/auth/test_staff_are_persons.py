@@ -1,4 +1,4 @@
-"""CONTRACT 11.2, staff are persons, not accounts (issue 26): the red team's reproductions, over HTTP.
+"""Staff are persons, not accounts (docs/api.md#staff-are-persons; issue 26): the red team's reproductions, over HTTP.
 
 A clerk token without an id number approved its holder's own case (何刚, a criminal record, his own
 no-criminal-record certificate: 200 issued) and revoked its holder's own certificate (张伟); a window

@@ -62,7 +62,7 @@ async def test_verify_by_code_in_any_case_with_masked_data_only(client, tokens):
     body = response.json()
     assert body["status"] == "valid" and body["serial"] == certificate["serial"]
     assert body["issued_at"] == certificate["issued_at"]
-    assert set(body) == set(VerificationOut.model_fields)  # every field of the contract's shape, no more
+    assert set(body) == set(VerificationOut.model_fields)  # every field of the documented shape, no more
     assert body["holder_name_masked"] == "张*" and body["id_number_masked"] == "3301**********0150"
     assert ZHANG_WEI[0] not in response.text
     assert (await client.get("/v1/verify/2222-2222-22222")).status_code == 404

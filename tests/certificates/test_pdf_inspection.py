@@ -85,8 +85,8 @@ def test_an_incremental_update_after_signing_is_not_intact(signer: PdfSigner, si
 
 
 def test_a_pdf_signed_with_another_key_is_not_intact(signer: PdfSigner, unsigned_pdf: bytes, tmp_path: Path) -> None:
-    # Same common name, different key: a look-alike must not pass (CONTRACT 10.6: intact only for a
-    # signature by our key or a trusted earlier one).
+    # Same common name, different key: a look-alike must not pass (docs/api.md#certificates-fit-to-print: intact only
+    # for a signature by our key or a trusted earlier one).
     key_file, cert_file = ensure_dev_signing_material(tmp_path)
     impostor = PdfSigner(key_file=key_file, cert_file=cert_file)
     forged = impostor.sign(unsigned_pdf)

@@ -1,4 +1,5 @@
-"""Re-issue (补发) and revocation reason codes over HTTP (CONTRACT 10.3), and the public pages they show."""
+"""Re-issue (补发) and revocation reason codes over HTTP (docs/api.md#duplicates-renewal-and-re-issue), and the public
+pages they show."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ async def test_the_holder_reissues_a_lost_certificate_and_the_old_one_is_superse
     new_pdf = (await client.get(f"/v1/certificates/{new['serial']}/pdf", headers=headers)).content
     text = _text(new_pdf)
     assert "补发" in text and old["serial"] in text and new["serial"] in text
-    assert ZHANG_WEI[0] in text  # the holder's own proof carries the full id number (10.6)
+    # The holder's own proof carries the full id number (docs/api.md#certificates-fit-to-print).
+    assert ZHANG_WEI[0] in text
     verdict = (await client.post("/v1/verify", files={"file": ("c.pdf", new_pdf, "application/pdf")})).json()
     assert verdict == {"signature_intact": True, "on_record": True, "serial": new["serial"], "status": "valid"}
     old_pdf = (await client.get(f"/v1/certificates/{old['serial']}/pdf", headers=headers)).content

@@ -33,7 +33,8 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
-    # A phone set to Chinese: the page follows Accept-Language (English on request, 10.6).
+    # A phone set to Chinese: the page follows Accept-Language (English on request:
+    # docs/api.md#certificates-fit-to-print).
     "--lang=zh-CN",
     "--accept-lang=zh-CN",
 ]

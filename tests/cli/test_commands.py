@@ -62,7 +62,7 @@ def _claims(token: str) -> dict:
 
 
 def test_the_token_command_gives_staff_a_person_by_default(served):
-    """Staff are persons (CONTRACT 11.2): a development clerk token carries the development staff
+    """Staff are persons (docs/api.md#staff-are-persons): a development clerk token carries the development staff
     member's id number unless told another, and acts at the window with it."""
     base, data_dir = served
 

@@ -1,5 +1,5 @@
-"""/readyz probes each agency instead of trusting the circuit breaker (issue 13, item 12; CONTRACT 4):
-200 while only an agency is down, naming it; cached a few seconds."""
+"""/readyz probes each agency instead of trusting the circuit breaker (issue 13, item 12;
+docs/api.md#health-and-readiness): 200 while only an agency is down, naming it; cached a few seconds."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ data) and the app must answer:
   (`content_type_conformance`, `response_schema_conformance`, `response_headers_conformance`);
 - every 4xx/5xx an RFC 9457 problem document: `application/problem+json` with `type`, `title`,
   `status` (equal to the HTTP status), `detail` and `code` (UPPER_SNAKE) -- the one exception is the
-  public HTML page `GET /verify/{code}`, whose unknown-code 404 is an HTML page (CONTRACT section 4).
+  public HTML page `GET /verify/{code}`, whose unknown-code 404 is an HTML page (docs/api.md#errors).
 
 The app runs in-process on this test worker's database (`app` fixture, SQLite or PostgreSQL), driven
 through httpx's ASGI transport on the session event loop that owns the app's engine; schemathesis only
@@ -219,7 +219,8 @@ async def _seed(client: httpx.AsyncClient, headers: dict[str, dict[str, str]], t
     async def file(who: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
         r = await client.post("/v1/applications", headers=who, json=body)
         if r.status_code == 409 and r.json()["code"] == "DUPLICATE_APPLICATION":
-            # Seeded before and still open (one open case per person and service, 10.3): use that one.
+            # Seeded before and still open (one open case per person and service:
+            # docs/api.md#duplicates-renewal-and-re-issue): use that one.
             r = await client.get(f"/v1/applications/{r.json()['application_id']}", headers=who)
             assert r.status_code == 200, r.text
             return dict(r.json())

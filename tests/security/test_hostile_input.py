@@ -195,7 +195,8 @@ async def test_the_verification_page_escapes_what_people_typed(client, tokens):
     assert revoked.status_code == 200
     page = await client.get(f"/verify/{issued['certificate']['verification_code']}")
     assert "<script>alert" not in page.text
-    # The clerk's words are never on the public page at all (CONTRACT 10.3): only the reason code's label.
+    # The clerk's words are never on the public page at all (docs/api.md#duplicates-renewal-and-re-issue): only the
+    # reason code's label.
     assert "alert(" not in page.text and "&lt;script&gt;" not in page.text
     assert "已撤销" in page.text and "其他原因" in page.text
     odd_code = await client.get("/verify/<script>alert(1)</script>")

@@ -1,4 +1,4 @@
-"""Uploads are judged by structure (issue 13, item 10; issue 27; CONTRACT 10.2), not by a list of bad
+"""Uploads are judged by structure (issue 13, item 10; issue 27; docs/api.md#uploads), not by a list of bad
 strings: a file that is also another type is 415 (a PDF that is also a ZIP, one with bytes inserted
 outside its objects, an image carrying a PDF header); a PDF that would act (JavaScript, a launch action,
 an embedded file) is 415; an image is decoded and re-encoded, so whatever markup it carried, in any tag

@@ -1,5 +1,5 @@
-"""Quotas and retention (issue 27; CONTRACT 11.6). The reproductions: one citizen made 237 re-issues in
-15 s (each signing, storing and announcing a PDF); one stored 300 MiB of uploads in a minute, kept
+"""Quotas and retention (issue 27; docs/api.md#quotas-and-retention). The reproductions: one citizen made 237
+re-issues in 15 s (each signing, storing and announcing a PDF); one stored 300 MiB of uploads in a minute, kept
 forever. Now re-issues are limited per person, a citizen's uploads that no application uses are capped
 and deleted by the worker after a day, each deletion in the request log."""
 

@@ -1,4 +1,4 @@
-"""Slots and appointments at a window (CONTRACT 11.9), through HTTP: booking, a full slot, one open
+"""Slots and appointments at a window (docs/windows.md), through HTTP: booking, a full slot, one open
 appointment per line, cancellation, the clerk's station boundary, arrivals and no-shows, notifications
 and the staff figures."""
 

@@ -1,4 +1,4 @@
-"""Never overbooked (CONTRACT 11.9): citizens race for the last places of a slot through two real
+"""Never overbooked (docs/windows.md): citizens race for the last places of a slot through two real
 `cityservices serve` instances on one PostgreSQL, and exactly as many succeed as there were places; one
 citizen racing for several slots of one line through both gets exactly one. The database decides (a
 conditional UPDATE on the slot's counter, a partial unique index per citizen and line), not a read

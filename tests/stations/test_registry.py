@@ -1,4 +1,4 @@
-"""The registry of the 309 comprehensive windows (CONTRACT 11.9): counts, the fixed stations, filters,
+"""The registry of the 309 comprehensive windows (docs/windows.md): counts, the fixed stations, filters,
 nearest first, pagination, caching, rate limits and refusals, through GET /v1/stations."""
 
 from __future__ import annotations

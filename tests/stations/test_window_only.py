@@ -1,4 +1,4 @@
-"""Matters done at a window (CONTRACT 11.9): listed in the catalogue with processing mode `window`;
+"""Matters done at a window (docs/windows.md): listed in the catalogue with processing mode `window`;
 filed online, answered 409 WINDOW_ONLY_SERVICE naming the nearest stations that handle them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""GET /v1/stats and /v1/stats/public (CONTRACT §8, §10.5), checked against a hand count."""
+"""GET /v1/stats and /v1/stats/public (docs/api.md#statistics), checked against a hand count."""
 
 from __future__ import annotations
 

@@ -55,8 +55,8 @@ def renewable(held: HeldCertificate | None, today: date) -> bool:
     )
 
 
-# A person holds one valid residence permit at a time (CONTRACT 11.3): issuing one, new, renewed or moved,
-# supersedes every other they hold that is valid or still renewable.
+# A person holds one valid residence permit at a time (docs/api.md#one-valid-residence-permit): issuing one, new,
+# renewed or moved, supersedes every other they hold that is valid or still renewable.
 PERMITS = CertificateFamily("residence-permit", PERMIT_SERVICES, renewable)
 
 
