@@ -31,7 +31,7 @@ def test_pyhanko_async_sign_still_takes_the_arguments_our_override_passes_on():
     ours = inspect.signature(CachedKeySigner.async_sign).parameters
     assert list(theirs) == list(ours), (
         "pyHanko's Signer.async_sign changed its parameters; review CachedKeySigner.async_sign in "
-        f"app/certificates/signing.py (theirs: {list(theirs)})"
+        f"app/certificates/cms_signer.py (theirs: {list(theirs)})"
     )
     assert inspect.iscoroutinefunction(signers.SimpleSigner.async_sign)
 
