@@ -22,12 +22,12 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from app.certificates.cms_signer import CachedKeySigner
 from app.certificates.pdf_inspection import inspect_pdf
 from app.certificates.rendering import CertificateRenderer
 from app.certificates.signing import (
     DEV_COMMON_NAME,
     PdfSigner,
-    _CachedKeySigner,
     _to_asn1,
     ensure_dev_signing_material,
     verify_bytes,
@@ -200,8 +200,8 @@ def test_template_cms_is_byte_identical_to_pyhankos_own(tmp_path: Path) -> None:
     # RSA PKCS#1 v1.5 is deterministic, so the two constructions can be compared byte for byte.
     _key_path, cert_path, key, _ = _rsa_chain(tmp_path)
     chain = [_to_asn1(c) for c in x509.load_pem_x509_certificates(cert_path.read_bytes())]
-    fast = _CachedKeySigner(key=key, chain=chain)
-    reference = _CachedKeySigner(key=key, chain=chain, fast_cms=False)
+    fast = CachedKeySigner(key=key, chain=chain)
+    reference = CachedKeySigner(key=key, chain=chain, fast_cms=False)
     digest = hashlib.sha256(b"document").digest()
     attrs = PdfCMSSignedAttributes(signing_time=dt.datetime.now(dt.UTC))
 

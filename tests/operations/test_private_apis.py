@@ -25,13 +25,13 @@ def test_pyhanko_still_translates_a_pyca_key_to_asn1():
 def test_pyhanko_async_sign_still_takes_the_arguments_our_override_passes_on():
     from pyhanko.sign import signers
 
-    from app.certificates.signing import _CachedKeySigner as CachedKeySigner
+    from app.certificates.cms_signer import CachedKeySigner
 
     theirs = inspect.signature(signers.SimpleSigner.async_sign).parameters
     ours = inspect.signature(CachedKeySigner.async_sign).parameters
     assert list(theirs) == list(ours), (
-        "pyHanko's Signer.async_sign changed its parameters; review _CachedKeySigner.async_sign in "
-        f"app/certificates/signing.py (theirs: {list(theirs)})"
+        "pyHanko's Signer.async_sign changed its parameters; review CachedKeySigner.async_sign in "
+        f"app/certificates/cms_signer.py (theirs: {list(theirs)})"
     )
     assert inspect.iscoroutinefunction(signers.SimpleSigner.async_sign)
 
