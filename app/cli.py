@@ -161,11 +161,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         finally:
             await dispatcher.stop()
             await sealer.stop()
-            await collaborators.issuer.pdfs.aclose()
-            await collaborators.agencies.aclose()
-            await collaborators.engine.dispose()
-            if collaborators.anchor is not None:
-                await collaborators.anchor.close()
+            await collaborators.aclose()
 
     try:
         asyncio.run(main())

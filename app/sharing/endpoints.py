@@ -16,12 +16,13 @@ from app.api.deps import (
     audit_action,
     known_query_params_only,
 )
-from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
 from app.catalogue.registry import SERVICES
 from app.certificates.endpoints import page_headers, wants_a_page
 from app.certificates.errors import CertificateNotFound, CertificateNotInForce
 from app.clock import utc_now
+from app.cursor import decode_cursor, encode_cursor
 from app.errors import (
     JSON_BODY_ERRORS,
     AppError,

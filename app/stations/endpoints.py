@@ -19,9 +19,10 @@ from app.api.deps import (
     audit_action,
     known_query_params_only,
 )
-from app.api.pagination import Cursor, InvalidCursor, Limit
+from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
 from app.clock import utc_now
+from app.cursor import InvalidCursor
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.stations import appointments, service
 from app.stations.errors import (
