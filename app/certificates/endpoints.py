@@ -15,7 +15,7 @@ from app.api.deps import (
     UnitOfWorkDep,
     audit_action,
 )
-from app.api.uploads import MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
+from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.separation import StaffIdentityRequired
 from app.catalogue.registry import SERVICES
 from app.certificates import service
@@ -152,20 +152,7 @@ async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitO
         **problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
         200: {"description": "The verdict (JSON; an HTML page for a browser's form)", "content": {"text/html": {}}},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=MULTIPART_FILE_BODY,
 )
 async def verify_pdf(
     request: Request, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import Settings
+from app.config import Settings, SettingsError, load_settings
 from app.main import create_app
 from integrations.agencies import build_agencies
 from integrations.errors import AgencyMisconfigured
@@ -333,3 +333,17 @@ async def test_each_agency_may_have_its_own_client_certificate_else_the_shared_o
 def test_an_agency_certificate_and_key_come_together(pki):
     with pytest.raises(ValueError, match="HOUSING_CLIENT_CERT_FILE and HOUSING_CLIENT_KEY_FILE"):
         Settings(housing_client_key_file=pki.client_key)
+
+
+@pytest.mark.parametrize(
+    "variable", ["AGENCY_CA_FILE", "AGENCY_CLIENT_CERT_FILE", "POLICE_CA_FILE", "HOUSING_CLIENT_CERT_FILE"]
+)
+def test_an_agency_file_that_is_not_there_is_refused_at_start_in_one_line(variable, monkeypatch, tmp_path):
+    # Each settings class checks its own files: a validator of the same name in a subclass would replace
+    # the agencies' check, and a missing certificate would surface only at the first filing.
+    monkeypatch.setenv(variable, str(tmp_path / "missing.pem"))
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == (
+        f"cityservices: invalid setting {variable}: file {str(tmp_path / 'missing.pem')!r} does not exist"
+    )
