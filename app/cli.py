@@ -136,12 +136,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from app.worker_health import Heartbeat, serve_worker_health
 
     configure_logging()
-    runtime = build_collaborators(load_settings())
+    collaborators = build_collaborators(load_settings())
     if args.metrics_port is not None:
         serve_metrics(args.metrics_host, args.metrics_port)
-    heartbeat = Heartbeat(runtime.settings.worker_stall_seconds)
-    if runtime.settings.worker_health_port is not None:
-        serve_worker_health(runtime.settings.worker_health_host, runtime.settings.worker_health_port, heartbeat)
+    heartbeat = Heartbeat(collaborators.settings.worker_stall_seconds)
+    if collaborators.settings.worker_health_port is not None:
+        serve_worker_health(
+            collaborators.settings.worker_health_host, collaborators.settings.worker_health_port, heartbeat
+        )
 
     async def main() -> None:
         # SIGTERM (docker stop, Kubernetes) drains like Ctrl-C: the current pass finishes, then cleanup.
@@ -150,20 +152,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         # The worker's own events (and any a dead process left unsealed) are sealed here too.
-        sealer = Sealer(runtime.sessionmaker)
+        sealer = Sealer(collaborators.sessionmaker)
         sealer.start()
-        dispatcher = build_dispatcher(runtime.settings, runtime.sessionmaker, REMINDERS)
+        dispatcher = build_dispatcher(collaborators.settings, collaborators.sessionmaker, REMINDERS)
         dispatcher.start()
         try:
-            await run_forever(runtime, stop=stop, heartbeat=heartbeat)
+            await run_forever(collaborators, stop=stop, heartbeat=heartbeat)
         finally:
             await dispatcher.stop()
             await sealer.stop()
-            await runtime.issuer.pdfs.aclose()
-            await runtime.agencies.aclose()
-            await runtime.engine.dispose()
-            if runtime.anchor is not None:
-                await runtime.anchor.close()
+            await collaborators.aclose()
 
     try:
         asyncio.run(main())

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.integration_settings import IntegrationSettings, aims_at_link_local
-from app.settings_auth import Environment, clear_text_off_host, in_production
+from app.settings_auth import Environment, clear_text_off_host, existing_file, in_production
 
 __all__ = ["Environment", "Settings", "SettingsError", "aims_at_link_local", "load_settings"]
 
@@ -286,10 +286,8 @@ class Settings(IntegrationSettings):
         "signing_trusted_certs",
     )
     @classmethod
-    def _file_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file {str(value)!r} does not exist")
-        return value
+    def _files_exist(cls, value: Path | None) -> Path | None:
+        return existing_file(value)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:

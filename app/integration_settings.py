@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import AnyHttpUrl, Field, field_validator, model_validator
 
-from app.settings_auth import AuthSettings
+from app.settings_auth import AuthSettings, existing_file
 
 # Instance-metadata services reached by name (Google, Alibaba Cloud, AWS, Azure's own names resolve to 169.254.x).
 _METADATA_HOSTS = {
@@ -103,10 +103,8 @@ class IntegrationSettings(AuthSettings):
         "housing_ca_file",
     )
     @classmethod
-    def _file_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file {str(value)!r} does not exist")
-        return value
+    def _agency_files_exist(cls, value: Path | None) -> Path | None:
+        return existing_file(value)
 
     @model_validator(mode="after")
     def _certificates_come_with_their_keys(self) -> IntegrationSettings:

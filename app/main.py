@@ -221,12 +221,7 @@ def _lifespan(
                 await dispatcher.stop()
             await collaborators.audit.writer.stop()
             await sealer.stop()
-            await collaborators.issuer.pdfs.aclose()
-            await collaborators.agencies.aclose()
-            await collaborators.engine.dispose()
-            collaborators.storage.close()
-            if collaborators.anchor is not None:
-                await collaborators.anchor.close()
+            await collaborators.aclose()
             forget_this_process()
 
     return lifespan

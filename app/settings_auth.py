@@ -34,6 +34,14 @@ def clear_text_off_host(url: str) -> bool:
         return True
 
 
+def existing_file(value: Path | None) -> Path | None:
+    """A path setting must name a file that is there, or be unset. Each settings class calls this from a
+    validator of its own name: pydantic lets a subclass's validator replace a base class's of the same name."""
+    if value is not None and not value.is_file():
+        raise ValueError(f"file {str(value)!r} does not exist")
+    return value
+
+
 def in_production(info: ValidationInfo) -> bool:
     return info.data.get("environment") is Environment.production
 
@@ -75,9 +83,7 @@ class AuthSettings(BaseSettings):
     @field_validator("auth_jwks_file")
     @classmethod
     def _jwks_file_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file {str(value)!r} does not exist")
-        return value
+        return existing_file(value)
 
     @property
     def dev_auth(self) -> bool:

@@ -20,8 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from app.api.collaborators import Collaborators as Runtime
-from app.api.collaborators import collaborators_of
+from app.api.collaborators import Collaborators, collaborators_of
 from app.auth.dev_keys import mint_dev_token
 from app.cli import _migrate
 from app.config import Settings
@@ -108,16 +107,16 @@ async def app(settings: Settings) -> AsyncIterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def runtime(app: Any) -> Runtime:
+def collaborators(app: Any) -> Collaborators:
     collaborators = collaborators_of(app)
     assert collaborators is not None
     return collaborators
 
 
-async def _empty_tables(runtime: Runtime) -> None:
+async def _empty_tables(collaborators: Collaborators) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    async with runtime.engine.begin() as conn:
-        if runtime.engine.dialect.name == "postgresql":
+    async with collaborators.engine.begin() as conn:
+        if collaborators.engine.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
@@ -126,16 +125,16 @@ async def _empty_tables(runtime: Runtime) -> None:
 
 @pytest.fixture(autouse=True)
 async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    if "runtime" not in request.fixturenames and "client" not in request.fixturenames:
+    if "collaborators" not in request.fixturenames and "client" not in request.fixturenames:
         yield
         return
-    runtime: Runtime = request.getfixturevalue("runtime")
-    await _empty_tables(runtime)
-    for control in (runtime.agencies.police_simulator, runtime.agencies.housing_simulator):
+    collaborators: Collaborators = request.getfixturevalue("collaborators")
+    await _empty_tables(collaborators)
+    for control in (collaborators.agencies.police_simulator, collaborators.agencies.housing_simulator):
         if control is not None:
             control.reset()
     yield
-    runtime.agencies.reset_circuits()
+    collaborators.agencies.reset_circuits()
 
 
 @pytest.fixture

@@ -55,6 +55,16 @@ class Collaborators:
     def hasher(self) -> SubjectHasher:
         return self.audit.hasher
 
+    async def aclose(self) -> None:
+        """Release what the collaborators hold open: the PDF processes, the agencies' connections, the
+        database pool, the object store's client, the anchor. The one ending for `serve` and `worker`."""
+        await self.issuer.pdfs.aclose()
+        await self.agencies.aclose()
+        await self.engine.dispose()
+        self.storage.close()
+        if self.anchor is not None:
+            await self.anchor.close()
+
     @property
     def materials_wait_limit(self) -> timedelta:
         return timedelta(seconds=self.settings.materials_wait_limit)

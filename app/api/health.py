@@ -37,12 +37,12 @@ async def healthz() -> dict[str, str]:
     "token could be checked (`identity_provider`: `unavailable`).",
     responses={503: {"description": "Not ready; the body says which dependency failed"}},
 )
-async def readyz(runtime: CollaboratorsDep) -> JSONResponse:
+async def readyz(collaborators: CollaboratorsDep) -> JSONResponse:
     database, identity_provider, agencies = await asyncio.gather(
-        _database(runtime),
-        _identity_provider(runtime),
-        runtime.agency_probes.statuses(
-            {"police": runtime.agencies.police.http, "housing": runtime.agencies.housing.http}
+        _database(collaborators),
+        _identity_provider(collaborators),
+        collaborators.agency_probes.statuses(
+            {"police": collaborators.agencies.police.http, "housing": collaborators.agencies.housing.http}
         ),
     )
     checks = {"database": database, "identity_provider": identity_provider, **agencies}
@@ -57,20 +57,20 @@ async def readyz(runtime: CollaboratorsDep) -> JSONResponse:
     )
 
 
-async def _database(runtime: Collaborators) -> str:
+async def _database(collaborators: Collaborators) -> str:
     try:
         async with asyncio.timeout(2):
-            async with runtime.engine.connect() as conn:
+            async with collaborators.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
     except Exception:  # readiness reports, it never raises
         return "unavailable"
     return "ok"
 
 
-async def _identity_provider(runtime: Collaborators) -> str:
+async def _identity_provider(collaborators: Collaborators) -> str:
     try:
         async with asyncio.timeout(2):
-            loaded = await runtime.token_verifier.keys_loaded()
+            loaded = await collaborators.token_verifier.keys_loaded()
     except Exception:  # a timeout, or anything the key source raised: tokens cannot be checked now
         return "unavailable"
     return "ok" if loaded else "unavailable"
@@ -84,12 +84,12 @@ async def _identity_provider(runtime: Collaborators) -> str:
     response_class=Response,
     responses=problem_responses(NotFound),
 )
-async def metrics(runtime: CollaboratorsDep) -> Response:
-    if runtime.settings.metrics_port is not None:
+async def metrics(collaborators: CollaboratorsDep) -> Response:
+    if collaborators.settings.metrics_port is not None:
         # Not on the public listener: what the metrics say (routes, backlogs, breakers) is for operators.
         raise NotFound(Text("指标仅在 METRICS_PORT 端口提供", "Metrics are served on METRICS_PORT only"))
-    await sample_breakers(runtime.agencies)
+    await sample_breakers(collaborators.agencies)
     with suppress(TimeoutError):
         async with asyncio.timeout(1):
-            await sample_backlogs(runtime.sessionmaker)
+            await sample_backlogs(collaborators.sessionmaker)
     return Response(generate_latest(metrics_registry()), media_type=CONTENT_TYPE_LATEST)

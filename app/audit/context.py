@@ -1,7 +1,7 @@
 """What the request log needs to know about the request in flight, filled in as the request proceeds.
 
 Who writes what, once each: the middleware opens it (id, method, path, client); the role dependency sets
-the actor; the route declares its action (`app.api.deps.Audited`); the domain says what it is about
+the actor; the route declares its action (`app.api.deps.audit_action`); the domain says what it is about
 (`about`) and, for a change, the status it answers with; the unit of work or the middleware writes it."""
 
 from __future__ import annotations

@@ -38,11 +38,11 @@ router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Fo
     ),
 )
 async def revoke_certificate(
-    serial: str, body: RevokeIn, principal: Clerk, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    serial: str, body: RevokeIn, principal: Clerk, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> CertificateOut:
     certificate = await service.revoke(
         work=work,
-        hasher=runtime.hasher,
+        hasher=collaborators.hasher,
         clock=utc_now,
         ctx=ctx,
         principal=principal,
@@ -50,7 +50,7 @@ async def revoke_certificate(
         reason=body.reason,
         reason_code=body.reason_code,
     )
-    return certificate_out(runtime.issuer, certificate, principal)
+    return certificate_out(collaborators.issuer, certificate, principal)
 
 
 @router.post(
@@ -71,22 +71,22 @@ async def revoke_certificate(
 async def reissue_certificate(
     serial: str,
     principal: Downloader,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     work: UnitOfWorkDep,
     ctx: ContextDep,
     response: Response,
 ) -> CertificateOut:
     if principal.role is Role.citizen and principal.id_number:
         # Each re-issue signs, stores and announces a PDF: a person (not an account) gets a few a day.
-        await runtime.limiter.check("reissue", runtime.hasher.hash(principal.id_number))
+        await collaborators.limiter.check("reissue", collaborators.hasher.hash(principal.id_number))
     certificate = await service.reissue(
         work=work,
-        hasher=runtime.hasher,
-        issuer=runtime.issuer,
+        hasher=collaborators.hasher,
+        issuer=collaborators.issuer,
         clock=utc_now,
         ctx=ctx,
         principal=principal,
         serial=serial,
     )
     response.headers["Location"] = f"/v1/certificates/{certificate.serial}"
-    return certificate_out(runtime.issuer, certificate, principal)
+    return certificate_out(collaborators.issuer, certificate, principal)

@@ -15,7 +15,7 @@ from app.api.deps import (
     UnitOfWorkDep,
     audit_action,
 )
-from app.api.uploads import MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
+from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.separation import StaffIdentityRequired
 from app.catalogue.registry import SERVICES
 from app.certificates import service
@@ -58,12 +58,12 @@ page_router = APIRouter(tags=["public"])
     responses=problem_responses(CertificateNotFound),
 )
 async def get_certificate(
-    serial: str, principal: Reader, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+    serial: str, principal: Reader, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep
 ) -> CertificateOut:
     certificate = await service.visible(
-        session=session, hasher=runtime.hasher, principal=principal, serial=serial, ctx=ctx
+        session=session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx
     )
-    return certificate_out(runtime.issuer, certificate, principal)
+    return certificate_out(collaborators.issuer, certificate, principal)
 
 
 @router.get(
@@ -85,13 +85,13 @@ async def get_certificate(
 async def download_certificate_pdf(
     serial: str,
     principal: Downloader,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     ctx: ContextDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     certificate = await service.visible(
-        session=session, hasher=runtime.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
+        session=session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
     )
     etag = f'"{certificate.pdf_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-store"}
@@ -102,7 +102,7 @@ async def download_certificate_pdf(
     headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(f'{title}-{certificate.serial}.pdf')}"
     )
-    pdf = await runtime.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
+    pdf = await collaborators.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
@@ -131,10 +131,10 @@ def _verification(certificate: VerificationView) -> VerificationOut:
     response_model=VerificationOut,
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
-async def verify_by_code(code: str, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
+async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
     # A hot public read: the unit of work directly (not SessionDep, one dependency fewer to resolve), and
     # the answer serialised once; `response_model` above stays for the OpenAPI document.
-    await runtime.limiter.check("verify", ctx.client_addr or "unknown")
+    await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
     body = _verification(await service.by_code(work.session, code, ctx=ctx))
     return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
 
@@ -152,30 +152,17 @@ async def verify_by_code(code: str, runtime: CollaboratorsDep, work: UnitOfWorkD
         **problem_responses(MaterialTooLarge, NotMultipart, MalformedUpload, TooManyRequests, *UPLOAD_ERRORS),
         200: {"description": "The verdict (JSON; an HTML page for a browser's form)", "content": {"text/html": {}}},
     },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=MULTIPART_FILE_BODY,
 )
 async def verify_pdf(
-    request: Request, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+    request: Request, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep
 ) -> PdfVerificationOut | HTMLResponse:
     if not wants_a_page(request.headers.get("accept")):
-        return await _verify_upload(request, runtime, session, ctx)
+        return await _verify_upload(request, collaborators, session, ctx)
     # The public's only way to check a PDF they were handed is the page's form: answer it with a page.
     language = language_var.get()
     try:
-        result = await _verify_upload(request, runtime, session, ctx)
+        result = await _verify_upload(request, collaborators, session, ctx)
     except AppError as exc:
         page = render_pdf_check_problem_page(problem=localize(exc.title), language=language)
         return HTMLResponse(page, status_code=exc.status, headers={**exc.headers, **page_headers(language)})
@@ -190,11 +177,13 @@ async def verify_pdf(
 
 
 async def _verify_upload(
-    request: Request, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+    request: Request, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep
 ) -> PdfVerificationOut:
-    await runtime.limiter.check("verify", ctx.client_addr or "unknown")
+    await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
     upload = await read_file_part(request)
-    return await service.verify_pdf(session=session, signer=runtime.issuer.pdfs.signer, pdf=upload.content, ctx=ctx)
+    return await service.verify_pdf(
+        session=session, signer=collaborators.issuer.pdfs.signer, pdf=upload.content, ctx=ctx
+    )
 
 
 def wants_a_page(accept: str | None) -> bool:
@@ -240,11 +229,11 @@ def page_headers(language: str) -> dict[str, str]:
         },
     },
 )
-async def verify_page(code: str, runtime: CollaboratorsDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_page(code: str, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
     language = language_var.get()
     no_store = page_headers(language)
     try:
-        await runtime.limiter.check("verify", ctx.client_addr or "unknown")
+        await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
     except TooManyRequests as exc:
         # Whoever scanned the QR code has a browser: a page, not a problem document.
         retry_after = int(exc.headers.get("Retry-After", "60"))

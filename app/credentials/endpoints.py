@@ -65,15 +65,15 @@ HolderJwk = Annotated[
 async def get_credential(
     serial: str,
     principal: Citizen,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     work: UnitOfWorkDep,
     ctx: ContextDep,
     holder_jwk: HolderJwk = None,
 ) -> Response:
     token = await service.credential(
         work=work,
-        hasher=runtime.hasher,
-        issuer=runtime.credentials,
+        hasher=collaborators.hasher,
+        issuer=collaborators.credentials,
         clock=utc_now,
         ctx=ctx,
         principal=principal,
@@ -98,9 +98,11 @@ async def get_credential(
     },
 )
 async def get_status_list(
-    list_id: Annotated[int, Path(ge=1, le=2**31 - 1)], runtime: CollaboratorsDep, session: SessionDep
+    list_id: Annotated[int, Path(ge=1, le=2**31 - 1)], collaborators: CollaboratorsDep, session: SessionDep
 ) -> Response:
-    token = await service.status_list_token(session=session, issuer=runtime.credentials, list_id=list_id, now=utc_now())
+    token = await service.status_list_token(
+        session=session, issuer=collaborators.credentials, list_id=list_id, now=utc_now()
+    )
     # Cacheable for as long as the token's `ttl` says a verifier may keep it.
     headers = {"Cache-Control": f"public, max-age={statuslist.TTL_SECONDS}"}
     return Response(token, media_type=statuslist.MEDIA_TYPE, headers=headers)
@@ -113,5 +115,5 @@ async def get_status_list(
     description="`{issuer, jwks}`; the current key and, after a rotation, the earlier ones (SIGNING_TRUSTED_CERTS), "
     "so that credentials issued before it still verify.",
 )
-async def jwt_vc_issuer(runtime: CollaboratorsDep) -> dict[str, Any]:
-    return runtime.credentials.metadata()
+async def jwt_vc_issuer(collaborators: CollaboratorsDep) -> dict[str, Any]:
+    return collaborators.credentials.metadata()

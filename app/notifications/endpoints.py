@@ -28,12 +28,12 @@ router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Fo
 )
 async def my_notifications(
     principal: Citizen,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     since_id: Annotated[int | None, Query(ge=0, le=2**62, description="Only events after this id")] = None,
     limit: Limit = 50,
 ) -> NotificationFeed:
     assert principal.id_number is not None
     return await service.feed(
-        session, subject_hash=runtime.hasher.hash(principal.id_number), since_id=since_id, limit=limit
+        session, subject_hash=collaborators.hasher.hash(principal.id_number), since_id=since_id, limit=limit
     )

@@ -16,12 +16,13 @@ from app.api.deps import (
     audit_action,
     known_query_params_only,
 )
-from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
 from app.catalogue.registry import SERVICES
 from app.certificates.endpoints import page_headers, wants_a_page
 from app.certificates.errors import CertificateNotFound, CertificateNotInForce
 from app.clock import utc_now
+from app.cursor import decode_cursor, encode_cursor
 from app.errors import (
     JSON_BODY_ERRORS,
     AppError,
@@ -73,11 +74,16 @@ def _out(share: Share) -> ShareOut:
     responses=problem_responses(CertificateNotFound, CertificateNotInForce, ConcurrentChange, *JSON_BODY_ERRORS),
 )
 async def create_share(
-    serial: str, body: ShareIn, principal: Citizen, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    serial: str,
+    body: ShareIn,
+    principal: Citizen,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
 ) -> ShareCreatedOut:
     share, token = await service.create(
         work=work,
-        hasher=runtime.hasher,
+        hasher=collaborators.hasher,
         clock=utc_now,
         ctx=ctx,
         principal=principal,
@@ -89,7 +95,7 @@ async def create_share(
     )
     return ShareCreatedOut(
         id=share.id,
-        url=share_url(str(runtime.settings.public_base_url), token),
+        url=share_url(str(collaborators.settings.public_base_url), token),
         expires_at=share.expires_at,
         recipient=share.recipient,
         fields=list(share.fields),
@@ -108,7 +114,7 @@ async def create_share(
 async def list_shares(
     serial: str,
     principal: Citizen,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     ctx: ContextDep,
     limit: Limit = 50,
@@ -117,7 +123,7 @@ async def list_shares(
     after = decode_cursor(cursor, kinds=(datetime, str)) if cursor else None
     rows = await service.of_certificate(
         session=session,
-        hasher=runtime.hasher,
+        hasher=collaborators.hasher,
         ctx=ctx,
         principal=principal,
         serial=serial,
@@ -142,11 +148,16 @@ async def list_shares(
     responses=problem_responses(CertificateNotFound, ShareNotFound, ConcurrentChange),
 )
 async def revoke_share(
-    serial: str, share_id: str, principal: Citizen, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    serial: str,
+    share_id: str,
+    principal: Citizen,
+    collaborators: CollaboratorsDep,
+    work: UnitOfWorkDep,
+    ctx: ContextDep,
 ) -> Response:
     await service.revoke(
         work=work,
-        hasher=runtime.hasher,
+        hasher=collaborators.hasher,
         clock=utc_now,
         ctx=ctx,
         principal=principal,
@@ -175,17 +186,17 @@ _PAGE_RESPONSES: dict[int | str, dict[str, object]] = {
     responses={**problem_responses(ShareNotFound, ShareGone, TooManyRequests), **_PAGE_RESPONSES},
 )
 async def open_share(
-    token: str, request: Request, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    token: str, request: Request, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> SharedCertificateOut | HTMLResponse:
     page = wants_a_page(request.headers.get("accept"))
     try:
-        await runtime.limiter.check("shares", ctx.client_addr or "unknown")
+        await collaborators.limiter.check("shares", ctx.client_addr or "unknown")
         view = await service.use(work=work, clock=utc_now, ctx=ctx, token=token)
     except (ShareNotFound, ShareGone, TooManyRequests) as exc:
         if not page:
             raise
         return _unavailable_page(exc)
-    pdf_url = share_url(str(runtime.settings.public_base_url), token) + "/pdf" if view.pdf_shared else None
+    pdf_url = share_url(str(collaborators.settings.public_base_url), token) + "/pdf" if view.pdf_shared else None
     body = SharedCertificateOut(
         status=view.status,  # type: ignore[arg-type]  # public_status returns exactly these four
         recipient=view.share.recipient,
@@ -225,11 +236,11 @@ def _unavailable_page(exc: AppError) -> HTMLResponse:
         **problem_responses(ShareNotFound, ShareGone, PdfNotShared, TooManyRequests),
     },
 )
-async def open_share_pdf(token: str, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
-    await runtime.limiter.check("shares", ctx.client_addr or "unknown")
+async def open_share_pdf(token: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
+    await collaborators.limiter.check("shares", ctx.client_addr or "unknown")
     view = await service.use(work=work, clock=utc_now, ctx=ctx, token=token, pdf=True)
     certificate = view.certificate
-    pdf = await runtime.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
+    pdf = await collaborators.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
     title = SERVICES[certificate.service].name.en.replace(" ", "-")
     headers = {
         "Cache-Control": "no-store",

@@ -19,9 +19,10 @@ from app.api.deps import (
     audit_action,
     known_query_params_only,
 )
-from app.api.pagination import Cursor, InvalidCursor, Limit
+from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
 from app.clock import utc_now
+from app.cursor import InvalidCursor
 from app.errors import JSON_BODY_ERRORS, Forbidden, TooManyRequests, Unauthenticated, problem_responses
 from app.stations import appointments, service
 from app.stations.errors import (
@@ -84,7 +85,7 @@ def _cached(content: bytes, if_none_match: str | None) -> Response:
     },
 )
 async def list_stations(
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     ctx: ContextDep,
     district: Annotated[str | None, Query(max_length=20, description="长宁区, 长宁 or 310105")] = None,
     line: LineFilter = None,
@@ -93,9 +94,9 @@ async def list_stations(
     cursor: Cursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    await runtime.limiter.check("stations", ctx.client_addr or "unknown")
+    await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
     page = service.stations(
-        registry=runtime.stations, district=district, line=line, near=near, limit=limit, cursor=cursor
+        registry=collaborators.stations, district=district, line=line, near=near, limit=limit, cursor=cursor
     )
     return _cached(page.model_dump_json().encode(), if_none_match)
 
@@ -110,10 +111,10 @@ async def list_stations(
     responses={**_CACHED, **problem_responses(StationNotFound, TooManyRequests)},
 )
 async def get_station(
-    station_id: str, runtime: CollaboratorsDep, ctx: ContextDep, if_none_match: IfNoneMatch = None
+    station_id: str, collaborators: CollaboratorsDep, ctx: ContextDep, if_none_match: IfNoneMatch = None
 ) -> Response:
-    await runtime.limiter.check("stations", ctx.client_addr or "unknown")
-    found = service.station(registry=runtime.stations, station_id=station_id)
+    await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
+    found = service.station(registry=collaborators.stations, station_id=station_id)
     return _cached(found.model_dump_json().encode(), if_none_match)
 
 
@@ -130,17 +131,17 @@ async def get_station(
 )
 async def list_station_slots(
     station_id: str,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     ctx: ContextDep,
     day: Day = None,
     line: LineFilter = None,
 ) -> DaySlots:
-    await runtime.limiter.check("stations", ctx.client_addr or "unknown")
+    await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
     return await service.slots(
         session=session,
-        registry=runtime.stations,
-        policy=runtime.booking,
+        registry=collaborators.stations,
+        policy=collaborators.booking,
         station_id=station_id,
         day=day,
         line=line,
@@ -172,13 +173,13 @@ async def list_station_slots(
     ),
 )
 async def book_appointment(
-    body: AppointmentIn, principal: Citizen, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    body: AppointmentIn, principal: Citizen, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> AppointmentOut:
     appointment = await appointments.book(
         work=work,
-        registry=runtime.stations,
-        policy=runtime.booking,
-        hasher=runtime.hasher,
+        registry=collaborators.stations,
+        policy=collaborators.booking,
+        hasher=collaborators.hasher,
         clock=utc_now,
         ctx=ctx,
         principal=principal,
@@ -200,10 +201,15 @@ async def book_appointment(
     ),
 )
 async def cancel_appointment(
-    appointment_id: str, principal: Citizen, runtime: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    appointment_id: str, principal: Citizen, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> AppointmentOut:
     cancelled = await appointments.cancel(
-        work=work, hasher=runtime.hasher, clock=utc_now, ctx=ctx, principal=principal, appointment_id=appointment_id
+        work=work,
+        hasher=collaborators.hasher,
+        clock=utc_now,
+        ctx=ctx,
+        principal=principal,
+        appointment_id=appointment_id,
     )
     return appointment_out(cancelled, utc_now())
 
@@ -218,10 +224,10 @@ async def cancel_appointment(
     responses=problem_responses(Unauthenticated, Forbidden, UnknownParameter, InvalidCursor),
 )
 async def my_appointments(
-    principal: Citizen, runtime: CollaboratorsDep, session: SessionDep, limit: Limit = 20, cursor: Cursor = None
+    principal: Citizen, collaborators: CollaboratorsDep, session: SessionDep, limit: Limit = 20, cursor: Cursor = None
 ) -> AppointmentPage:
     return await appointments.citizens(
-        session=session, hasher=runtime.hasher, principal=principal, limit=limit, cursor=cursor, now=utc_now()
+        session=session, hasher=collaborators.hasher, principal=principal, limit=limit, cursor=cursor, now=utc_now()
     )
 
 
@@ -240,7 +246,7 @@ async def my_appointments(
 async def list_station_appointments(
     station_id: str,
     principal: Clerk,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     ctx: ContextDep,
     day: Day = None,
@@ -250,7 +256,7 @@ async def list_station_appointments(
 ) -> AppointmentPage:
     return await appointments.stations_day(
         session=session,
-        registry=runtime.stations,
+        registry=collaborators.stations,
         ctx=ctx,
         principal=principal,
         station_id=station_id,

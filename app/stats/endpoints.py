@@ -35,9 +35,11 @@ Until = Annotated[Instant | None, Query(description="Filed before (with its time
     responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired),
 )
 async def get_stats(
-    principal: Staff, runtime: CollaboratorsDep, session: SessionDep, since: Since = None, until: Until = None
+    principal: Staff, collaborators: CollaboratorsDep, session: SessionDep, since: Since = None, until: Until = None
 ) -> Stats:
-    return await service.stats(session=session, stations=runtime.stations, since=since, until=until, now=utc_now())
+    return await service.stats(
+        session=session, stations=collaborators.stations, since=since, until=until, now=utc_now()
+    )
 
 
 @router.get(
@@ -56,20 +58,20 @@ async def get_stats(
 async def get_public_stats(
     request: Request,
     response: Response,
-    runtime: CollaboratorsDep,
+    collaborators: CollaboratorsDep,
     session: SessionDep,
     ctx: ContextDep,
     since: Annotated[Day | None, Query(description="First Shanghai day counted, YYYY-MM-DD")] = None,
     until: Annotated[Day | None, Query(description="Last Shanghai day counted, YYYY-MM-DD")] = None,
 ) -> PublicStats | Response:
-    await runtime.limiter.check("public_stats", ctx.client_addr or "unknown")
+    await collaborators.limiter.check("public_stats", ctx.client_addr or "unknown")
     if since is not None and until is not None and until < since:
         raise ValidationFailed(Text("until 早于 since", "`until` is before `since`"))
     body = await service.public_stats(
         session=session,
         first_day=since,
         last_day=until,
-        min_count=runtime.settings.public_stats_min_count,
+        min_count=collaborators.settings.public_stats_min_count,
         today=shanghai_today(),
     )
     etag = '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'

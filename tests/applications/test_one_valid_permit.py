@@ -38,11 +38,11 @@ async def _valid_permits(client, citizen) -> list[str]:
 
 
 async def test_a_new_permit_beside_a_renewable_one_supersedes_it_and_the_old_one_cannot_be_renewed(
-    client, tokens, runtime
+    client, tokens, collaborators
 ):
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     old = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
-    await set_expiry(runtime, old["serial"], shanghai_today() - timedelta(days=10))  # expired, still renewable
+    await set_expiry(collaborators, old["serial"], shanghai_today() - timedelta(days=10))  # expired, still renewable
 
     new = await file(client, citizen, residence_permit(ZHANG_WEI[2], [await upload_proof(client, citizen)]))
     assert new.status_code == 201 and new.json()["status"] == "issued", new.text
@@ -57,7 +57,7 @@ async def test_a_new_permit_beside_a_renewable_one_supersedes_it_and_the_old_one
     assert await _valid_permits(client, citizen) == [new_serial]
 
 
-async def test_moving_an_old_permit_while_a_newer_one_is_valid_is_refused(client, tokens, runtime):
+async def test_moving_an_old_permit_while_a_newer_one_is_valid_is_refused(client, tokens, collaborators):
     citizen = tokens.citizen(*HAN_MEI)
     old = await obtain_permit(client, tokens, HAN_MEI, HAN_OLD)
     renewed = (await file(client, citizen, renewal(old["serial"]))).json()

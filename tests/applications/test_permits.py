@@ -25,10 +25,10 @@ from tests.builders import (
 )
 
 
-async def set_expiry(runtime, serial: str, last_day: date) -> None:
+async def set_expiry(collaborators, serial: str, last_day: date) -> None:
     """Our own records are the only way to age a certificate: no clock is injected into the service."""
     end_of_day = datetime.combine(last_day, datetime.max.time(), SHANGHAI).replace(microsecond=0)
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(update(Certificate).where(Certificate.serial == serial).values(expires_at=end_of_day))
 
 
@@ -49,14 +49,14 @@ async def obtain_permit(client, tokens, holder: tuple[str, str], address: str) -
     return application["certificate"]
 
 
-async def arrange(client, tokens, runtime, case: PermitCase) -> str:
+async def arrange(client, tokens, collaborators, case: PermitCase) -> str:
     """The serial the filer will give, after what the case says became of the holder's permit."""
     holder = (case.holder, case.holder_name)
     permit = await obtain_permit(client, tokens, holder, case.permit_address)
     serial = permit["serial"]
     if case.state.startswith("expired-"):
         days = int(case.state.removeprefix("expired-").removesuffix("d"))
-        await set_expiry(runtime, serial, shanghai_today() - timedelta(days=days))
+        await set_expiry(collaborators, serial, shanghai_today() - timedelta(days=days))
     elif case.state == "revoked":
         revoked = await client.post(
             f"/v1/certificates/{serial}/revoke", headers=tokens.clerk(), json={"reason": "证件信息有误"}
@@ -81,8 +81,8 @@ def _expected(text: str) -> tuple[str, list[str]]:
 
 
 @pytest.mark.parametrize("case", PERMIT_CASES, ids=lambda c: f"{c.service}-{c.holder_name}-{c.state}-{c.purpose[:30]}")
-async def test_permit_case_gets_the_decision_the_dataset_implies(client, tokens, runtime, case: PermitCase):
-    serial = await arrange(client, tokens, runtime, case)
+async def test_permit_case_gets_the_decision_the_dataset_implies(client, tokens, collaborators, case: PermitCase):
+    serial = await arrange(client, tokens, collaborators, case)
     old = (await client.get(f"/v1/certificates/{serial}", headers=tokens.clerk())).json()
     filer = tokens.citizen(case.filer or case.holder, case.file_as or case.filer_name or case.holder_name)
     if case.service == "residence-permit-renewal":
@@ -123,7 +123,7 @@ async def test_permit_case_gets_the_decision_the_dataset_implies(client, tokens,
     assert verified["superseded_by"] == new["serial"]
 
 
-async def test_a_superseded_permit_is_no_longer_held(client, tokens, runtime):
+async def test_a_superseded_permit_is_no_longer_held(client, tokens, collaborators):
     """After a renewal only the new permit counts: renewing the old one again is refused, naming the new
     one (docs/api.md#one-valid-residence-permit), which can be moved."""
     permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
@@ -140,7 +140,7 @@ async def test_a_superseded_permit_is_no_longer_held(client, tokens, runtime):
     assert moved.json()["status"] == "issued", moved.json()
 
 
-async def test_a_residence_permit_while_holding_a_valid_one_is_refused(client, tokens, runtime):
+async def test_a_residence_permit_while_holding_a_valid_one_is_refused(client, tokens, collaborators):
     permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     material = await upload_proof(client, citizen)
@@ -155,11 +155,11 @@ async def test_a_residence_permit_while_holding_a_valid_one_is_refused(client, t
     # A renewed permit is a residence permit too; an expired one no longer stands in the way.
     renewed = (await file(client, citizen, renewal(permit["serial"]))).json()
     assert (await file(client, citizen, residence_permit(ZHANG_WEI[2], [material]))).status_code == 409
-    await set_expiry(runtime, renewed["certificate"]["serial"], shanghai_today() - timedelta(days=1))
+    await set_expiry(collaborators, renewed["certificate"]["serial"], shanghai_today() - timedelta(days=1))
     assert (await file(client, citizen, residence_permit(ZHANG_WEI[2], [material]))).json()["status"] == "issued"
 
 
-async def test_the_replaced_permits_application_still_shows_it_superseded(client, tokens, runtime):
+async def test_the_replaced_permits_application_still_shows_it_superseded(client, tokens, collaborators):
     permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     renewed = (await file(client, citizen, renewal(permit["serial"]))).json()
@@ -173,7 +173,7 @@ async def test_the_replaced_permits_application_still_shows_it_superseded(client
     assert renewed["certificate"]["status"] == "valid"
 
 
-async def test_approving_a_second_replacement_of_one_permit_is_a_conflict(client, tokens, runtime):
+async def test_approving_a_second_replacement_of_one_permit_is_a_conflict(client, tokens, collaborators):
     """Two cases in review both replace 王芳's permit: the first approval supersedes it; the second
     cannot (two valid successors), and stays in review for the clerk to reject."""
     wang = ("320102199107110642", "王芳")
@@ -198,20 +198,20 @@ async def test_approving_a_second_replacement_of_one_permit_is_a_conflict(client
     assert verified["superseded_by"] == first.json()["certificate"]["serial"]
 
 
-async def test_a_renewal_waiting_on_the_housing_bureau_is_renewed_once_it_answers(client, tokens, runtime):
+async def test_a_renewal_waiting_on_the_housing_bureau_is_renewed_once_it_answers(client, tokens, collaborators):
     """The permit is read from our records at once; the agencies' answers may come later (the worker)."""
     permit = await obtain_permit(client, tokens, ZHANG_WEI[:2], ZHANG_WEI[2])
     citizen = tokens.citizen(*ZHANG_WEI[:2])
-    runtime.agencies.housing_simulator.set_faults(down=True)
+    collaborators.agencies.housing_simulator.set_faults(down=True)
 
     response = await file(client, citizen, renewal(permit["serial"]))
 
     assert response.status_code == 202 and response.json()["status"] == "pending_agency"
     checks = {c["code"]: c["outcome"] for c in response.json()["checks"]}
     assert checks["PERMIT"] == "pass" and checks["HOUSING_RECORD"] == "unavailable"
-    runtime.agencies.housing_simulator.reset()
+    collaborators.agencies.housing_simulator.reset()
     await asyncio.sleep(0.3)  # the circuit's reset interval in tests
-    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
+    await collaborators.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
     renewed = (await client.get(f"/v1/applications/{response.json()['id']}", headers=citizen)).json()
     assert renewed["status"] == "issued", renewed
     assert (await client.get(f"/v1/verify/{permit['verification_code']}")).json()["status"] == "superseded"

@@ -156,17 +156,17 @@ async def test_a_case_waiting_for_materials_may_be_withdrawn(client, tokens):
     assert response.status_code == 200 and response.json()["status"] == "withdrawn"
 
 
-async def test_unanswered_request_is_rejected_once_after_the_wait_limit(client, tokens, runtime):
+async def test_unanswered_request_is_rejected_once_after_the_wait_limit(client, tokens, collaborators):
     application_id, citizen = await _materials_requested(client, tokens)
-    assert await runtime.worker.process_due() == 0  # not yet
-    later = datetime.now(UTC) + timedelta(seconds=runtime.settings.materials_wait_limit + 60)
-    tried = await asyncio.gather(*(runtime.worker.process_due(now=later) for _ in range(3)))
+    assert await collaborators.worker.process_due() == 0  # not yet
+    later = datetime.now(UTC) + timedelta(seconds=collaborators.settings.materials_wait_limit + 60)
+    tried = await asyncio.gather(*(collaborators.worker.process_due(now=later) for _ in range(3)))
     assert sum(tried) == 1  # exactly one worker rejected it
     body = (await client.get(f"/v1/applications/{application_id}", headers=citizen)).json()
     assert body["status"] == "rejected"
     assert [r["code"] for r in body["reasons"]] == ["MATERIALS_NOT_SUPPLIED"]
     assert body["reasons"][0]["message"]["zh"] and body["reasons"][0]["message"]["en"]
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         events = (
             await session.execute(
                 select(func.count())
@@ -178,19 +178,21 @@ async def test_unanswered_request_is_rejected_once_after_the_wait_limit(client, 
 
 
 async def test_a_case_escalated_while_an_agency_was_down_is_decided_on_evidence_after_a_recheck(
-    client, tokens, runtime
+    client, tokens, collaborators
 ):
     citizen = tokens.citizen(*ZHANG_WEI[:2])
-    runtime.agencies.police_simulator.set_faults(down=True)
+    collaborators.agencies.police_simulator.set_faults(down=True)
     filed = await file(client, citizen, no_criminal_record())
     assert filed.status_code == 202
     application_id = filed.json()["id"]
-    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(seconds=runtime.settings.agency_wait_limit + 60))
+    await collaborators.worker.process_due(
+        now=datetime.now(UTC) + timedelta(seconds=collaborators.settings.agency_wait_limit + 60)
+    )
     escalated = (await client.get(f"/v1/applications/{application_id}", headers=citizen)).json()
     assert escalated["status"] == "needs_review" and escalated["reasons"][0]["code"] == "AGENCY_UNAVAILABLE"
 
-    runtime.agencies.police_simulator.reset()
-    runtime.agencies.reset_circuits()
+    collaborators.agencies.police_simulator.reset()
+    collaborators.agencies.reset_circuits()
     response = await client.post(f"/v1/applications/{application_id}/recheck", headers=tokens.clerk())
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "issued"
@@ -198,9 +200,9 @@ async def test_a_case_escalated_while_an_agency_was_down_is_decided_on_evidence_
     assert all(c["evidence_sha256"] for c in response.json()["checks"])
 
 
-async def test_a_recheck_while_the_agency_is_still_down_waits_again(client, tokens, runtime):
+async def test_a_recheck_while_the_agency_is_still_down_waits_again(client, tokens, collaborators):
     application_id, _ = await _in_review(client, tokens)
-    runtime.agencies.housing_simulator.set_faults(down=True)
+    collaborators.agencies.housing_simulator.set_faults(down=True)
     response = await client.post(f"/v1/applications/{application_id}/recheck", headers=tokens.clerk())
     assert response.status_code == 202 and response.json()["status"] == "pending_agency"
 
@@ -315,9 +317,9 @@ async def test_a_residence_permit_while_holding_a_valid_one_is_refused(client, t
     assert (await file(client, citizen, no_criminal_record())).status_code == 201
 
 
-async def test_two_concurrent_filings_of_a_waiting_case_one_proceeds_one_is_a_duplicate(client, tokens, runtime):
+async def test_two_concurrent_filings_of_a_waiting_case_one_proceeds_one_is_a_duplicate(client, tokens, collaborators):
     citizen = tokens.citizen(*SHEN_GUOQIANG)
-    runtime.agencies.police_simulator.set_faults(down=True)
+    collaborators.agencies.police_simulator.set_faults(down=True)
     first, second = await asyncio.gather(
         file(client, citizen, no_criminal_record()), file(client, citizen, no_criminal_record())
     )

@@ -45,16 +45,16 @@ def transactions(engine: Any) -> Iterator[Counter[str]]:
             event.remove(engine.sync_engine, name, fn)
 
 
-async def _count(runtime: Any, query: Any) -> int:
-    async with runtime.sessionmaker() as session:
+async def _count(collaborators: Any, query: Any) -> int:
+    async with collaborators.sessionmaker() as session:
         return int((await session.execute(query)).scalar_one())
 
 
-async def test_filing_and_issuing_commits_once_with_its_audit_events(client, tokens, runtime):
+async def test_filing_and_issuing_commits_once_with_its_audit_events(client, tokens, collaborators):
     headers = tokens.citizen(*ZHANG_WEI[:2])
     material = await upload_proof(client, headers)
 
-    with transactions(runtime.engine) as seen:
+    with transactions(collaborators.engine) as seen:
         response = await file(client, headers, residence_permit(ZHANG_WEI[2], [material]))
 
     assert response.status_code == 201, response.text
@@ -62,43 +62,45 @@ async def test_filing_and_issuing_commits_once_with_its_audit_events(client, tok
     # The checks, the agency calls, the serial, the certificate, the request's event: one transaction.
     assert seen == Counter(begin=1, commit=1), seen
     application_id = response.json()["id"]
-    assert await _count(runtime, select(func.count()).select_from(Certificate)) == 1
+    assert await _count(collaborators, select(func.count()).select_from(Certificate)) == 1
     kinds = await _count(
-        runtime, select(func.count(AuditEvent.kind.distinct())).where(AuditEvent.application_id == application_id)
+        collaborators, select(func.count(AuditEvent.kind.distinct())).where(AuditEvent.application_id == application_id)
     )
     assert kinds == 2  # the filing request and its agency calls, committed with the application
 
 
-async def test_a_worker_retry_is_one_transaction(client, tokens, runtime):
+async def test_a_worker_retry_is_one_transaction(client, tokens, collaborators):
     headers = tokens.citizen(*ZHANG_WEI[:2])
     material = await upload_proof(client, headers)
-    runtime.agencies.housing_simulator.set_faults(down=True)
+    collaborators.agencies.housing_simulator.set_faults(down=True)
     pending = await file(client, headers, residence_permit(ZHANG_WEI[2], [material]))
     assert pending.status_code == 202, pending.text
-    runtime.agencies.housing_simulator.reset()
-    runtime.agencies.reset_circuits()
+    collaborators.agencies.housing_simulator.reset()
+    collaborators.agencies.reset_circuits()
 
-    with transactions(runtime.engine) as seen:
-        tried = await runtime.worker._retry(pending.json()["id"], now=datetime.now(UTC) + timedelta(hours=1))
+    with transactions(collaborators.engine) as seen:
+        tried = await collaborators.worker._retry(pending.json()["id"], now=datetime.now(UTC) + timedelta(hours=1))
 
     assert tried is None
     assert seen == Counter(begin=1, commit=1), seen
-    status = await _count(runtime, select(func.count()).select_from(Application).where(Application.status == "issued"))
+    status = await _count(
+        collaborators, select(func.count()).select_from(Application).where(Application.status == "issued")
+    )
     assert status == 1
 
 
-async def test_a_failed_filing_leaves_neither_the_application_nor_its_agency_calls(client, tokens, runtime):
+async def test_a_failed_filing_leaves_neither_the_application_nor_its_agency_calls(client, tokens, collaborators):
     headers = tokens.citizen(*ZHANG_WEI[:2])
     material = await upload_proof(client, headers)
     # Same key, different body, after a first filing: refused before anything is written.
     first = await file(client, {**headers, "Idempotency-Key": "k-1"}, residence_permit(ZHANG_WEI[2], [material]))
     assert first.status_code == 201
 
-    with transactions(runtime.engine) as seen:
+    with transactions(collaborators.engine) as seen:
         refused = await file(
             client, {**headers, "Idempotency-Key": "k-1"}, residence_permit(ZHANG_WEI[2] + " ", [material])
         )
 
     assert refused.status_code == 422, refused.text
     assert seen["commit"] == 0, seen
-    assert await _count(runtime, select(func.count()).select_from(Application)) == 1
+    assert await _count(collaborators, select(func.count()).select_from(Application)) == 1

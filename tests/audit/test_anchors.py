@@ -40,29 +40,31 @@ def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return env
 
 
-async def _two_checkpoints(client, tokens, runtime, anchor) -> list[int]:
+async def _two_checkpoints(client, tokens, collaborators, anchor) -> list[int]:
     positions = []
     for _ in range(2):
         await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())
-        checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer, anchor=anchor)
+        checkpoint = await make_checkpoint(
+            uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer, anchor=anchor
+        )
         assert checkpoint is not None
         positions.append(checkpoint.seq)
     return positions
 
 
-async def _cut_the_log(runtime, seq: int) -> None:
-    await seal_all(runtime.sessionmaker)
-    async with runtime.engine.begin() as conn:
+async def _cut_the_log(collaborators, seq: int) -> None:
+    await seal_all(collaborators.sessionmaker)
+    async with collaborators.engine.begin() as conn:
         await conn.execute(text("DELETE FROM audit_events WHERE seq >= :n"), {"n": seq})
         await conn.execute(text("DELETE FROM audit_checkpoints"))
 
 
-async def _verify_export(client, tokens, runtime, tmp_path: Path, url: str, env: dict[str, str]):
+async def _verify_export(client, tokens, collaborators, tmp_path: Path, url: str, env: dict[str, str]):
     import subprocess
 
     export = await client.get("/v1/audit/export", params={"format": "ndjson"}, headers=tokens.auditor())
     (tmp_path / "events.ndjson").write_bytes(export.content)
-    (tmp_path / "trust.pem").write_text(runtime.issuer.pdfs.signer.certificate_pem)
+    (tmp_path / "trust.pem").write_text(collaborators.issuer.pdfs.signer.certificate_pem)
     command = [*CITYSERVICES, "verify-export", str(tmp_path / "events.ndjson"), "--trust", str(tmp_path / "trust.pem")]
     return subprocess.run(
         [*command, "--anchor", url], env=service_env(tmp_path, **env), capture_output=True, text=True, timeout=60
@@ -78,14 +80,14 @@ def test_the_anchor_url_is_validated_and_opened_by_scheme(tmp_path):
 
 
 async def test_s3_anchor_with_object_lock_survives_deletes_and_catches_a_truncation(
-    client, tokens, runtime, tmp_path, s3_env
+    client, tokens, collaborators, tmp_path, s3_env
 ):
     s3 = boto3.client("s3")
     bucket = f"audit-anchor-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
     url = f"s3://{bucket}/cityservices/prod"
     anchor = S3Anchor(url)
-    first, second = await _two_checkpoints(client, tokens, runtime, anchor)
+    first, second = await _two_checkpoints(client, tokens, collaborators, anchor)
     assert [r.seq for r in await anchor.read_all()] == [first, second]
 
     # The store's own permissions do not reach it either: a locked version cannot be deleted, and a
@@ -96,40 +98,40 @@ async def test_s3_anchor_with_object_lock_survives_deletes_and_catches_a_truncat
     s3.delete_object(Bucket=bucket, Key=versions[0]["Key"])
     assert len(await anchor.read_all()) == 2
 
-    await _cut_the_log(runtime, first - 1)
-    offline = await _verify_export(client, tokens, runtime, tmp_path, url, s3_env)
+    await _cut_the_log(collaborators, first - 1)
+    offline = await _verify_export(client, tokens, collaborators, tmp_path, url, s3_env)
     assert offline.returncode == 1, offline.stdout + offline.stderr
     assert "NOT INTACT: truncation" in offline.stdout or "NOT INTACT: rewriting" in offline.stdout
     await anchor.close()
 
 
-async def test_an_s3_anchor_without_object_lock_is_logged_not_fatal(client, tokens, runtime, s3_env, caplog):
+async def test_an_s3_anchor_without_object_lock_is_logged_not_fatal(client, tokens, collaborators, s3_env, caplog):
     s3 = boto3.client("s3")
     bucket = f"audit-anchor-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)  # no Object Lock: a locked write is refused
     anchor = S3Anchor(f"s3://{bucket}/x")
     await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())
-    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer, anchor=anchor)
+    checkpoint = await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer, anchor=anchor)
     assert checkpoint is not None  # signed and kept in the database all the same
     assert f"audit checkpoint {checkpoint.seq} not anchored" in caplog.text
     await anchor.close()
 
 
 @pytest.mark.skipif(not nats_is_up(), reason="no NATS server on 127.0.0.1:4222")
-async def test_nats_anchor_denies_deletes_and_catches_a_truncation(client, tokens, runtime, tmp_path):
+async def test_nats_anchor_denies_deletes_and_catches_a_truncation(client, tokens, collaborators, tmp_path):
     stream = f"audit-anchor-{uuid.uuid4().hex[:12]}"
     url = f"nats://127.0.0.1:4222/{stream}"
     anchor = NatsAnchor(url)
     try:
-        first, second = await _two_checkpoints(client, tokens, runtime, anchor)
+        first, second = await _two_checkpoints(client, tokens, collaborators, anchor)
         assert [r.seq for r in await anchor.read_all()] == [first, second]
         js = await anchor._jetstream()
         info = await js.stream_info(stream)
         assert info.config.deny_delete and info.config.deny_purge
         with pytest.raises(Exception, match="(?i)delete|not allowed|denied"):
             await js.delete_msg(stream, 1)
-        await _cut_the_log(runtime, first - 1)
-        offline = await _verify_export(client, tokens, runtime, tmp_path, url, {})
+        await _cut_the_log(collaborators, first - 1)
+        offline = await _verify_export(client, tokens, collaborators, tmp_path, url, {})
         assert offline.returncode == 1, offline.stdout + offline.stderr
         assert "NOT INTACT" in offline.stdout
     finally:

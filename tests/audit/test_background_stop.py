@@ -11,9 +11,9 @@ import asyncio
 from app.audit.sealing import Sealer
 
 
-async def test_the_sealer_stops_when_cancelled_as_it_is_woken(runtime):
+async def test_the_sealer_stops_when_cancelled_as_it_is_woken(collaborators):
     for _ in range(20):
-        sealer = Sealer(runtime.sessionmaker, debounce_s=0.01, poll_s=5.0)
+        sealer = Sealer(collaborators.sessionmaker, debounce_s=0.01, poll_s=5.0)
         sealer.start()
         task = sealer._task
         assert task is not None

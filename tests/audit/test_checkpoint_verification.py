@@ -24,22 +24,22 @@ async def _verify(client, tokens) -> dict:
     return response.json()
 
 
-async def _head(runtime) -> int:
-    await seal_all(runtime.sessionmaker)
-    async with runtime.engine.connect() as conn:
+async def _head(collaborators) -> int:
+    await seal_all(collaborators.sessionmaker)
+    async with collaborators.engine.connect() as conn:
         return int((await conn.execute(text("SELECT max(seq) FROM audit_events"))).scalar_one())
 
 
-async def test_deleting_the_newest_events_behind_a_checkpoint_is_a_break(client, tokens, runtime):
+async def test_deleting_the_newest_events_behind_a_checkpoint_is_a_break(client, tokens, collaborators):
     await _some_events(client, tokens)
-    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
+    checkpoint = await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer)
     assert checkpoint is not None
     intact = await _verify(client, tokens)
     assert intact["intact"] is True and intact["checkpoint_seq"] == checkpoint.seq
     assert intact["checkpoint_signature_valid"] is True
     cut = checkpoint.seq - 3
-    await seal_all(runtime.sessionmaker)  # the verify request's own event, so that nothing seals mid-delete
-    async with runtime.engine.begin() as conn:
+    await seal_all(collaborators.sessionmaker)  # the verify request's own event, so that nothing seals mid-delete
+    async with collaborators.engine.begin() as conn:
         await conn.execute(text("DELETE FROM audit_events WHERE seq >= :n"), {"n": cut})
     report = await _verify(client, tokens)
     assert report["intact"] is False
@@ -47,27 +47,27 @@ async def test_deleting_the_newest_events_behind_a_checkpoint_is_a_break(client,
     assert report["first_bad_event"] == cut  # the first event the checkpoint proves existed
 
 
-async def test_deleting_the_tail_after_the_last_verify_is_caught_on_a_quiet_log(client, tokens, runtime):
+async def test_deleting_the_tail_after_the_last_verify_is_caught_on_a_quiet_log(client, tokens, collaborators):
     await _some_events(client, tokens)
-    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
+    checkpoint = await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer)
     assert checkpoint is not None
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(text("DELETE FROM audit_events WHERE seq >= :n"), {"n": checkpoint.seq - 1})
         # Nothing left after the cut: the chain ends cleanly, only the checkpoint knows.
         await conn.execute(text("DELETE FROM audit_events WHERE seq IS NULL"))
-    alone = await verify_events(repository.stream(runtime.sessionmaker))
+    alone = await verify_events(repository.stream(collaborators.sessionmaker))
     assert alone.first_bad is None  # the chain alone looks fine...
     state = await verify_events(
-        repository.stream(runtime.sessionmaker), checkpoints=[(checkpoint.seq, checkpoint.head_hash)]
+        repository.stream(collaborators.sessionmaker), checkpoints=[(checkpoint.seq, checkpoint.head_hash)]
     )
     assert (state.first_bad, state.break_reason) == (checkpoint.seq - 1, "behind_checkpoint")  # ...not with it
 
 
-async def test_a_chain_that_differs_from_the_checkpoint_is_a_break(client, tokens, runtime):
+async def test_a_chain_that_differs_from_the_checkpoint_is_a_break(client, tokens, collaborators):
     await _some_events(client, tokens)
-    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
+    checkpoint = await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer)
     assert checkpoint is not None
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(
             text("UPDATE audit_checkpoints SET head_hash = :h WHERE id = :id"), {"h": "f" * 64, "id": checkpoint.id}
         )
@@ -75,8 +75,8 @@ async def test_a_chain_that_differs_from_the_checkpoint_is_a_break(client, token
     assert report["intact"] is False and report["break_reason"] == "checkpoint_signature_invalid"
 
 
-async def test_without_a_checkpoint_the_chain_alone_is_verified(client, tokens, runtime):
+async def test_without_a_checkpoint_the_chain_alone_is_verified(client, tokens, collaborators):
     await _some_events(client, tokens)
     report = await _verify(client, tokens)
     assert report["intact"] is True and report["checkpoint_seq"] is None
-    assert report["break_reason"] is None and 0 < report["head_seq"] <= await _head(runtime)
+    assert report["break_reason"] is None and 0 < report["head_seq"] <= await _head(collaborators)

@@ -37,31 +37,31 @@ def event_inserts(engine: Any) -> Iterator[list[int]]:
         event.remove(engine.sync_engine, "before_cursor_execute", listener)
 
 
-async def _stored(runtime: Any, **where: Any) -> int:
-    async with runtime.sessionmaker() as session:
+async def _stored(collaborators: Any, **where: Any) -> int:
+    async with collaborators.sessionmaker() as session:
         query = select(func.count()).select_from(AuditEvent)
         for name, value in where.items():
             query = query.where(getattr(AuditEvent, name) == value)
         return int((await session.execute(query)).scalar_one())
 
 
-async def test_a_filings_events_are_one_insert_statement(client, tokens, runtime):
+async def test_a_filings_events_are_one_insert_statement(client, tokens, collaborators):
     headers = tokens.citizen(*ZHANG_WEI[:2])
     material = await upload_proof(client, headers)
-    with event_inserts(runtime.engine) as inserts:
+    with event_inserts(collaborators.engine) as inserts:
         response = await file(client, headers, residence_permit(ZHANG_WEI[2], [material]))
     assert response.status_code == 201, response.text
     request_id = response.headers["x-request-id"]
-    assert await _stored(runtime, request_id=request_id) >= 5  # its own event and four agency calls
+    assert await _stored(collaborators, request_id=request_id) >= 5  # its own event and four agency calls
     assert len(inserts) == 1 and inserts[0] >= 5, inserts  # one statement, all its rows
-    await seal_all(runtime.sessionmaker)
+    await seal_all(collaborators.sessionmaker)
     assert (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()["intact"] is True
 
 
-async def test_read_requests_events_share_insert_statements(client, runtime):
-    with event_inserts(runtime.engine) as inserts:
+async def test_read_requests_events_share_insert_statements(client, collaborators):
+    with event_inserts(collaborators.engine) as inserts:
         responses = await asyncio.gather(*(client.get("/v1/services") for _ in range(30)))
     assert {r.status_code for r in responses} == {200}
-    assert await _stored(runtime, route="/v1/services") == 30
+    assert await _stored(collaborators, route="/v1/services") == 30
     # Batches of the requests that arrived while the previous one committed, each one statement.
     assert sum(inserts) >= 30 and len(inserts) < 30, inserts

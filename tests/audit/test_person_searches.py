@@ -32,10 +32,10 @@ async def _staff_reads(client, tokens, person) -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def allowance(runtime, settings, monkeypatch):
+def allowance(collaborators, settings, monkeypatch):
     """Three person searches an hour, for the process that `client` talks to."""
     limited = settings.model_copy(update={"audit_person_searches_per_hour": 3})
-    monkeypatch.setattr(runtime, "settings", limited)
+    monkeypatch.setattr(collaborators, "settings", limited)
     return limited
 
 

@@ -114,20 +114,20 @@ async def test_searching_by_subject_id_number_hashes_the_query(client, tokens):
     assert bad.status_code == 422
 
 
-async def test_chain_verifies_and_a_direct_update_is_named(client, tokens, runtime):
+async def test_chain_verifies_and_a_direct_update_is_named(client, tokens, collaborators):
     await _a_day_of_work(client, tokens)
     intact = (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()
     assert intact["intact"] is True and intact["events_checked"] > 10 and intact["first_bad_event"] is None
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(text("UPDATE audit_events SET actor_sub = 'someone-else' WHERE seq = 7"))
     broken = (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()
     assert broken["intact"] is False and broken["first_bad_event"] == 7
 
 
-async def test_deleting_an_event_is_detected_as_a_gap(client, tokens, runtime):
+async def test_deleting_an_event_is_detected_as_a_gap(client, tokens, collaborators):
     await _a_day_of_work(client, tokens)
     assert (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()["intact"] is True
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(text("DELETE FROM audit_events WHERE seq = 5"))
     broken = (await client.get("/v1/audit/verify", headers=tokens.auditor())).json()
     assert broken == {**broken, "intact": False, "first_bad_event": 6}
@@ -150,14 +150,14 @@ async def test_concurrent_writers_from_two_service_instances_keep_the_chain(clie
     assert verdict["intact"] is True and verdict["events_checked"] >= 60
 
 
-async def test_export_verifies_offline_against_a_signed_checkpoint(client, tokens, runtime, tmp_path):
+async def test_export_verifies_offline_against_a_signed_checkpoint(client, tokens, collaborators, tmp_path):
     await _a_day_of_work(client, tokens)
-    checkpoint = await make_checkpoint(uow=runtime.uow, signer=runtime.issuer.pdfs.signer)
+    checkpoint = await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer)
     assert checkpoint is not None
     (tmp_path / "events.ndjson").write_text((await _export(client, tokens)).text, encoding="utf-8")
     latest = await client.get("/v1/audit/checkpoints/latest", headers=tokens.auditor())
     (tmp_path / "checkpoint.json").write_text(latest.text, encoding="utf-8")
-    (tmp_path / "trust.pem").write_text(runtime.issuer.pdfs.signer.certificate_pem)
+    (tmp_path / "trust.pem").write_text(collaborators.issuer.pdfs.signer.certificate_pem)
     script = [
         sys.executable,
         str(ROOT / "scripts" / "verify_audit_export.py"),

@@ -20,16 +20,16 @@ from tests.builders import ZHANG_WEI, file, no_criminal_record
 BAD_METHODS = ["UNSUBSCRIBE", "PROPPATCH", "MKCALENDAR", "X" * 40, "BREW"]
 
 
-async def _events(runtime, **where) -> list[AuditEvent]:
-    await seal_all(runtime.sessionmaker)
-    async with runtime.sessionmaker() as session:
+async def _events(collaborators, **where) -> list[AuditEvent]:
+    await seal_all(collaborators.sessionmaker)
+    async with collaborators.sessionmaker() as session:
         query = select(AuditEvent)
         for name, value in where.items():
             query = query.where(getattr(AuditEvent, name) == value)
         return list((await session.execute(query.order_by(AuditEvent.id))).scalars())
 
 
-async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, tokens, runtime):
+async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, tokens, collaborators):
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     issued = await file(client, citizen, no_criminal_record())
     serial = issued.json()["certificate"]["serial"]
@@ -63,22 +63,22 @@ async def test_bad_methods_sent_with_normal_requests_fail_none_of_them(client, t
     # A standard method a route does not take is routed as usual: 405, logged like any request.
     assert (await client.request("TRACE", "/v1/services")).status_code == 405
     # Every normal request was logged; the unknown methods were not (routing refused them).
-    methods = {e.method for e in await _events(runtime, kind="request")}
+    methods = {e.method for e in await _events(collaborators, kind="request")}
     assert methods <= {"GET", "POST", "TRACE"}
 
 
-async def test_nul_strings_from_a_token_are_cleaned_not_fatal(client, tokens, runtime):
+async def test_nul_strings_from_a_token_are_cleaned_not_fatal(client, tokens, collaborators):
     sub = "evil\x00" + "s" * 250
     token = tokens.mint(roles=["auditor"], sub=sub, name="审计员")
     response = await client.get("/v1/applications", headers=tokens.header(token))
     assert response.status_code == 200, response.text
-    [event] = [e for e in await _events(runtime, kind="request") if e.actor_role == "auditor"]
+    [event] = [e for e in await _events(collaborators, kind="request") if e.actor_role == "auditor"]
     assert event.actor_sub is not None and "\x00" not in event.actor_sub
     assert len(event.actor_sub) <= LENGTHS["actor_sub"]
 
 
-async def test_one_unstorable_event_fails_only_its_own_request_in_a_shared_batch(runtime):
-    writer = runtime.audit.writer
+async def test_one_unstorable_event_fails_only_its_own_request_in_a_shared_batch(collaborators):
+    writer = collaborators.audit.writer
 
     def good(i: int) -> dict:
         return {"kind": "request", "action": "test.batch", "outcome": "success", "request_id": f"good-{i}"}
@@ -92,7 +92,7 @@ async def test_one_unstorable_event_fails_only_its_own_request_in_a_shared_batch
     )
     failures = [i for i, r in enumerate(results) if isinstance(r, BaseException)]
     assert failures == [10]
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         stored = (
             await session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "test.batch"))
         ).scalar_one()

@@ -17,8 +17,8 @@ from app.audit.sealing import BATCH, hold_chain, seal_all, seal_once
 from app.db.session import create_engine, create_sessionmaker
 
 
-async def _unsealed(runtime) -> int:
-    async with runtime.engine.connect() as conn:
+async def _unsealed(collaborators) -> int:
+    async with collaborators.engine.connect() as conn:
         query = select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
         return int((await conn.execute(query)).scalar_one())
 
@@ -29,24 +29,24 @@ async def _verify(client, tokens) -> dict:
     return response.json()
 
 
-async def test_events_committed_while_another_sealer_holds_the_chain_are_sealed_after_it(client, runtime):
-    async with runtime.sessionmaker() as other, hold_chain(other) as held:
+async def test_events_committed_while_another_sealer_holds_the_chain_are_sealed_after_it(client, collaborators):
+    async with collaborators.sessionmaker() as other, hold_chain(other) as held:
         assert held
         for _ in range(5):
             assert (await client.get("/v1/services")).status_code == 200
         await asyncio.sleep(0.3)  # the service's sealer was woken, found the chain held and skipped
-        assert await _unsealed(runtime) >= 5
-        async with runtime.sessionmaker() as third, hold_chain(third, wait=False) as also_held:
+        assert await _unsealed(collaborators) >= 5
+        async with collaborators.sessionmaker() as third, hold_chain(third, wait=False) as also_held:
             assert not also_held  # the chain is one sealer's at a time: a try does not wait
         await other.rollback()  # the other sealer finishes without sealing them
     # Nobody calls seal_all and nothing new is committed: the service's sealer looks again by itself.
     deadline = time.monotonic() + 10
-    while await _unsealed(runtime) and time.monotonic() < deadline:
+    while await _unsealed(collaborators) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert await _unsealed(runtime) == 0
+    assert await _unsealed(collaborators) == 0
 
 
-async def test_sealers_of_two_processes_racing_build_one_chain(client, tokens, runtime, database_url):
+async def test_sealers_of_two_processes_racing_build_one_chain(client, tokens, collaborators, database_url):
     engines = [create_engine(database_url) for _ in range(2)]
     makers = [create_sessionmaker(engine) for engine in engines]
     try:
@@ -71,12 +71,12 @@ async def test_sealers_of_two_processes_racing_build_one_chain(client, tokens, r
     assert report["intact"] is True and report["head_seq"] >= 60
 
 
-async def test_seal_all_below_a_batch_is_one_round_and_one_update(client, tokens, runtime, database_url):
+async def test_seal_all_below_a_batch_is_one_round_and_one_update(client, tokens, collaborators, database_url):
     engine = create_engine(database_url)
     statements: list[str] = []
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
-        async with runtime.sessionmaker() as other, hold_chain(other):
+        async with collaborators.sessionmaker() as other, hold_chain(other):
             for _ in range(8):  # committed while the service's own sealer cannot take them
                 await client.get("/v1/services")
             await other.rollback()

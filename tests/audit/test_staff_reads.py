@@ -55,7 +55,7 @@ async def test_a_citizen_listing_their_own_applications_consults_nobody(client, 
     assert [i for i in await _data_access(client, tokens, ZHANG_WEI) if i["kind"] == "staff_read"] == []
 
 
-async def test_a_page_of_twenty_is_recorded_with_one_insert(client, tokens, runtime):
+async def test_a_page_of_twenty_is_recorded_with_one_insert(client, tokens, collaborators):
     for _ in range(20):
         await file(
             client, tokens.clerk(), {**no_criminal_record(), "applicant": {"id_number": LI_NA[0], "name": LI_NA[1]}}
@@ -66,11 +66,11 @@ async def test_a_page_of_twenty_is_recorded_with_one_insert(client, tokens, runt
         if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
             inserts.append(statement)
 
-    event.listen(runtime.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(collaborators.engine.sync_engine, "before_cursor_execute", count)
     try:
         page = await client.get("/v1/applications?limit=20", headers=tokens.auditor())
     finally:
-        event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(collaborators.engine.sync_engine, "before_cursor_execute", count)
     assert len(page.json()["items"]) == 20
     assert len(inserts) == 1, inserts
     reads = [i for i in await _data_access(client, tokens, LI_NA) if i["action"] == "application.list"]

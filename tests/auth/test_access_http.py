@@ -90,8 +90,8 @@ REFUSALS = {
 }
 
 
-async def _applications(runtime) -> int:
-    async with runtime.sessionmaker() as session:
+async def _applications(collaborators) -> int:
+    async with collaborators.sessionmaker() as session:
         return int((await session.execute(select(func.count()).select_from(Application))).scalar_one())
 
 
@@ -103,7 +103,7 @@ async def test_no_token_is_401(client):
 
 
 @pytest.mark.parametrize("name", list(REFUSALS))
-async def test_refused_tokens_are_401_problems_and_reach_no_handler(client, runtime, dev_key, name):
+async def test_refused_tokens_are_401_problems_and_reach_no_handler(client, collaborators, dev_key, name):
     token = REFUSALS[name](dev_key)
     response = await client.post(
         "/v1/applications", headers={"Authorization": f"Bearer {token}"}, json=no_criminal_record()
@@ -111,7 +111,7 @@ async def test_refused_tokens_are_401_problems_and_reach_no_handler(client, runt
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "UNAUTHENTICATED"
-    assert await _applications(runtime) == 0
+    assert await _applications(collaborators) == 0
 
 
 async def test_a_valid_token_without_the_role_is_403(client, tokens):
@@ -122,7 +122,7 @@ async def test_a_valid_token_without_the_role_is_403(client, tokens):
 
 
 @pytest.mark.parametrize("roles", [["mayor"], [], None, ["", "root"]])
-async def test_a_genuine_token_with_no_accepted_role_is_403_not_401(client, runtime, dev_key, roles):
+async def test_a_genuine_token_with_no_accepted_role_is_403_not_401(client, collaborators, dev_key, roles):
     # The signature is good, so the caller is known; they simply may not do this (docs/api.md#callers-and-tokens).
     claims = _claims(roles=roles)
     if roles is None:
@@ -133,7 +133,7 @@ async def test_a_genuine_token_with_no_accepted_role_is_403_not_401(client, runt
     )
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "FORBIDDEN"
-    assert await _applications(runtime) == 0
+    assert await _applications(collaborators) == 0
 
 
 async def test_a_citizen_reaching_for_anothers_application_gets_404(client, tokens):

@@ -41,13 +41,13 @@ async def test_a_citizens_name_we_could_not_store_is_401_not_a_500(client, token
     ).status_code == 201
 
 
-async def test_the_role_values_of_the_identity_provider_are_mapped_to_ours(client, tokens, runtime, monkeypatch):
+async def test_the_role_values_of_the_identity_provider_are_mapped_to_ours(client, tokens, collaborators, monkeypatch):
     theirs = _citizen_token(tokens, sub="idp-zhang", roles=["cityservices-citizen", "offline_access"])
     ours = _citizen_token(tokens, sub="idp-zhang-2")
     assert (await client.get("/v1/applications", headers=theirs)).status_code == 403
 
     monkeypatch.setenv("AUTH_ROLE_MAP", '{"cityservices-citizen": "citizen", "cityservices-clerk": "clerk"}')
-    monkeypatch.setattr(runtime, "claim_names", ClaimNames.from_settings(load_settings()))
+    monkeypatch.setattr(collaborators, "claim_names", ClaimNames.from_settings(load_settings()))
 
     filed = await file(client, theirs, no_criminal_record())
     assert filed.status_code == 201 and filed.json()["channel"] == "online"
@@ -64,7 +64,7 @@ def test_a_role_map_naming_a_role_we_do_not_have_is_refused_at_start(monkeypatch
         load_settings()
 
 
-async def test_events_with_lone_surrogates_are_stored_in_one_batch_not_split(runtime):
+async def test_events_with_lone_surrogates_are_stored_in_one_batch_not_split(collaborators):
     """However a lone surrogate reaches the request log, its batch commits once: one stranger's requests
     must not cost everyone else's their group commit (log2(batch) extra transactions each)."""
     from app.audit.batching import RequestLogWriter
@@ -76,7 +76,7 @@ async def test_events_with_lone_surrogates_are_stored_in_one_batch_not_split(run
             Counting.attempts += 1
             await super()._write_batch(batch)
 
-    writer = Counting(runtime.sessionmaker)
+    writer = Counting(collaborators.sessionmaker)
     writer.start()
     try:
         hostile = {

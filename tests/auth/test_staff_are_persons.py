@@ -111,9 +111,9 @@ async def test_in_development_a_staff_token_without_id_number_reads_but_changes_
 
 
 @pytest.fixture
-def production(runtime, settings, monkeypatch):
+def production(collaborators, settings, monkeypatch):
     """The running service as production sees its callers (only the setting that decides it changes)."""
-    monkeypatch.setattr(runtime, "settings", settings.model_copy(update={"environment": Environment.production}))
+    monkeypatch.setattr(collaborators, "settings", settings.model_copy(update={"environment": Environment.production}))
 
 
 @pytest.mark.usefixtures("production")

@@ -91,7 +91,7 @@ async def _issue_and_download(
     return application["certificate"], pdf
 
 
-async def test_the_service_time_stamps_certificates_when_tsa_url_is_set(settings, runtime, tokens) -> None:
+async def test_the_service_time_stamps_certificates_when_tsa_url_is_set(settings, collaborators, tokens) -> None:
     with running_tsa() as tsa:
         app = create_app(settings.model_copy(update={"tsa_url": tsa.url}), start_worker=False)
         async with app.router.lifespan_context(app):
@@ -101,14 +101,14 @@ async def test_the_service_time_stamps_certificates_when_tsa_url_is_set(settings
                 verdict = (await client.post("/v1/verify", files={"file": ("c.pdf", pdf)})).json()
         assert tsa.requests, "the service never asked the TSA"
     status = await asyncio.to_thread(
-        _pyhanko_status, pdf, trust=runtime.issuer.pdfs.signer.trust_roots, tsa_trust=[tsa.certificate]
+        _pyhanko_status, pdf, trust=collaborators.issuer.pdfs.signer.trust_roots, tsa_trust=[tsa.certificate]
     )
     assert status.timestamp_validity is not None and status.timestamp_validity.trusted
     assert verdict["signature_intact"] is True and verdict["on_record"] is True
 
 
 async def test_after_a_key_rotation_earlier_pdfs_verify_and_other_keys_do_not(
-    settings, runtime, client, tokens, tmp_path: Path
+    settings, collaborators, client, tokens, tmp_path: Path
 ) -> None:
     headers = tokens.citizen(*ZHANG_WEI[:2])
     certificate, before_rotation = await _issue_and_download(client, headers)

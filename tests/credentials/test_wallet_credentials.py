@@ -129,7 +129,7 @@ async def verify_untrusted(client, credential):
     return await verify_credential(credential, http=client, trusted_issuers=["https://elsewhere.example"])
 
 
-async def test_vct_and_expiry_are_checked(client, tokens, runtime):
+async def test_vct_and_expiry_are_checked(client, tokens, collaborators):
     serial, headers = await issued_permit(client, tokens)
     credential = await credential_of(client, serial, headers)
     check = await verify(client, credential, expected_vct="urn:cityservices:vct:kinship-certificate")
@@ -137,7 +137,7 @@ async def test_vct_and_expiry_are_checked(client, tokens, runtime):
     # The issuer's own signature on a credential whose time is up: refused as expired.
     jwt_part, rest = credential.split("~", 1)
     lapsed = {**payload_of(credential), "iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}
-    expired = runtime.credentials.keys.sign(lapsed, typ="dc+sd-jwt")
+    expired = collaborators.credentials.keys.sign(lapsed, typ="dc+sd-jwt")
     check = await verify(client, f"{expired}~{rest}")
     assert not check.valid and check.problem == "EXPIRED"
 

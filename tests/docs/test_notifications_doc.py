@@ -64,11 +64,11 @@ def running_receiver(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 async def test_the_example_receiver_takes_a_signed_event_once_and_refuses_forgeries_and_stale_replays(
-    client, tokens, runtime, running_receiver
+    client, tokens, collaborators, running_receiver
 ):
     url, process = running_receiver
     application = (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).json()
-    dispatcher = Dispatcher(runtime.sessionmaker, [WebhookSink(url, secret=SECRET, timeout_s=2)])
+    dispatcher = Dispatcher(collaborators.sessionmaker, [WebhookSink(url, secret=SECRET, timeout_s=2)])
     try:
         assert await dispatcher.run_once() == 1
         await _replay_as_a_retry(dispatcher, url)

@@ -22,12 +22,12 @@ async def test_an_agency_on_a_dead_port_is_reported_unavailable_and_readiness_st
     assert body["unavailable"] == ["police"]
 
 
-async def test_a_simulator_taken_down_is_seen_without_any_application_failing(app, client, runtime):
-    runtime.agencies.housing_simulator.set_faults(down=True)
-    runtime.agency_probes = AgencyProbes(cache_s=0)  # no answer kept from another test
+async def test_a_simulator_taken_down_is_seen_without_any_application_failing(app, client, collaborators):
+    collaborators.agencies.housing_simulator.set_faults(down=True)
+    collaborators.agency_probes = AgencyProbes(cache_s=0)  # no answer kept from another test
     body = (await client.get("/readyz")).json()
     assert body["checks"]["housing"] == "unavailable" and body["checks"]["police"] == "ok"
-    runtime.agencies.housing_simulator.reset()
+    collaborators.agencies.housing_simulator.reset()
     assert (await client.get("/readyz")).json()["checks"]["housing"] == "ok"
 
 

@@ -49,13 +49,13 @@ class CrashAfterPublishing(NatsSink):
 
 
 async def test_a_decision_is_published_signed_and_a_republish_after_a_crash_is_dropped_by_jetstream(
-    client, tokens, runtime, stream
+    client, tokens, collaborators, stream
 ):
     name, subject = stream
     application = (await file(client, tokens.citizen(*ZHANG_WEI[:2]), no_criminal_record())).json()
     policy = DispatchPolicy(lease=timedelta(seconds=30))
     dying = Dispatcher(
-        runtime.sessionmaker,
+        collaborators.sessionmaker,
         [CrashAfterPublishing(NATS_URL, secret=SECRET, timeout_s=2, subject=subject, stream=name)],
         policy,
     )
@@ -63,7 +63,9 @@ async def test_a_decision_is_published_signed_and_a_republish_after_a_crash_is_d
         await dying.run_once()
     await dying.stop()
     successor = Dispatcher(
-        runtime.sessionmaker, [NatsSink(NATS_URL, secret=SECRET, timeout_s=2, subject=subject, stream=name)], policy
+        collaborators.sessionmaker,
+        [NatsSink(NATS_URL, secret=SECRET, timeout_s=2, subject=subject, stream=name)],
+        policy,
     )
     try:
         assert await successor.run_once(now=datetime.now(UTC) + timedelta(seconds=31)) == 1
@@ -83,12 +85,12 @@ async def test_a_decision_is_published_signed_and_a_republish_after_a_crash_is_d
     assert (body["application_id"], body["status"]) == (application["id"], "issued")
     assert message.headers["Nats-Msg-Id"] == str(body["id"])
     assert message.headers["X-Cityservices-Signature"] == signature(message.data, SECRET)
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         assert (await session.execute(select(OutboxEvent.state))).scalar_one() == "sent"
 
 
-async def test_a_broker_that_is_down_is_a_failed_attempt_retried_later(runtime):
-    async with runtime.sessionmaker() as session:
+async def test_a_broker_that_is_down_is_a_failed_attempt_retried_later(collaborators):
+    async with collaborators.sessionmaker() as session:
         session.add(
             OutboxEvent(
                 type="application.issued",
@@ -100,11 +102,11 @@ async def test_a_broker_that_is_down_is_a_failed_attempt_retried_later(runtime):
             )
         )
         await session.commit()
-    d = Dispatcher(runtime.sessionmaker, [NatsSink("nats://127.0.0.1:1", secret=None, timeout_s=0.5)])
+    d = Dispatcher(collaborators.sessionmaker, [NatsSink("nats://127.0.0.1:1", secret=None, timeout_s=0.5)])
     try:
         assert await d.run_once() == 1
     finally:
         await d.stop()
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         event = (await session.execute(select(OutboxEvent))).scalar_one()
     assert (event.state, event.attempts) == ("pending", 1) and event.last_error.startswith("nats:")

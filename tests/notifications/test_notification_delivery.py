@@ -21,11 +21,15 @@ SECRET = "test-webhook-secret-0123456789"
 QUICK = DispatchPolicy(backoff_base_s=0.01, backoff_max_s=0.02, lease=timedelta(seconds=30))
 
 
-def dispatcher(runtime, receiver: Receiver, *, timeout_s: float = 10, policy: DispatchPolicy = QUICK) -> Dispatcher:
-    return Dispatcher(runtime.sessionmaker, [WebhookSink(receiver.url, secret=SECRET, timeout_s=timeout_s)], policy)
+def dispatcher(
+    collaborators, receiver: Receiver, *, timeout_s: float = 10, policy: DispatchPolicy = QUICK
+) -> Dispatcher:
+    return Dispatcher(
+        collaborators.sessionmaker, [WebhookSink(receiver.url, secret=SECRET, timeout_s=timeout_s)], policy
+    )
 
 
-async def add_events(runtime, count: int) -> list[int]:
+async def add_events(collaborators, count: int) -> list[int]:
     now = datetime.now(UTC)
     rows = [
         OutboxEvent(
@@ -42,14 +46,14 @@ async def add_events(runtime, count: int) -> list[int]:
         )
         for i in range(count)
     ]
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         session.add_all(rows)
         await session.commit()
     return [r.id for r in rows]
 
 
-async def state_of(runtime, event_id: int) -> OutboxEvent:
-    async with runtime.sessionmaker() as session:
+async def state_of(collaborators, event_id: int) -> OutboxEvent:
+    async with collaborators.sessionmaker() as session:
         return (await session.execute(select(OutboxEvent).where(OutboxEvent.id == event_id))).scalar_one()
 
 
@@ -58,25 +62,25 @@ def later(seconds: float = 1.0) -> datetime:
 
 
 async def test_a_receiver_that_fails_then_times_out_then_recovers_gets_the_event_signed_with_one_id(
-    client, tokens, runtime
+    client, tokens, collaborators
 ):
     application = (await file(client, tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang"), no_criminal_record())).json()
     with Receiver(script=["fail", "slow"], slow_s=3) as receiver:
-        d = dispatcher(runtime, receiver, timeout_s=0.8)
+        d = dispatcher(collaborators, receiver, timeout_s=0.8)
         try:
             assert await d.run_once() == 1
-            [event] = await _all(runtime)
+            [event] = await _all(collaborators)
             assert (event.state, event.attempts, event.last_error) == (
                 "pending",
                 1,
                 "webhook: webhook answered HTTP 500",
             )
             assert await d.run_once(now=later()) == 1
-            assert "timed out" in (await state_of(runtime, event.id)).last_error
+            assert "timed out" in (await state_of(collaborators, event.id)).last_error
             assert await d.run_once(now=later(2)) == 1
         finally:
             await d.stop()
-    delivered = await state_of(runtime, event.id)
+    delivered = await state_of(collaborators, event.id)
     assert (delivered.state, delivered.attempts) == ("sent", 3)
     assert receiver.ids() == [event.id] * 3
     for received in receiver.received:
@@ -103,15 +107,15 @@ async def test_a_receiver_that_fails_then_times_out_then_recovers_gets_the_event
     assert len({r.body for r in receiver.received}) == 3  # a new `sent_at`, so a new signature, each time
 
 
-async def test_after_the_limit_an_event_is_dead_lettered_listed_and_replayed_by_the_operator(runtime, settings):
-    [event_id] = await add_events(runtime, 1)
+async def test_after_the_limit_an_event_is_dead_lettered_listed_and_replayed_by_the_operator(collaborators, settings):
+    [event_id] = await add_events(collaborators, 1)
     policy = DispatchPolicy(max_attempts=2, backoff_base_s=0.01, backoff_max_s=0.02)
     with Receiver(script=["fail"] * 2) as receiver:
-        d = dispatcher(runtime, receiver, policy=policy)
+        d = dispatcher(collaborators, receiver, policy=policy)
         try:
             await d.run_once()
             await d.run_once(now=later())
-            assert (await state_of(runtime, event_id)).state == "dead"
+            assert (await state_of(collaborators, event_id)).state == "dead"
             assert await d.run_once(now=later(60)) == 0  # a dead letter is left alone
 
             env = {
@@ -144,7 +148,7 @@ async def test_after_the_limit_an_event_is_dead_lettered_listed_and_replayed_by_
             assert await d.run_once() == 1
         finally:
             await d.stop()
-    assert (await state_of(runtime, event_id)).state == "sent"
+    assert (await state_of(collaborators, event_id)).state == "sent"
     assert receiver.ids() == [event_id] * 3
 
 
@@ -158,29 +162,33 @@ class CrashAfterSending(WebhookSink):
         raise Crash()
 
 
-async def test_a_dispatcher_that_dies_between_sending_and_marking_is_followed_by_a_resend_with_the_same_id(runtime):
-    [event_id] = await add_events(runtime, 1)
+async def test_a_dispatcher_that_dies_between_sending_and_marking_is_followed_by_a_resend_with_the_same_id(
+    collaborators,
+):
+    [event_id] = await add_events(collaborators, 1)
     with Receiver() as receiver:
-        dying = Dispatcher(runtime.sessionmaker, [CrashAfterSending(receiver.url, secret=SECRET, timeout_s=10)], QUICK)
+        dying = Dispatcher(
+            collaborators.sessionmaker, [CrashAfterSending(receiver.url, secret=SECRET, timeout_s=10)], QUICK
+        )
         with pytest.raises(Crash):
             await dying.run_once()
         await dying.stop()
-        assert (await state_of(runtime, event_id)).state == "pending"
-        successor = dispatcher(runtime, receiver)
+        assert (await state_of(collaborators, event_id)).state == "pending"
+        successor = dispatcher(collaborators, receiver)
         try:
             assert await successor.run_once() == 0  # still leased to the dead one
             assert await successor.run_once(now=later(QUICK.lease.total_seconds() + 1)) == 1
         finally:
             await successor.stop()
     assert receiver.ids() == [event_id, event_id]
-    assert (await state_of(runtime, event_id)).state == "sent"
+    assert (await state_of(collaborators, event_id)).state == "sent"
 
 
-async def test_two_dispatchers_at_once_never_send_one_event_twice(runtime):
-    ids = await add_events(runtime, 60)
+async def test_two_dispatchers_at_once_never_send_one_event_twice(collaborators):
+    ids = await add_events(collaborators, 60)
     policy = DispatchPolicy(batch=10, backoff_base_s=0.01, backoff_max_s=0.02)
     with Receiver() as receiver:
-        pair = [dispatcher(runtime, receiver, policy=policy), dispatcher(runtime, receiver, policy=policy)]
+        pair = [dispatcher(collaborators, receiver, policy=policy), dispatcher(collaborators, receiver, policy=policy)]
         try:
 
             async def drain(d: Dispatcher) -> int:
@@ -195,18 +203,18 @@ async def test_two_dispatchers_at_once_never_send_one_event_twice(runtime):
                 await d.stop()
     assert sorted(receiver.ids()) == ids  # every event, each exactly once
     assert sum(shares) == len(ids)
-    if runtime.engine.dialect.name == "postgresql":
+    if collaborators.engine.dialect.name == "postgresql":
         assert all(shares), shares  # SKIP LOCKED lets both work at once
 
 
-async def test_without_a_webhook_or_broker_events_are_kept_for_the_feed_and_not_sent(runtime):
-    [event_id] = await add_events(runtime, 1)
-    assert await Dispatcher(runtime.sessionmaker, []).run_once() == 1
-    assert (await state_of(runtime, event_id)).state == "skipped"
+async def test_without_a_webhook_or_broker_events_are_kept_for_the_feed_and_not_sent(collaborators):
+    [event_id] = await add_events(collaborators, 1)
+    assert await Dispatcher(collaborators.sessionmaker, []).run_once() == 1
+    assert (await state_of(collaborators, event_id)).state == "skipped"
 
 
-async def _all(runtime) -> list[OutboxEvent]:
-    async with runtime.sessionmaker() as session:
+async def _all(collaborators) -> list[OutboxEvent]:
+    async with collaborators.sessionmaker() as session:
         return list((await session.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars())
 
 
@@ -219,10 +227,10 @@ def test_production_refuses_an_unsigned_webhook():
         Settings(environment="production", notify_webhook_url="https://notify.example.gov.cn/hooks")
 
 
-async def test_a_round_takes_no_more_than_its_batch(runtime):
-    await add_events(runtime, 25)
+async def test_a_round_takes_no_more_than_its_batch(collaborators):
+    await add_events(collaborators, 25)
     with Receiver() as receiver:
-        d = dispatcher(runtime, receiver, policy=DispatchPolicy(batch=10))
+        d = dispatcher(collaborators, receiver, policy=DispatchPolicy(batch=10))
         try:
             assert [await d.run_once(), await d.run_once(), await d.run_once(), await d.run_once()] == [10, 10, 5, 0]
         finally:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from tests.builders import LI_NA, ZHANG_WEI, file, no_criminal_record
 
 
-async def test_the_feed_lists_only_my_events_newest_last_and_since_id_returns_what_is_new(client, tokens, runtime):
+async def test_the_feed_lists_only_my_events_newest_last_and_since_id_returns_what_is_new(
+    client, tokens, collaborators
+):
     zhang = tokens.citizen(*ZHANG_WEI[:2])
     first = (await file(client, zhang, no_criminal_record())).json()
     await file(client, tokens.citizen(*LI_NA[:2]), no_criminal_record())
@@ -39,9 +41,11 @@ async def test_the_feed_is_for_citizens_and_refuses_a_bad_since_id(client, token
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_a_202_says_where_to_poll_and_when_and_an_unchanged_application_answers_304(client, tokens, runtime):
+async def test_a_202_says_where_to_poll_and_when_and_an_unchanged_application_answers_304(
+    client, tokens, collaborators
+):
     headers = tokens.citizen(*ZHANG_WEI[:2])
-    runtime.agencies.police_simulator.set_faults(down=True)
+    collaborators.agencies.police_simulator.set_faults(down=True)
     filed = await file(client, headers, no_criminal_record())
     assert filed.status_code == 202
     location = filed.headers["Location"]
@@ -55,9 +59,9 @@ async def test_a_202_says_where_to_poll_and_when_and_an_unchanged_application_an
     assert unchanged.status_code == 304 and unchanged.headers["ETag"] == tag and unchanged.content == b""
     assert (await client.get(location, headers={**headers, "If-None-Match": f'"other", W/{tag}'})).status_code == 304
 
-    runtime.agencies.police_simulator.reset()
+    collaborators.agencies.police_simulator.reset()
     await asyncio.sleep(0.3)
-    await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
+    await collaborators.worker.process_due(now=datetime.now(UTC) + timedelta(hours=1))
     changed = await client.get(location, headers={**headers, "If-None-Match": tag})
     assert changed.status_code == 200 and changed.json()["status"] == "issued"
     assert changed.headers["ETag"] != tag and "Retry-After" not in changed.headers

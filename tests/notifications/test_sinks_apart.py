@@ -60,8 +60,8 @@ async def stream_messages(name: str) -> int:
         await client.close()
 
 
-async def sink_states(runtime, event_id: int) -> dict[str, tuple[str, int]]:
-    async with runtime.sessionmaker() as session:
+async def sink_states(collaborators, event_id: int) -> dict[str, tuple[str, int]]:
+    async with collaborators.sessionmaker() as session:
         rows = await session.execute(select(SinkDelivery).where(SinkDelivery.event_id == event_id))
         return {row.sink: (row.state, row.attempts) for row in rows.scalars()}
 
@@ -72,13 +72,13 @@ def dead_lettered(sink: str) -> float:
 
 @needs_nats
 async def test_while_the_broker_is_down_the_webhook_gets_each_event_once_and_the_broker_gets_it_when_back(
-    runtime, stream
+    collaborators, stream
 ):
     name, subject = stream
-    [event_id] = await add_events(runtime, 1)
+    [event_id] = await add_events(collaborators, 1)
     with Receiver() as receiver:
         broker_down = Dispatcher(
-            runtime.sessionmaker, [webhook(receiver), NatsSink(BROKER_DOWN, secret=SECRET, timeout_s=0.3)], QUICK
+            collaborators.sessionmaker, [webhook(receiver), NatsSink(BROKER_DOWN, secret=SECRET, timeout_s=0.3)], QUICK
         )
         try:
             assert await broker_down.run_once() == 1
@@ -88,12 +88,12 @@ async def test_while_the_broker_is_down_the_webhook_gets_each_event_once_and_the
             await broker_down.stop()
         # Three attempts, and the webhook was sent the event once: the retries were the broker's alone.
         assert receiver.ids() == [event_id]
-        assert await sink_states(runtime, event_id) == {"webhook": ("sent", 1), "nats": ("failed", 3)}
-        event = await state_of(runtime, event_id)
+        assert await sink_states(collaborators, event_id) == {"webhook": ("sent", 1), "nats": ("failed", 3)}
+        event = await state_of(collaborators, event_id)
         assert (event.state, event.attempts) == ("pending", 3) and event.last_error.startswith("nats:")
 
         broker_back = Dispatcher(
-            runtime.sessionmaker,
+            collaborators.sessionmaker,
             [webhook(receiver), NatsSink(NATS_URL, secret=SECRET, timeout_s=2, subject=subject, stream=name)],
             QUICK,
         )
@@ -103,28 +103,28 @@ async def test_while_the_broker_is_down_the_webhook_gets_each_event_once_and_the
             await broker_back.stop()
         assert receiver.ids() == [event_id]  # still once
     assert await stream_messages(name) == 1
-    assert (await state_of(runtime, event_id)).state == "sent"
-    assert await sink_states(runtime, event_id) == {"webhook": ("sent", 1), "nats": ("sent", 4)}
+    assert (await state_of(collaborators, event_id)).state == "sent"
+    assert await sink_states(collaborators, event_id) == {"webhook": ("sent", 1), "nats": ("sent", 4)}
 
 
 @needs_nats
 async def test_a_dead_letter_is_counted_for_the_sink_that_gave_up_and_a_replay_goes_to_that_sink_only(
-    runtime, settings, stream
+    collaborators, settings, stream
 ):
     name, subject = stream
-    [event_id] = await add_events(runtime, 1)
+    [event_id] = await add_events(collaborators, 1)
     policy = DispatchPolicy(max_attempts=2, backoff_base_s=0.01, backoff_max_s=0.02)
     nats_before, webhook_before = dead_lettered("nats"), dead_lettered("webhook")
     with Receiver() as receiver:
         d = Dispatcher(
-            runtime.sessionmaker, [webhook(receiver), NatsSink(BROKER_DOWN, secret=None, timeout_s=0.3)], policy
+            collaborators.sessionmaker, [webhook(receiver), NatsSink(BROKER_DOWN, secret=None, timeout_s=0.3)], policy
         )
         try:
             await d.run_once()
             await d.run_once(now=later())
         finally:
             await d.stop()
-        assert (await state_of(runtime, event_id)).state == "dead"
+        assert (await state_of(collaborators, event_id)).state == "dead"
         assert (dead_lettered("nats"), dead_lettered("webhook")) == (nats_before + 1, webhook_before)
 
         env = {
@@ -144,7 +144,7 @@ async def test_a_dead_letter_is_counted_for_the_sink_that_gave_up_and_a_replay_g
         assert replayed.returncode == 0, replayed.stderr
 
         d = Dispatcher(
-            runtime.sessionmaker,
+            collaborators.sessionmaker,
             [webhook(receiver), NatsSink(NATS_URL, secret=None, timeout_s=2, subject=subject, stream=name)],
             policy,
         )
@@ -154,11 +154,13 @@ async def test_a_dead_letter_is_counted_for_the_sink_that_gave_up_and_a_replay_g
             await d.stop()
         assert receiver.ids() == [event_id]
     assert await stream_messages(name) == 1
-    assert (await state_of(runtime, event_id)).state == "sent"
+    assert (await state_of(collaborators, event_id)).state == "sent"
 
 
 @needs_nats
-async def test_the_stream_is_created_within_the_limits_and_an_unbounded_one_is_brought_within_them(runtime, stream):
+async def test_the_stream_is_created_within_the_limits_and_an_unbounded_one_is_brought_within_them(
+    collaborators, stream
+):
     name, subject = stream
     limits = StreamLimits(max_age_s=3600, max_bytes=1024 * 1024, max_msgs=100)
     client = await nats.connect(NATS_URL)
@@ -166,9 +168,9 @@ async def test_the_stream_is_created_within_the_limits_and_an_unbounded_one_is_b
         js = client.jetstream()
         await js.add_stream(name=name, subjects=[f"{subject}.>"])  # as earlier releases made it: unbounded
         assert (await js.stream_info(name)).config.max_msgs in (None, -1)
-        [event_id] = await add_events(runtime, 1)
+        [event_id] = await add_events(collaborators, 1)
         d = Dispatcher(
-            runtime.sessionmaker,
+            collaborators.sessionmaker,
             [NatsSink(NATS_URL, secret=None, timeout_s=2, subject=subject, stream=name, limits=limits)],
             QUICK,
         )
@@ -179,11 +181,11 @@ async def test_the_stream_is_created_within_the_limits_and_an_unbounded_one_is_b
         config = (await js.stream_info(name)).config
         await js.delete_stream(name)
         d = Dispatcher(
-            runtime.sessionmaker,
+            collaborators.sessionmaker,
             [NatsSink(NATS_URL, secret=None, timeout_s=2, subject=subject, stream=name, limits=limits)],
             QUICK,
         )
-        await add_events(runtime, 1)
+        await add_events(collaborators, 1)
         try:
             assert await d.run_once() == 1
         finally:
@@ -191,7 +193,7 @@ async def test_the_stream_is_created_within_the_limits_and_an_unbounded_one_is_b
         created = (await js.stream_info(name)).config
     finally:
         await client.close()
-    assert (await state_of(runtime, event_id)).state == "sent"
+    assert (await state_of(collaborators, event_id)).state == "sent"
     for stream_config in (config, created):
         assert (stream_config.max_age, stream_config.max_bytes, stream_config.max_msgs) == (3600, 1024 * 1024, 100)
         assert stream_config.subjects == [f"{subject}.>"]
@@ -209,10 +211,10 @@ def test_the_stream_limits_come_from_settings():
     assert sink.limits == StreamLimits(max_age_s=600, max_bytes=2048, max_msgs=10)
 
 
-async def test_a_standard_webhooks_receiver_verifies_every_delivery_with_the_same_secret(runtime):
-    [event_id] = await add_events(runtime, 1)
+async def test_a_standard_webhooks_receiver_verifies_every_delivery_with_the_same_secret(collaborators):
+    [event_id] = await add_events(collaborators, 1)
     with Receiver(script=["fail"]) as receiver:
-        d = Dispatcher(runtime.sessionmaker, [webhook(receiver)], QUICK)
+        d = Dispatcher(collaborators.sessionmaker, [webhook(receiver)], QUICK)
         try:
             await d.run_once()
             await d.run_once(now=later())

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import Settings
+from app.config import Settings, SettingsError, load_settings
 from app.main import create_app
 from integrations.agencies import build_agencies
 from integrations.errors import AgencyMisconfigured
@@ -109,7 +109,7 @@ async def test_a_wrong_bearer_token_is_answered_401(police, pki):
 
 
 async def test_the_service_configured_by_environment_issues_against_the_tls_simulator(
-    police, pki, settings, runtime, tokens
+    police, pki, settings, collaborators, tokens
 ):
     configured = Settings(
         **{
@@ -174,7 +174,9 @@ async def _police_readiness(
         ("no agency CA: its server certificate is not trusted", "tls_error"),
     ],
 )
-async def test_readiness_says_how_the_police_answer_our_credentials(police, pki, settings, runtime, case, expected):
+async def test_readiness_says_how_the_police_answer_our_credentials(
+    police, pki, settings, collaborators, case, expected
+):
     credentials: dict[str, object] = {
         "police_api_token": "wrong" if case == "a wrong token" else TOKEN,
         "agency_ca_file": None if case.startswith("no agency CA") else pki.ca,
@@ -188,7 +190,7 @@ async def test_readiness_says_how_the_police_answer_our_credentials(police, pki,
     assert body["unavailable"] == ([] if expected == "ok" else ["police"])
 
 
-async def test_readiness_says_unavailable_when_the_agency_does_not_answer_in_time(settings, runtime):
+async def test_readiness_says_unavailable_when_the_agency_does_not_answer_in_time(settings, collaborators):
     silent = socket.socket()  # accepts connections (the kernel's backlog) and never answers
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -252,7 +254,7 @@ async def test_a_refused_credential_is_a_configuration_error_counted_at_once_and
 
 
 async def test_a_filing_refused_our_credentials_is_parked_flagged_and_readiness_says_why(
-    police, pki, settings, runtime, tokens
+    police, pki, settings, collaborators, tokens
 ):
     configured = Settings(
         **{
@@ -296,7 +298,7 @@ def housing(housing_pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.mark.parametrize("housing_has_its_own", [True, False])
 async def test_each_agency_may_have_its_own_client_certificate_else_the_shared_one(
-    police, pki, housing, housing_pki, settings, runtime, housing_has_its_own
+    police, pki, housing, housing_pki, settings, collaborators, housing_has_its_own
 ):
     # The police trust the shared certificate (AGENCY_*); the housing bureau only its own CA's.
     own = (
@@ -331,3 +333,17 @@ async def test_each_agency_may_have_its_own_client_certificate_else_the_shared_o
 def test_an_agency_certificate_and_key_come_together(pki):
     with pytest.raises(ValueError, match="HOUSING_CLIENT_CERT_FILE and HOUSING_CLIENT_KEY_FILE"):
         Settings(housing_client_key_file=pki.client_key)
+
+
+@pytest.mark.parametrize(
+    "variable", ["AGENCY_CA_FILE", "AGENCY_CLIENT_CERT_FILE", "POLICE_CA_FILE", "HOUSING_CLIENT_CERT_FILE"]
+)
+def test_an_agency_file_that_is_not_there_is_refused_at_start_in_one_line(variable, monkeypatch, tmp_path):
+    # Each settings class checks its own files: a validator of the same name in a subclass would replace
+    # the agencies' check, and a missing certificate would surface only at the first filing.
+    monkeypatch.setenv(variable, str(tmp_path / "missing.pem"))
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == (
+        f"cityservices: invalid setting {variable}: file {str(tmp_path / 'missing.pem')!r} does not exist"
+    )

@@ -45,7 +45,7 @@ def bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
-async def s3_app(settings: Settings, bucket: Any, runtime: Any) -> AsyncIterator[Any]:
+async def s3_app(settings: Settings, bucket: Any, collaborators: Any) -> AsyncIterator[Any]:
     app = create_app(settings.model_copy(update={"storage_url": f"s3://{bucket.name}/{PREFIX}"}), start_worker=False)
     async with app.router.lifespan_context(app):
         yield app
@@ -128,10 +128,10 @@ async def test_when_the_store_refuses_the_write_no_record_is_committed(s3_client
         assert await session.scalar(select(func.count()).select_from(Material)) == 0
 
 
-async def test_the_database_store_checks_what_it_reads_too(client, runtime, tokens):
+async def test_the_database_store_checks_what_it_reads_too(client, collaborators, tokens):
     citizen = tokens.citizen(*ZHANG_WEI[:2])
     serial = (await file(client, citizen, no_criminal_record())).json()["certificate"]["serial"]
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         certificate = await session.get(Certificate, serial)
         certificate.pdf_sha256 = "0" * 64  # as if the bytes had been altered in the database
         await session.commit()

@@ -43,7 +43,7 @@ def issuer() -> Any:
 
 
 @pytest.fixture
-async def oidc_client(settings: Settings, issuer: str, runtime: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def oidc_client(settings: Settings, issuer: str, collaborators: Any) -> AsyncIterator[httpx.AsyncClient]:
     configured = settings.model_copy(
         update={
             "auth_oidc_issuer_url": issuer,
@@ -112,7 +112,7 @@ async def test_a_token_with_the_default_claim_names_lacks_what_this_provider_is_
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_a_token_for_another_audience_is_refused(settings, issuer, runtime):
+async def test_a_token_for_another_audience_is_refused(settings, issuer, collaborators):
     configured = settings.model_copy(
         update={"auth_oidc_issuer_url": issuer, "auth_audience": "someone-else", **CLAIM_SETTINGS}
     )
@@ -132,7 +132,7 @@ async def test_discovery_must_name_the_configured_issuer_exactly(issuer):
     assert keys.jwks is None
 
 
-async def test_an_unreachable_provider_is_a_503_not_a_401(settings, runtime):
+async def test_an_unreachable_provider_is_a_503_not_a_401(settings, collaborators):
     configured = settings.model_copy(update={"auth_oidc_issuer_url": "http://127.0.0.1:9", **CLAIM_SETTINGS})
     app = create_app(configured, start_worker=False)
     async with app.router.lifespan_context(app):
@@ -167,7 +167,7 @@ async def _client_for(configured: Settings) -> AsyncIterator[tuple[Any, httpx.As
             yield app, client
 
 
-async def test_the_providers_role_values_are_mapped_to_ours(settings, issuer, runtime):
+async def test_the_providers_role_values_are_mapped_to_ours(settings, issuer, collaborators):
     role_map = {"cs-citizen": "citizen", "cs-window-clerk": "clerk"}
     configured = settings.model_copy(
         update={"auth_oidc_issuer_url": issuer, "auth_audience": CLIENT_ID, **CLAIM_SETTINGS, "auth_role_map": role_map}
@@ -201,7 +201,7 @@ async def test_the_providers_role_values_are_mapped_to_ours(settings, issuer, ru
         assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
 
 
-async def test_a_jwks_cache_under_a_minute_takes_effect(settings, issuer, runtime):
+async def test_a_jwks_cache_under_a_minute_takes_effect(settings, issuer, collaborators):
     token = _citizen_token(issuer, ZHANG_WEI[0], ZHANG_WEI[1])
     headers = {"Authorization": f"Bearer {token}"}
     configured = settings.model_copy(
@@ -230,14 +230,16 @@ async def _readyz(settings: Settings) -> httpx.Response:
             return await client.get("/readyz")
 
 
-async def test_readiness_holds_while_discovery_and_keys_load(settings, issuer, runtime):
+async def test_readiness_holds_while_discovery_and_keys_load(settings, issuer, collaborators):
     ready = await _readyz(settings.model_copy(update={"auth_oidc_issuer_url": issuer, **CLAIM_SETTINGS}))
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["identity_provider"] == "ok"
 
 
 @pytest.mark.parametrize("where", ["issuer with a trailing slash", "unreachable issuer"])
-async def test_an_issuer_whose_discovery_fails_makes_the_service_not_ready(settings, issuer, runtime, where, caplog):
+async def test_an_issuer_whose_discovery_fails_makes_the_service_not_ready(
+    settings, issuer, collaborators, where, caplog
+):
     # The provider calls itself http://127.0.0.1:<port>; with a slash its discovery document names another issuer.
     configured = issuer + "/" if where.startswith("issuer") else "http://127.0.0.1:9"
     with caplog.at_level(logging.WARNING, logger="app.auth.oidc"):
@@ -251,7 +253,7 @@ async def test_an_issuer_whose_discovery_fails_makes_the_service_not_ready(setti
         assert "set AUTH_OIDC_ISSUER_URL to exactly that" in caplog.text and repr(issuer) in caplog.text
 
 
-async def test_an_issuer_with_a_trailing_slash_is_not_ready_and_every_call_agrees(settings, issuer, runtime):
+async def test_an_issuer_with_a_trailing_slash_is_not_ready_and_every_call_agrees(settings, issuer, collaborators):
     configured = settings.model_copy(update={"auth_oidc_issuer_url": issuer + "/", **CLAIM_SETTINGS})
     token = _citizen_token(issuer, ZHANG_WEI[0], ZHANG_WEI[1])
     async for _, client in _client_for(configured):
@@ -262,7 +264,7 @@ async def test_an_issuer_with_a_trailing_slash_is_not_ready_and_every_call_agree
     assert call.json()["code"] == "IDENTITY_PROVIDER_UNAVAILABLE"
 
 
-async def test_a_jwks_url_that_cannot_be_loaded_makes_the_service_not_ready(settings, issuer, runtime):
+async def test_a_jwks_url_that_cannot_be_loaded_makes_the_service_not_ready(settings, issuer, collaborators):
     missing = settings.model_copy(update={"auth_jwks_url": f"{issuer}/no-such-jwks.json"})
     ready = await _readyz(missing)
     assert ready.status_code == 503 and ready.json()["checks"]["identity_provider"] == "unavailable", ready.text

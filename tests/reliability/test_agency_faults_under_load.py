@@ -41,16 +41,16 @@ async def _file_one(client, tokens, filing, index: int) -> tuple[float, int, str
     return time.monotonic() - started, response.status_code, response.json()["id"]
 
 
-async def _drain(runtime) -> None:
+async def _drain(collaborators) -> None:
     for _ in range(20):
-        if not await runtime.worker.process_due(now=datetime.now(UTC) + timedelta(hours=2)):
+        if not await collaborators.worker.process_due(now=datetime.now(UTC) + timedelta(hours=2)):
             return
         await asyncio.sleep(0.3)
 
 
 @pytest.mark.slow
-async def test_errors_latency_then_outage_every_filing_answered_and_later_decided(client, tokens, runtime):
-    police, housing = runtime.agencies.police_simulator, runtime.agencies.housing_simulator
+async def test_errors_latency_then_outage_every_filing_answered_and_later_decided(client, tokens, collaborators):
+    police, housing = collaborators.agencies.police_simulator, collaborators.agencies.housing_simulator
     police.set_faults(error_rate=0.3, latency_ms=2000, seed=7)
     housing.set_faults(error_rate=0.3, latency_ms=2000, seed=8)
     assert len(ISSUABLE) >= 32
@@ -66,10 +66,10 @@ async def test_errors_latency_then_outage_every_filing_answered_and_later_decide
 
     police.reset()
     housing.reset()
-    runtime.agencies.reset_circuits()
-    await _drain(runtime)
+    collaborators.agencies.reset_circuits()
+    await _drain(collaborators)
 
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         statuses = dict((await session.execute(select(Application.id, Application.status))).all())
         certificates = (
             await session.execute(select(Certificate.application_id, func.count()).group_by(Certificate.application_id))

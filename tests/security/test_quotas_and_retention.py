@@ -23,7 +23,7 @@ def _client(app, address: str = "198.51.100.40") -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def quota_app(settings, runtime):  # runtime: the tables are emptied before the test
+async def quota_app(settings, collaborators):  # collaborators: the tables are emptied before the test
     # Room for two small proofs and not three; re-issues at the default 3 a day.
     quota_mb = 2.5 * len(PDF_PROOF) / 2**20
     app = create_app(
@@ -73,27 +73,27 @@ async def test_a_citizen_keeps_at_most_the_quota_of_unused_uploads(quota_app, to
         assert (await _upload(client, zhang, pdf_document(note=b"third"))).status_code == 201
 
 
-async def _backdate_materials(runtime, hours: float) -> None:
-    async with runtime.engine.begin() as conn:
+async def _backdate_materials(collaborators, hours: float) -> None:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(update(Material).values(created_at=datetime.now(UTC) - timedelta(hours=hours)))
 
 
-async def test_the_worker_deletes_unused_uploads_after_a_day_and_logs_it(client, tokens, runtime):
+async def test_the_worker_deletes_unused_uploads_after_a_day_and_logs_it(client, tokens, collaborators):
     zhang = tokens.citizen(*ZHANG_WEI[:2])
     used = (await _upload(client, zhang)).json()["id"]
     unused = (await _upload(client, zhang, pdf_document(note=b"never used"))).json()["id"]
     application = (await file(client, zhang, residence_permit(ZHANG_WEI[2], [used]))).json()
     fresh = (await _upload(client, zhang, pdf_document(note=b"fresh"))).json()["id"]
-    await _backdate_materials(runtime, hours=25)
-    async with runtime.engine.begin() as conn:  # uploaded a minute ago: not yet due
+    await _backdate_materials(collaborators, hours=25)
+    async with collaborators.engine.begin() as conn:  # uploaded a minute ago: not yet due
         await conn.execute(update(Material).where(Material.id == fresh).values(created_at=datetime.now(UTC)))
 
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_forever(runtime, poll_seconds=0.05, stop=stop))
+    worker = asyncio.create_task(run_forever(collaborators, poll_seconds=0.05, stop=stop))
     try:
         async with asyncio.timeout(20):
             while True:
-                async with runtime.sessionmaker() as session:
+                async with collaborators.sessionmaker() as session:
                     left = set((await session.execute(select(Material.id))).scalars())
                 if unused not in left:
                     break

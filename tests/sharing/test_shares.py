@@ -105,10 +105,10 @@ async def test_a_revoked_share_answers_410_from_then_on(client, tokens):
     assert unknown.status_code == 404 and unknown.json()["code"] == "SHARE_NOT_FOUND"
 
 
-async def test_an_expired_share_answers_410(client, tokens, runtime):
+async def test_an_expired_share_answers_410(client, tokens, collaborators):
     serial, headers = await _issued(client, tokens)
     created = await _share(client, serial, headers, expires_in_days=1)
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         share = await session.get(Share, created["id"])
         share.expires_at = datetime.now(UTC) - timedelta(seconds=1)
         await session.commit()
@@ -177,12 +177,12 @@ async def test_bad_share_requests_are_422_problems(client, tokens, body):
     assert response.status_code == 422 and response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_the_token_is_long_random_and_stored_only_as_its_hash(client, tokens, runtime):
+async def test_the_token_is_long_random_and_stored_only_as_its_hash(client, tokens, collaborators):
     serial, headers = await _issued(client, tokens)
     created = await _share(client, serial, headers, expires_in_days=7)
     token = created["url"].rsplit("/", 1)[1]
     assert len(token) >= 43  # 256 bits in base64url; at least 128 asked
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         share = (await session.execute(select(Share))).scalar_one()
     assert share.token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert token not in repr(vars(share))
@@ -234,7 +234,7 @@ async def test_the_link_page_is_zh_by_default_and_en_on_request(client, tokens):
     assert gone.status_code == 410 and "链接已失效" in gone.text
 
 
-async def test_the_link_is_rate_limited_per_address(settings, tokens, runtime):  # runtime: empty tables
+async def test_the_link_is_rate_limited_per_address(settings, tokens, collaborators):  # collaborators: empty tables
     app = create_app(settings.model_copy(update={"rate_limit_shares": "3/minute"}), start_worker=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("198.51.100.30", 1234))

@@ -122,7 +122,7 @@ async def test_bookings_that_name_no_slot_are_refused(client, tokens):
     assert as_clerk.status_code == 403
 
 
-async def test_the_owner_cancels_until_the_slot_starts_and_the_place_comes_back(client, tokens, runtime):
+async def test_the_owner_cancels_until_the_slot_starts_and_the_place_comes_back(client, tokens, collaborators):
     start = (await free_slots(client))[0]["start"]
     zhang, li = tokens.citizen(*ZHANG_WEI[:2]), tokens.citizen(*LI_NA[:2])
     appointment = (await book(client, zhang, start)).json()
@@ -134,7 +134,7 @@ async def test_the_owner_cancels_until_the_slot_starts_and_the_place_comes_back(
     twice = await client.delete(f"/v1/appointments/{appointment['id']}", headers=zhang)
     assert twice.status_code == 409 and twice.json()["code"] == "APPOINTMENT_NOT_OPEN"
     rebooked = (await book(client, zhang, start)).json()  # the line is free again
-    await move_slot(runtime, rebooked["id"], datetime.now(SHANGHAI) - timedelta(minutes=10))  # begun, not over
+    await move_slot(collaborators, rebooked["id"], datetime.now(SHANGHAI) - timedelta(minutes=10))  # begun, not over
     late = await client.delete(f"/v1/appointments/{rebooked['id']}", headers=zhang)
     assert late.status_code == 409 and late.json()["code"] == "APPOINTMENT_STARTED"
 
@@ -167,11 +167,11 @@ async def test_only_the_stations_own_clerks_see_its_day_and_mark_arrivals(client
     assert any(item["action"] == "appointment.list_station" and item["by_station"] == HQLB for item in seen)
 
 
-async def test_after_the_slot_ends_no_arrival_is_a_no_show(client, tokens, runtime):
+async def test_after_the_slot_ends_no_arrival_is_a_no_show(client, tokens, collaborators):
     slots = await free_slots(client, at_least=2)
     zhang = tokens.citizen(*ZHANG_WEI[:2])
     missed = (await book(client, zhang, slots[0]["start"])).json()
-    await move_slot(runtime, missed["id"])
+    await move_slot(collaborators, missed["id"])
     mine = (await client.get("/v1/me/appointments", headers=zhang)).json()["items"]
     assert [(a["id"], a["status"]) for a in mine] == [(missed["id"], "no_show")]
     late = await client.post(f"/v1/appointments/{missed['id']}/arrival", headers=tokens.clerk(HQLB))
@@ -198,12 +198,12 @@ async def test_in_production_a_clerk_of_a_station_not_in_the_registry_is_refused
     assert (await _as_clerk_of(settings, tokens, "310105-NOPE")).json()["code"] == "NOT_YOUR_STATION"
 
 
-async def test_booking_and_cancelling_are_notified_and_reminded_the_day_before(client, tokens, runtime):
+async def test_booking_and_cancelling_are_notified_and_reminded_the_day_before(client, tokens, collaborators):
     start = (await free_slots(client))[0]["start"]
     zhang = tokens.citizen(*ZHANG_WEI[:2], sub="citizen-zhang")
     appointment = (await book(client, zhang, start)).json()
     starts = datetime.fromisoformat(start)
-    dispatchers = [Dispatcher(runtime.sessionmaker, [], reminders=REMINDERS) for _ in range(2)]
+    dispatchers = [Dispatcher(collaborators.sessionmaker, [], reminders=REMINDERS) for _ in range(2)]
     two_days_before = starts - timedelta(days=2)
     assert await dispatchers[0].remind(now=two_days_before) == 0
     the_evening_before = datetime.combine(starts.date() - timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
@@ -223,7 +223,7 @@ async def test_booking_and_cancelling_are_notified_and_reminded_the_day_before(c
     # Only a booked appointment is reminded: a new scan after the cancellation writes nothing.
     assert await dispatchers[0].remind(now=the_evening_before) == 0
     # What the webhook receives: the citizen's `sub` and the appointment, never an id number.
-    async with runtime.sessionmaker() as session:
+    async with collaborators.sessionmaker() as session:
         bodies = [e.payload() for e in (await session.execute(select(OutboxEvent).order_by(OutboxEvent.id))).scalars()]
     assert [(b["type"], b["subject"], b["appointment"]["id"]) for b in bodies] == [
         (f"appointment.{change}", "citizen-zhang", appointment["id"]) for change in ("booked", "reminder", "cancelled")
@@ -231,14 +231,14 @@ async def test_booking_and_cancelling_are_notified_and_reminded_the_day_before(c
     assert ZHANG_WEI[0] not in str(bodies)
 
 
-async def test_staff_figures_give_appointments_by_station_and_day_with_the_no_show_rate(client, tokens, runtime):
+async def test_staff_figures_give_appointments_by_station_and_day_with_the_no_show_rate(client, tokens, collaborators):
     slots = await free_slots(client, at_least=2)
     people = [tokens.citizen(*person) for person in PEOPLE[:4]]
     made = [(await book(client, p, slots[0]["start"])).json() for p in people[:3]]
     await client.post(f"/v1/appointments/{made[0]['id']}/arrival", headers=tokens.clerk(HQLB))
     await client.delete(f"/v1/appointments/{made[1]['id']}", headers=people[1])
     for appointment in made:
-        await move_slot(runtime, appointment["id"])
+        await move_slot(collaborators, appointment["id"])
     await book(client, people[3], slots[1]["start"])
 
     # A window filing at the station, to show its name beside its filings too.

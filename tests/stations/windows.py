@@ -43,14 +43,14 @@ async def book(
 YESTERDAY_MORNING = "yesterday 10:00"
 
 
-async def move_slot(runtime: Any, appointment_id: str, starts_at: datetime | str = YESTERDAY_MORNING) -> datetime:
+async def move_slot(collaborators: Any, appointment_id: str, starts_at: datetime | str = YESTERDAY_MORNING) -> datetime:
     """Move an appointment's half-hour slot (there being no other way to let a slot pass in a test): by
     default to 10:00 yesterday, Shanghai time, long over. Returns the new start."""
     if starts_at == YESTERDAY_MORNING:
         yesterday = datetime.now(SHANGHAI).date() - timedelta(days=1)
         starts_at = datetime.combine(yesterday, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=10)
     assert isinstance(starts_at, datetime)
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(
             update(Appointment)
             .where(Appointment.id == appointment_id)

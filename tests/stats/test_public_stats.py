@@ -18,9 +18,9 @@ from app.main import create_app
 from tests.builders import LI_NA, WU_JIANGUO, ZHANG_WEI, file, no_criminal_record, temporary_identity
 
 
-async def _on_day(runtime, day) -> None:
+async def _on_day(collaborators, day) -> None:
     """Every application so far was filed at noon, Shanghai time, on `day`."""
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(update(Application).values(created_at=datetime.combine(day, time(12), tzinfo=SHANGHAI)))
 
 
@@ -42,12 +42,12 @@ async def test_a_window_finer_than_a_day_is_422(client):
         assert response.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_one_known_filing_in_a_narrow_window_gives_nothing_away(client, tokens, runtime):
+async def test_one_known_filing_in_a_narrow_window_gives_nothing_away(client, tokens, collaborators):
     clerk = tokens.clerk()
     at_window = {**no_criminal_record(), "applicant": {"id_number": WU_JIANGUO[0], "name": WU_JIANGUO[1]}}
     assert (await file(client, clerk, at_window)).json()["status"] == "needs_review"  # a criminal record
     yesterday = shanghai_today() - timedelta(days=1)
-    await _on_day(runtime, yesterday)
+    await _on_day(collaborators, yesterday)
 
     body = (await client.get("/v1/stats/public", params={"since": str(yesterday), "until": str(yesterday)})).json()
 
@@ -62,14 +62,14 @@ async def test_one_known_filing_in_a_narrow_window_gives_nothing_away(client, to
     }
 
 
-async def test_public_figures_show_large_counts_and_hide_small_remainders(client, tokens, runtime):
+async def test_public_figures_show_large_counts_and_hide_small_remainders(client, tokens, collaborators):
     clerk = tokens.clerk()
     await _file_many(client, tokens, ZHANG_WEI, no_criminal_record(), 12)
     at_window = {**no_criminal_record(), "applicant": {"id_number": WU_JIANGUO[0], "name": WU_JIANGUO[1]}}
     assert (await file(client, clerk, at_window)).status_code == 201  # one person, at a window, not issued
     await _file_many(client, tokens, LI_NA, temporary_identity(), 10)
     yesterday = shanghai_today() - timedelta(days=1)
-    await _on_day(runtime, yesterday)
+    await _on_day(collaborators, yesterday)
 
     response = await client.get("/v1/stats/public", params={"since": str(yesterday)})
 
@@ -105,7 +105,7 @@ async def test_only_days_that_are_over_are_counted(client, tokens):
 
 
 @pytest.fixture
-async def limited_app(settings, runtime):  # runtime: the tables are emptied before the test
+async def limited_app(settings, collaborators):  # collaborators: the tables are emptied before the test
     app = create_app(settings.model_copy(update={"rate_limit_public_stats": "2/minute"}), start_worker=False)
     async with app.router.lifespan_context(app):
         yield app

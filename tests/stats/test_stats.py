@@ -63,10 +63,10 @@ async def test_stats_by_station_service_and_day_match_a_hand_count(client, token
     assert stats["by_day"][0]["online_rate"] == round(2 / 6, 4)
 
 
-async def test_stats_window_and_shanghai_days(client, tokens, runtime):
+async def test_stats_window_and_shanghai_days(client, tokens, collaborators):
     await _file_the_hand_counted_set(client, tokens)
     # 17:30 UTC on 1 January is 01:30 on 2 January in Shanghai: that is the day it counts for.
-    async with runtime.engine.begin() as conn:
+    async with collaborators.engine.begin() as conn:
         await conn.execute(
             update(Application)
             .where(Application.channel == "online")
