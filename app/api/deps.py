@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.collaborators import Collaborators, collaborators_of
 from app.api.query_params import known_query_params_only as _known_query_params_only
@@ -72,13 +71,8 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 # the middleware's request-log write never waits on a connection this request still holds.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
-
-async def _session(work: UnitOfWorkDep) -> AsyncSession:
-    return work.session
-
-
-# For routes that only read: the session of the request's one unit of work (never committed by them).
-SessionDep = Annotated[AsyncSession, Depends(_session)]
+# Every route takes the request's one unit of work, the same way for reads and writes: a read uses
+# `work.session` and never commits; a change commits once, with the request's own event.
 
 Citizen = Annotated[Principal, Depends(require_roles(Role.citizen))]
 Clerk = Annotated[Principal, Depends(require_roles(Role.clerk))]

@@ -11,7 +11,6 @@ from app.api.deps import (
     ContextDep,
     Downloader,
     Reader,
-    SessionDep,
     UnitOfWorkDep,
     audit_action,
 )
@@ -58,10 +57,10 @@ page_router = APIRouter(tags=["public"])
     responses=problem_responses(CertificateNotFound),
 )
 async def get_certificate(
-    serial: str, principal: Reader, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+    serial: str, principal: Reader, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> CertificateOut:
     certificate = await service.visible(
-        session=session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx
+        session=work.session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx
     )
     return certificate_out(collaborators.issuer, certificate, principal)
 
@@ -86,12 +85,12 @@ async def download_certificate_pdf(
     serial: str,
     principal: Downloader,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     certificate = await service.visible(
-        session=session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
+        session=work.session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
     )
     etag = f'"{certificate.pdf_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-store"}
@@ -132,7 +131,7 @@ def _verification(certificate: VerificationView) -> VerificationOut:
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
 async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
-    # A hot public read: the unit of work directly (not SessionDep, one dependency fewer to resolve), and
+    # A hot public read: the unit of work directly (not one dependency fewer to resolve), and
     # the answer serialised once; `response_model` above stays for the OpenAPI document.
     await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
     body = _verification(await service.by_code(work.session, code, ctx=ctx))
@@ -155,14 +154,14 @@ async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitO
     openapi_extra=MULTIPART_FILE_BODY,
 )
 async def verify_pdf(
-    request: Request, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+    request: Request, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> PdfVerificationOut | HTMLResponse:
     if not wants_a_page(request.headers.get("accept")):
-        return await _verify_upload(request, collaborators, session, ctx)
+        return await _verify_upload(request, collaborators, work, ctx)
     # The public's only way to check a PDF they were handed is the page's form: answer it with a page.
     language = language_var.get()
     try:
-        result = await _verify_upload(request, collaborators, session, ctx)
+        result = await _verify_upload(request, collaborators, work, ctx)
     except AppError as exc:
         page = render_pdf_check_problem_page(problem=localize(exc.title), language=language)
         return HTMLResponse(page, status_code=exc.status, headers={**exc.headers, **page_headers(language)})
@@ -177,12 +176,12 @@ async def verify_pdf(
 
 
 async def _verify_upload(
-    request: Request, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep
+    request: Request, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> PdfVerificationOut:
     await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
     upload = await read_file_part(request)
     return await service.verify_pdf(
-        session=session, signer=collaborators.issuer.pdfs.signer, pdf=upload.content, ctx=ctx
+        session=work.session, signer=collaborators.issuer.pdfs.signer, pdf=upload.content, ctx=ctx
     )
 
 
@@ -229,7 +228,7 @@ def page_headers(language: str) -> dict[str, str]:
         },
     },
 )
-async def verify_page(code: str, collaborators: CollaboratorsDep, session: SessionDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_page(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> HTMLResponse:
     language = language_var.get()
     no_store = page_headers(language)
     try:
@@ -243,7 +242,7 @@ async def verify_page(code: str, collaborators: CollaboratorsDep, session: Sessi
             headers={**no_store, "Retry-After": str(retry_after)},
         )
     try:
-        certificate = await service.by_code(session, code, ctx=ctx)
+        certificate = await service.by_code(work.session, code, ctx=ctx)
     except CertificateNotFound:
         return HTMLResponse(render_not_found_page(code[:40], language=language), status_code=404, headers=no_store)
     v = _verification(certificate)

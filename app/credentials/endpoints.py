@@ -10,7 +10,6 @@ from app.api.deps import (
     Citizen,
     CollaboratorsDep,
     ContextDep,
-    SessionDep,
     UnitOfWorkDep,
     audit_action,
     known_query_params_only,
@@ -98,10 +97,10 @@ async def get_credential(
     },
 )
 async def get_status_list(
-    list_id: Annotated[int, Path(ge=1, le=2**31 - 1)], collaborators: CollaboratorsDep, session: SessionDep
+    list_id: Annotated[int, Path(ge=1, le=2**31 - 1)], collaborators: CollaboratorsDep, work: UnitOfWorkDep
 ) -> Response:
     token = await service.status_list_token(
-        session=session, issuer=collaborators.credentials, list_id=list_id, now=utc_now()
+        session=work.session, issuer=collaborators.credentials, list_id=list_id, now=utc_now()
     )
     # Cacheable for as long as the token's `ttl` says a verifier may keep it.
     headers = {"Cache-Control": f"public, max-age={statuslist.TTL_SECONDS}"}

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import Citizen, CollaboratorsDep, SessionDep, audit_action, known_query_params_only
+from app.api.deps import Citizen, CollaboratorsDep, UnitOfWorkDep, audit_action, known_query_params_only
 from app.api.pagination import Limit
 from app.api.query_params import UnknownParameter
 from app.errors import Forbidden, Unauthenticated, problem_responses
@@ -29,11 +29,11 @@ router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Fo
 async def my_notifications(
     principal: Citizen,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     since_id: Annotated[int | None, Query(ge=0, le=2**62, description="Only events after this id")] = None,
     limit: Limit = 50,
 ) -> NotificationFeed:
     assert principal.id_number is not None
     return await service.feed(
-        session, subject_hash=collaborators.hasher.hash(principal.id_number), since_id=since_id, limit=limit
+        work.session, subject_hash=collaborators.hasher.hash(principal.id_number), since_id=since_id, limit=limit
     )

@@ -12,7 +12,7 @@ from app.api.deps import (
     Citizen,
     CollaboratorsDep,
     ContextDep,
-    SessionDep,
+    UnitOfWorkDep,
     audit_action,
     known_query_params_only,
 )
@@ -84,14 +84,14 @@ Filters = Annotated[EventFilter, Depends(_filters)]
 async def list_audit_events(
     principal: Auditor,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     filters: Filters,
     ctx: ContextDep,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AuditPage:
     return await service.events_page(
-        sessionmaker=collaborators.sessionmaker, session=session, filters=filters, limit=limit, cursor=cursor
+        sessionmaker=collaborators.sessionmaker, session=work.session, filters=filters, limit=limit, cursor=cursor
     )
 
 
@@ -142,8 +142,8 @@ async def verify_audit_chain(principal: Auditor, collaborators: CollaboratorsDep
     tags=["audit"],
     response_model=CheckpointOut | None,
 )
-async def latest_checkpoint(principal: Auditor, session: SessionDep) -> CheckpointOut | None:
-    return await service.latest_checkpoint(session)
+async def latest_checkpoint(principal: Auditor, work: UnitOfWorkDep) -> CheckpointOut | None:
+    return await service.latest_checkpoint(work.session)
 
 
 @router.get(
@@ -159,11 +159,11 @@ async def latest_checkpoint(principal: Auditor, session: SessionDep) -> Checkpoi
     responses=problem_responses(UnknownParameter),
 )
 async def my_data_access(
-    principal: Citizen, collaborators: CollaboratorsDep, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+    principal: Citizen, collaborators: CollaboratorsDep, work: UnitOfWorkDep, limit: Limit = 50, cursor: Cursor = None
 ) -> DataAccessPage:
     return await service.data_access_page(
         sessionmaker=collaborators.sessionmaker,
-        session=session,
+        session=work.session,
         hasher=collaborators.hasher,
         principal=principal,
         limit=limit,

@@ -11,7 +11,6 @@ from app.api.deps import (
     Citizen,
     CollaboratorsDep,
     ContextDep,
-    SessionDep,
     UnitOfWorkDep,
     audit_action,
     known_query_params_only,
@@ -115,14 +114,14 @@ async def list_shares(
     serial: str,
     principal: Citizen,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> SharePage:
     after = decode_cursor(cursor, kinds=(datetime, str)) if cursor else None
     rows = await service.of_certificate(
-        session=session,
+        session=work.session,
         hasher=collaborators.hasher,
         ctx=ctx,
         principal=principal,

@@ -14,7 +14,6 @@ from app.api.deps import (
     Clerk,
     CollaboratorsDep,
     ContextDep,
-    SessionDep,
     UnitOfWorkDep,
     audit_action,
     known_query_params_only,
@@ -132,14 +131,14 @@ async def get_station(
 async def list_station_slots(
     station_id: str,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     day: Day = None,
     line: LineFilter = None,
 ) -> DaySlots:
     await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
     return await service.slots(
-        session=session,
+        session=work.session,
         registry=collaborators.stations,
         policy=collaborators.booking,
         station_id=station_id,
@@ -224,10 +223,15 @@ async def cancel_appointment(
     responses=problem_responses(Unauthenticated, Forbidden, UnknownParameter, InvalidCursor),
 )
 async def my_appointments(
-    principal: Citizen, collaborators: CollaboratorsDep, session: SessionDep, limit: Limit = 20, cursor: Cursor = None
+    principal: Citizen, collaborators: CollaboratorsDep, work: UnitOfWorkDep, limit: Limit = 20, cursor: Cursor = None
 ) -> AppointmentPage:
     return await appointments.citizens(
-        session=session, hasher=collaborators.hasher, principal=principal, limit=limit, cursor=cursor, now=utc_now()
+        session=work.session,
+        hasher=collaborators.hasher,
+        principal=principal,
+        limit=limit,
+        cursor=cursor,
+        now=utc_now(),
     )
 
 
@@ -247,7 +251,7 @@ async def list_station_appointments(
     station_id: str,
     principal: Clerk,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     day: Day = None,
     line: LineFilter = None,
@@ -255,7 +259,7 @@ async def list_station_appointments(
     cursor: Cursor = None,
 ) -> AppointmentPage:
     return await appointments.stations_day(
-        session=session,
+        session=work.session,
         registry=collaborators.stations,
         ctx=ctx,
         principal=principal,

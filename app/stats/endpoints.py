@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import CollaboratorsDep, ContextDep, SessionDep, Staff, audit_action
+from app.api.deps import CollaboratorsDep, ContextDep, Staff, UnitOfWorkDep, audit_action
 from app.api.instants import Day, Instant
 from app.auth.separation import StaffIdentityRequired
 from app.clock import shanghai_today, utc_now
@@ -35,10 +35,10 @@ Until = Annotated[Instant | None, Query(description="Filed before (with its time
     responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired),
 )
 async def get_stats(
-    principal: Staff, collaborators: CollaboratorsDep, session: SessionDep, since: Since = None, until: Until = None
+    principal: Staff, collaborators: CollaboratorsDep, work: UnitOfWorkDep, since: Since = None, until: Until = None
 ) -> Stats:
     return await service.stats(
-        session=session, stations=collaborators.stations, since=since, until=until, now=utc_now()
+        session=work.session, stations=collaborators.stations, since=since, until=until, now=utc_now()
     )
 
 
@@ -59,7 +59,7 @@ async def get_public_stats(
     request: Request,
     response: Response,
     collaborators: CollaboratorsDep,
-    session: SessionDep,
+    work: UnitOfWorkDep,
     ctx: ContextDep,
     since: Annotated[Day | None, Query(description="First Shanghai day counted, YYYY-MM-DD")] = None,
     until: Annotated[Day | None, Query(description="Last Shanghai day counted, YYYY-MM-DD")] = None,
@@ -68,7 +68,7 @@ async def get_public_stats(
     if since is not None and until is not None and until < since:
         raise ValidationFailed(Text("until 早于 since", "`until` is before `since`"))
     body = await service.public_stats(
-        session=session,
+        session=work.session,
         first_day=since,
         last_day=until,
         min_count=collaborators.settings.public_stats_min_count,
