@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, undefer
 
@@ -16,6 +16,7 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.db.locks import lock_until_transaction_ends
 from app.db.queue import Queue
 from app.materials.models import ApplicationMaterial, Material
+from app.notifications.models import OutboxEvent
 
 
 async def get(session: AsyncSession, application_id: str) -> Application | None:
@@ -279,3 +280,33 @@ async def latest_address(session: AsyncSession, *, applicant_hash: str) -> str |
         if isinstance(address, str):
             return address
     return None
+
+
+async def expiring_unreminded(
+    session: AsyncSession, *, now: datetime, notice: timedelta, key_prefix: str, limit: int
+) -> list[tuple[Certificate, Application]]:
+    """Valid certificates ending within `notice`, valid longer than it in all, with no outbox event keyed
+    `key_prefix + serial` yet; with the application that issued each."""
+    reminded = exists().where(OutboxEvent.dedupe_key == literal(key_prefix) + Certificate.serial)
+    rows = await session.execute(
+        select(Certificate, Application)
+        .join(Application, Application.id == Certificate.application_id)
+        .where(
+            Certificate.status == "issued",
+            Certificate.expires_at > now,
+            Certificate.expires_at <= now + notice,
+            _valid_longer_than(session, notice),
+            ~reminded,
+        )
+        .order_by(Certificate.expires_at)
+        .limit(limit)
+    )
+    return [(certificate, application) for certificate, application in rows.all()]
+
+
+def _valid_longer_than(session: AsyncSession, window: timedelta) -> ColumnElement[bool]:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return Certificate.expires_at - Certificate.issued_at > window
+    # SQLite keeps timestamps as text: compare in days.
+    days = func.julianday(Certificate.expires_at) - func.julianday(Certificate.issued_at)
+    return days > window.total_seconds() / 86400

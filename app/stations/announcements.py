@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import SHANGHAI
-from app.notifications.models import OutboxEvent
 from app.notifications.outbox import Announcement
-from app.stations.models import Appointment, AppointmentStatus
+from app.stations import repository
+from app.stations.models import Appointment
 
 AppointmentChange = Literal["booked", "cancelled", "reminder"]
 REMINDER_KEY_PREFIX = "appointment.reminder:"
@@ -45,16 +44,11 @@ async def tomorrows_appointments(session: AsyncSession, now: datetime, *, limit:
     booked today for today gets none: its booking was the news."""
     tomorrow = now.astimezone(SHANGHAI).date() + timedelta(days=1)
     starting_from = datetime.combine(tomorrow, datetime.min.time(), tzinfo=SHANGHAI)
-    reminded = exists().where(OutboxEvent.dedupe_key == literal(REMINDER_KEY_PREFIX) + Appointment.id)
-    rows = await session.execute(
-        select(Appointment)
-        .where(
-            Appointment.status == AppointmentStatus.booked,
-            Appointment.starts_at >= starting_from,
-            Appointment.starts_at < starting_from + timedelta(days=1),
-            ~reminded,
-        )
-        .order_by(Appointment.starts_at, Appointment.id)
-        .limit(limit)
+    due = await repository.booked_unreminded(
+        session,
+        starting_from=starting_from,
+        starting_before=starting_from + timedelta(days=1),
+        key_prefix=REMINDER_KEY_PREFIX,
+        limit=limit,
     )
-    return [appointment_changed(a, "reminder", at=now, dedupe_key=REMINDER_KEY_PREFIX + a.id) for a in rows.scalars()]
+    return [appointment_changed(a, "reminder", at=now, dedupe_key=REMINDER_KEY_PREFIX + a.id) for a in due]

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import exists, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.notifications.models import OutboxEvent
 from app.stations.models import Appointment, AppointmentStatus, Slot
 
 
@@ -151,3 +152,23 @@ async def stations_day(
         query = query.where(tuple_(Appointment.starts_at, Appointment.id) > tuple_(*after))
     rows = await session.execute(query.order_by(Appointment.starts_at, Appointment.id).limit(limit + 1))
     return rows.scalars().all()
+
+
+async def booked_unreminded(
+    session: AsyncSession, *, starting_from: datetime, starting_before: datetime, key_prefix: str, limit: int
+) -> list[Appointment]:
+    """Appointments still booked whose slot starts in [`starting_from`, `starting_before`), with no outbox
+    event keyed `key_prefix + id` yet."""
+    reminded = exists().where(OutboxEvent.dedupe_key == literal(key_prefix) + Appointment.id)
+    rows = await session.execute(
+        select(Appointment)
+        .where(
+            Appointment.status == AppointmentStatus.booked,
+            Appointment.starts_at >= starting_from,
+            Appointment.starts_at < starting_before,
+            ~reminded,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(limit)
+    )
+    return list(rows.scalars())
