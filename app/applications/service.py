@@ -140,13 +140,13 @@ async def withdraw(
         session=work.session, hasher=hasher, principal=principal, application_id=application_id, ctx=ctx
     )
     now = clock()
-    fire(application, Event.withdraw, Status.withdrawn, actor=actor_of(principal), at=now, by=principal.sub)
-    application.next_attempt_at = None
-    workflow.decide_as(
+    fire(
         application,
+        Event.withdraw,
         Status.withdrawn,
-        by="clerk" if principal.role is Role.clerk else "applicant",
+        actor=actor_of(principal),
         at=now,
+        by=principal.sub,
         station_id=principal.station_id,
     )
     await work.commit(stale=ConcurrentChange)
@@ -178,8 +178,16 @@ async def decide(
     ensure_not_own_case(principal, application, hasher=hasher)
     now = clock()
     event, new = _DECISIONS[body.outcome]
-    fire(application, event, new, actor=Actor.clerk, at=now, by=principal.sub)
-    workflow.decide_as(application, new, by="clerk", at=now, reason=body.reason, station_id=principal.station_id)
+    fire(
+        application,
+        event,
+        new,
+        actor=Actor.clerk,
+        at=now,
+        by=principal.sub,
+        reason=body.reason,
+        station_id=principal.station_id,
+    )
     if new is Status.needs_materials:
         application.reasons = [reason_dict(MATERIALS_REQUESTED)]
         # While the case waits on the citizen, next_attempt_at is the deadline the worker enforces.

@@ -107,8 +107,23 @@ def allowed(event: Event, current: Status, new: Status, actor: Actor) -> bool:
     return any(current in r.sources and new in r.targets and actor in r.actors for r in TRANSITIONS[event])
 
 
-def fire(application: Application, event: Event, new: Status, *, actor: Actor, at: datetime, by: str) -> None:
-    """Move the application by `event`, or refuse with 409 if the table does not allow it."""
+_DECIDED_BY = {Actor.system: "rules", Actor.clerk: "clerk", Actor.applicant: "applicant"}
+
+
+def fire(
+    application: Application,
+    event: Event,
+    new: Status,
+    *,
+    actor: Actor,
+    at: datetime,
+    by: str,
+    reason: str | None = None,
+    station_id: str | None = None,
+) -> None:
+    """Move the application by `event`, or refuse with 409 if the table does not allow it. The one place a
+    status change is recorded: the status, its step in the history, the wait it ends, the decision (for a
+    status the citizen is told about) and the announcement itself."""
     current = application.status
     if not allowed(event, current, new, actor):
         raise InvalidTransition(current, new)
@@ -118,9 +133,18 @@ def fire(application: Application, event: Event, new: Status, *, actor: Actor, a
         {"from": current.value, "to": new.value, "at": at.isoformat(), "by": by},
     ]
     application.updated_at = at
-    # The citizen is told, in this same transaction: app.applications.announcements turns this into an
-    # outbox row when the session flushes the application (filing adds it to the session only later).
+    # A move ends the old status's wait; whoever moves it into a waiting status sets the new deadline.
+    application.next_attempt_at = None
     if new in ANNOUNCED:
+        application.decision = {
+            "outcome": new.value,
+            "by": _DECIDED_BY[actor],
+            "reason": reason,
+            "station_id": station_id,
+            "at": at.isoformat(),
+        }
+        # The citizen is told, in this same transaction: app.applications.announcements turns this into an
+        # outbox row when the session flushes the application (filing adds it to the session only later).
         inspect(application).info.setdefault(ANNOUNCED_KEY, []).append((new, at))
     if new in DECIDED:
         application.decided_at = at

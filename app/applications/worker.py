@@ -63,8 +63,6 @@ class AgencyRetries:
                     continue
                 fire(application, Event.decide, Status.rejected, actor=Actor.system, at=now, by="system:worker")
                 application.reasons = [reason_dict(MATERIALS_NOT_SUPPLIED)]
-                application.next_attempt_at = None
-                workflow.decide_as(application, Status.rejected, by="rules", at=now)
                 self._kit.audit.add(
                     work,
                     AuditEntry.for_change(

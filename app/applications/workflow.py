@@ -52,25 +52,6 @@ def on_behalf_of(application: Application) -> str:
     return "citizen" if application.channel == "online" else f"clerk@{application.station_id}"
 
 
-def decide_as(
-    application: Application,
-    outcome: Status,
-    *,
-    by: str,
-    at: datetime,
-    reason: str | None = None,
-    station_id: str | None = None,
-) -> None:
-    """The `decision` every path writes the same way: the rules, a clerk, or the applicant withdrawing."""
-    application.decision = {
-        "outcome": outcome.value,
-        "by": by,
-        "reason": reason,
-        "station_id": station_id,
-        "at": at.isoformat(),
-    }
-
-
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with jitter, so a recovering agency is not hit by every waiting case at once."""
     return AGENCY_BACKOFF.delay(attempts)
@@ -146,8 +127,6 @@ async def conclude(
     outcome = Status(verdict.status)
     fire(application, Event.decide, outcome, actor=Actor.system, at=now, by=by)
     application.reasons = [reason_dict(r) for r in verdict.reasons]
-    application.next_attempt_at = None
-    decide_as(application, outcome, by="rules", at=now)
     certificate = (
         await issue(work=work, issuer=kit.issuer, application=application, now=now)
         if outcome is Status.issued
@@ -165,8 +144,6 @@ def _wait_for_agency(application: Application, *, now: datetime, by: str, wait_l
     if now >= deadline:
         fire(application, Event.escalate, Status.needs_review, actor=Actor.system, at=now, by=by)
         application.reasons = [reason_dict(AGENCY_UNAVAILABLE)]
-        application.next_attempt_at = None
-        decide_as(application, Status.needs_review, by="rules", at=now)
         return
     application.next_attempt_at = min(now + retry_delay(application.attempts), deadline)
 
