@@ -9,25 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from app.catalogue.registry import SERVICES
-from app.certificates import pages as verification_pages
-from app.certificates.pages import display_date
+from app.certificates.pages import PAGE_CSS, display_date, page_environment
 from app.i18n import Text
 
-_CERTIFICATE_TEMPLATES = Path(verification_pages.__file__).parent / "templates"
-# The verification pages' style sheet, byte for byte: its hash is what their Content-Security-Policy allows.
-_CSS = (_CERTIFICATE_TEMPLATES / "verify.css").read_text(encoding="utf-8")
-_env = Environment(
-    loader=ChoiceLoader(
-        [FileSystemLoader(Path(__file__).parent / "templates"), FileSystemLoader(_CERTIFICATE_TEMPLATES)]
-    ),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_env = page_environment(Path(__file__).parent / "templates")
 
 _WORDS: dict[str, Text] = {
     "site": Text("上海市城市服务 · 证明分享", "Shanghai City Services · Shared certificate"),
@@ -83,7 +69,7 @@ def _common(language: str) -> dict[str, Any]:
     return {
         "lang": "en" if language == "en" else "zh-CN",
         "t": {key: _pick(text, language) for key, text in _WORDS.items()},
-        "css": _CSS,
+        "css": PAGE_CSS,  # byte for byte: its hash is what the pages' Content-Security-Policy allows
     }
 
 
