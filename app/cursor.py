@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.errors import ValidationFailed
 from app.i18n import Text
+
+Row = TypeVar("Row")
 
 
 class InvalidCursor(ValidationFailed):
@@ -60,3 +63,12 @@ def decode_cursor(cursor: str, *, kinds: tuple[type, ...]) -> tuple[Any, ...]:
     except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidCursor() from exc
     return tuple(values)
+
+
+def cut_page(
+    rows: Sequence[Row], limit: int, position: Callable[[Row], tuple[Any, ...]]
+) -> tuple[Sequence[Row], str | None]:
+    """A page of `rows`, read one longer than `limit` to tell whether another page follows: the rows shown,
+    and the cursor at the `position` (sort key) of the last of them, None on the last page."""
+    page = rows[:limit]
+    return page, encode_cursor(*position(page[-1])) if len(rows) > limit else None

@@ -7,7 +7,7 @@ import asyncio
 import hashlib
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, Protocol
@@ -255,6 +255,20 @@ def _unavailable(code: str, consultation: Consultation) -> Check:
 
 def unavailable_check(code: str, consultation: Consultation) -> Check:
     return _unavailable(code, consultation)
+
+
+def identity_then(
+    person: Consultation, applicant: Applicant, code: str, rule: Callable[[Consultation], Check]
+) -> list[Check]:
+    """IDENTITY, then the check `code` that `rule` makes of the person's registry record: unavailable while
+    the registry did not answer, and left out while the record is not proven the applicant's (what it says
+    counts only then)."""
+    identity = ServiceDefinition.identity_check(person, applicant)
+    if not person.answered:
+        return [identity, _unavailable(code, person)]
+    if identity.outcome is not Outcome.passed:
+        return [identity]
+    return [identity, rule(person)]
 
 
 def combined_evidence(*consultations: Consultation) -> str | None:

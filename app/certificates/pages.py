@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.certificates.revocation import reason_label
 from app.certificates.status import PUBLIC_STATUSES
@@ -44,20 +44,47 @@ _MONTHS_EN = (
 _TEMPLATES = Path(__file__).parent / "templates"
 # Inserted verbatim by _base.html (`|safe`: it holds quotes that escaping would turn into entities, which a
 # style sheet does not decode), so the bytes the browser hashes are exactly these.
-_CSS = (_TEMPLATES / "verify.css").read_text(encoding="utf-8")
-_CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode("utf-8")).digest()).decode("ascii")
+PAGE_CSS = (_TEMPLATES / "verify.css").read_text(encoding="utf-8")
+_CSS_HASH = base64.b64encode(hashlib.sha256(PAGE_CSS.encode("utf-8")).digest()).decode("ascii")
 PAGE_SECURITY_POLICY = (
     f"default-src 'none'; style-src 'sha256-{_CSS_HASH}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 
-# Built once at import: template compilation is cached in the environment, rendering is ~0.1 ms.
-_env = Environment(
-    loader=FileSystemLoader(_TEMPLATES),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,  # a missing field is a bug to see in tests, not a blank on the page
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+Banner = tuple[str, Text, Text]  # what a page says first: a symbol, a word, a hint
+
+
+def pick(text: Text, language: str) -> str:
+    return text.en if language == "en" else text.zh
+
+
+class PageLook:
+    """Pages in the verification pages' look (the share link's too): their own templates first, then these
+    (the base template, the style sheet), their words in the reader's language, and the style sheet inline.
+    Built once at import: template compilation is cached in the environment, rendering is ~0.1 ms."""
+
+    def __init__(self, words: dict[str, Text], *own_templates: Path) -> None:
+        self._words = words
+        self._env = Environment(
+            loader=ChoiceLoader([FileSystemLoader(path) for path in (*own_templates, _TEMPLATES)]),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,  # a missing field is a bug to see in tests, not a blank on the page
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, template: str, language: str, **values: Any) -> str:
+        return self._env.get_template(template).render(
+            lang="en" if language == "en" else "zh-CN",
+            t={key: pick(text, language) for key, text in self._words.items()},
+            css=PAGE_CSS,
+            **values,
+        )
+
+
+def banner(shown: Banner, language: str) -> dict[str, str]:
+    mark, word, hint = shown
+    return {"mark": mark, "word": pick(word, language), "hint": pick(hint, language)}
+
 
 # Every word on the pages, in both languages. Status words: (symbol, word, hint).
 _WORDS: dict[str, Text] = {
@@ -115,7 +142,7 @@ _WORDS: dict[str, Text] = {
     "busy_hint": Text("核验请求过于频繁，请稍后再试。", "Too many verification requests from your address."),
     "busy_note": Text("请在 {seconds} 秒后刷新本页。", "Reload this page in {seconds} seconds."),
 }
-_BANNERS: dict[str, tuple[str, Text, Text]] = {
+_BANNERS: dict[str, Banner] = {
     "valid": (
         "✓",
         Text("有效", "Valid"),
@@ -148,7 +175,7 @@ _BANNERS: dict[str, tuple[str, Text, Text]] = {
 
 
 # The upload's verdict when the file is not simply the one on record (else the record's status banner).
-_CHECK_BANNERS: dict[str, tuple[str, Text, Text]] = {
+_CHECK_BANNERS: dict[str, Banner] = {
     "broken": (
         "✕",
         Text("签名无效", "Signature not intact"),
@@ -169,16 +196,7 @@ _CHECK_BANNERS: dict[str, tuple[str, Text, Text]] = {
 }
 
 
-def _words(language: str) -> dict[str, str]:
-    return {key: (text.en if language == "en" else text.zh) for key, text in _WORDS.items()}
-
-
-def _common(language: str) -> dict[str, Any]:
-    return {"lang": "en" if language == "en" else "zh-CN", "t": _words(language), "css": _CSS}
-
-
-def _pick(text: Text, language: str) -> str:
-    return text.en if language == "en" else text.zh
+_LOOK = PageLook(_WORDS)
 
 
 def render_verify_page(
@@ -198,14 +216,11 @@ def render_verify_page(
 ) -> str:
     if status not in VERIFY_STATUSES:
         raise ValueError(f"unknown certificate status {status!r}")
-    mark, word, hint = _BANNERS[status]
-
-    return _env.get_template("verify.html").render(
-        **_common(language),
+    return _LOOK.render(
+        "verify.html",
+        language,
         status=status,
-        mark=mark,
-        word=_pick(word, language),
-        hint=_pick(hint, language),
+        **banner(_BANNERS[status], language),
         service_name=service_name,
         serial=serial,
         holder_name_masked=holder_name_masked,
@@ -224,26 +239,29 @@ def render_pdf_check_page(
 ) -> str:
     """What `POST /v1/verify` found, for whoever uploaded the PDF from the verification page's form."""
     if signature_intact and on_record and status in VERIFY_STATUSES:
-        verdict, (mark, word, hint) = status, _BANNERS[status]
+        verdict, shown = status, _BANNERS[status]
     else:
         verdict = "broken" if not signature_intact else "not_on_record"
-        mark, word, hint = _CHECK_BANNERS[verdict]
-    return _pdf_check_page(
+        shown = _CHECK_BANNERS[verdict]
+    return _LOOK.render(
+        "verify_pdf.html",
         language,
-        banner=(verdict, mark, _pick(word, language), _pick(hint, language)),
+        verdict=verdict,
+        **banner(shown, language),
         found={"signature_intact": signature_intact, "on_record": on_record, "serial": serial},
     )
 
 
 def render_pdf_check_problem_page(*, problem: str, language: str = "zh") -> str:
     """The upload could not be checked (not a PDF upload, too large, too many checks): why, as a page."""
-    return _pdf_check_page(language, banner=("notfound", "!", _pick(_WORDS["check_failed_word"], language), problem))
-
-
-def _pdf_check_page(language: str, *, banner: tuple[str, str, str, str], found: dict[str, Any] | None = None) -> str:
-    verdict, mark, word, hint = banner
-    return _env.get_template("verify_pdf.html").render(
-        **_common(language), verdict=verdict, mark=mark, word=word, hint=hint, found=found
+    return _LOOK.render(
+        "verify_pdf.html",
+        language,
+        verdict="notfound",
+        mark="!",
+        word=pick(_WORDS["check_failed_word"], language),
+        hint=problem,
+        found=None,
     )
 
 
@@ -270,9 +288,9 @@ def display_date(value: Any, language: str = "zh") -> str:
 
 def render_not_found_page(code: str, *, language: str = "zh") -> str:
     # The code is echoed (escaped, and cut short) so the reader can spot a typo.
-    return _env.get_template("verify_not_found.html").render(**_common(language), code=code[:64])
+    return _LOOK.render("verify_not_found.html", language, code=code[:64])
 
 
 def render_too_many_requests_page(*, retry_after: int, language: str = "zh") -> str:
     """A 429 as a page: whoever scanned the QR code has a browser, not a JSON client."""
-    return _env.get_template("verify_busy.html").render(**_common(language), retry_after=retry_after)
+    return _LOOK.render("verify_busy.html", language, retry_after=retry_after)

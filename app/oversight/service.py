@@ -23,7 +23,7 @@ from app.audit.repository import EventFilter
 from app.audit.schemas import AuditEventOut, AuditPage, ChainVerification, CheckpointOut, DataAccessPage
 from app.audit.sealing import seal_all
 from app.auth.principal import Principal
-from app.cursor import decode_cursor, encode_cursor
+from app.cursor import cut_page, decode_cursor
 from app.identity.subjects import SubjectHasher
 from app.oversight.person_searches import PersonSearch
 from app.oversight.presenter import chain_verification, data_access_out
@@ -75,11 +75,9 @@ async def events_page(
     await seal_all(sessionmaker)
     after = decode_cursor(cursor, kinds=(int,))[0] if cursor else None
     rows = await repository.page(session, filters=filters, after_seq=after, limit=limit)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    shown, next_cursor = cut_page(rows, limit, lambda e: (e.seq,))
     return AuditPage(
-        items=[AuditEventOut.model_validate(e, from_attributes=True) for e in rows],
-        next_cursor=encode_cursor(rows[-1].seq) if more else None,
+        items=[AuditEventOut.model_validate(e, from_attributes=True) for e in shown], next_cursor=next_cursor
     )
 
 
@@ -123,8 +121,5 @@ async def data_access_page(
     rows = await repository.consultations_of(
         session, subject_hash=hasher.hash(principal.id_number), own_sub=principal.sub, before_seq=before, limit=limit
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return DataAccessPage(
-        items=[data_access_out(e) for e in rows], next_cursor=encode_cursor(rows[-1].seq) if more else None
-    )
+    shown, next_cursor = cut_page(rows, limit, lambda e: (e.seq,))
+    return DataAccessPage(items=[data_access_out(e) for e in shown], next_cursor=next_cursor)

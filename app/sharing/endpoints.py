@@ -21,7 +21,7 @@ from app.catalogue.registry import SERVICES
 from app.certificates.endpoints import page_headers, wants_a_page
 from app.certificates.errors import CertificateNotFound, CertificateNotInForce
 from app.clock import utc_now
-from app.cursor import decode_cursor, encode_cursor
+from app.cursor import cut_page, decode_cursor
 from app.errors import (
     JSON_BODY_ERRORS,
     AppError,
@@ -37,6 +37,7 @@ from app.sharing.errors import PdfNotShared, ShareGone, ShareNotFound
 from app.sharing.models import Share
 from app.sharing.pages import render_shared_page, render_unavailable_page
 from app.sharing.schemas import ShareCreatedOut, SharedCertificateOut, ShareIn, ShareOut, SharePage
+from app.sharing.service import SharedView
 
 router = APIRouter(prefix="/v1", tags=["citizen"], responses=problem_responses(Unauthenticated, Forbidden))
 shared_router = APIRouter(prefix="/v1", tags=["public"])
@@ -129,12 +130,8 @@ async def list_shares(
         after=(after[0], after[1]) if after else None,
         limit=limit,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return SharePage(
-        items=[_out(s) for s in rows],
-        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
-    )
+    shown, next_cursor = cut_page(rows, limit, lambda s: (s.created_at, s.id))
+    return SharePage(items=[_out(s) for s in shown], next_cursor=next_cursor)
 
 
 @router.delete(
@@ -189,8 +186,7 @@ async def open_share(
 ) -> SharedCertificateOut | HTMLResponse:
     page = wants_a_page(request.headers.get("accept"))
     try:
-        await collaborators.limiter.check("shares", ctx.client_addr or "unknown")
-        view = await service.use(work=work, clock=utc_now, ctx=ctx, token=token)
+        view = await _use(token, collaborators, work, ctx)
     except (ShareNotFound, ShareGone, TooManyRequests) as exc:
         if not page:
             raise
@@ -217,6 +213,14 @@ async def open_share(
     return HTMLResponse(html, headers={**page_headers(language), "Referrer-Policy": "no-referrer"})
 
 
+async def _use(
+    token: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep, *, pdf: bool = False
+) -> SharedView:
+    """A link's use, limited per client address (`RATE_LIMIT_SHARES`) before the link is looked up."""
+    await collaborators.limiter.check("shares", ctx.client_addr or "unknown")
+    return await service.use(work=work, clock=utc_now, ctx=ctx, token=token, pdf=pdf)
+
+
 def _unavailable_page(exc: AppError) -> HTMLResponse:
     language = language_var.get()
     reason = {ShareNotFound: "missing", ShareGone: "gone"}.get(type(exc), "busy")
@@ -236,8 +240,7 @@ def _unavailable_page(exc: AppError) -> HTMLResponse:
     },
 )
 async def open_share_pdf(token: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
-    await collaborators.limiter.check("shares", ctx.client_addr or "unknown")
-    view = await service.use(work=work, clock=utc_now, ctx=ctx, token=token, pdf=True)
+    view = await _use(token, collaborators, work, ctx, pdf=True)
     certificate = view.certificate
     pdf = await collaborators.storage.load(sha256=certificate.pdf_sha256, inline=certificate.pdf)
     title = SERVICES[certificate.service].name.en.replace(" ", "-")

@@ -9,25 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from app.catalogue.registry import SERVICES
-from app.certificates import pages as verification_pages
-from app.certificates.pages import display_date
+from app.certificates.pages import Banner, PageLook, banner, display_date, pick
 from app.i18n import Text
-
-_CERTIFICATE_TEMPLATES = Path(verification_pages.__file__).parent / "templates"
-# The verification pages' style sheet, byte for byte: its hash is what their Content-Security-Policy allows.
-_CSS = (_CERTIFICATE_TEMPLATES / "verify.css").read_text(encoding="utf-8")
-_env = Environment(
-    loader=ChoiceLoader(
-        [FileSystemLoader(Path(__file__).parent / "templates"), FileSystemLoader(_CERTIFICATE_TEMPLATES)]
-    ),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 _WORDS: dict[str, Text] = {
     "site": Text("上海市城市服务 · 证明分享", "Shanghai City Services · Shared certificate"),
@@ -55,7 +39,7 @@ _WORDS: dict[str, Text] = {
     "busy_word": Text("请稍候", "Please wait"),
     "busy_hint": Text("请求过于频繁，请稍后再试。", "Too many requests from your address: try again shortly."),
 }
-_STATUS: dict[str, tuple[str, Text, Text]] = {
+_STATUS: dict[str, Banner] = {
     "valid": (
         "✓",
         Text("有效", "Valid"),
@@ -75,22 +59,13 @@ _STATUS: dict[str, tuple[str, Text, Text]] = {
 }
 
 
-def _pick(text: Text, language: str) -> str:
-    return text.en if language == "en" else text.zh
-
-
-def _common(language: str) -> dict[str, Any]:
-    return {
-        "lang": "en" if language == "en" else "zh-CN",
-        "t": {key: _pick(text, language) for key, text in _WORDS.items()},
-        "css": _CSS,
-    }
+_LOOK = PageLook(_WORDS, Path(__file__).parent / "templates")
 
 
 def _display(name: str, value: Any, language: str) -> Any:
     if name == "service":
         service = SERVICES.get(str(value))
-        return _pick(service.name, language) if service else value
+        return pick(service.name, language) if service else value
     if name in ("issued_at", "expires_at"):
         return display_date(value, language)
     return value
@@ -99,14 +74,12 @@ def _display(name: str, value: Any, language: str) -> Any:
 def render_shared_page(
     *, status: str, recipient: str, shared_until: Any, fields: dict[str, Any], pdf_url: str | None, language: str
 ) -> str:
-    mark, word, hint = _STATUS[status]
     rows = [(name, _display(name, value, language)) for name, value in fields.items() if name != "details"]
-    return _env.get_template("shared.html").render(
-        **_common(language),
+    return _LOOK.render(
+        "shared.html",
+        language,
         status=status,
-        mark=mark,
-        word=_pick(word, language),
-        hint=_pick(hint, language),
+        **banner(_STATUS[status], language),
         recipient=recipient,
         shared_until=display_date(shared_until, language),
         rows=rows,
@@ -117,4 +90,4 @@ def render_shared_page(
 
 def render_unavailable_page(*, reason: str, language: str) -> str:
     """404 (no such link), 410 (revoked or expired) or 429, as a page for whoever opened the link."""
-    return _env.get_template("shared_unavailable.html").render(**_common(language), reason=reason)
+    return _LOOK.render("shared_unavailable.html", language, reason=reason)

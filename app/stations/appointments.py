@@ -14,7 +14,7 @@ from app.audit.consultations import note_consultation
 from app.audit.context import RequestContext
 from app.auth.principal import Principal
 from app.clock import SHANGHAI, Clock
-from app.cursor import decode_cursor, encode_cursor
+from app.cursor import cut_page, decode_cursor
 from app.db.uow import StaleWrite, UnitOfWork
 from app.identity.id_number import mask
 from app.identity.subjects import SubjectHasher
@@ -241,9 +241,5 @@ async def stations_day(
 
 def _page(rows: Sequence[Appointment], limit: int, now: datetime) -> AppointmentPage:
     """`rows` holds one more than `limit` when another page follows."""
-    page = rows[:limit]
-    more = len(rows) > limit
-    return AppointmentPage(
-        items=[appointment_out(a, now) for a in page],
-        next_cursor=encode_cursor(page[-1].starts_at, page[-1].id) if more else None,
-    )
+    page, next_cursor = cut_page(rows, limit, lambda a: (a.starts_at, a.id))
+    return AppointmentPage(items=[appointment_out(a, now) for a in page], next_cursor=next_cursor)

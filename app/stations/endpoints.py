@@ -3,7 +3,6 @@ appointments; a station's day and its arrivals for that station's clerks."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from app.api.deps import (
     known_query_params_only,
 )
 from app.api.pagination import Cursor, Limit
+from app.api.public_cache import not_modified, public_headers
 from app.api.query_params import UnknownParameter
 from app.clock import utc_now
 from app.cursor import InvalidCursor
@@ -47,7 +47,6 @@ from app.stations.schemas import AppointmentIn, AppointmentOut, AppointmentPage,
 from integrations.datasets.stations import Line
 
 router = APIRouter(prefix="/v1")
-PUBLIC_MAX_AGE_S = 300  # the registry changes when the city publishes a new one, not by the minute
 
 LineFilter = Annotated[Line | None, Query(description="Only stations (or slots) of this business line")]
 Day = Annotated[date | None, Query(alias="date", description="A Shanghai calendar day, YYYY-MM-DD (default today)")]
@@ -61,11 +60,8 @@ _STAFF = problem_responses(Unauthenticated, Forbidden, StationNotRegistered)
 
 def _cached(content: bytes, if_none_match: str | None) -> Response:
     """The registry's answers are public and cacheable: `Cache-Control: public`, an `ETag`, 304 on a match."""
-    tag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_S}", "ETag": tag}
-    if if_none_match is not None and tag in if_none_match:
-        return Response(status_code=304, headers=headers)
-    return Response(content, media_type="application/json", headers=headers)
+    headers = public_headers(content)
+    return not_modified(if_none_match, headers) or Response(content, media_type="application/json", headers=headers)
 
 
 @router.get(

@@ -3,13 +3,13 @@ service, by station and by day, for a window of filing times; GET /v1/stats/publ
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import CollaboratorsDep, ContextDep, Staff, UnitOfWorkDep, audit_action
 from app.api.instants import Day, Instant
+from app.api.public_cache import not_modified, public_headers
 from app.auth.separation import StaffIdentityRequired
 from app.clock import shanghai_today, utc_now
 from app.errors import Forbidden, TooManyRequests, Unauthenticated, ValidationFailed, problem_responses
@@ -18,7 +18,6 @@ from app.stats import service
 from app.stats.schemas import PublicStats, Stats
 
 router = APIRouter(prefix="/v1")
-PUBLIC_MAX_AGE_S = 300
 
 Since = Annotated[Instant | None, Query(description="Filed at or after (with its time zone)")]
 Until = Annotated[Instant | None, Query(description="Filed before (with its time zone)")]
@@ -74,9 +73,9 @@ async def get_public_stats(
         min_count=collaborators.settings.public_stats_min_count,
         today=shanghai_today(),
     )
-    etag = '"' + hashlib.sha256(body.model_dump_json().encode()).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE_S}", "ETag": etag}
-    if etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
+    headers = public_headers(body.model_dump_json().encode())
+    unchanged = not_modified(request.headers.get("if-none-match"), headers)
+    if unchanged is not None:
+        return unchanged
     response.headers.update(headers)
     return body

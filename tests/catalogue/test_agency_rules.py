@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.catalogue.base import Consultation
-from app.catalogue.decisions import Outcome
+from app.catalogue.base import Applicant, Consultation, identity_then
+from app.catalogue.decisions import Check, Outcome
 from app.catalogue.kinship.rules import relation_to_applicant, relative_check, same_household_check
 from app.catalogue.residence_permit.rules import residence_registration
 from app.catalogue.temporary_identity import TemporaryIdentityCertificate, temporary_expiry
+from app.i18n import Text
 from integrations.errors import AgencyNotFound, AgencyUnavailable
 from integrations.http import AgencyResponse
 from integrations.police.schemas import Person, ResidenceRegistrations
@@ -109,3 +110,20 @@ def test_a_change_of_address_counts_any_registration_however_recent():
 def test_temporary_identity_certificate_is_valid_30_days():
     assert temporary_expiry(date(2026, 11, 30)) == date(2026, 12, 30)
     assert TemporaryIdentityCertificate().expires_on(issued_on=date(2027, 2, 10), facts={}) == date(2027, 3, 12)
+
+
+def test_a_check_of_the_persons_own_record_counts_only_once_the_record_is_the_applicants():
+    def hukou_seen(consultation: Consultation) -> Check:
+        return Check("HUKOU_LOCAL", "police", Outcome.passed, Text("户籍在上海", "In Shanghai"), consultation.evidence)
+
+    applicant = Applicant(HEAD_ID, "某人")
+    theirs = identity_then(answered(person(HEAD_ID)), applicant, "HUKOU_LOCAL", hukou_seen)
+    assert [(c.code, c.outcome) for c in theirs] == [("IDENTITY", Outcome.passed), ("HUKOU_LOCAL", Outcome.passed)]
+    someone_else = identity_then(answered(person(HEAD_ID)), Applicant(HEAD_ID, "别人"), "HUKOU_LOCAL", hukou_seen)
+    assert [(c.code, c.outcome) for c in someone_else] == [("IDENTITY", Outcome.failed)]
+    down = Consultation("police", "population.person", error=AgencyUnavailable("police", "down"))
+    unanswered = identity_then(down, applicant, "HUKOU_LOCAL", hukou_seen)
+    assert [(c.code, c.outcome) for c in unanswered] == [
+        ("IDENTITY", Outcome.unavailable),
+        ("HUKOU_LOCAL", Outcome.unavailable),
+    ]

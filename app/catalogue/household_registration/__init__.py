@@ -15,7 +15,7 @@ from app.catalogue.base import (
     Findings,
     ServiceDefinition,
     consult_all,
-    unavailable_check,
+    identity_then,
 )
 from app.catalogue.decisions import NOT_LOCAL_HUKOU, Check, Outcome
 from app.catalogue.records import OwnRecords
@@ -65,13 +65,9 @@ class HouseholdRegistration(ServiceDefinition):
             },
         )
         person = found["person"]
-        identity = self.identity_check(person, applicant)
-        checks = [identity]
+        checks = identity_then(person, applicant, "HUKOU_LOCAL", hukou_local)
         facts: dict[str, str] = {}
-        if not person.answered:
-            checks.append(unavailable_check("HUKOU_LOCAL", person))
-        elif identity.outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
-            checks.append(hukou_local(person))
+        if checks[0].outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
             facts = {"hukou_address": person.data.hukou.address, "relation_to_head": person.data.hukou.relation_to_head}
         return Findings(checks, facts)
 

@@ -15,7 +15,7 @@ from app.catalogue.base import (
     Findings,
     ServiceDefinition,
     combined_evidence,
-    unavailable_check,
+    identity_then,
 )
 from app.catalogue.decisions import Outcome
 from app.catalogue.household_registration import hukou_local
@@ -86,15 +86,8 @@ class KinshipCertificate(ServiceDefinition):
         assert isinstance(details, KinshipDetails)
         other = details.relative_id_number
         person = await consult("police", "population.person", agencies.police.get_person(applicant.id_number))
-        identity = self.identity_check(person, applicant)
-        checks = [identity]
-        if not person.answered:
-            return Findings([*checks, unavailable_check("HUKOU_LOCAL", person)])
-        if identity.outcome is not Outcome.passed:
-            return Findings(checks)
-        hukou = hukou_local(person)
-        checks.append(hukou)
-        if hukou.outcome is not Outcome.passed:
+        checks = identity_then(person, applicant, "HUKOU_LOCAL", hukou_local)
+        if checks[-1].outcome is not Outcome.passed:
             # A third person's record is read only for an applicant who is who they say and may have
             # this certificate; asking it for nothing would still show in that person's data access.
             return Findings(checks)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.catalogue.base import Applicant, ConsultFn, ServiceDefinition, consult_all, unavailable_check
-from app.catalogue.decisions import Check, Outcome
+from app.catalogue.base import Applicant, ConsultFn, ServiceDefinition, consult_all, identity_then
+from app.catalogue.decisions import Check
 from app.catalogue.residence_permit.rules import housing_record, hukou_not_local, residence_registration
 from integrations.agencies import Agencies
 
@@ -36,13 +36,10 @@ async def permit_checks(
         },
     )
     person = found["person"]
-    identity = ServiceDefinition.identity_check(person, applicant)
-    checks = [identity]
     if hukou:
-        if not person.answered:
-            checks.append(unavailable_check("HUKOU_NOT_LOCAL", person))
-        elif identity.outcome is Outcome.passed:  # the record's facts count only once it is the applicant's
-            checks.append(hukou_not_local(person))
+        checks = identity_then(person, applicant, "HUKOU_NOT_LOCAL", hukou_not_local)
+    else:
+        checks = [ServiceDefinition.identity_check(person, applicant)]
     checks.append(residence_registration(found["registrations"], address, today, minimum_months=minimum_months))
     checks.append(housing_record(found["properties"], found["leases"], n, address, today))
     return checks

@@ -7,32 +7,20 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from app.catalogue.base import Applicant, ConsultFn, DocumentContent, Findings, ServiceDefinition
+from app.catalogue.base import Applicant, ConsultFn, DocumentContent, Findings
 from app.catalogue.records import OwnRecords
-from app.catalogue.residence_permit.held import (
-    ADDRESS,
-    OLD_EXPIRES_ON,
-    PERMITS,
-    SUPERSEDES,
-    CertificateSerial,
-    CertificateStillValid,
-    movable,
-    permit_check,
-    refuse_if_replaced,
-)
+from app.catalogue.residence_permit.held import ADDRESS, OLD_EXPIRES_ON, SUPERSEDES, movable
 from app.catalogue.residence_permit.inquiry import permit_checks
+from app.catalogue.residence_permit.replacement import HeldPermitDetails, PermitReplacement, replaceable, replaced
 from app.catalogue.text_fields import ShortText
 from app.i18n import Text
 from app.identity.id_number import mask
 from integrations.agencies import Agencies
 
 
-class AddressChangeDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    certificate_serial: CertificateSerial
+class AddressChangeDetails(HeldPermitDetails):
     address: ShortText = Field(
         description="The new Shanghai address lived at", examples=["上海市徐汇区宜山路700号3号楼801室"]
     )
@@ -41,7 +29,7 @@ class AddressChangeDetails(BaseModel):
     )
 
 
-class ResidencePermitAddressChange(ServiceDefinition):
+class ResidencePermitAddressChange(PermitReplacement):
     code = "residence-permit-address-change"
     name = Text("居住证变更", "Residence permit change of address")
     description = Text(
@@ -49,8 +37,6 @@ class ResidencePermitAddressChange(ServiceDefinition):
         "For the holder of a valid residence permit who moved within Shanghai: a permit at the new "
         "address, with the same expiry",
     )
-    serial_prefix = "JZZ"
-    validity_months = None
     validity = Text("与原居住证有效期相同", "The old permit's expiry")
     required_materials: ClassVar[list[Text]] = [
         Text(
@@ -58,14 +44,7 @@ class ResidencePermitAddressChange(ServiceDefinition):
             "Proof of the new address (lease, property certificate or employer's letter; PDF, JPEG or PNG)",
         ),
     ]
-    agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = AddressChangeDetails
-    filing_refusals = (CertificateStillValid,)
-    family = PERMITS
-
-    async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
-        assert isinstance(details, AddressChangeDetails)
-        await refuse_if_replaced(records, details.certificate_serial, today)
 
     async def examine(
         self,
@@ -78,11 +57,8 @@ class ResidencePermitAddressChange(ServiceDefinition):
         today: date,
     ) -> Findings:
         assert isinstance(details, AddressChangeDetails)
-        serial = details.certificate_serial
-        held = await records.certificate(serial)
-        ok = movable(held, today)
-        permit = permit_check(held, serial, acceptable=ok)
-        if not ok or held is None:
+        permit, held = await replaceable(records, details.certificate_serial, today, usable=movable)
+        if held is None:
             return Findings([permit])
         checks = await permit_checks(
             applicant=applicant,
@@ -92,13 +68,10 @@ class ResidencePermitAddressChange(ServiceDefinition):
             today=today,
             minimum_months=None,
         )
-        return Findings([permit, *checks], {SUPERSEDES: held.serial, OLD_EXPIRES_ON: held.expires_on.isoformat()})
+        return Findings([permit, *checks], replaced(held))
 
     def expires_on(self, *, issued_on: date, facts: dict[str, str]) -> date:
         return date.fromisoformat(facts[OLD_EXPIRES_ON])
-
-    def supersedes(self, *, facts: dict[str, str]) -> str | None:
-        return facts[SUPERSEDES]
 
     def document(self, *, applicant: Applicant, details: BaseModel, facts: dict[str, str]) -> DocumentContent:
         assert isinstance(details, AddressChangeDetails)

@@ -4,25 +4,15 @@ lives at its address, gets a new permit valid one year from the old expiry; the 
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
-from app.catalogue.base import Applicant, ConsultFn, DocumentContent, Findings, ServiceDefinition
+from app.catalogue.base import Applicant, ConsultFn, DocumentContent, Findings
 from app.catalogue.calendar import add_months
-from app.catalogue.records import OwnRecords
-from app.catalogue.residence_permit.held import (
-    ADDRESS,
-    OLD_EXPIRES_ON,
-    PERMITS,
-    SUPERSEDES,
-    CertificateSerial,
-    CertificateStillValid,
-    permit_check,
-    refuse_if_replaced,
-    renewable,
-)
+from app.catalogue.records import HeldCertificate, OwnRecords
+from app.catalogue.residence_permit.held import ADDRESS, OLD_EXPIRES_ON, SUPERSEDES, renewable
 from app.catalogue.residence_permit.inquiry import permit_checks
+from app.catalogue.residence_permit.replacement import HeldPermitDetails, PermitReplacement, replaceable, replaced
 from app.i18n import Text
 from app.identity.id_number import mask
 from integrations.agencies import Agencies
@@ -30,10 +20,8 @@ from integrations.agencies import Agencies
 RENEWAL_MONTHS = 12
 
 
-class RenewalDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    certificate_serial: CertificateSerial
+class RenewalDetails(HeldPermitDetails):
+    pass  # only the permit named: the renewed one keeps its address
 
 
 def renewed_expiry(old_expires_on: date) -> date:
@@ -41,7 +29,11 @@ def renewed_expiry(old_expires_on: date) -> date:
     return add_months(old_expires_on, RENEWAL_MONTHS)
 
 
-class ResidencePermitRenewal(ServiceDefinition):
+def _renewable_at_its_address(held: HeldCertificate | None, today: date) -> bool:
+    return renewable(held, today) and held is not None and ADDRESS in held.facts
+
+
+class ResidencePermitRenewal(PermitReplacement):
     code = "residence-permit-renewal"
     name = Text("居住证签注", "Residence permit renewal")
     description = Text(
@@ -49,17 +41,8 @@ class ResidencePermitRenewal(ServiceDefinition):
         "Extend a residence permit valid now or expired at most 30 days ago by one year, for a holder "
         "still registered and housed at its address",
     )
-    serial_prefix = "JZZ"  # the new document is a residence permit like any other
-    validity_months = None
     validity = Text("自原有效期满之日起1年", "1 year from the old permit's expiry")
-    agencies: ClassVar[list[str]] = ["police", "housing"]
     details_model = RenewalDetails
-    filing_refusals = (CertificateStillValid,)
-    family = PERMITS
-
-    async def admit(self, *, applicant: Applicant, details: BaseModel, records: OwnRecords, today: date) -> None:
-        assert isinstance(details, RenewalDetails)
-        await refuse_if_replaced(records, details.certificate_serial, today)
 
     async def examine(
         self,
@@ -72,12 +55,9 @@ class ResidencePermitRenewal(ServiceDefinition):
         today: date,
     ) -> Findings:
         assert isinstance(details, RenewalDetails)
-        serial = details.certificate_serial
-        held = await records.certificate(serial)
-        ok = renewable(held, today) and held is not None and ADDRESS in held.facts
-        permit = permit_check(held, serial, acceptable=ok)
-        if not ok or held is None:
-            return Findings([permit])  # nothing to renew: no agency is asked about the applicant
+        permit, held = await replaceable(records, details.certificate_serial, today, usable=_renewable_at_its_address)
+        if held is None:
+            return Findings([permit])
         address = held.facts[ADDRESS]
         checks = await permit_checks(
             applicant=applicant,
@@ -88,20 +68,10 @@ class ResidencePermitRenewal(ServiceDefinition):
             minimum_months=None,
             hukou=False,
         )
-        return Findings(
-            [permit, *checks],
-            {
-                ADDRESS: address,
-                SUPERSEDES: held.serial,
-                OLD_EXPIRES_ON: held.expires_on.isoformat(),
-            },
-        )
+        return Findings([permit, *checks], {ADDRESS: address, **replaced(held)})
 
     def expires_on(self, *, issued_on: date, facts: dict[str, str]) -> date:
         return renewed_expiry(date.fromisoformat(facts[OLD_EXPIRES_ON]))
-
-    def supersedes(self, *, facts: dict[str, str]) -> str | None:
-        return facts[SUPERSEDES]
 
     def document(self, *, applicant: Applicant, details: BaseModel, facts: dict[str, str]) -> DocumentContent:
         return DocumentContent(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from app.catalogue.base import (
     Applicant,
@@ -16,27 +16,19 @@ from app.catalogue.base import (
     Findings,
     ServiceDefinition,
     consult_all,
-    unavailable_check,
+    identity_then,
 )
-from app.catalogue.decisions import Outcome
 from app.catalogue.records import OwnRecords
+from app.catalogue.residence_permit import ResidencePermitDetails
 from app.catalogue.residence_permit.held import ADDRESS
 from app.catalogue.residence_permit.rules import housing_record, hukou_not_local
-from app.catalogue.text_fields import ShortText
 from app.i18n import Text
 from app.identity.id_number import mask
 from integrations.agencies import Agencies
 
 
-class ResidenceRegistrationDetails(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    address: ShortText = Field(
-        description="The Shanghai address lived at", examples=["上海市长宁区虹桥路1号5号楼301室"]
-    )
-    material_ids: list[str] = Field(
-        min_length=1, max_length=10, description="Uploaded proofs of address (the caller's own)"
-    )
+class ResidenceRegistrationDetails(ResidencePermitDetails):
+    pass  # what a permit is applied for with: the address lived at, and proofs of it
 
 
 class ResidenceRegistration(ServiceDefinition):
@@ -79,13 +71,7 @@ class ResidenceRegistration(ServiceDefinition):
                 "leases": ("housing", "housing.leases", agencies.housing.get_leases(n)),
             },
         )
-        person = found["person"]
-        identity = self.identity_check(person, applicant)
-        checks = [identity]
-        if not person.answered:
-            checks.append(unavailable_check("HUKOU_NOT_LOCAL", person))
-        elif identity.outcome is Outcome.passed:
-            checks.append(hukou_not_local(person))
+        checks = identity_then(found["person"], applicant, "HUKOU_NOT_LOCAL", hukou_not_local)
         checks.append(housing_record(found["properties"], found["leases"], n, details.address, today))
         return Findings(checks)
 
