@@ -131,8 +131,7 @@ def _verification(certificate: VerificationView) -> VerificationOut:
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
 async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
-    # A hot public read: the unit of work directly (not one dependency fewer to resolve), and
-    # the answer serialised once; `response_model` above stays for the OpenAPI document.
+    # A hot public read: the answer serialised once; `response_model` above stays for the OpenAPI document.
     await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
     body = _verification(await service.by_code(work.session, code, ctx=ctx))
     return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
