@@ -68,6 +68,10 @@ class RateLimiter:
                 name: MemoryMovingWindow(item.amount, item.get_expiry()) for name, item in self._rules.items()
             }
 
+    async def check_address(self, rule: str, client_addr: str | None) -> None:
+        """`check` keyed by the caller's address: the public routes, which know no one."""
+        await self.check(rule, client_addr or "unknown")
+
     async def check(self, rule: str, key: str) -> None:
         """Count one hit for `key` under `rule`; raise 429 when over the limit."""
         if self._strategy is None:

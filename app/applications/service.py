@@ -33,7 +33,7 @@ from app.certificates.codes import normalize_code
 from app.certificates.issuing import CertificateIssuer
 from app.certificates.models import Certificate
 from app.clock import Clock
-from app.cursor import decode_cursor, encode_cursor
+from app.cursor import cut_page, decode_cursor
 from app.db.uow import UnitOfWork
 from app.errors import ConcurrentChange
 from app.identity.subjects import SubjectHasher
@@ -227,15 +227,14 @@ async def page(
         limit=limit,
         oldest_first=oldest_first,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page, next_cursor = cut_page(rows, limit, lambda a: (a.created_at, a.id))
     if principal.role is not Role.citizen:
-        note_applications_read(ctx, rows)
-        _note_third_parties(ctx, principal, rows)
-    certificates = await repository.certificates_for(session, [a.id for a in rows])
+        note_applications_read(ctx, page)
+        _note_third_parties(ctx, principal, page)
+    certificates = await repository.certificates_for(session, [a.id for a in page])
     return ApplicationPage(
-        items=[present(a, certificates.get(a.id)) for a in rows],
-        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more else None,
+        items=[present(a, certificates.get(a.id)) for a in page],
+        next_cursor=next_cursor,
     )
 
 

@@ -14,13 +14,13 @@ from app.api.deps import (
     UnitOfWorkDep,
     audit_action,
 )
+from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.separation import StaffIdentityRequired
 from app.catalogue.registry import SERVICES
 from app.certificates import service
 from app.certificates.errors import CertificateNotFound
 from app.certificates.pages import (
-    PAGE_SECURITY_POLICY,
     render_not_found_page,
     render_pdf_check_page,
     render_pdf_check_problem_page,
@@ -132,7 +132,7 @@ def _verification(certificate: VerificationView) -> VerificationOut:
 )
 async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
     # A hot public read: the answer serialised once; `response_model` above stays for the OpenAPI document.
-    await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("verify", ctx.client_addr)
     body = _verification(await service.by_code(work.session, code, ctx=ctx))
     return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
 
@@ -163,7 +163,7 @@ async def verify_pdf(
         result = await _verify_upload(request, collaborators, work, ctx)
     except AppError as exc:
         page = render_pdf_check_problem_page(problem=localize(exc.title), language=language)
-        return HTMLResponse(page, status_code=exc.status, headers={**exc.headers, **page_headers(language)})
+        return problem_page(exc, page, language=language)
     page = render_pdf_check_page(
         signature_intact=result.signature_intact,
         on_record=result.on_record,
@@ -171,45 +171,17 @@ async def verify_pdf(
         status=result.status,
         language=language,
     )
-    return HTMLResponse(page, headers=page_headers(language))
+    return html_page(page, language=language)
 
 
 async def _verify_upload(
     request: Request, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
 ) -> PdfVerificationOut:
-    await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("verify", ctx.client_addr)
     upload = await read_file_part(request)
     return await service.verify_pdf(
         session=work.session, signer=collaborators.issuer.pdfs.signer, pdf=upload.content, ctx=ctx
     )
-
-
-def wants_a_page(accept: str | None) -> bool:
-    """A browser's form post (Accept: text/html,…,*/*;q=0.8), not an API caller (*/* or application/json)."""
-    offered: dict[str, float] = {}
-    for part in (accept or "").split(","):
-        media_type, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        offered[media_type.lower()] = quality
-    html, json_ = offered.get("text/html", 0.0), offered.get("application/json", 0.0)
-    return html > 0 and html > json_
-
-
-def page_headers(language: str) -> dict[str, str]:
-    """Every public HTML page: never cached (statuses change), its language, and a strict CSP."""
-    return {
-        "Cache-Control": "no-store",
-        "Content-Language": "en" if language == "en" else "zh-CN",
-        "Vary": "Accept-Language",
-        "Content-Security-Policy": PAGE_SECURITY_POLICY,
-    }
 
 
 @page_router.get(
@@ -229,21 +201,17 @@ def page_headers(language: str) -> dict[str, str]:
 )
 async def verify_page(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> HTMLResponse:
     language = language_var.get()
-    no_store = page_headers(language)
     try:
-        await collaborators.limiter.check("verify", ctx.client_addr or "unknown")
+        await collaborators.limiter.check_address("verify", ctx.client_addr)
     except TooManyRequests as exc:
         # Whoever scanned the QR code has a browser: a page, not a problem document.
         retry_after = int(exc.headers.get("Retry-After", "60"))
-        return HTMLResponse(
-            render_too_many_requests_page(retry_after=retry_after, language=language),
-            status_code=429,
-            headers={**no_store, "Retry-After": str(retry_after)},
-        )
+        page = render_too_many_requests_page(retry_after=retry_after, language=language)
+        return problem_page(exc, page, language=language)
     try:
         certificate = await service.by_code(work.session, code, ctx=ctx)
     except CertificateNotFound:
-        return HTMLResponse(render_not_found_page(code[:40], language=language), status_code=404, headers=no_store)
+        return html_page(render_not_found_page(code[:40], language=language), language=language, status_code=404)
     v = _verification(certificate)
     name = SERVICES[certificate.service].name
     html = render_verify_page(
@@ -260,4 +228,4 @@ async def verify_page(code: str, collaborators: CollaboratorsDep, work: UnitOfWo
         revocation_reason_code=v.revocation_reason_code,
         superseded_by=v.superseded_by,
     )
-    return HTMLResponse(html, headers=no_store)
+    return html_page(html, language=language)

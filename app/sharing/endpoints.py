@@ -16,9 +16,9 @@ from app.api.deps import (
     known_query_params_only,
 )
 from app.api.pagination import Cursor, Limit
+from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.query_params import UnknownParameter
 from app.catalogue.registry import SERVICES
-from app.certificates.endpoints import page_headers, wants_a_page
 from app.certificates.errors import CertificateNotFound, CertificateNotInForce
 from app.clock import utc_now
 from app.cursor import cut_page, decode_cursor
@@ -210,22 +210,21 @@ async def open_share(
         pdf_url=pdf_url,
         language=language,
     )
-    return HTMLResponse(html, headers={**page_headers(language), "Referrer-Policy": "no-referrer"})
+    return html_page(html, language=language, headers={"Referrer-Policy": "no-referrer"})
 
 
 async def _use(
     token: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep, *, pdf: bool = False
 ) -> SharedView:
     """A link's use, limited per client address (`RATE_LIMIT_SHARES`) before the link is looked up."""
-    await collaborators.limiter.check("shares", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("shares", ctx.client_addr)
     return await service.use(work=work, clock=utc_now, ctx=ctx, token=token, pdf=pdf)
 
 
 def _unavailable_page(exc: AppError) -> HTMLResponse:
     language = language_var.get()
     reason = {ShareNotFound: "missing", ShareGone: "gone"}.get(type(exc), "busy")
-    html = render_unavailable_page(reason=reason, language=language)
-    return HTMLResponse(html, status_code=exc.status, headers={**exc.headers, **page_headers(language)})
+    return problem_page(exc, render_unavailable_page(reason=reason, language=language), language=language)
 
 
 @shared_router.get(

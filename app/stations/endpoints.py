@@ -89,7 +89,7 @@ async def list_stations(
     cursor: Cursor = None,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
-    await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("stations", ctx.client_addr)
     page = service.stations(
         registry=collaborators.stations, district=district, line=line, near=near, limit=limit, cursor=cursor
     )
@@ -108,7 +108,7 @@ async def list_stations(
 async def get_station(
     station_id: str, collaborators: CollaboratorsDep, ctx: ContextDep, if_none_match: IfNoneMatch = None
 ) -> Response:
-    await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("stations", ctx.client_addr)
     found = service.station(registry=collaborators.stations, station_id=station_id)
     return _cached(found.model_dump_json().encode(), if_none_match)
 
@@ -132,7 +132,7 @@ async def list_station_slots(
     day: Day = None,
     line: LineFilter = None,
 ) -> DaySlots:
-    await collaborators.limiter.check("stations", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("stations", ctx.client_addr)
     return await service.slots(
         session=work.session,
         registry=collaborators.stations,

@@ -63,7 +63,7 @@ async def get_public_stats(
     since: Annotated[Day | None, Query(description="First Shanghai day counted, YYYY-MM-DD")] = None,
     until: Annotated[Day | None, Query(description="Last Shanghai day counted, YYYY-MM-DD")] = None,
 ) -> PublicStats | Response:
-    await collaborators.limiter.check("public_stats", ctx.client_addr or "unknown")
+    await collaborators.limiter.check_address("public_stats", ctx.client_addr)
     if since is not None and until is not None and until < since:
         raise ValidationFailed(Text("until 早于 since", "`until` is before `since`"))
     body = await service.public_stats(
