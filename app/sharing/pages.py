@@ -15,7 +15,6 @@ from app.i18n import Text
 
 _WORDS: dict[str, Text] = {
     "site": Text("上海市城市服务 · 证明分享", "Shanghai City Services · Shared certificate"),
-    "title": Text("证明分享", "Shared certificate"),
     "result": Text("证明状态", "Status"),
     "recipient": Text("分享对象", "Shared with"),
     "shared_until": Text("链接有效期至", "Link valid until"),

@@ -227,11 +227,13 @@ async def test_the_link_page_is_zh_by_default_and_en_on_request(client, tokens):
     assert "有效" in zh.text and ZHANG_WEI[1] in zh.text and "3301**********0150" in zh.text
     assert ZHANG_WEI[0] not in zh.text and "script" not in zh.text
     assert "default-src 'none'" in zh.headers["content-security-policy"]
+    assert "<title>有效 · 上海市城市服务 · 证明分享</title>" in zh.text  # the page's kind named once
     en = await client.get(_path(created["url"]), headers={**browser, "Accept-Language": "en"})
     assert "Valid" in en.text and "Identity number (partly hidden)" in en.text
     await client.delete(f"/v1/certificates/{serial}/shares/{created['id']}", headers=headers)
     gone = await client.get(_path(created["url"]), headers=browser)
     assert gone.status_code == 410 and "链接已失效" in gone.text
+    assert gone.text.count("证明分享") == 2  # in the title and the header, not twice in the title
 
 
 async def test_the_link_is_rate_limited_per_address(settings, tokens, collaborators):  # collaborators: empty tables
