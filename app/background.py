@@ -1,6 +1,7 @@
 """The background loop, composed from the collaborators: retries of applications waiting on an agency
 (and material requests left unanswered), a signed audit checkpoint every AUDIT_CHECKPOINT_SECONDS, the
-deletion of uploads no application used within UNATTACHED_MATERIAL_HOURS, and the backlog gauges. Run
+deletion of uploads no application used within UNATTACHED_MATERIAL_HOURS, the request log's coming
+months' partitions every hour (PostgreSQL), and the backlog gauges. Run
 in-process by `serve` or alone by `cityservices worker`."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 from app.api.collaborators import Collaborators
 from app.applications.reminders import expiring_certificates
 from app.audit.checkpoints import make_checkpoint
+from app.audit.partitions import ensure_partitions
 from app.certificates import repository as certificates
 from app.clock import utc_now
 from app.materials.retention import delete_unattached
@@ -27,6 +29,9 @@ logger = logging.getLogger("cityservices.worker")
 POLL_SECONDS = 1.0
 SAMPLE_SECONDS = 15.0  # how often the worker refreshes the backlog gauges its /metrics shows
 RETENTION_SECONDS = 60.0  # how often it deletes materials no application used in time
+# How often it makes sure this month's and the next two months' partitions of the request log exist: two
+# months of slack, so hourly is plenty, and a worker restarted late still creates them in its first pass.
+PARTITIONS_SECONDS = 3600.0
 # What the notification dispatcher announces without a change to announce it.
 REMINDERS: tuple[ReminderScan, ...] = (expiring_certificates, tomorrows_appointments)
 
@@ -42,7 +47,7 @@ async def run_forever(
 
     `heartbeat` is beaten at every turn of the loop (WORKER_HEALTH_PORT reports it)."""
     stop = stop or asyncio.Event()
-    last_checkpoint = last_sample = last_retention = 0.0
+    last_checkpoint = last_sample = last_retention = last_partitions = 0.0
     while not stop.is_set():
         if heartbeat is not None:
             heartbeat.beat()
@@ -63,6 +68,11 @@ async def run_forever(
                     other_holders=(certificates.holds_bytes,),
                 )
                 last_retention = time.monotonic()
+            if time.monotonic() - last_partitions >= PARTITIONS_SECONDS:
+                created = await ensure_partitions(collaborators.engine, now=utc_now())
+                if created:
+                    logger.info("request log partitions created: %s", ", ".join(created))
+                last_partitions = time.monotonic()
             if time.monotonic() - last_sample >= SAMPLE_SECONDS:
                 await sample_backlogs(collaborators.sessionmaker)
                 await sample_breakers(collaborators.agencies)
