@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from datetime import timedelta
 
@@ -16,10 +17,11 @@ from app.api.collaborators import Collaborators
 from app.applications.reminders import expiring_certificates
 from app.audit.checkpoints import make_checkpoint
 from app.audit.partitions import ensure_partitions
+from app.audit.sealing import Sealer
 from app.certificates import repository as certificates
 from app.clock import utc_now
 from app.materials.retention import delete_unattached
-from app.notifications.dispatcher import ReminderScan
+from app.notifications.dispatcher import ReminderScan, build_dispatcher
 from app.stations.announcements import tomorrows_appointments
 from app.stats.gauges import sample_backlogs, sample_breakers
 from app.worker_health import Heartbeat
@@ -87,3 +89,24 @@ async def run_forever(
                 async with asyncio.timeout(poll_seconds):
                     await stop.wait()
     logger.info("worker stopped: drained")
+
+
+async def work_until_stopped(collaborators: Collaborators, *, heartbeat: Heartbeat | None = None) -> None:
+    """`cityservices worker`: the loop with its own sealer and notification dispatcher, until SIGTERM or
+    Ctrl-C; then the collaborators are released."""
+    # SIGTERM (docker stop, Kubernetes) drains like Ctrl-C: the current pass finishes, then cleanup.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    # The worker's own events (and any a dead process left unsealed) are sealed here too.
+    sealer = Sealer(collaborators.sessionmaker)
+    sealer.start()
+    dispatcher = build_dispatcher(collaborators.settings, collaborators.sessionmaker, REMINDERS)
+    dispatcher.start()
+    try:
+        await run_forever(collaborators, stop=stop, heartbeat=heartbeat)
+    finally:
+        await dispatcher.stop()
+        await sealer.stop()
+        await collaborators.aclose()
