@@ -81,7 +81,10 @@ class ChainState:
 
 
 def fields_of(event: Walked) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in CHAINED_FIELDS}
+    if isinstance(event, AuditEvent):
+        return {name: getattr(event, name) for name in CHAINED_FIELDS}
+    # A walked row starts with the hashed columns in their order (repository.chain_rows): no lookups by name.
+    return dict(zip(CHAINED_FIELDS, event, strict=False))
 
 
 async def verify_events(
