@@ -15,7 +15,7 @@ problems, each named by its code:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -34,8 +34,9 @@ class Archive:
     def read(cls, directory: Path) -> Archive:
         return cls(directory, Boundary.from_json((directory / BOUNDARY_FILE).read_text(encoding="utf-8")))
 
-    def lines(self) -> list[str]:
-        return (self.directory / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+    @property
+    def events(self) -> Path:
+        return self.directory / EVENTS_FILE
 
     @property
     def checkpoints(self) -> Path:
@@ -54,8 +55,14 @@ def ordered(directories: list[Path]) -> list[Archive]:
     return sorted((Archive.read(d) for d in directories), key=lambda a: a.boundary.first_seq)
 
 
-def _first(lines: list[str]) -> dict[str, object] | None:
-    line = next((line for line in lines if line.strip()), None)
+def _lines(path: Path) -> Iterator[str]:
+    """A file's lines as walked: an archive (a month is ~15 GB of NDJSON) is never held in memory whole."""
+    with path.open(encoding="utf-8") as file:
+        yield from file
+
+
+def _first(path: Path) -> dict[str, object] | None:
+    line = next((line for line in _lines(path) if line.strip()), None)
     return json.loads(line) if line is not None else None
 
 
@@ -68,10 +75,10 @@ class ChainWalk(Protocol):
     hashes: dict[int, str]
 
 
-Walk = Callable[[list[str], tuple[int, str]], object]  # its findings are `found`, continued
+Walk = Callable[[Iterable[str], tuple[int, str]], object]  # its findings are `found`, continued
 
 
-def walk_through(archives: list[Archive], live: list[str], found: ChainWalk, walk: Walk) -> tuple[int, str] | None:
+def walk_through(archives: list[Archive], live: Path, found: ChainWalk, walk: Walk) -> tuple[int, str] | None:
     """Walk every archive, then the live export; the position the live export had to start after (None
     without archives). Stops at the first problem."""
     after: tuple[int, str] | None = None
@@ -82,7 +89,7 @@ def walk_through(archives: list[Archive], live: list[str], found: ChainWalk, wal
                 f"before it ends at event {after[0]}"
             )
             return after
-        walk(archive.lines(), archive.start)
+        walk(_lines(archive.events), archive.start)
         if found.problems:
             return after
         if (found.head_seq, found.head_hash) != archive.end:
@@ -99,7 +106,7 @@ def walk_through(archives: list[Archive], live: list[str], found: ChainWalk, wal
             f"archive's last event {after[0]}"
         )
         return after
-    walk(live, after or (0, GENESIS_HASH))
+    walk(_lines(live), after or (0, GENESIS_HASH))
     return after
 
 

@@ -30,6 +30,7 @@ import asyncio
 import base64
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +54,9 @@ class Findings:
     hashes: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
+    # The positions whose hash is kept (the checkpoints'): a month is ~25 million events, too many to keep
+    # every hash of. None keeps them all.
+    watched: set[int] | None = None
 
 
 def _fields(record: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +66,9 @@ def _fields(record: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def walk(lines: list[str], *, after: tuple[int, str] = (0, GENESIS_HASH), found: Findings | None = None) -> Findings:
+def walk(
+    lines: Iterable[str], *, after: tuple[int, str] = (0, GENESIS_HASH), found: Findings | None = None
+) -> Findings:
     """The chain as exported, to its first break (a gap is a deletion, a bad link or hash a rewriting):
     from the first event, or after a known position and hash (an archive's boundary), adding to `found`."""
     found = found if found is not None else Findings()
@@ -74,7 +80,8 @@ def walk(lines: list[str], *, after: tuple[int, str] = (0, GENESIS_HASH), found:
         record = json.loads(line)
         seq = record["seq"]
         found.events += 1
-        found.hashes[seq] = record["hash"]
+        if found.watched is None or seq in found.watched:
+            found.hashes[seq] = record["hash"]
         if seq != expected:
             start = expected
             if seq > start:
@@ -174,26 +181,24 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trust is required to check checkpoints")
     trusted = [cert for path in args.trust or [] for cert in x509.load_pem_x509_certificates(path.read_bytes())]
     archives = archive_check.ordered(args.archive)
-    found = Findings()
-    archive_check.walk_through(
-        archives,
-        args.export.read_text(encoding="utf-8").splitlines(),
-        found,
-        lambda lines, after: walk(lines, after=after, found=found),
-    )
+    # The checkpoints first: the walk keeps the hashes at their positions only.
+    sources: list[tuple[str, list[CheckpointRecord]]] = [
+        (str(p), _checkpoint_file(p)) for p in [*args.checkpoints, *(a.checkpoints for a in archives)]
+    ]
+    unreadable = []
+    for url in args.anchor:
+        try:
+            sources.append((url.split("?")[0], asyncio.run(_anchored(url))))
+        except Exception as exc:  # an anchor that cannot be read proves nothing: say so, fail
+            unreadable.append(f"anchor {url} could not be read: {exc}")
+    found = Findings(watched={record.seq for _, records in sources for record in records})
+    archive_check.walk_through(archives, args.export, found, lambda lines, after: walk(lines, after=after, found=found))
     walked_to_the_end = not found.problems
     if found.problems:
         print(f"chain: {found.events} events read, intact to event {found.head_seq}")
     else:
         print(f"chain intact: {found.events} events, head {found.head_hash}")
-    sources: list[tuple[str, list[CheckpointRecord]]] = [
-        (str(p), _checkpoint_file(p)) for p in [*args.checkpoints, *(a.checkpoints for a in archives)]
-    ]
-    for url in args.anchor:
-        try:
-            sources.append((url.split("?")[0], asyncio.run(_anchored(url))))
-        except Exception as exc:  # an anchor that cannot be read proves nothing: say so, fail
-            found.problems.append(f"anchor {url} could not be read: {exc}")
+    found.problems += unreadable
     for source, records in sources:
         if not records:
             found.problems.append(f"no checkpoint in {source}")
