@@ -5,6 +5,7 @@ refusing a boundary no signed checkpoint vouches for. PostgreSQL only: SQLite ha
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from app.audit.checkpoints import make_checkpoint
 from app.audit.events import AuditEntry, EventKind
 from app.audit.partitions import Month
 from app.audit.sealing import seal_all
+from app.background import run_forever
 from tests.builders import LI_NA, ZHANG_WEI, file, no_criminal_record
 from tests.servers import CITYSERVICES, service_env
 
@@ -163,3 +165,20 @@ async def test_a_broken_chain_is_not_archived(postgresql_only, client, tokens, c
     assert refused.returncode == 1 and "event_mismatch at event 2" in refused.stderr
     assert await _tables(collaborators, *(m.partition for m in OLD_MONTHS)) == {m.partition: True for m in OLD_MONTHS}
     assert not (tmp_path / "archive" / "boundary.json").exists()
+
+
+async def test_the_worker_makes_the_coming_months(postgresql_only, collaborators):
+    coming = [THIS_MONTH.plus(n).partition for n in range(3)]
+    async with collaborators.engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE {coming[-1]}"))  # two months ahead: empty yet
+    assert await _tables(collaborators, *coming) == {**dict.fromkeys(coming, True), coming[-1]: False}
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_forever(collaborators, poll_seconds=0.05, stop=stop))
+    try:
+        async with asyncio.timeout(20):
+            while not (await _tables(collaborators, coming[-1]))[coming[-1]]:
+                await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await worker
+    assert await _tables(collaborators, *coming) == dict.fromkeys(coming, True)
