@@ -8,7 +8,8 @@ The archive is a prefix of the chain, cut by position, not by partition: an even
 `seq`) in commit order, so one that occurred on the last second of a month may come after the first
 events of the next. The boundary is the last position before the first event of the month kept; an
 archived month's later-sealed events (and any not sealed yet) go back into the live table (its DEFAULT
-partition, their month being gone), so the live chain has no hole.
+partition, their month being gone), so the live chain has no hole. The chain's head always stays live:
+the sealer continues from the newest live event.
 
 Before anything moves, the whole chain is walked against every checkpoint (an archive of a broken chain
 is refused), and a checkpoint is signed over the head: the boundary is vouched for by a signed
@@ -61,6 +62,9 @@ async def _prefix(
         last_seq = first_kept - 1 if first_kept is not None else (head[0] if head else 0)
         if last_seq <= start[0]:
             raise ArchiveRefused(f"no event before {before} to archive (the live chain starts at {start[0] + 1})")
+        if head is None or last_seq >= head[0]:
+            # The sealer continues the chain from the newest live event: the head must stay live.
+            raise ArchiveRefused(f"nothing would be left live after event {last_seq}: archive once {before} has events")
         last = await repository.row_at(session, last_seq)
     assert last is not None and last.hash is not None  # the whole chain was just walked: no gap
     return start, (last_seq, last.hash)

@@ -114,15 +114,20 @@ async def walk_tail(sessionmaker: async_sessionmaker[AsyncSession], genuine: Gen
     furthest_ok = genuine(furthest) if furthest is not None else None
     # A forged furthest one is a break (below); the walk still starts from the furthest we did sign.
     trusted = furthest if furthest_ok else next((c for c in candidates[1:] if genuine(c)), None)
-    if trusted is not None and (boundary is None or trusted.seq >= boundary[0]):
+    held: list[tuple[int, str]] = []  # a checkpoint at the boundary itself (its event archived)
+    from_checkpoint = trusted is not None and (boundary is None or trusted.seq > boundary[0])
+    if trusted is not None and from_checkpoint:
         state = await _from_checkpoint(sessionmaker, trusted)
         walked_from = trusted.seq
-    else:
-        state = await verify_events(repository.chain_rows(sessionmaker), state=ChainState.after(boundary))
-        _hold_boundary(state, boundary, [])
+    else:  # from the boundary, or the first event
+        if trusted is not None and boundary is not None and trusted.seq == boundary[0]:
+            held = [(trusted.seq, trusted.head_hash)]  # held against the boundary's hash
+        state = await verify_events(repository.chain_rows(sessionmaker), state=ChainState.after(boundary, held))
         walked_from = boundary[0] + 1 if boundary else 1
     if furthest is not None and not furthest_ok and state.first_bad is None:
         state.stop(furthest.seq, "checkpoint_signature_invalid")
+    if not from_checkpoint:  # a signed checkpoint after the boundary vouches for the chain through it
+        _hold_boundary(state, boundary, [seq for seq, _ in held])
     return ChainCheck(
         state=state,
         latest=furthest,

@@ -182,3 +182,33 @@ async def test_the_worker_makes_the_coming_months(postgresql_only, collaborators
         stop.set()
         await worker
     assert await _tables(collaborators, *coming) == dict.fromkeys(coming, True)
+
+
+async def test_a_checkpoint_at_the_boundary_vouches_for_it(
+    postgresql_only, client, tokens, collaborators, settings, tmp_path
+):
+    for month in OLD_MONTHS:
+        await _old_events(collaborators, month, 2)
+    await seal_all(collaborators.sessionmaker)
+    archive = ["audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "archive")]
+    # The chain's head stays live (the sealer continues from it): nothing of this month yet, no archive.
+    refused = _cli(settings, *archive)
+    assert refused.returncode == 1 and "nothing would be left live after event 4" in refused.stderr
+    # It had signed the head first, as every archive does: a checkpoint stands at event 4.
+    assert await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer) is None
+    assert (await client.get("/v1/services")).status_code == 200
+    done = _cli(settings, *archive)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [
+        json.loads(line)["seq"] for line in (tmp_path / "archive" / "checkpoints.jsonl").read_text().splitlines()
+    ] == [4]
+    # Only the checkpoint at the boundary left: its event archived, it is held against the boundary's hash.
+    async with collaborators.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM audit_checkpoints WHERE seq > 4"))
+    for scope in ("tail", "all"):
+        report = await _verify(client, tokens, scope)
+        assert report == {**report, "intact": True, "walked_from_seq": 5}, report
+    async with collaborators.engine.begin() as conn:
+        await conn.execute(text("UPDATE audit_checkpoints SET head_hash = :h WHERE seq = 4"), {"h": "e" * 64})
+    forged = await _verify(client, tokens, "tail")
+    assert forged == {**forged, "intact": False, "break_reason": "checkpoint_signature_invalid"}
