@@ -128,10 +128,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from app.audit.sealing import Sealer
-    from app.background import REMINDERS, run_forever
+    from app.background import work_until_stopped
     from app.main import build_collaborators
-    from app.notifications.dispatcher import build_dispatcher
     from app.observability import configure_logging, serve_metrics
     from app.worker_health import Heartbeat, serve_worker_health
 
@@ -145,26 +143,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
             collaborators.settings.worker_health_host, collaborators.settings.worker_health_port, heartbeat
         )
 
-    async def main() -> None:
-        # SIGTERM (docker stop, Kubernetes) drains like Ctrl-C: the current pass finishes, then cleanup.
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        # The worker's own events (and any a dead process left unsealed) are sealed here too.
-        sealer = Sealer(collaborators.sessionmaker)
-        sealer.start()
-        dispatcher = build_dispatcher(collaborators.settings, collaborators.sessionmaker, REMINDERS)
-        dispatcher.start()
-        try:
-            await run_forever(collaborators, stop=stop, heartbeat=heartbeat)
-        finally:
-            await dispatcher.stop()
-            await sealer.stop()
-            await collaborators.aclose()
-
     try:
-        asyncio.run(main())
+        asyncio.run(work_until_stopped(collaborators, heartbeat=heartbeat))
     except KeyboardInterrupt:
         pass
     return 0
@@ -180,6 +160,14 @@ def cmd_verify_export(args: argparse.Namespace) -> int:
     from app.audit.offline import main as verify_export
 
     return verify_export(args.arguments)
+
+
+def cmd_audit_archive(args: argparse.Namespace) -> int:
+    from app.audit.archiving import run_command
+    from app.main import build_collaborators
+
+    collaborators = build_collaborators(load_settings())
+    return run_command(collaborators, collaborators.issuer.pdfs.signer, args.before, args.out, args.keep_detached)
 
 
 def cmd_verify_credential(args: argparse.Namespace) -> int:
@@ -357,6 +345,14 @@ def build_parser() -> argparse.ArgumentParser:
         "arguments", nargs=argparse.REMAINDER, help="EXPORT [CHECKPOINT ...] --trust PEM [--anchor URL ...]"
     )
     verify_export.set_defaults(func=cmd_verify_export)
+
+    archive = sub.add_parser("audit-archive", help="detach and export the request log's months before one (PostgreSQL)")
+    archive.add_argument("--before", required=True, metavar="YYYY-MM", help="archive every month before this one")
+    archive.add_argument(
+        "--out", type=Path, required=True, help="the archive's directory: events, checkpoints, boundary"
+    )
+    archive.add_argument("--keep-detached", action="store_true", help="keep the detached tables (default: drop them)")
+    archive.set_defaults(func=cmd_audit_archive)
 
     verify_credential = sub.add_parser(
         "verify-credential",

@@ -20,6 +20,30 @@ def migrate(settings: Settings) -> None:
     config.attributes["database_url"] = settings.resolved_database_url
     config.attributes["configure_logger"] = False
     command.upgrade(config, "head")
+    _ensure_partitions(settings)
+
+
+def _ensure_partitions(settings: Settings) -> None:
+    """This month's and the next two months' request-log partitions, at every migrate (PostgreSQL; the
+    migration that partitioned the table made the months of its day, and the worker keeps them coming)."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    if make_url(settings.resolved_database_url).get_backend_name() != "postgresql":
+        return
+    from app.audit.partitions import ensure_partitions
+    from app.clock import utc_now
+    from app.db.session import create_engine
+
+    async def ensure() -> None:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            await ensure_partitions(engine, now=utc_now())
+        finally:
+            await engine.dispose()
+
+    asyncio.run(ensure())
 
 
 class DatabaseUnreachable(SystemExit):

@@ -1,7 +1,7 @@
 """Every mapped class, imported once so Base.metadata is complete (Alembic, tests)."""
 
 from app.applications.models import Application, IdempotencyRecord
-from app.audit.models import AuditCheckpoint, AuditEvent
+from app.audit.models import AuditArchive, AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
 from app.credentials.models import StatusListEntry
 from app.db.base import Base
@@ -15,6 +15,7 @@ __all__ = [
     "Application",
     "ApplicationMaterial",
     "Appointment",
+    "AuditArchive",
     "AuditCheckpoint",
     "AuditEvent",
     "Base",

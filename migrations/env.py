@@ -8,6 +8,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from app.audit.partitions import include_name
 from app.config import load_settings
 from app.db.session import create_engine
 from app.models import Base
@@ -30,6 +31,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the request log's monthly partitions are not in the model
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -2,8 +2,9 @@
 verified offline by someone who trusts only our certificate (`cityservices verify-export`).
 
 A checkpoint vouches for the whole chain up to its head, so one is never signed over a chain that is
-not the one the earlier checkpoints signed: the sealer first recomputes the chain from the first event
-and holds it against every checkpoint; on any break (events deleted, rewritten, or cut and sealed
+not the one the earlier checkpoints signed: the worker first recomputes the chain from the furthest
+checkpoint (its own event still the signed one, then every event after it; each earlier checkpoint was
+held the same way when it was signed); on any break (events deleted, rewritten, or cut and sealed
 again) it refuses, logs an error and raises `cityservices_audit_chain_broken`. Otherwise the next
 checkpoint would sign the shorter chain and launder the deletion. Each signed checkpoint is also
 appended to the anchor (AUDIT_ANCHOR_URL), outside the reach of the service's database role.
@@ -13,17 +14,15 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit import repository
 from app.audit.anchors import Anchor, CheckpointRecord
 from app.audit.models import AuditCheckpoint
 from app.audit.sealing import seal_all
-from app.audit.verification import ChainState, verify_events
+from app.audit.walks import ChainCheck, Scope, walk_all, walk_tail
 from app.db.uow import UnitOfWorkFactory
 from app.observability import AUDIT_CHAIN_BROKEN
 
@@ -55,49 +54,24 @@ def checkpoint_signature_ok(signer: CheckpointSigner, checkpoint: AuditCheckpoin
     return signer.verify_bytes(message, signature)
 
 
-@dataclass
-class ChainCheck:
-    """The chain recomputed and held against every checkpoint."""
-
-    state: ChainState
-    latest: AuditCheckpoint | None
-    latest_signature_ok: bool | None
-    checkpoints: int
-
-    @property
-    def intact(self) -> bool:
-        return self.state.first_bad is None
-
-
-async def check_chain(sessionmaker: async_sessionmaker[AsyncSession], signer: CheckpointSigner) -> ChainCheck:
-    """Seal what is committed, then walk the whole chain against every checkpoint. A checkpoint we did not
-    sign vouches for nothing, and one altered to hide a deletion must not pass quietly: it is a break."""
+async def check_chain(
+    sessionmaker: async_sessionmaker[AsyncSession], signer: CheckpointSigner, *, scope: Scope = "all"
+) -> ChainCheck:
+    """Seal what is committed, then walk the chain: its tail from the furthest signed checkpoint, or the
+    whole of it against every checkpoint (`app/audit/walks.py`)."""
     await seal_all(sessionmaker)
-    async with sessionmaker() as session:
-        checkpoints = await repository.checkpoints(session)
-        session.expunge_all()  # kept as read; no connection held while the log streams
-    genuine = {c.id: checkpoint_signature_ok(signer, c) for c in checkpoints}
-    state = await verify_events(
-        repository.stream(sessionmaker), checkpoints=[(c.seq, c.head_hash) for c in checkpoints if genuine[c.id]]
-    )
-    forged = [c for c in checkpoints if not genuine[c.id]]
-    if forged and state.first_bad is None:
-        state.first_bad, state.break_reason = forged[0].seq, "checkpoint_signature_invalid"
-    latest = checkpoints[-1] if checkpoints else None
-    return ChainCheck(
-        state=state,
-        latest=latest,
-        latest_signature_ok=genuine[latest.id] if latest else None,
-        checkpoints=len(checkpoints),
-    )
+    walk = walk_tail if scope == "tail" else walk_all
+    return await walk(sessionmaker, lambda checkpoint: checkpoint_signature_ok(signer, checkpoint))
 
 
 async def make_checkpoint(
     *, uow: UnitOfWorkFactory, signer: CheckpointSigner, anchor: Anchor | None = None
 ) -> AuditCheckpoint | None:
-    """Sign the current head, unless the latest checkpoint already covers it or the chain contradicts an
-    earlier checkpoint (then refuse: None, an error logged, the gauge raised)."""
-    check = await check_chain(uow.sessionmaker, signer)
+    """Sign the current head, unless the furthest checkpoint already covers it or the chain since then
+    contradicts it (then refuse: None, an error logged, the gauge raised). The tail is enough: each
+    earlier checkpoint was signed only over a chain that reproduced the one before it, and walking the
+    whole log every few minutes would not scale (docs/scaling.md, "The request log by month")."""
+    check = await check_chain(uow.sessionmaker, signer, scope="tail")
     if not check.intact:
         AUDIT_CHAIN_BROKEN.set(1)
         logger.error(

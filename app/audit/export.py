@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 
-from app.audit.models import AuditEvent
+from app.audit.models import AuditEvent, EventRow
 from app.audit.schemas import AuditEventOut
 
 COLUMNS = list(AuditEventOut.model_fields)
@@ -35,11 +35,11 @@ def _cell(value: object) -> object:
     return value  # numbers stay numbers
 
 
-def _record(event: AuditEvent) -> dict[str, object]:
+def _record(event: AuditEvent | EventRow) -> dict[str, object]:
     return AuditEventOut.model_validate(event, from_attributes=True).model_dump(mode="json")
 
 
-async def ndjson(events: AsyncIterator[AuditEvent]) -> AsyncIterator[bytes]:
+async def ndjson(events: AsyncIterator[AuditEvent] | AsyncIterator[EventRow]) -> AsyncIterator[bytes]:
     async for event in events:
         yield json.dumps(_record(event), ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Float, Index, Integer, Row, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime
@@ -11,7 +11,13 @@ from app.db.types import BigIntId
 
 
 class AuditEvent(Base):
-    """One entry of the append-only, hash-chained request log. Never holds a raw id number."""
+    """One entry of the append-only, hash-chained request log. Never holds a raw id number.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (migration 0010_audit_partitions,
+    `app/audit/partitions.py`): there its primary key is (id, occurred_at) and `seq` is unique with
+    `occurred_at`, because a partitioned table's unique keys must hold its partition key. The model keeps
+    the single-column keys SQLite has; the sealer, one at a time under its lock, still gives each `seq`
+    once, and the chain's walk names a repeated one (docs/scaling.md, "The request log by month")."""
 
     __tablename__ = "audit_events"
     __table_args__ = (
@@ -57,6 +63,8 @@ class AuditEvent(Base):
 
 # The table itself, for Core statements (the writer's and the unit of work's inserts, the sealer).
 EVENTS_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]
+# An event read as a plain row of columns (the chain's walk), not an ORM object.
+EventRow = Row[*tuple[Any, ...]]
 # Every column an event is inserted with: all but the generated id (seq and hashes stay null until sealed).
 INSERTED_COLUMNS = tuple(column.name for column in EVENTS_TABLE.columns if column.name != "id")
 
@@ -71,7 +79,11 @@ class AuditCheckpoint(Base):
     """The chain head at a moment, signed with the service's signing key, for offline verification."""
 
     __tablename__ = "audit_checkpoints"
-    __table_args__ = (CheckConstraint("seq > 0", name="seq_positive"),)
+    __table_args__ = (
+        CheckConstraint("seq > 0", name="seq_positive"),
+        # `GET /v1/audit/verify` starts from the furthest checkpoint by position: one index lookup.
+        Index("ix_audit_checkpoints_seq", "seq"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger)
@@ -79,3 +91,19 @@ class AuditCheckpoint(Base):
     signed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     signature: Mapped[str] = mapped_column(Text)
     certificate_pem: Mapped[str] = mapped_column(Text)
+
+
+class AuditArchive(Base):
+    """Where the live chain starts after months were archived (`cityservices audit-archive`): the last
+    archived event's position and hash, which the first live event links to."""
+
+    __tablename__ = "audit_archives"
+    __table_args__ = (CheckConstraint("last_seq > 0", name="last_seq_positive"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    before_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM: every month before it was archived
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(BigInteger)
+    archived_at: Mapped[datetime] = mapped_column(UtcDateTime)

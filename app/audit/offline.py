@@ -15,6 +15,11 @@ service appended each checkpoint, out of its database's reach). It names what it
 - deletion: positions missing inside the chain;
 - a checkpoint not signed by the trusted certificate.
 
+After months were archived (`cityservices audit-archive`), give each archive's directory with
+`--archive DIR`: the archives and the live export are walked as one chain, and each archive's boundary
+must join the next and be vouched for by a trusted checkpoint at or after it (app/audit/archive_check.py
+names those problems: `archive_join_broken`, `archive_boundary_mismatch`, `archive_boundary_unsigned`).
+
 Exit status 0 when all holds; 1 when anything does not; 2 for a usage error.
 """
 
@@ -25,6 +30,7 @@ import asyncio
 import base64
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from app.audit import archive_check
 from app.audit.anchors import CheckpointRecord, open_anchor
 from app.audit.chain import GENESIS_HASH, event_hash
 
@@ -47,6 +54,9 @@ class Findings:
     hashes: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
+    # The positions whose hash is kept (the checkpoints'): a month is ~25 million events, too many to keep
+    # every hash of. None keeps them all.
+    watched: set[int] | None = None
 
 
 def _fields(record: dict[str, Any]) -> dict[str, Any]:
@@ -56,19 +66,24 @@ def _fields(record: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def walk(lines: list[str]) -> Findings:
-    """The chain as exported, to its first break (a gap is a deletion, a bad link or hash a rewriting)."""
-    found = Findings()
-    prev, expected = GENESIS_HASH, None
+def walk(
+    lines: Iterable[str], *, after: tuple[int, str] = (0, GENESIS_HASH), found: Findings | None = None
+) -> Findings:
+    """The chain as exported, to its first break (a gap is a deletion, a bad link or hash a rewriting):
+    from the first event, or after a known position and hash (an archive's boundary), adding to `found`."""
+    found = found if found is not None else Findings()
+    prev, expected = after[1], after[0] + 1
+    found.head_seq, found.head_hash = after
     for line in lines:
         if not line.strip():
             continue
         record = json.loads(line)
         seq = record["seq"]
         found.events += 1
-        found.hashes[seq] = record["hash"]
-        if expected is None and seq != 1 or expected is not None and seq != expected:
-            start = 1 if expected is None else expected
+        if found.watched is None or seq in found.watched:
+            found.hashes[seq] = record["hash"]
+        if seq != expected:
+            start = expected
             if seq > start:
                 found.problems.append(
                     f"deletion: events {start}–{seq - 1} are missing (the export goes from {start - 1} to {seq})"
@@ -154,26 +169,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", type=Path, nargs="*", help="JSON files of signed checkpoints")
     parser.add_argument("--anchor", action="append", default=[], help="AUDIT_ANCHOR_URL to read checkpoints from")
     parser.add_argument("--trust", type=Path, action="append", help="PEM certificate(s) you trust (repeatable)")
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        action="append",
+        default=[],
+        help="a directory `cityservices audit-archive` wrote (repeatable): walked before the export, joined to it",
+    )
     args = parser.parse_args(argv)
-    if (args.checkpoints or args.anchor) and not args.trust:
+    if (args.checkpoints or args.anchor or args.archive) and not args.trust:
         parser.error("--trust is required to check checkpoints")
     trusted = [cert for path in args.trust or [] for cert in x509.load_pem_x509_certificates(path.read_bytes())]
-    found = walk(args.export.read_text(encoding="utf-8").splitlines())
-    if found.problems:
-        print(f"chain: {found.events} events read, intact to event {found.head_seq}")
-    else:
-        print(f"chain intact: {found.events} events, head {found.head_hash}")
-    sources: list[tuple[str, list[CheckpointRecord]]] = [(str(p), _checkpoint_file(p)) for p in args.checkpoints]
+    archives = archive_check.ordered(args.archive)
+    # The checkpoints first: the walk keeps the hashes at their positions only.
+    sources: list[tuple[str, list[CheckpointRecord]]] = [
+        (str(p), _checkpoint_file(p)) for p in [*args.checkpoints, *(a.checkpoints for a in archives)]
+    ]
+    unreadable = []
     for url in args.anchor:
         try:
             sources.append((url.split("?")[0], asyncio.run(_anchored(url))))
         except Exception as exc:  # an anchor that cannot be read proves nothing: say so, fail
-            found.problems.append(f"anchor {url} could not be read: {exc}")
+            unreadable.append(f"anchor {url} could not be read: {exc}")
+    found = Findings(watched={record.seq for _, records in sources for record in records})
+    archive_check.walk_through(archives, args.export, found, lambda lines, after: walk(lines, after=after, found=found))
+    walked_to_the_end = not found.problems
+    if found.problems:
+        print(f"chain: {found.events} events read, intact to event {found.head_seq}")
+    else:
+        print(f"chain intact: {found.events} events, head {found.head_hash}")
+    found.problems += unreadable
     for source, records in sources:
         if not records:
             found.problems.append(f"no checkpoint in {source}")
         for record in records:
             hold(found, record, source, trusted)
+    if walked_to_the_end:
+        archive_check.hold_boundaries(
+            found,
+            archives,
+            [record for _, records in sources for record in records],
+            lambda record: any(signature_ok(record, cert) for cert in trusted),
+        )
     for line in found.matched:
         print(f"matched: {line}")
     for line in found.problems:

@@ -1,4 +1,5 @@
-"""Queries over the request log: filtered pages, batches in chain order, a citizen's consultations."""
+"""Queries over the request log: filtered pages, batches in chain order, a citizen's consultations, the
+chain's plain rows for its walk, the checkpoints and the archived boundary."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit.models import AuditCheckpoint, AuditEvent
+from app.audit.chain import CHAINED_FIELDS
+from app.audit.models import EVENTS_TABLE, AuditArchive, AuditCheckpoint, AuditEvent, EventRow
 
 BATCH = 1000
+WALK_BATCH = 5000  # rows per query of the chain's walk: few round trips, a few MB at most in memory
+# What the walk needs of an event and nothing else: plain rows, no ORM objects to build and track.
+_WALKED = select(*(EVENTS_TABLE.c[name] for name in CHAINED_FIELDS), EVENTS_TABLE.c.prev_hash, EVENTS_TABLE.c.hash)
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,30 @@ async def stream(
         after = rows[-1].seq
 
 
+async def chain_rows(
+    sessionmaker: async_sessionmaker[AsyncSession], *, after_seq: int | None = None, batch: int = WALK_BATCH
+) -> AsyncIterator[EventRow]:
+    """Sealed events in chain order as plain rows of the hashed columns and the links, after `after_seq`
+    (from the lowest position there is without it, as `stream`), a batch per query on a fresh session: no
+    connection is held between batches however long the walk."""
+    after = after_seq
+    while True:
+        async with sessionmaker() as session:
+            query = _WALKED.where(EVENTS_TABLE.c.seq.is_not(None) if after is None else EVENTS_TABLE.c.seq > after)
+            rows = list((await session.execute(query.order_by(EVENTS_TABLE.c.seq).limit(batch))).all())
+        if not rows:
+            return
+        for row in rows:
+            yield row
+        after = rows[-1].seq
+
+
+async def row_at(session: AsyncSession, seq: int) -> EventRow | None:
+    """The event at one position, as `chain_rows` gives it (the first, should the position repeat)."""
+    query = _WALKED.where(EVENTS_TABLE.c.seq == seq).limit(1)
+    return (await session.execute(query)).first()
+
+
 async def consultations_of(
     session: AsyncSession, *, subject_hash: str, own_sub: str, before_seq: int | None, limit: int
 ) -> list[AuditEvent]:
@@ -106,6 +135,21 @@ async def persons_behind(session: AsyncSession, actor_sub: str, *, limit: int = 
         .limit(limit)
     )
     return [h for h in (await session.execute(query)).scalars() if h is not None]
+
+
+async def furthest_checkpoints(session: AsyncSession, *, limit: int = 20) -> list[AuditCheckpoint]:
+    """The checkpoints furthest along the chain, by position (not by when they were made: a checkpoint
+    signed later over a cut, shorter chain must not hide an earlier one further along)."""
+    query = select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc(), AuditCheckpoint.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def archive_boundary(session: AsyncSession) -> tuple[int, str] | None:
+    """The last archived event's position and hash (`cityservices audit-archive`): the live chain starts
+    after it. None while nothing was archived."""
+    query = select(AuditArchive.last_seq, AuditArchive.last_hash).order_by(AuditArchive.last_seq.desc()).limit(1)
+    row = (await session.execute(query)).first()
+    return (row.last_seq, row.last_hash) if row else None
 
 
 async def latest_checkpoint(session: AsyncSession) -> AuditCheckpoint | None:

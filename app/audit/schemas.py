@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,16 +47,32 @@ class ChainVerification(BaseModel):
     break_reason: str | None = Field(
         default=None,
         description="Why the chain is broken: an event altered or missing (`event_mismatch`), the newest events "
-        "gone (`behind_checkpoint`: the head is behind the latest signed checkpoint), a chain that differs from "
-        "the checkpoint (`checkpoint_mismatch`), or a checkpoint not signed by our key "
-        "(`checkpoint_signature_invalid`)",
+        "gone (`behind_checkpoint`: the head is behind a signed checkpoint), a chain that differs from "
+        "the checkpoint (`checkpoint_mismatch`), a checkpoint not signed by our key "
+        "(`checkpoint_signature_invalid`), or an archived boundary no signed checkpoint vouches for "
+        "(`archive_boundary_unsigned`)",
         examples=["behind_checkpoint"],
     )
     head_seq: int | None
     head_hash: str | None
-    checkpoint_seq: int | None = Field(default=None, description="The latest signed checkpoint")
-    checkpoint_signature_valid: bool | None = Field(default=None, description="Whether our key signed the latest")
-    checkpoints_checked: int = Field(default=0, description="Every signed checkpoint the chain was held against")
+    checkpoint_seq: int | None = Field(
+        default=None,
+        description="The checkpoint reported: the furthest by position (`tail`), the latest signed (`all`)",
+    )
+    checkpoint_signature_valid: bool | None = Field(default=None, description="Whether our key signed it")
+    checkpoints_checked: int = Field(
+        default=0, description="How many checkpoints the chain was held against (`tail`: the furthest alone)"
+    )
+    scope: Literal["tail", "all"] = Field(
+        default="tail",
+        description="What was walked: the events from the furthest signed checkpoint (`tail`), or the whole "
+        "live chain against every checkpoint (`all`)",
+    )
+    walked_from_seq: int = Field(
+        default=1,
+        description="The first position the walk checked: the furthest checkpoint's (`tail`), else 1, or the "
+        "first after the archived months",
+    )
 
 
 class DataAccessOut(BaseModel):

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
-from app.audit.models import AuditEvent
+from app.audit.models import AuditEvent, EventRow
+
+# An event as the walk reads it: a plain row of the hashed columns and links, or (in tests) the ORM object.
+Walked = AuditEvent | EventRow
 
 
 @dataclass
@@ -29,6 +32,21 @@ class ChainState:
 
     def __post_init__(self) -> None:
         self._watched = {seq for seq, _ in self.checkpoints}
+
+    @classmethod
+    def after(cls, start: tuple[int, str] | None, checkpoints: Sequence[tuple[int, str]] = ()) -> ChainState:
+        """A walk that starts after a known position and hash (an archived boundary, a verified
+        checkpoint), or at the first event when `start` is None. Checkpoints before the start are not this
+        walk's to hold; one at the start is held against the start's hash."""
+        if start is None:
+            return cls(checkpoints=checkpoints)
+        seq, digest = start
+        state = cls(expected_seq=seq + 1, prev_hash=digest, checkpoints=[c for c in checkpoints if c[0] >= seq])
+        state.found[seq] = digest
+        return state
+
+    def stop(self, first_bad: int, reason: str) -> None:
+        self.first_bad, self.break_reason = first_bad, reason
 
     def feed(self, seq: int, prev_hash: str, digest: str, fields: dict[str, Any]) -> bool:
         """Check one event; False (and remember it) at the first that breaks the chain."""
@@ -62,15 +80,22 @@ class ChainState:
                 return
 
 
-def fields_of(event: AuditEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in CHAINED_FIELDS}
+def fields_of(event: Walked) -> dict[str, Any]:
+    if isinstance(event, AuditEvent):
+        return {name: getattr(event, name) for name in CHAINED_FIELDS}
+    # A walked row starts with the hashed columns in their order (repository.chain_rows): no lookups by name.
+    return dict(zip(CHAINED_FIELDS, event, strict=False))
 
 
 async def verify_events(
-    events: AsyncIterable[AuditEvent], *, checkpoints: Sequence[tuple[int, str]] = ()
+    events: AsyncIterable[Walked],
+    *,
+    checkpoints: Sequence[tuple[int, str]] = (),
+    state: ChainState | None = None,
 ) -> ChainState:
-    """Walk the chain, then hold it against the checkpoints given as (position, signed head hash)."""
-    state = ChainState(checkpoints=checkpoints)
+    """Walk the chain, then hold it against the checkpoints given as (position, signed head hash); from
+    `state` when the walk starts after a known position (`ChainState.after`)."""
+    state = state or ChainState(checkpoints=checkpoints)
     async for event in events:
         # Only sealed events are streamed; an unsealed one has no place in the chain yet.
         assert event.seq is not None and event.prev_hash is not None and event.hash is not None

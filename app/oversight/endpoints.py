@@ -21,6 +21,7 @@ from app.api.pagination import Cursor, Limit
 from app.api.query_params import UnknownParameter
 from app.audit.repository import EventFilter
 from app.audit.schemas import AuditPage, ChainVerification, CheckpointOut, DataAccessPage
+from app.audit.walks import Scope
 from app.auth.separation import StaffIdentityRequired
 from app.clock import utc_now
 from app.errors import Forbidden, Unauthenticated, problem_responses
@@ -127,11 +128,22 @@ async def export_audit_events(
     operation_id="verify_audit_chain",
     dependencies=[audit_action("audit.verify")],
     summary="Recompute the hash chain and name the first bad event",
+    description="By default the tail: the furthest signed checkpoint (its signature, and its event still the "
+    "signed one) and every event after it, a walk of minutes of events however long the log. `scope=all` walks "
+    "the whole live chain against every checkpoint (docs/api.md#the-request-log).",
     tags=["audit"],
     response_model=ChainVerification,
 )
-async def verify_audit_chain(principal: Auditor, collaborators: CollaboratorsDep) -> ChainVerification:
-    return await service.verify_chain(sessionmaker=collaborators.sessionmaker, signer=collaborators.issuer.pdfs.signer)
+async def verify_audit_chain(
+    principal: Auditor,
+    collaborators: CollaboratorsDep,
+    scope: Annotated[
+        Scope, Query(description="`tail`: from the furthest signed checkpoint; `all`: the whole chain")
+    ] = "tail",
+) -> ChainVerification:
+    return await service.verify_chain(
+        sessionmaker=collaborators.sessionmaker, signer=collaborators.issuer.pdfs.signer, scope=scope
+    )
 
 
 @router.get(

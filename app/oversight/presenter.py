@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.audit.checkpoints import ChainCheck
 from app.audit.models import AuditEvent
 from app.audit.schemas import ChainVerification, DataAccessOut
+from app.audit.walks import ChainCheck
 
 
 def access_kind(action: str, kind: str) -> str:
@@ -49,4 +49,6 @@ def chain_verification(check: ChainCheck) -> ChainVerification:
         checkpoint_seq=check.latest.seq if check.latest else None,
         checkpoint_signature_valid=check.latest_signature_ok,
         checkpoints_checked=check.checkpoints,
+        scope=check.scope,
+        walked_from_seq=check.walked_from_seq,
     )

@@ -22,6 +22,7 @@ from app.audit.checkpoints import CheckpointSigner, check_chain
 from app.audit.repository import EventFilter
 from app.audit.schemas import AuditEventOut, AuditPage, ChainVerification, CheckpointOut, DataAccessPage
 from app.audit.sealing import seal_all
+from app.audit.walks import Scope
 from app.auth.principal import Principal
 from app.cursor import cut_page, decode_cursor
 from app.identity.subjects import SubjectHasher
@@ -93,10 +94,11 @@ async def export_events(
 
 
 async def verify_chain(
-    *, sessionmaker: async_sessionmaker[AsyncSession], signer: CheckpointSigner
+    *, sessionmaker: async_sessionmaker[AsyncSession], signer: CheckpointSigner, scope: Scope
 ) -> ChainVerification:
-    """The whole chain recomputed against every checkpoint (`check_chain` seals first)."""
-    return chain_verification(await check_chain(sessionmaker, signer))
+    """The chain recomputed (`check_chain` seals first): from the furthest signed checkpoint, or all of it
+    against every checkpoint."""
+    return chain_verification(await check_chain(sessionmaker, signer, scope=scope))
 
 
 async def latest_checkpoint(session: AsyncSession) -> CheckpointOut | None:

@@ -35,8 +35,8 @@ async def _some_events(client, tokens) -> None:
     await client.get("/v1/services", headers=tokens.citizen(*ZHANG_WEI[:2]))
 
 
-async def _verify(client, tokens) -> dict:
-    response = await client.get("/v1/audit/verify", headers=tokens.auditor())
+async def _verify(client, tokens, scope: str = "tail") -> dict:
+    response = await client.get("/v1/audit/verify", params={"scope": scope}, headers=tokens.auditor())
     assert response.status_code == 200
     return response.json()
 
@@ -146,9 +146,12 @@ async def test_a_checkpoint_over_a_laundered_chain_does_not_hide_the_earlier_one
         session.add(laundering)
         await session.commit()
 
-    report = await _verify(client, tokens)
+    report = await _verify(client, tokens, scope="all")
     assert report["intact"] is False and report["checkpoints_checked"] == 2
     assert report["break_reason"] == "behind_checkpoint" and report["checkpoint_signature_valid"] is True
+    # The tail walks from the furthest checkpoint by position, the earlier one: the later one cannot hide it.
+    tail = await _verify(client, tokens)
+    assert tail == {**tail, "intact": False, "break_reason": "behind_checkpoint", "checkpoint_seq": first.seq}
 
 
 @pytest.mark.parametrize("position", ["-seq", "0"])
@@ -171,8 +174,10 @@ async def test_an_intact_chain_is_checkpointed_and_the_gauge_is_down(client, tok
     await _some_events(client, tokens)
     second = await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer, anchor=anchor)
     assert second is not None and _broken_gauge() == 0
-    report = await _verify(client, tokens)
+    report = await _verify(client, tokens, scope="all")
     assert report["intact"] is True and report["checkpoints_checked"] == 2
+    tail = await _verify(client, tokens)
+    assert tail == {**tail, "intact": True, "checkpoints_checked": 1, "walked_from_seq": second.seq}
     offline = await _verify_export(client, tokens, collaborators, tmp_path, anchor)
     assert offline.returncode == 0, offline.stdout
     assert "every one of 2 checkpoints matches" in offline.stdout
