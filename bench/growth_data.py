@@ -613,6 +613,11 @@ async def build(pg_url: str, data_dir: Path, applications: int, *, tail: int, se
             await conn.execute(definition)
         built.seconds["indexes"] = round(time.monotonic() - t, 1)
         await _finish(conn, year, data_dir)
+        # What the sealer keeps as it seals (app/audit/hours.py): the load wrote its events sealed.
+        await conn.execute(
+            "INSERT INTO audit_seq_hours (hour, first_seq, last_seq) SELECT date_trunc('hour', occurred_at), "
+            "min(seq), max(seq) FROM audit_events WHERE seq IS NOT NULL GROUP BY 1"
+        )
         t = time.monotonic()
         await conn.execute("VACUUM ANALYZE")
         built.seconds["vacuum_analyze"] = round(time.monotonic() - t, 1)

@@ -75,6 +75,17 @@ def insert_row(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: fields.get(name) for name in INSERTED_COLUMNS}
 
 
+class AuditSeqHour(Base):
+    """The lowest and highest chain position given to the events of one UTC hour of `occurred_at`, kept by
+    the sealer: a search by time starts its walk there (app/audit/hours.py)."""
+
+    __tablename__ = "audit_seq_hours"
+
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class AuditCheckpoint(Base):
     """The chain head at a moment, signed with the service's signing key, for offline verification."""
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.audit import hours
 from app.audit.chain import CHAINED_FIELDS
 from app.audit.models import EVENTS_TABLE, AuditArchive, AuditCheckpoint, AuditEvent, EventRow
 
@@ -44,6 +45,8 @@ class EventFilter:
             )
             if c is not None
         ]
+        if self.since or self.until:
+            conditions += hours.seq_window(self.since, self.until)
         return query.where(and_(*conditions)) if conditions else query
 
 

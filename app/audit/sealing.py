@@ -35,6 +35,7 @@ from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.audit import hours
 from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from app.audit.models import EVENTS_TABLE
 from app.db import uow
@@ -50,6 +51,7 @@ _local_locks: dict[str, asyncio.Lock] = {}  # per database file, however many en
 
 _EVENTS = EVENTS_TABLE
 _CONTENT = [name for name in CHAINED_FIELDS if name != "seq"]  # what is hashed, besides the position given here
+_OCCURRED_AT = 1 + _CONTENT.index("occurred_at")  # its place in an `_UNSEALED` row
 _head = _EVENTS.alias("head")  # an alias, so that the head's subqueries are not correlated with the outer rows
 
 
@@ -152,6 +154,7 @@ async def seal_once(sessionmaker: async_sessionmaker[AsyncSession], *, wait: boo
                     for i, s, p, h in zip(ids, seqs, prevs, hashes, strict=True)
                 ],
             )
+        await hours.record(session, ((row[_OCCURRED_AT], seq) for row, seq in zip(rows, seqs, strict=True)))
         await session.commit()
         return len(ids)
 
