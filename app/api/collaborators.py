@@ -35,6 +35,7 @@ class Collaborators:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_engine: AsyncEngine  # `engine` in AUTOCOMMIT, same pool: the hot reads (app.db.session.create_read_engine)
     uow: UnitOfWorkFactory
     audit: AuditLog
     agencies: Agencies

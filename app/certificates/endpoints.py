@@ -10,9 +10,11 @@ from app.api.deps import (
     CollaboratorsDep,
     ContextDep,
     Downloader,
+    PublicReading,
     Reader,
     UnitOfWorkDep,
     audit_action,
+    public_reading,
 )
 from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
@@ -121,19 +123,29 @@ def _verification(certificate: VerificationView) -> VerificationOut:
     )
 
 
+Verifying = Annotated[PublicReading, public_reading("certificate.verify")]
+
+
+async def _by_code(read: PublicReading, code: str) -> VerificationView:
+    """The certificate a verification code names: one Core statement on an AUTOCOMMIT connection, no
+    session (the JSON answer and the page alike)."""
+    async with read.connect() as connection:
+        return await service.by_code(connection, code, ctx=read.ctx)
+
+
 @public_router.get(
     "/verify/{code}",
     operation_id="verify_by_code",
-    dependencies=[audit_action("certificate.verify")],
     summary="Verify a certificate by its code",
     description="The code as printed (any case, dashes optional). Personal data only masked.",
     response_model=VerificationOut,
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
-async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
-    # A hot public read: the answer serialised once; `response_model` above stays for the OpenAPI document.
-    await collaborators.limiter.check_address("verify", ctx.client_addr)
-    body = _verification(await service.by_code(work.session, code, ctx=ctx))
+async def verify_by_code(code: str, read: Verifying) -> Response:
+    # A hot public read: one dependency, the answer serialised once; `response_model` above stays for the
+    # OpenAPI document.
+    await read.collaborators.limiter.check_address("verify", read.ctx.client_addr)
+    body = _verification(await _by_code(read, code))
     return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
 
 
@@ -187,7 +199,6 @@ async def _verify_upload(
 @page_router.get(
     "/verify/{code}",
     operation_id="verify_page",
-    dependencies=[audit_action("certificate.verify")],
     summary="The verification page the QR code opens (HTML; Chinese, or English by Accept-Language)",
     response_class=HTMLResponse,
     responses={
@@ -199,17 +210,17 @@ async def _verify_upload(
         },
     },
 )
-async def verify_page(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_page(code: str, read: Verifying) -> HTMLResponse:
     language = language_var.get()
     try:
-        await collaborators.limiter.check_address("verify", ctx.client_addr)
+        await read.collaborators.limiter.check_address("verify", read.ctx.client_addr)
     except TooManyRequests as exc:
         # Whoever scanned the QR code has a browser: a page, not a problem document.
         retry_after = int(exc.headers.get("Retry-After", "60"))
         page = render_too_many_requests_page(retry_after=retry_after, language=language)
         return problem_page(exc, page, language=language)
     try:
-        certificate = await service.by_code(work.session, code, ctx=ctx)
+        certificate = await _by_code(read, code)
     except CertificateNotFound:
         return html_page(render_not_found_page(code[:40], language=language), language=language, status_code=404)
     v = _verification(certificate)
