@@ -245,17 +245,18 @@ class RequestMiddleware:
         method = ctx.method if ctx.method in KNOWN_METHODS else "OTHER"  # a caller must not mint label values
         REQUESTS_BY(method, route, str(status)).inc()
         LATENCY_BY(method, route).observe(latency_ms / 1000)
-        logger.info(
-            "request",
-            extra=log_fields(
+        if logger.isEnabledFor(logging.INFO):
+            # `logger.info` without its search of the stack for the caller's file and line, which the JSON
+            # line never prints (issue 29: one line per request).
+            fields = log_fields(
                 method=method,
                 route=route,
                 status=status,
                 latency_ms=round(latency_ms, 2),
                 actor=ctx.actor_sub,
                 role=ctx.actor_role,
-            ),
-        )
+            )
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, "request", (), None, extra=fields))
 
 
 def _limited(receive: Receive, limit: int) -> Receive:

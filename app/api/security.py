@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.collaborators import collaborators_of
 from app.audit.context import current_context
-from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
+from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role
 from app.auth.separation import StaffIdentityRequired
 from app.auth.tokens import ID_TOKEN, KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
@@ -53,7 +53,7 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
             raise IdTokenNotAccepted() from None
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
-        return principal_from_claims(claims, collaborators.claim_names)
+        return collaborators.principals.of(credentials.credentials, claims, collaborators.claim_names)
     except NoAcceptedRole as exc:
         ctx = current_context()
         if ctx is not None and isinstance(claims.get("sub"), str):

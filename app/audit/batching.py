@@ -31,6 +31,9 @@ MAX_BATCH = 500
 # RETURNING only so that SQLAlchemy sends the batch as one multi-row INSERT (insertmanyvalues): a plain
 # executemany goes to asyncpg's executemany, which runs the statement once per row.
 _INSERT = insert(EVENTS_TABLE).returning(EVENTS_TABLE.c.id)
+# One row (a quiet service: one request per batch) is one plain execution, without insertmanyvalues'
+# batching around it.
+_INSERT_ONE = insert(EVENTS_TABLE)
 
 Events = list[dict[str, Any]]
 _Item = tuple[Events, "asyncio.Future[None]"]
@@ -115,5 +118,8 @@ class RequestLogWriter:
         # One multi-row INSERT per batch (BEGIN, INSERT, COMMIT), whatever the number of events; rolled
         # back on any failure when the block is left.
         async with self._engine.begin() as conn:
-            await conn.execute(_INSERT, rows)
+            if len(rows) == 1:
+                await conn.execute(_INSERT_ONE, rows[0])
+            else:
+                await conn.execute(_INSERT, rows)
         events_committed()

@@ -22,3 +22,13 @@ def test_the_subject_hash_agrees_with_the_hmac_object_it_replaced():
     hasher = SubjectHasher(KEY)
     for id_number in ("110101199003078888", "31010119851212001X", "x"):
         assert hasher.hash(id_number) == hmac.new(KEY, id_number.upper().encode(), hashlib.sha256).hexdigest()
+
+
+def test_remembered_hashes_are_the_hashes():
+    hasher = SubjectHasher(KEY)
+    fresh = [f"1101011990030{i:05d}" for i in range(5000)]  # more than are remembered: forgotten, made again
+    for _ in range(2):
+        for id_number in fresh[::97]:
+            assert hasher.hash(id_number) == hmac.new(KEY, id_number.encode(), hashlib.sha256).hexdigest()
+        for id_number in fresh:
+            hasher.hash(id_number)
