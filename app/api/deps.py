@@ -74,8 +74,9 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 # the middleware's request-log write never waits on a connection this request still holds.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
-# Every route takes the request's one unit of work, the same way for reads and writes: a read uses
-# `work.session` and never commits; a change commits once, with the request's own event.
+# Routes take the request's one unit of work, the same way for reads and writes: a read uses
+# `work.session` and never commits; a change commits once, with the request's own event. The hot reads
+# below take one dependency instead (docs/architecture.md, "The hot reads").
 
 READERS = (Role.clerk, Role.auditor, Role.citizen)  # the roles of `Reader`, in its order
 Citizen = Annotated[Principal, Depends(require_roles(Role.citizen))]

@@ -46,11 +46,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
     """`engine` for reads that change nothing: AUTOCOMMIT, on the same pool. No BEGIN and no ROLLBACK
-    around a read's one statement (issue 29: ~0.1-0.3 M instructions per read, and two round trips on
-    PostgreSQL), and no second pool to size. SQLAlchemy sets the isolation level when a connection is
-    checked out through this view and resets it when the connection returns to the pool, so the next
-    unit of work gets a transactional connection (aiosqlite and asyncpg alike: tests/foundation/
-    test_read_engine.py). Each statement sees what was committed before it, as under READ COMMITTED."""
+    around a read's one statement (two round trips on PostgreSQL), and no second pool: the connection
+    budget stays one pool per process (docs/deployment.md). SQLAlchemy sets the isolation level when a
+    connection is checked out through this view and resets it when the connection returns to the pool,
+    so the next unit of work gets a transactional connection (aiosqlite and asyncpg alike:
+    tests/foundation/test_read_engine.py). Each statement sees what was committed before it began.
+
+    That setting and resetting costs nearly what it saves in instructions (a loop of connect + one select
+    on PostgreSQL under callgrind, 2026-12-05: 769 k with BEGIN and ROLLBACK, 736 k through this view,
+    513 k on an engine made AUTOCOMMIT at connect); the cheapest is a second pool, which would change the
+    connection budget: not done here."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
