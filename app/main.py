@@ -159,6 +159,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
         engine=engine,
         sessionmaker=sessionmaker,
         read_engine=read_engine,
+        read_sessions=create_sessionmaker(read_engine),
         uow=uow,
         audit=audit,
         agencies=agencies,

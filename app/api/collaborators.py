@@ -36,6 +36,7 @@ class Collaborators:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     read_engine: AsyncEngine  # `engine` in AUTOCOMMIT, same pool: the hot reads (app.db.session.create_read_engine)
+    read_sessions: async_sessionmaker[AsyncSession]  # sessions on `read_engine`, for hot reads of mapped objects
     uow: UnitOfWorkFactory
     audit: AuditLog
     agencies: Agencies

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.api.collaborators import Collaborators, collaborators_of
 from app.api.query_params import known_query_params_only as _known_query_params_only
@@ -105,6 +105,10 @@ class PublicReading:
     def connect(self) -> AsyncConnection:
         """`async with read.connect() as connection:` an AUTOCOMMIT connection (app.db.session)."""
         return self.collaborators.read_engine.connect()
+
+    def session(self) -> AsyncSession:
+        """`async with read.session() as session:` for a read of mapped objects, on the same engine."""
+        return self.collaborators.read_sessions()
 
 
 @dataclass(frozen=True, slots=True)

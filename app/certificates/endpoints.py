@@ -7,17 +7,19 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
+    READERS,
     CollaboratorsDep,
     ContextDep,
-    Downloader,
     PublicReading,
-    Reader,
+    Reading,
     UnitOfWorkDep,
     audit_action,
     public_reading,
+    reading,
 )
 from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
+from app.auth.principal import Role
 from app.auth.separation import StaffIdentityRequired
 from app.catalogue.registry import SERVICES
 from app.certificates import service
@@ -52,25 +54,24 @@ page_router = APIRouter(tags=["public"])
 @router.get(
     "/certificates/{serial}",
     operation_id="get_certificate",
-    dependencies=[audit_action("certificate.read")],
     summary="A certificate's record",
     tags=["citizen", "window", "audit"],
     response_model=CertificateOut,
     responses=problem_responses(CertificateNotFound),
 )
 async def get_certificate(
-    serial: str, principal: Reader, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    serial: str, read: Annotated[Reading, reading("certificate.read", *READERS)]
 ) -> CertificateOut:
-    certificate = await service.visible(
-        session=work.session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx
-    )
-    return certificate_out(collaborators.issuer, certificate, principal)
+    async with read.session() as session:
+        certificate = await service.visible(
+            session=session, hasher=read.collaborators.hasher, principal=read.principal, serial=serial, ctx=read.ctx
+        )
+    return certificate_out(read.collaborators.issuer, certificate, read.principal)
 
 
 @router.get(
     "/certificates/{serial}/pdf",
     operation_id="download_certificate_pdf",
-    dependencies=[audit_action("certificate.download")],
     summary="Download the signed PDF, byte for byte as issued",
     tags=["citizen", "window"],
     response_class=Response,
@@ -85,15 +86,19 @@ async def get_certificate(
 )
 async def download_certificate_pdf(
     serial: str,
-    principal: Downloader,
-    collaborators: CollaboratorsDep,
-    work: UnitOfWorkDep,
-    ctx: ContextDep,
+    read: Annotated[Reading, reading("certificate.download", Role.clerk, Role.citizen)],
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
-    certificate = await service.visible(
-        session=work.session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
-    )
+    collaborators = read.collaborators
+    async with read.session() as session:
+        certificate = await service.visible(
+            session=session,
+            hasher=collaborators.hasher,
+            principal=read.principal,
+            serial=serial,
+            ctx=read.ctx,
+            with_pdf=True,
+        )
     etag = f'"{certificate.pdf_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-store"}
     if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
