@@ -44,7 +44,7 @@ from app.credentials.endpoints import router as credentials_router
 from app.credentials.endpoints import well_known_router
 from app.credentials.keys import IssuerKeys
 from app.credentials.service import CredentialIssuer
-from app.db.session import create_engine, create_sessionmaker, pool_options
+from app.db.session import create_engine, create_read_engine, create_sessionmaker, pool_options
 from app.db.uow import UnitOfWorkFactory
 from app.errors import install_error_handlers
 from app.heap import freeze_startup_heap
@@ -111,6 +111,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url, **pool_options(settings))
     sessionmaker = create_sessionmaker(engine)
+    read_engine = create_read_engine(engine)
     hmac_key = (
         settings.audit_hmac_key.encode() if settings.audit_hmac_key else load_or_create_dev_key(settings.data_dir)
     )
@@ -157,6 +158,8 @@ def build_collaborators(settings: Settings) -> Collaborators:
         settings=settings,
         engine=engine,
         sessionmaker=sessionmaker,
+        read_engine=read_engine,
+        read_sessions=create_sessionmaker(read_engine),
         uow=uow,
         audit=audit,
         agencies=agencies,

@@ -7,13 +7,14 @@ adds them all up. Gauges say how: `livesum` adds the live processes' values, `li
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import tempfile
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
@@ -39,10 +40,29 @@ PROCESSING_SECONDS = Histogram(
     ["service"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 60, 600, 3600, 86400, 604800),
 )
+_Metric = TypeVar("_Metric", Counter, Histogram)
+
+
+class Children(Generic[_Metric]):
+    """A labelled metric's children, each looked up once per process: `metric.labels(...)` validates the
+    labels and takes the metric's lock on every call (issue 29: two per request in the middleware)."""
+
+    def __init__(self, metric: _Metric) -> None:
+        self._metric: _Metric = metric
+        self._children: dict[tuple[str, ...], _Metric] = {}
+
+    def __call__(self, *labels: str) -> _Metric:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._metric.labels(*labels)
+        return child
+
+
 # The request in flight (set by the request middleware; sent on to the agencies by integrations.http).
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 AUDIT_EVENTS = Counter("cityservices_audit_events_total", "Request-log events written", ["kind"])
+REQUESTS_BY, LATENCY_BY, AUDIT_EVENTS_BY = Children(REQUESTS), Children(LATENCY), Children(AUDIT_EVENTS)
 
 # The gauges docs/scaling.md tells operators to watch; deploy/ alerts and dashboards use these names.
 PENDING_AGENCY = Gauge(
@@ -146,29 +166,56 @@ def serve_metrics(host: str, port: int) -> None:
 
 class JsonFormatter(_LibraryJsonFormatter):
     """python-json-logger, with our field names, the request id, and `extra` fields kept (also those
-    passed as `extra=log_fields(...)`)."""
+    passed as `extra=log_fields(...)`).
+
+    A record without a traceback, a stack or a dict message (every access log line) takes `format`'s own
+    path: the same dictionary in the same order, encoded by the same encoder settings, byte for byte
+    (tests/operations/test_log_format.py), without the library's general passes over the record (issue 29:
+    one line per request). Anything else goes through the library."""
 
     def __init__(self) -> None:
         super().__init__(json_ensure_ascii=False, json_default=str)
+        # What json.dumps(..., ensure_ascii=False, default=str) builds on every call, built once.
+        self._encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info or isinstance(record.msg, dict):
+            return super().format(record)
+        record.message = record.getMessage()
+        entry = self._entry(record, record.message)
+        extra: dict[str, Any] = {}
+        skip = self._skip_fields
+        for key, value in record.__dict__.items():
+            if key not in skip and not key.startswith("_"):
+                extra[key] = value
+        extra.pop("color_message", None)
+        entry.update(extra.pop("fields", None) or {})
+        entry.update(extra)
+        return self.prefix + self._encode(entry)
 
     def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
         super().add_fields(log_record, record, message_dict)
         log_record.pop("message", None)
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "pid": record.process,  # with `serve --workers N`, which process answered
-        }
-        request_id = request_id_var.get()
-        if request_id is not None:
-            entry["request_id"] = request_id
+        entry = self._entry(record, record.getMessage())
         log_record.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
         entry.update(log_record.pop("fields", None) or {})
         entry.update(log_record)
         log_record.clear()
         log_record.update(entry)
+
+    @staticmethod
+    def _entry(record: logging.LogRecord, message: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+            "pid": record.process,  # with `serve --workers N`, which process answered
+        }
+        request_id = request_id_var.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
+        return entry
 
 
 def configure_logging(level: int = logging.INFO) -> None:

@@ -3,6 +3,7 @@ which a shared machine does not move (to ~1%), so a change can be judged in one 
 
     python bench/instructions.py [--people 10000] [--requests 50] [--flows 10]
                                  [--only application,verify,healthz,issuance,naive,floor,ping]
+                                 [--keep-callgrind DIR]
 
 How:
 1. A database prepared as bench/run.py prepares the service's (a fresh `bench_instr_*` database, both
@@ -98,6 +99,10 @@ _TOTAL = re.compile(r"^(?:summary|totals):\s+(\d+)", re.MULTILINE)
 _THREAD = re.compile(r"^thread:\s+(\d+)", re.MULTILINE)
 
 
+# Where `--keep-callgrind DIR` copies every dump, named by its batch and thread, for callgrind_annotate.
+_keep_in: list[Path] = []
+
+
 def dump_threads(pid: int, out_dir: Path, tag: str) -> Threads:
     """Dump the counters since the last zero: {thread: its instructions}. With --separate-threads=yes
     callgrind writes one file per thread; they are read once the same set appears twice in a row."""
@@ -107,14 +112,19 @@ def dump_threads(pid: int, out_dir: Path, tag: str) -> Threads:
     seen: Threads = {}
     while time.monotonic() < deadline:
         threads: Threads = {}
+        files: dict[int, Path] = {}
         for path in set(out_dir.glob(f"callgrind.out.{pid}*")) - before:
             text = path.read_text(errors="replace")
             total, thread = _TOTAL.search(text), _THREAD.search(text)
             if total is None or thread is None:
                 break  # still being written
             threads[int(thread.group(1))] = int(total.group(1))
+            files[int(thread.group(1))] = path
         else:
             if threads and threads == seen:
+                for keep in _keep_in:
+                    for number, path in files.items():
+                        shutil.copyfile(path, keep / f"{tag}.thread{number}.callgrind")
                 return threads
             seen = threads
         time.sleep(0.2)
@@ -533,7 +543,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--settle", type=float, default=1.0, help="issuance: quiet seconds before each kind's window")
     p.add_argument("--only", default="application,verify,healthz,issuance,naive,floor,ping")
     p.add_argument("--start-timeout", type=float, default=900)
+    p.add_argument(
+        "--keep-callgrind",
+        metavar="DIR",
+        help="copy every dump to DIR as <batch>.thread<n>.callgrind (for callgrind_annotate)",
+    )
     args = p.parse_args(argv)
+    if args.keep_callgrind is not None:
+        keep = Path(args.keep_callgrind).resolve()
+        keep.mkdir(parents=True, exist_ok=True)
+        _keep_in.append(keep)
     results = run(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{results['run_id']}.json"

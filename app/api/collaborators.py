@@ -4,7 +4,7 @@ arguments the routes take from it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from app.applications.decision_kit import DecisionKit
 from app.applications.worker import AgencyRetries
 from app.audit.anchors import Anchor
 from app.audit.service import AuditLog
-from app.auth.principal import ClaimNames
+from app.auth.principal import ClaimNames, Principals
 from app.auth.tokens import TokenVerifier
 from app.certificates.issuing import CertificateIssuer
 from app.config import Settings
@@ -35,6 +35,8 @@ class Collaborators:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_engine: AsyncEngine  # `engine` in AUTOCOMMIT, same pool: the hot reads (app.db.session.create_read_engine)
+    read_sessions: async_sessionmaker[AsyncSession]  # sessions on `read_engine`, for hot reads of mapped objects
     uow: UnitOfWorkFactory
     audit: AuditLog
     agencies: Agencies
@@ -50,6 +52,7 @@ class Collaborators:
     stations: StationRegistry  # the police stations with comprehensive windows (STATIONS_FILE)
     credentials: CredentialIssuer  # signs wallet credentials and status lists (the PDF signing key)
     anchor: Anchor | None = None  # where signed audit checkpoints are also appended (AUDIT_ANCHOR_URL)
+    principals: Principals = field(default_factory=Principals)  # the principal of each recently seen token
 
     @property
     def hasher(self) -> SubjectHasher:

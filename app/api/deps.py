@@ -9,13 +9,16 @@ reading the one attribute the lifespan sets on the application.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.api.collaborators import Collaborators, collaborators_of
 from app.api.query_params import known_query_params_only as _known_query_params_only
-from app.api.security import require_roles
+from app.api.security import authorize, bearer_scheme, require_roles
 from app.audit.context import RequestContext, current_context
 from app.auth.principal import Principal, Role
 from app.db.uow import UnitOfWork
@@ -71,16 +74,76 @@ async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 # the middleware's request-log write never waits on a connection this request still holds.
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
-# Every route takes the request's one unit of work, the same way for reads and writes: a read uses
-# `work.session` and never commits; a change commits once, with the request's own event.
+# Routes take the request's one unit of work, the same way for reads and writes: a read uses
+# `work.session` and never commits; a change commits once, with the request's own event. The hot reads
+# below take one dependency instead (docs/architecture.md, "The hot reads").
 
+READERS = (Role.clerk, Role.auditor, Role.citizen)  # the roles of `Reader`, in its order
 Citizen = Annotated[Principal, Depends(require_roles(Role.citizen))]
 Clerk = Annotated[Principal, Depends(require_roles(Role.clerk))]
 Auditor = Annotated[Principal, Depends(require_roles(Role.auditor))]
 Filer = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]
-Reader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor, Role.citizen))]
+Reader = Annotated[Principal, Depends(require_roles(*READERS))]
 Staff = Annotated[Principal, Depends(require_roles(Role.clerk, Role.auditor))]
 Downloader = Annotated[Principal, Depends(require_roles(Role.clerk, Role.citizen))]
+
+
+# -- the hot reads: one dependency each -------------------------------------------------------------
+# A read that changes nothing takes everything from one dependency instead of four (role, collaborators,
+# context, unit of work): FastAPI's solving costs per dependency, not per line of work (issue 29, with
+# the AUTOCOMMIT read engine, the read's own connection). The route opens the connection (`connect()`)
+# around its one statement, so it is back in the pool before the middleware writes the request's event.
+
+
+@dataclass(frozen=True, slots=True)
+class PublicReading:
+    """A public read: the request context with its action declared, and what the read needs."""
+
+    ctx: RequestContext
+    collaborators: Collaborators
+
+    def connect(self) -> AsyncConnection:
+        """`async with read.connect() as connection:` an AUTOCOMMIT connection (app.db.session)."""
+        return self.collaborators.read_engine.connect()
+
+    def session(self) -> AsyncSession:
+        """`async with read.session() as session:` for a read of mapped objects, on the same engine."""
+        return self.collaborators.read_sessions()
+
+
+@dataclass(frozen=True, slots=True)
+class Reading(PublicReading):
+    """A read by an authenticated caller acting in one of the route's roles."""
+
+    principal: Principal
+
+
+def public_reading(action: str) -> Any:
+    """`Annotated[PublicReading, public_reading("certificate.verify")]`: the route's audit action and its
+    read's collaborators, in one dependency (no token)."""
+
+    async def dependency(request: Request) -> PublicReading:
+        ctx = await _context(request)
+        ctx.declare(action)
+        return PublicReading(ctx, await get_collaborators(request))
+
+    return Depends(dependency)
+
+
+def reading(action: str, *allowed: Role) -> Any:
+    """`Annotated[Reading, reading("application.read", *READERS)]`: the audit action declared, the caller
+    authenticated and authorised (as `require_roles`), in one dependency."""
+
+    async def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+    ) -> Reading:
+        ctx = await _context(request)
+        ctx.declare(action)  # first, as `audit_action` in a decorator: a refused caller's event names it
+        principal = await authorize(request, credentials, allowed)
+        return Reading(ctx, await get_collaborators(request), principal)
+
+    return Depends(dependency)
+
 
 # Refuses a query parameter the route does not declare (422 UNKNOWN_PARAMETER).
 known_query_params_only = Depends(_known_query_params_only)

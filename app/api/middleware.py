@@ -21,7 +21,7 @@ from app.api.slow_clients import BodyTimeout, UploadSlots, deadlined
 from app.audit.context import RequestContext, request_context
 from app.errors import RequestTimeout, TooManyConcurrentUploads, problem_response
 from app.i18n import Text, choose_language, language_var
-from app.observability import LATENCY, REQUESTS, log_fields, request_id_var
+from app.observability import LATENCY_BY, REQUESTS_BY, log_fields, request_id_var
 
 logger = logging.getLogger("cityservices.access")
 
@@ -243,19 +243,20 @@ class RequestMiddleware:
     def _observe(ctx: RequestContext, status: int, latency_ms: float) -> None:
         route = ctx.route or "unmatched"
         method = ctx.method if ctx.method in KNOWN_METHODS else "OTHER"  # a caller must not mint label values
-        REQUESTS.labels(method, route, str(status)).inc()
-        LATENCY.labels(method, route).observe(latency_ms / 1000)
-        logger.info(
-            "request",
-            extra=log_fields(
+        REQUESTS_BY(method, route, str(status)).inc()
+        LATENCY_BY(method, route).observe(latency_ms / 1000)
+        if logger.isEnabledFor(logging.INFO):
+            # `logger.info` without its search of the stack for the caller's file and line, which the JSON
+            # line never prints (issue 29: one line per request).
+            fields = log_fields(
                 method=method,
                 route=route,
                 status=status,
                 latency_ms=round(latency_ms, 2),
                 actor=ctx.actor_sub,
                 role=ctx.actor_role,
-            ),
-        )
+            )
+            logger.handle(logger.makeRecord(logger.name, logging.INFO, __file__, 0, "request", (), None, extra=fields))
 
 
 def _limited(receive: Receive, limit: int) -> Receive:

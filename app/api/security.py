@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.api.collaborators import collaborators_of
 from app.audit.context import current_context
-from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role, principal_from_claims
+from app.auth.principal import ClaimsProblem, NoAcceptedRole, Principal, Role
 from app.auth.separation import StaffIdentityRequired
 from app.auth.tokens import ID_TOKEN, KEYS_UNAVAILABLE, InvalidToken, TokenVerifier
 from app.errors import AppError, Forbidden, Unauthenticated
@@ -53,7 +53,7 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
             raise IdTokenNotAccepted() from None
         raise Unauthenticated(Text(f"身份令牌无效（{exc.reason}）", f"The token is not valid: {exc.detail}")) from None
     try:
-        return principal_from_claims(claims, collaborators.claim_names)
+        return collaborators.principals.of(credentials.credentials, claims, collaborators.claim_names)
     except NoAcceptedRole as exc:
         ctx = current_context()
         if ctx is not None and isinstance(claims.get("sub"), str):
@@ -87,6 +87,35 @@ def _station_registered(request: Request, principal: Principal) -> None:
         raise StationNotRegistered()
 
 
+async def authorize(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, allowed: tuple[Role, ...]
+) -> Principal:
+    """The caller, acting in the first of `allowed` their token grants, written into the request context
+    as the actor; 401 without a valid token, 403 without one of the roles. Shared by `require_roles` and
+    the hot reads' one dependency (`app.api.deps.reading`)."""
+    principal = await authenticate(request, credentials)
+    role = next((r for r in allowed if r in principal.roles), None)
+    ctx = current_context()
+    if ctx is not None:
+        ctx.actor_sub = principal.sub
+        ctx.actor_station = principal.station_id
+    if role is None:
+        if ctx is not None:
+            ctx.actor_role = principal.role.value
+        raise Forbidden(
+            Text(f"需要以下角色之一：{'、'.join(allowed)}", f"This needs one of the roles: {', '.join(allowed)}")
+        )
+    acting = principal.acting_as(role)
+    if ctx is not None:
+        ctx.actor_role = role.value
+        ctx.channel = acting.channel
+        ctx.actor_id_number = acting.id_number
+    _ensure_staff_person(request, acting)
+    if role is Role.clerk:
+        _station_registered(request, principal)
+    return acting
+
+
 def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
     # One dependency, not a chain (role check -> authenticate -> bearer): FastAPI resolves every level
     # of a chain on every request. `Security(bearer_scheme)` stays here so that the OpenAPI document
@@ -94,27 +123,7 @@ def require_roles(*allowed: Role) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
     ) -> Principal:
-        principal = await authenticate(request, credentials)
-        role = next((r for r in allowed if r in principal.roles), None)
-        ctx = current_context()
-        if ctx is not None:
-            ctx.actor_sub = principal.sub
-            ctx.actor_station = principal.station_id
-        if role is None:
-            if ctx is not None:
-                ctx.actor_role = principal.role.value
-            raise Forbidden(
-                Text(f"需要以下角色之一：{'、'.join(allowed)}", f"This needs one of the roles: {', '.join(allowed)}")
-            )
-        acting = principal.acting_as(role)
-        if ctx is not None:
-            ctx.actor_role = role.value
-            ctx.channel = acting.channel
-            ctx.actor_id_number = acting.id_number
-        _ensure_staff_person(request, acting)
-        if role is Role.clerk:
-            _station_registered(request, principal)
-        return acting
+        return await authorize(request, credentials, allowed)
 
     dependency.__name__ = "require_" + "_or_".join(allowed)
     return dependency

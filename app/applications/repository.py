@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased, undefer
 
 from app.applications.models import Application, IdempotencyRecord
@@ -116,8 +116,8 @@ _VIEW = (
 )
 
 
-async def view(session: AsyncSession, application_id: str) -> ApplicationView | None:
-    row = (await session.execute(_VIEW, {"application_id": application_id})).first()
+async def view(connection: AsyncConnection, application_id: str) -> ApplicationView | None:
+    row = (await connection.execute(_VIEW, {"application_id": application_id})).first()
     return None if row is None else ApplicationView._make(row)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.applications import repository, workflow
 from app.applications.errors import (
@@ -119,11 +119,16 @@ async def visible(
 
 
 async def view(
-    *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, application_id: str, ctx: RequestContext
+    *,
+    connection: AsyncConnection,
+    hasher: SubjectHasher,
+    principal: Principal,
+    application_id: str,
+    ctx: RequestContext,
 ) -> repository.ApplicationView:
-    """What a read shows, if this caller may see it; otherwise the same 404 as `visible`. One query, no
-    ORM object: for reads only (a change goes through `visible`)."""
-    found = await repository.view(session, application_id)
+    """What a read shows, if this caller may see it; otherwise the same 404 as `visible`. One Core query on
+    a connection, no session, no ORM object: for reads only (a change goes through `visible`)."""
+    found = await repository.view(connection, application_id)
     return _shown_to(found, hasher=hasher, principal=principal, ctx=ctx)
 
 

@@ -31,6 +31,9 @@ MAX_BATCH = 500
 # RETURNING only so that SQLAlchemy sends the batch as one multi-row INSERT (insertmanyvalues): a plain
 # executemany goes to asyncpg's executemany, which runs the statement once per row.
 _INSERT = insert(EVENTS_TABLE).returning(EVENTS_TABLE.c.id)
+# One row (a quiet service: one request per batch) is one plain execution, without insertmanyvalues'
+# batching around it.
+_INSERT_ONE = insert(EVENTS_TABLE)
 
 Events = list[dict[str, Any]]
 _Item = tuple[Events, "asyncio.Future[None]"]
@@ -67,7 +70,11 @@ class RequestLogWriter:
     async def write(self, fields: dict[str, Any], *more: dict[str, Any]) -> None:
         """Commit one request's event (and any further events of the same request, e.g. consultations),
         together, before returning."""
-        events = [fields, *more]
+        await self.write_rows([insert_row(prepared(event)) for event in (fields, *more)])
+
+    async def write_rows(self, events: Events) -> None:
+        """`write`, for events already made rows (`insert_row(prepared(...))`, as AuditLog makes them):
+        each event is prepared once, not again here."""
         if self._task is None or self._task.done():
             await self._write_batch(events)  # not running (a script, a test without lifespan): write directly
             return
@@ -107,10 +114,12 @@ class RequestLogWriter:
                 if not done.done():
                     done.set_result(None)
 
-    async def _write_batch(self, batch: list[dict[str, Any]]) -> None:
+    async def _write_batch(self, rows: Events) -> None:
         # One multi-row INSERT per batch (BEGIN, INSERT, COMMIT), whatever the number of events; rolled
         # back on any failure when the block is left.
-        rows = [insert_row(event) for event in map(prepared, batch)]
         async with self._engine.begin() as conn:
-            await conn.execute(_INSERT, rows)
+            if len(rows) == 1:
+                await conn.execute(_INSERT_ONE, rows[0])
+            else:
+                await conn.execute(_INSERT, rows)
         events_committed()

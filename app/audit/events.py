@@ -7,7 +7,8 @@ in: `AuditLog` turns it into the keyed hash and the mask before anything is stor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -153,11 +154,14 @@ class AuditEntry:
         )
 
     def fields(self) -> dict[str, Any]:
-        """The columns, without the raw id number (AuditLog replaces it with hash and mask)."""
-        out = asdict(self)
-        del out["subject_id_number"], out["actor_id_number"]
+        """The columns, without the raw id number (AuditLog replaces it with hash and mask). A shallow
+        copy: `asdict` would deep-copy `details`, which `prepared` copies anyway as it cleans it."""
+        out = {name: getattr(self, name) for name in _COLUMNS}
         out["kind"] = self.kind.value
         return out
+
+
+_COLUMNS = tuple(f.name for f in dataclass_fields(AuditEntry) if f.name not in ("subject_id_number", "actor_id_number"))
 
 
 def prepared(fields: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from app.audit.events import AuditEntry, outcome_of, prepared
 from app.audit.models import EVENTS_TABLE, insert_row
 from app.db.uow import UnitOfWork
 from app.identity.subjects import SubjectHasher
-from app.observability import AUDIT_EVENTS
+from app.observability import AUDIT_EVENTS_BY
 
 __all__ = ["AuditLog", "outcome_of"]
 
@@ -27,19 +27,20 @@ class AuditLog:
         self.hasher = hasher
         self.writer = RequestLogWriter(sessionmaker)
 
-    def _columns(self, entry: AuditEntry) -> dict[str, Any]:
+    def _row(self, entry: AuditEntry) -> dict[str, Any]:
+        """The entry as the row inserted: subject hashed and masked, prepared once (`prepared`)."""
         columns = entry.fields()
         if entry.subject_id_number:
             columns["subject_hash"] = self.hasher.hash(entry.subject_id_number)
             columns["subject_masked"] = self.hasher.mask(entry.subject_id_number)
         if entry.actor_id_number:
             columns["actor_id_hash"] = self.hasher.hash(entry.actor_id_number)
-        return prepared(columns)
+        return insert_row(prepared(columns))
 
     def add(self, work: UnitOfWork, entry: AuditEntry) -> None:
         """Inside a unit of work: the event commits with the change it describes, or not at all."""
-        work.add_event(EVENTS_TABLE, insert_row(self._columns(entry)))
-        AUDIT_EVENTS.labels(entry.kind.value).inc()
+        work.add_event(EVENTS_TABLE, self._row(entry))
+        AUDIT_EVENTS_BY(entry.kind.value).inc()
 
     def record_request(self, work: UnitOfWork, ctx: RequestContext) -> None:
         """This request's own event joins its unit of work, written at the commit with `ctx.status`."""
@@ -56,9 +57,9 @@ class AuditLog:
         """After a request that changed nothing (or failed): its event, with the consultations its answer
         carries, committed with other such requests' (group commit) before the response leaves."""
         entries = _request_entries(ctx, status=status, latency_ms=latency_ms)
-        await self.writer.write(*(self._columns(entry) for entry in entries))
+        await self.writer.write_rows([self._row(entry) for entry in entries])
         for entry in entries:
-            AUDIT_EVENTS.labels(entry.kind.value).inc()
+            AUDIT_EVENTS_BY(entry.kind.value).inc()
 
 
 def _request_entries(ctx: RequestContext, *, status: int, latency_ms: float) -> list[AuditEntry]:

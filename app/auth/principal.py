@@ -140,3 +140,25 @@ def principal_from_claims(claims: dict[str, Any], names: ClaimNames = ClaimNames
         station_id=station if Role.clerk in roles else None,
         role=primary,
     )
+
+
+class Principals:
+    """The principal each recently seen token's claims make, remembered by token (issue 29: validating the
+    id number and the name again on every request of the same caller cost more than the token check,
+    which the verifier already remembers). Served only for the very claims, read with the very claim
+    names, it was made from, so a token whose claims the verifier answers differently is read afresh;
+    refusals are never remembered."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._made: dict[str, tuple[dict[str, Any], ClaimNames, Principal]] = {}
+
+    def of(self, token: str, claims: dict[str, Any], names: ClaimNames) -> Principal:
+        made = self._made.get(token)
+        if made is not None and made[1] is names and made[0] == claims:
+            return made[2]
+        principal = principal_from_claims(claims, names)
+        if len(self._made) >= self._size:
+            del self._made[next(iter(self._made))]  # the oldest first: insertion order
+        self._made[token] = (claims, names, principal)
+        return principal

@@ -7,15 +7,19 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
+    READERS,
     CollaboratorsDep,
     ContextDep,
-    Downloader,
-    Reader,
+    PublicReading,
+    Reading,
     UnitOfWorkDep,
     audit_action,
+    public_reading,
+    reading,
 )
 from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
+from app.auth.principal import Role
 from app.auth.separation import StaffIdentityRequired
 from app.catalogue.registry import SERVICES
 from app.certificates import service
@@ -50,25 +54,24 @@ page_router = APIRouter(tags=["public"])
 @router.get(
     "/certificates/{serial}",
     operation_id="get_certificate",
-    dependencies=[audit_action("certificate.read")],
     summary="A certificate's record",
     tags=["citizen", "window", "audit"],
     response_model=CertificateOut,
     responses=problem_responses(CertificateNotFound),
 )
 async def get_certificate(
-    serial: str, principal: Reader, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep
+    serial: str, read: Annotated[Reading, reading("certificate.read", *READERS)]
 ) -> CertificateOut:
-    certificate = await service.visible(
-        session=work.session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx
-    )
-    return certificate_out(collaborators.issuer, certificate, principal)
+    async with read.session() as session:
+        certificate = await service.visible(
+            session=session, hasher=read.collaborators.hasher, principal=read.principal, serial=serial, ctx=read.ctx
+        )
+    return certificate_out(read.collaborators.issuer, certificate, read.principal)
 
 
 @router.get(
     "/certificates/{serial}/pdf",
     operation_id="download_certificate_pdf",
-    dependencies=[audit_action("certificate.download")],
     summary="Download the signed PDF, byte for byte as issued",
     tags=["citizen", "window"],
     response_class=Response,
@@ -83,15 +86,19 @@ async def get_certificate(
 )
 async def download_certificate_pdf(
     serial: str,
-    principal: Downloader,
-    collaborators: CollaboratorsDep,
-    work: UnitOfWorkDep,
-    ctx: ContextDep,
+    read: Annotated[Reading, reading("certificate.download", Role.clerk, Role.citizen)],
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
-    certificate = await service.visible(
-        session=work.session, hasher=collaborators.hasher, principal=principal, serial=serial, ctx=ctx, with_pdf=True
-    )
+    collaborators = read.collaborators
+    async with read.session() as session:
+        certificate = await service.visible(
+            session=session,
+            hasher=collaborators.hasher,
+            principal=read.principal,
+            serial=serial,
+            ctx=read.ctx,
+            with_pdf=True,
+        )
     etag = f'"{certificate.pdf_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-store"}
     if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
@@ -121,19 +128,29 @@ def _verification(certificate: VerificationView) -> VerificationOut:
     )
 
 
+Verifying = Annotated[PublicReading, public_reading("certificate.verify")]
+
+
+async def _by_code(read: PublicReading, code: str) -> VerificationView:
+    """The certificate a verification code names: one Core statement on an AUTOCOMMIT connection, no
+    session (the JSON answer and the page alike)."""
+    async with read.connect() as connection:
+        return await service.by_code(connection, code, ctx=read.ctx)
+
+
 @public_router.get(
     "/verify/{code}",
     operation_id="verify_by_code",
-    dependencies=[audit_action("certificate.verify")],
     summary="Verify a certificate by its code",
     description="The code as printed (any case, dashes optional). Personal data only masked.",
     response_model=VerificationOut,
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
-async def verify_by_code(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> Response:
-    # A hot public read: the answer serialised once; `response_model` above stays for the OpenAPI document.
-    await collaborators.limiter.check_address("verify", ctx.client_addr)
-    body = _verification(await service.by_code(work.session, code, ctx=ctx))
+async def verify_by_code(code: str, read: Verifying) -> Response:
+    # A hot public read: one dependency, the answer serialised once; `response_model` above stays for the
+    # OpenAPI document.
+    await read.collaborators.limiter.check_address("verify", read.ctx.client_addr)
+    body = _verification(await _by_code(read, code))
     return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
 
 
@@ -187,7 +204,6 @@ async def _verify_upload(
 @page_router.get(
     "/verify/{code}",
     operation_id="verify_page",
-    dependencies=[audit_action("certificate.verify")],
     summary="The verification page the QR code opens (HTML; Chinese, or English by Accept-Language)",
     response_class=HTMLResponse,
     responses={
@@ -199,17 +215,17 @@ async def _verify_upload(
         },
     },
 )
-async def verify_page(code: str, collaborators: CollaboratorsDep, work: UnitOfWorkDep, ctx: ContextDep) -> HTMLResponse:
+async def verify_page(code: str, read: Verifying) -> HTMLResponse:
     language = language_var.get()
     try:
-        await collaborators.limiter.check_address("verify", ctx.client_addr)
+        await read.collaborators.limiter.check_address("verify", read.ctx.client_addr)
     except TooManyRequests as exc:
         # Whoever scanned the QR code has a browser: a page, not a problem document.
         retry_after = int(exc.headers.get("Retry-After", "60"))
         page = render_too_many_requests_page(retry_after=retry_after, language=language)
         return problem_page(exc, page, language=language)
     try:
-        certificate = await service.by_code(work.session, code, ctx=ctx)
+        certificate = await _by_code(read, code)
     except CertificateNotFound:
         return html_page(render_not_found_page(code[:40], language=language), language=language, status_code=404)
     v = _verification(certificate)

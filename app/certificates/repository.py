@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, exists, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import undefer
 
 from app.certificates.models import Certificate, CertificateNumber, CertificateStatus
@@ -68,8 +68,8 @@ _VERIFICATION = select(
 ).where(Certificate.verification_code == bindparam("code"))
 
 
-async def verification_by_code(session: AsyncSession, code: str) -> VerificationView | None:
-    row = (await session.execute(_VERIFICATION, {"code": code})).first()
+async def verification_by_code(connection: AsyncConnection, code: str) -> VerificationView | None:
+    row = (await connection.execute(_VERIFICATION, {"code": code})).first()
     return None if row is None else VerificationView._make(row)
 
 

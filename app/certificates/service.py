@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.audit.context import RequestContext
 from app.auth.access import may_see_subject
@@ -43,9 +43,9 @@ async def visible(
     return certificate
 
 
-async def by_code(session: AsyncSession, code: str, *, ctx: RequestContext) -> repository.VerificationView:
+async def by_code(connection: AsyncConnection, code: str, *, ctx: RequestContext) -> repository.VerificationView:
     normalized = normalize_code(code)
-    certificate = await repository.verification_by_code(session, normalized) if normalized else None
+    certificate = await repository.verification_by_code(connection, normalized) if normalized else None
     if certificate is None:
         raise CertificateNotFound()
     _about(ctx, certificate)

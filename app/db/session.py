@@ -44,6 +44,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` for reads that change nothing: AUTOCOMMIT, on the same pool. No BEGIN and no ROLLBACK
+    around a read's one statement (two round trips on PostgreSQL), and no second pool: the connection
+    budget stays one pool per process (docs/deployment.md). SQLAlchemy sets the isolation level when a
+    connection is checked out through this view and resets it when the connection returns to the pool,
+    so the next unit of work gets a transactional connection (aiosqlite and asyncpg alike:
+    tests/foundation/test_read_engine.py). Each statement sees what was committed before it began.
+
+    That setting and resetting costs nearly what it saves in instructions (a loop of connect + one select
+    on PostgreSQL under callgrind, 2026-12-05: 769 k with BEGIN and ROLLBACK, 736 k through this view,
+    513 k on an engine made AUTOCOMMIT at connect); the cheapest is a second pool, which would change the
+    connection budget: not done here."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -54,4 +69,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; on the read engine, sessions for reads that need mapped objects."""
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
