@@ -114,7 +114,10 @@ def collaborators(app: Any) -> Collaborators:
 
 
 async def _empty_tables(collaborators: Collaborators) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    # The request log first: the service's sealer, still running between tests, reads and links its events
+    # before it writes the hours' positions; locked first, the truncation waits for the sealer's round
+    # instead of holding audit_seq_hours while the sealer holds audit_events (a deadlock).
+    tables = sorted((t.name for t in reversed(Base.metadata.sorted_tables)), key=lambda name: name != "audit_events")
     async with collaborators.engine.begin() as conn:
         if collaborators.engine.dialect.name == "postgresql":
             await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
