@@ -61,34 +61,33 @@ async def page(session: AsyncSession, *, filters: EventFilter, after_seq: int | 
 async def stream(
     sessionmaker: async_sessionmaker[AsyncSession], *, filters: EventFilter | None = None, batch: int = BATCH
 ) -> AsyncIterator[AuditEvent]:
-    """Every matching event in chain order, a batch at a time: memory stays flat however long the log.
-    From the lowest position there is, whatever it is: a walk from `seq > 0` would not see an event whose
-    position was set to zero or below (the database refuses that now; a verifier still must not assume it)."""
-    after: int | None = None
-    while True:
-        async with sessionmaker() as session:
-            query = select(AuditEvent).where(AuditEvent.seq.is_not(None) if after is None else AuditEvent.seq > after)
-            if filters is not None:
-                query = filters.apply(query)
-            rows = list((await session.execute(query.order_by(AuditEvent.seq).limit(batch))).scalars())
-        if not rows:
-            return
-        for event in rows:
-            yield event
-        after = rows[-1].seq
+    """Every matching event in chain order, a batch at a time: memory stays flat however long the log."""
+    query = select(AuditEvent)
+    async for event in _in_chain_order(sessionmaker, filters.apply(query) if filters else query, None, batch, True):
+        yield event
 
 
 async def chain_rows(
     sessionmaker: async_sessionmaker[AsyncSession], *, after_seq: int | None = None, batch: int = WALK_BATCH
 ) -> AsyncIterator[EventRow]:
-    """Sealed events in chain order as plain rows of the hashed columns and the links, after `after_seq`
-    (from the lowest position there is without it, as `stream`), a batch per query on a fresh session: no
-    connection is held between batches however long the walk."""
-    after = after_seq
+    """Sealed events in chain order as plain rows of the hashed columns and the links, after `after_seq`."""
+    async for row in _in_chain_order(sessionmaker, _WALKED, after_seq, batch, False):
+        yield row
+
+
+async def _in_chain_order(
+    sessionmaker: async_sessionmaker[AsyncSession], query: Select[Any], after: int | None, batch: int, objects: bool
+) -> AsyncIterator[Any]:
+    """The query's sealed events after `after` in chain order, a batch per query on a fresh session: no
+    connection is held between batches however long the walk. Without `after`, from the lowest position
+    there is, whatever it is: a walk from `seq > 0` would not see an event whose position was set to zero or
+    below (the database refuses that now; a verifier still must not assume it)."""
+    seq = EVENTS_TABLE.c.seq
     while True:
         async with sessionmaker() as session:
-            query = _WALKED.where(EVENTS_TABLE.c.seq.is_not(None) if after is None else EVENTS_TABLE.c.seq > after)
-            rows = list((await session.execute(query.order_by(EVENTS_TABLE.c.seq).limit(batch))).all())
+            page = query.where(seq.is_not(None) if after is None else seq > after).order_by(seq).limit(batch)
+            result = await session.execute(page)
+            rows = list(result.scalars() if objects else result.all())
         if not rows:
             return
         for row in rows:
