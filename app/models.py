@@ -1,5 +1,6 @@
 """Every mapped class, imported once so Base.metadata is complete (Alembic, tests)."""
 
+from app.applications.late_changes import LateChanges
 from app.applications.models import Application, IdempotencyRecord
 from app.audit.models import AuditArchive, AuditCheckpoint, AuditEvent
 from app.certificates.models import Certificate, CertificateNumber
@@ -22,6 +23,7 @@ __all__ = [
     "Certificate",
     "CertificateNumber",
     "IdempotencyRecord",
+    "LateChanges",
     "Material",
     "OutboxEvent",
     "PersonSearch",

@@ -21,6 +21,8 @@ class Application(Base):
         # The review queue and staff lists by status, in filing order: a page is read off the index, not
         # sorted out of every application in that status (8,000 awaiting review at 2M applications).
         Index("ix_applications_status_created_at", "status", "created_at", "id"),
+        # Statistics read the edges of a window, and the first filing, off it (app/stats/rollups.py).
+        Index("ix_applications_created_at", "created_at"),
         # One open case per person and service, enforced by the database so that two concurrent filings
         # cannot both pass the read that looks for one (docs/api.md#duplicates-renewal-and-re-issue,
         # DUPLICATE_APPLICATION).

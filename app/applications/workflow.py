@@ -9,7 +9,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.applications import repository
+from app.applications import (
+    late_changes,  # noqa: F401 - counts, on flush, the changes to days that are over
+    repository,
+)
 from app.applications.announcements import tell_certificate_changed
 from app.applications.decision_kit import DecisionKit
 from app.applications.models import Application

@@ -37,7 +37,12 @@ async def get_stats(
     principal: Staff, collaborators: CollaboratorsDep, work: UnitOfWorkDep, since: Since = None, until: Until = None
 ) -> Stats:
     return await service.stats(
-        session=work.session, stations=collaborators.stations, since=since, until=until, now=utc_now()
+        session=work.session,
+        sessionmaker=collaborators.sessionmaker,
+        stations=collaborators.stations,
+        since=since,
+        until=until,
+        now=utc_now(),
     )
 
 
@@ -58,7 +63,6 @@ async def get_public_stats(
     request: Request,
     response: Response,
     collaborators: CollaboratorsDep,
-    work: UnitOfWorkDep,
     ctx: ContextDep,
     since: Annotated[Day | None, Query(description="First Shanghai day counted, YYYY-MM-DD")] = None,
     until: Annotated[Day | None, Query(description="Last Shanghai day counted, YYYY-MM-DD")] = None,
@@ -67,11 +71,12 @@ async def get_public_stats(
     if since is not None and until is not None and until < since:
         raise ValidationFailed(Text("until 早于 since", "`until` is before `since`"))
     body = await service.public_stats(
-        session=work.session,
+        sessionmaker=collaborators.sessionmaker,
         first_day=since,
         last_day=until,
         min_count=collaborators.settings.public_stats_min_count,
         today=shanghai_today(),
+        now=utc_now(),
     )
     headers = public_headers(body.model_dump_json().encode())
     unchanged = not_modified(request.headers.get("if-none-match"), headers)

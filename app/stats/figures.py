@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
+from app.stats import histogram
 from app.stats.schemas import AppointmentDayStats, DayStats, ServiceStats, StationStats
 
 ONLINE = "online"
@@ -44,20 +45,11 @@ class SmallCounts:
         return part if self.split_shown(part, whole) else None
 
 
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return None
-    rank = max(1, -(-len(sorted_values) * q // 100))
-    return round(sorted_values[int(rank) - 1], 3)
-
-
-def by_service(
-    counts: list[tuple[str, str, str, int]], decided: list[tuple[str, datetime, datetime]]
-) -> list[ServiceStats]:
-    durations: defaultdict[str, list[float]] = defaultdict(list)
-    for service, created, decided_at in decided:
-        durations[service].append((decided_at - created).total_seconds())
+def by_service(counts: list[tuple[str, str, str, int]], bands: list[tuple[str, int, int]]) -> list[ServiceStats]:
+    """From (service, status, channel, n) and (service, processing-time band, n) (app/stats/histogram.py)."""
+    times: defaultdict[str, dict[int, int]] = defaultdict(dict)
+    for service, band, n in bands:
+        histogram.add(times[service], [(band, n)])
     per_service: dict[str, ServiceStats] = {}
     for service, status, channel, n in counts:
         entry = per_service.setdefault(
@@ -77,11 +69,10 @@ def by_service(
         tally(entry.by_status, status, n)
         tally(entry.by_channel, channel, n)
     for service, entry in per_service.items():
-        values = sorted(durations.get(service, []))
         entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
-        entry.decided = len(values)
-        entry.processing_seconds_p50 = percentile(values, 50)
-        entry.processing_seconds_p95 = percentile(values, 95)
+        entry.decided = sum(times[service].values())
+        entry.processing_seconds_p50 = histogram.percentile(times[service], 50)
+        entry.processing_seconds_p95 = histogram.percentile(times[service], 95)
     return sorted(per_service.values(), key=lambda s: s.service)
 
 

@@ -14,8 +14,10 @@ class ServiceStats(BaseModel):
     by_channel: dict[str, int]
     online_rate: float | None = Field(description="Share of this service's applications filed online")
     decided: int
-    processing_seconds_p50: float | None = Field(description="Filing to decision, decided applications only")
-    processing_seconds_p95: float | None
+    processing_seconds_p50: float | None = Field(
+        description="Filing to decision, decided applications only; within 2.5% (counted in bands of time)"
+    )
+    processing_seconds_p95: float | None = Field(description="As `processing_seconds_p50`, the 95th percentile")
 
 
 class StationStats(BaseModel):

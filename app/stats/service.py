@@ -5,27 +5,33 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.catalogue.registry import SERVICES
 from app.catalogue.schemas import LocalizedText
 from app.clock import SHANGHAI
 from app.stations.registry import StationRegistry
-from app.stats import figures, repository
+from app.stats import figures, repository, rollups
 from app.stats.figures import SmallCounts
 from app.stats.repository import Window
 from app.stats.schemas import PublicServiceCount, PublicStats, Stats
 
 
 async def stats(
-    *, session: AsyncSession, stations: StationRegistry, since: datetime | None, until: datetime | None, now: datetime
+    *,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    stations: StationRegistry,
+    since: datetime | None,
+    until: datetime | None,
+    now: datetime,
 ) -> Stats:
     window = Window(since, until)
-    counts = await repository.counts(session, window)
-    per_service = figures.by_service(counts, await repository.decided(session, window))
+    found = await rollups.facts(sessionmaker, window, now=now)
+    per_service = figures.by_service(found.counts, found.bands)
     by_status: dict[str, int] = {}
     by_channel: dict[str, int] = {}
-    for _, status, channel, n in counts:
+    for _, status, channel, n in found.counts:
         figures.tally(by_status, status, n)
         figures.tally(by_channel, channel, n)
     filed = sum(by_channel.values())
@@ -40,8 +46,8 @@ async def stats(
         by_channel=by_channel,
         online_rate=figures.online_rate(by_channel.get(figures.ONLINE, 0), filed),
         by_service=per_service,
-        by_station=figures.by_station(await repository.window_filings_by_station(session, window), stations.name_of),
-        by_day=figures.by_day(await repository.filings_by_day(session, window)),
+        by_station=figures.by_station(found.stations, stations.name_of),
+        by_day=figures.by_day(found.days),
         appointments=appointments,
         appointments_no_show_rate=figures.no_show_rate(
             sum(a.no_show for a in appointments), sum(a.arrived for a in appointments)
@@ -51,7 +57,13 @@ async def stats(
 
 
 async def public_stats(
-    *, session: AsyncSession, first_day: date | None, last_day: date | None, min_count: int, today: date
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    first_day: date | None,
+    last_day: date | None,
+    min_count: int,
+    today: date,
+    now: datetime,
 ) -> PublicStats:
     """Rates and counts only, over whole Shanghai days that are over (today is not yet whole: watching its
     count move would time one person's filing); every figure that could single out a few people is null."""
@@ -62,7 +74,7 @@ async def public_stats(
     filed: dict[str, int] = {}
     online: dict[str, int] = {}
     issued: dict[str, int] = {}
-    for service, status, channel, n in await repository.counts(session, window):
+    for service, status, channel, n in (await rollups.facts(sessionmaker, window, now=now)).counts:
         figures.tally(filed, service, n)
         figures.tally(online, service, n if channel == figures.ONLINE else 0)
         figures.tally(issued, service, n if status == "issued" else 0)

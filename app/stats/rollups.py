@@ -1,0 +1,243 @@
+"""The figures of a window of filing times, read from kept figures where the window covers whole past days.
+
+A window is cut into whole Shanghai days that are settled (over for an hour: app/applications/late_changes.py)
+and the rest, read from the applications themselves. Each settled day's figures are computed once and kept
+(app/stats/models.py), and each whole month's are added up from its days; a day is computed again when the
+count of its late changes is no longer the one it was computed at (a case filed that day decided since).
+So a year's figures read about twelve months of kept rows and the window's ragged edges, whatever the
+number of applications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, insert, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.applications import late_changes
+from app.applications.late_changes import day_end, shanghai_day
+from app.applications.models import Application
+from app.clock import SHANGHAI
+from app.db.locks import lock_until_transaction_ends
+from app.stats import histogram, repository
+from app.stats.models import StatsDecisionTimes, StatsFilings, StatsPeriod, StatsStationFilings
+from app.stats.repository import Window
+
+DAY, MONTH = "day", "month"
+_FILINGS: Table = StatsFilings.__table__  # type: ignore[assignment]
+_STATIONS: Table = StatsStationFilings.__table__  # type: ignore[assignment]
+_TIMES: Table = StatsDecisionTimes.__table__  # type: ignore[assignment]
+_PERIODS: Table = StatsPeriod.__table__  # type: ignore[assignment]
+_KEYS = {_FILINGS: ("service", "status", "channel"), _STATIONS: ("station_id", "service"), _TIMES: ("service", "band")}
+
+
+@dataclass
+class Facts:
+    """What every figure is made from; facts of two parts of a window add up to the facts of both."""
+
+    counts: list[tuple[str, str, str, int]] = field(default_factory=list)  # service, status, channel, n
+    stations: list[tuple[str, str, int]] = field(default_factory=list)  # station, service, n (window filings)
+    days: list[tuple[date, str, int]] = field(default_factory=list)  # Shanghai day, channel, n
+    bands: list[tuple[str, int, int]] = field(default_factory=list)  # service, processing-time band, n
+
+    def add(self, other: Facts) -> None:
+        self.counts += other.counts
+        self.stations += other.stations
+        self.days += other.days
+        self.bands += other.bands
+
+
+@dataclass(frozen=True)
+class Plan:
+    raw: list[Window]  # read from the applications
+    days: list[date]  # the whole settled days, in order: each one's figures are kept
+
+    @property
+    def months(self) -> list[date]:
+        """The first day of each month wholly among `days`."""
+        if not self.days:
+            return []
+        first, last = self.days[0], self.days[-1]
+        month = first if first.day == 1 else _next_month(first)
+        months = []
+        while _next_month(month) - timedelta(days=1) <= last:
+            months.append(month)
+            month = _next_month(month)
+        return months
+
+
+def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
+    """Cut `window` at Shanghai midnights into the whole settled days it covers and the rest. `earliest`:
+    the first filing there is, which bounds a window open at its start."""
+    low = window.since or earliest
+    if low is None:
+        return Plan([window], [])
+    first = shanghai_day(low) if _midnight(shanghai_day(low)) >= low else shanghai_day(low) + timedelta(days=1)
+    last = shanghai_day(now - late_changes.SETTLED) - timedelta(days=1)
+    if window.until is not None:
+        last = min(last, shanghai_day(window.until) - timedelta(days=1))
+    if first > last:
+        return Plan([window], [])
+    raw = []
+    if low < _midnight(first):
+        raw.append(Window(window.since, _midnight(first)))
+    if window.until is None or window.until > day_end(last):
+        raw.append(Window(day_end(last), window.until))
+    return Plan(raw, [first + timedelta(days=i) for i in range((last - first).days + 1)])
+
+
+async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, *, now: datetime) -> Facts:
+    async with sessionmaker() as session:
+        earliest = None if window.since else await session.scalar(select(func.min(Application.created_at)))
+    cut = plan(window, now=now, earliest=earliest)
+    months = await _keep(sessionmaker, cut)
+    async with sessionmaker() as session:
+        found = await _kept_facts(session, cut.days, months) if cut.days else Facts()
+        for piece in cut.raw:
+            found.add(await _raw_facts(session, piece))
+    return found
+
+
+# -- keeping ----------------------------------------------------------------------------------------
+
+
+async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> list[date]:
+    """Compute the days of `cut` not kept or kept before their last late change, then the months; the
+    months whose kept figures are now current (the others are read from their days)."""
+    if not cut.days:
+        return []
+    async with sessionmaker() as session:
+        changes = await late_changes.counts(session, cut.days[0], cut.days[-1])
+        kept = await _kept_periods(session, cut.days[0], cut.days[-1])
+    for day in cut.days:
+        if kept.get((DAY, day)) != changes.get(day, 0):
+            await _compute_day(sessionmaker, day)
+    current = []
+    for month in cut.months:
+        if kept.get((MONTH, month)) == _month_changes(changes, month) or await _compute_month(sessionmaker, month):
+            current.append(month)
+    return current
+
+
+async def _kept_periods(session: AsyncSession, first: date, last: date) -> dict[tuple[str, date], int]:
+    rows = await session.execute(
+        select(StatsPeriod.grain, StatsPeriod.start, StatsPeriod.late_changes).where(
+            StatsPeriod.start >= first, StatsPeriod.start <= last
+        )
+    )
+    return {(grain, start): n for grain, start, n in rows.all()}
+
+
+async def _compute_day(sessionmaker: async_sessionmaker[AsyncSession], day: date) -> None:
+    async with sessionmaker() as session, session.begin():
+        await lock_until_transaction_ends(session, f"stats:{DAY}:{day}")
+        # The count first: a change committed after it raises it, so a day computed without that change
+        # is never taken for current.
+        changes = (await late_changes.counts(session, day, day)).get(day, 0)
+        if (await _kept_periods(session, day, day)).get((DAY, day)) == changes:
+            return  # another request computed it meanwhile
+        found = await _raw_facts(session, Window(_midnight(day), day_end(day)))
+        await _forget(session, DAY, day)
+        rows: dict[Table, Iterable[tuple[Any, ...]]] = {
+            _FILINGS: _summed(found.counts),
+            _STATIONS: _summed(found.stations),
+            _TIMES: _summed(found.bands),
+        }
+        for table, values in rows.items():
+            records = [{"grain": DAY, "start": day, **dict(zip((*_KEYS[table], "n"), v, strict=True))} for v in values]
+            if records:
+                await session.execute(insert(table), records)
+        session.add(StatsPeriod(grain=DAY, start=day, late_changes=changes))
+
+
+async def _compute_month(sessionmaker: async_sessionmaker[AsyncSession], month: date) -> bool:
+    """Add up the month's kept days, if every one of them is current; False if one is not (a change came
+    in since they were computed: the month is read from its days this time)."""
+    last = _next_month(month) - timedelta(days=1)
+    async with sessionmaker() as session, session.begin():
+        await lock_until_transaction_ends(session, f"stats:{MONTH}:{month}")
+        changes = await late_changes.counts(session, month, last)
+        kept = await _kept_periods(session, month, last)
+        days = [month + timedelta(days=i) for i in range(last.day)]
+        if any(kept.get((DAY, day)) != changes.get(day, 0) for day in days):
+            return False
+        await _forget(session, MONTH, month)
+        for table, keys in _KEYS.items():
+            columns = [table.c[k] for k in keys]
+            summed = (
+                select(literal(MONTH), literal(month), *columns, func.sum(table.c.n))
+                .where(table.c.grain == DAY, table.c.start >= month, table.c.start <= last)
+                .group_by(*columns)
+            )
+            await session.execute(insert(table).from_select(["grain", "start", *keys, "n"], summed))
+        session.add(StatsPeriod(grain=MONTH, start=month, late_changes=_month_changes(changes, month)))
+    return True
+
+
+async def _forget(session: AsyncSession, grain: str, start: date) -> None:
+    for table in (*_KEYS, _PERIODS):
+        await session.execute(delete(table).where(table.c.grain == grain, table.c.start == start))
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+
+async def _kept_facts(session: AsyncSession, days: list[date], months: list[date]) -> Facts:
+    covered = set(months)
+    loose = [day for day in days if day.replace(day=1) not in covered]
+
+    def kept(table: Table) -> Any:
+        return or_(
+            and_(table.c.grain == MONTH, table.c.start.in_(months)),
+            and_(table.c.grain == DAY, table.c.start.in_(loose)),
+        )
+
+    async def summed(table: Table, *keys: str, where: Any = None) -> list[tuple[Any, ...]]:
+        columns = [table.c[k] for k in keys]
+        query = select(*columns, func.sum(table.c.n)).where(where if where is not None else kept(table))
+        return [(*row[:-1], int(row[-1])) for row in (await session.execute(query.group_by(*columns))).all()]
+
+    by_day = and_(_FILINGS.c.grain == DAY, _FILINGS.c.start >= days[0], _FILINGS.c.start <= days[-1])
+    return Facts(
+        counts=await summed(_FILINGS, "service", "status", "channel"),
+        stations=await summed(_STATIONS, "station_id", "service"),
+        days=await summed(_FILINGS, "start", "channel", where=by_day),
+        bands=await summed(_TIMES, "service", "band"),
+    )
+
+
+async def _raw_facts(session: AsyncSession, window: Window) -> Facts:
+    decided = await repository.decided(session, window)
+    bands: dict[tuple[str, int], int] = {}
+    for service, filed, decided_at in decided:
+        key = (service, histogram.band_of(filed, decided_at))
+        bands[key] = bands.get(key, 0) + 1
+    return Facts(
+        counts=await repository.counts(session, window),
+        stations=await repository.window_filings_by_station(session, window),
+        days=await repository.filings_by_day(session, window),
+        bands=[(service, b, n) for (service, b), n in bands.items()],
+    )
+
+
+def _summed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    totals: dict[tuple[Any, ...], int] = {}
+    for *key, n in rows:
+        totals[tuple(key)] = totals.get(tuple(key), 0) + n
+    return [(*key, n) for key, n in totals.items()]
+
+
+def _month_changes(changes: dict[date, int], month: date) -> int:
+    return sum(n for day, n in changes.items() if day.replace(day=1) == month)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)

@@ -1,0 +1,144 @@
+"""Statistics over whole past days come from kept figures (app/stats/rollups.py), and say the same as the
+applications themselves: after a case filed on a past day is decided, and across a window's ragged edges."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select, update
+
+from app.applications.late_changes import LateChanges
+from app.applications.models import Application
+from app.clock import SHANGHAI
+from app.stats import histogram
+from app.stats.models import StatsPeriod
+from app.stats.repository import Window
+from app.stats.rollups import plan
+from tests.builders import LI_NA, SHEN_GUOQIANG, WANG_FANG, ZHANG_WEI, file, file_residence_permit, no_criminal_record
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=SHANGHAI)
+
+
+def _at(day: date, hour: int = 12) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=SHANGHAI)
+
+
+def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
+    cut = plan(Window(_at(date(2026, 1, 1), 10), _at(date(2026, 3, 3), 12)), now=NOW, earliest=None)
+    assert cut.days[0] == date(2026, 1, 2) and cut.days[-1] == date(2026, 3, 2)
+    assert cut.months == [date(2026, 2, 1)]
+    assert cut.raw == [
+        Window(_at(date(2026, 1, 1), 10), _at(date(2026, 1, 2), 0)),
+        Window(_at(date(2026, 3, 3), 0), _at(date(2026, 3, 3), 12)),
+    ]
+    # Open at both ends: from the first filing's next midnight, to yesterday (over for more than an hour).
+    cut = plan(Window(), now=NOW, earliest=_at(date(2026, 1, 31), 0))
+    assert (cut.days[0], cut.days[-1], cut.months) == (date(2026, 1, 31), date(2026, 3, 9), [date(2026, 2, 1)])
+    assert cut.raw == [Window(_at(date(2026, 3, 10), 0), None)]
+    # At 00:30 yesterday is not settled yet: a transaction begun before midnight may still commit.
+    cut = plan(Window(_at(date(2026, 3, 8), 0)), now=_at(date(2026, 3, 10), 0) + timedelta(minutes=30), earliest=None)
+    assert cut.days == [date(2026, 3, 8)]
+    # Nothing filed, or less than a whole day: the applications are read.
+    assert plan(Window(), now=NOW, earliest=None).days == []
+    narrow = Window(_at(date(2026, 3, 1), 9), _at(date(2026, 3, 1), 17))
+    assert plan(narrow, now=NOW, earliest=None).raw == [narrow]
+
+
+def test_a_percentile_is_within_two_and_a_half_percent():
+    for seconds in (0.7, 1.0, 2.5, 3600.0, 259200.0):
+        bands = {histogram.band(seconds): 1}
+        assert abs(histogram.percentile(bands, 50) - seconds) / seconds <= 0.025
+    bands = histogram.add({}, [(histogram.band(s), 1) for s in [1.0] * 95 + [7200.0] * 5])
+    assert abs(histogram.percentile(bands, 95) - 1.0) <= 0.025
+    assert abs(histogram.percentile(bands, 96) - 7200.0) <= 180
+    assert histogram.percentile({}, 50) is None
+
+
+async def _move(collaborators, where, day: date, hour: int = 12) -> None:
+    async with collaborators.engine.begin() as conn:
+        await conn.execute(update(Application).where(where).values(created_at=_at(day, hour)))
+
+
+async def _stats(client, tokens, **params) -> dict:
+    response = await client.get("/v1/stats", headers=tokens.auditor(), params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_case_from_a_past_day_decided_later_changes_that_days_figures(client, tokens, collaborators):
+    in_review = (await file_residence_permit(client, tokens.citizen(*WANG_FANG[:2]), WANG_FANG[2])).json()
+    assert in_review["status"] == "needs_review"
+    for person in (ZHANG_WEI, LI_NA):
+        assert (await file(client, tokens.citizen(*person[:2]), no_criminal_record())).status_code == 201
+    last_week = datetime.now(SHANGHAI).date() - timedelta(days=7)
+    await _move(collaborators, Application.id.is_not(None), last_week)
+    window = {"since": _at(last_week, 0).isoformat(), "until": _at(last_week + timedelta(days=1), 0).isoformat()}
+
+    before = await _stats(client, tokens, **window)
+    assert before["filed"] == 3 and before["by_status"] == {"needs_review": 1, "issued": 2}
+    async with collaborators.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(StatsPeriod)) == 1  # the day, kept
+
+    rejected = await client.post(
+        f"/v1/applications/{in_review['id']}/decision",
+        headers=tokens.clerk(),
+        json={"outcome": "reject", "reason": "无居住证明 / no proof of residence"},
+    )
+    assert rejected.status_code == 200, rejected.text
+    async with collaborators.sessionmaker() as session:
+        assert await session.scalar(select(LateChanges.changes).where(LateChanges.day == last_week)) == 1
+
+    after = await _stats(client, tokens, **window)
+    assert after["by_status"] == {"rejected": 1, "issued": 2}
+    residence = next(s for s in after["by_service"] if s["service"] == in_review["service"])
+    assert residence["decided"] == 1 and residence["processing_seconds_p50"] > 6 * 86400
+
+
+async def test_kept_figures_say_what_the_applications_say(client, tokens, collaborators):
+    """The same window read while its days are kept (a month, days, ragged edges) and, with every day in it
+    moved to today, straight from the applications: the same figures."""
+    clerk = tokens.clerk("310105-HQLB", sub="clerk@310105-HQLB")
+    people = (ZHANG_WEI, LI_NA, SHEN_GUOQIANG)
+    for person in people:
+        assert (await file(client, tokens.citizen(*person[:2]), no_criminal_record())).status_code == 201
+        at_window = {**no_criminal_record("visa"), "applicant": {"id_number": person[0], "name": person[1]}}
+        assert (await file(client, clerk, at_window)).status_code == 201
+    ids = (await _ids(collaborators))[:6]
+    first_of_month = (datetime.now(SHANGHAI).date().replace(day=1) - timedelta(days=40)).replace(day=1)
+    spread = [
+        (first_of_month - timedelta(days=1), 23),  # the evening before the month: a ragged edge
+        (first_of_month, 0),
+        (first_of_month + timedelta(days=9), 12),
+        (first_of_month + timedelta(days=9), 18),
+        (first_of_month + timedelta(days=40), 8),  # next month, not whole in the window
+        (first_of_month + timedelta(days=41), 20),  # the last, partial day
+    ]
+    for app_id, (day, hour) in zip(ids, spread, strict=True):
+        await _move(collaborators, Application.id == app_id, day, hour)
+    window = {
+        "since": _at(first_of_month - timedelta(days=1), 22).isoformat(),
+        "until": _at(first_of_month + timedelta(days=41), 21).isoformat(),
+    }
+
+    kept = await _stats(client, tokens, **window)
+    async with collaborators.sessionmaker() as session:
+        grains = set((await session.execute(select(StatsPeriod.grain))).scalars())
+    assert grains == {"day", "month"}
+    assert kept["filed"] == 6 and kept["by_channel"] == {"online": 3, "window": 3}
+    assert len(kept["by_day"]) == 5
+
+    # The same six, read from the applications: a window of today only, nothing in it settled.
+    today = datetime.now(UTC)
+    await _move(collaborators, Application.id.in_(ids), today.astimezone(SHANGHAI).date(), 0)
+    raw = await _stats(client, tokens, since=_at(today.astimezone(SHANGHAI).date(), 0).isoformat())
+    for key in ("filed", "by_status", "by_channel", "online_rate", "by_station"):
+        assert kept[key] == raw[key], key
+    for mine, theirs in zip(kept["by_service"], raw["by_service"], strict=True):
+        assert {k: v for k, v in mine.items() if "processing" not in k} == {
+            k: v for k, v in theirs.items() if "processing" not in k
+        }
+
+
+async def _ids(collaborators) -> list[str]:
+    async with collaborators.sessionmaker() as session:
+        return list((await session.execute(select(Application.id).order_by(Application.created_at))).scalars())
