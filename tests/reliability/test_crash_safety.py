@@ -18,9 +18,10 @@ from sqlalchemy import text
 from app.db.session import create_engine
 from integrations.datasets.demo import CASES
 from tests.builders import PDF_PROOF
+from tests.conftest import _create_pg_database, _drop_pg_database
 from tests.servers import CITYSERVICES, free_port, mint, service_env, wait_until_up
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not TEST_DATABASE_URL, reason="crash safety is proven on PostgreSQL"),
@@ -144,8 +145,14 @@ async def _scenario(tmp_path: Path, database_url: str) -> tuple[dict[str, str], 
             os.killpg(process.pid, signal.SIGKILL)
 
 
-async def test_sigkill_twice_under_load_loses_nothing(tmp_path, database_url):
-    answered, finals, verdict, duplicates = await _scenario(tmp_path, database_url)
+async def test_sigkill_twice_under_load_loses_nothing(tmp_path):
+    # A database of its own: the session's holds checkpoints signed with the session's key, which this
+    # service (its own DATA_DIR, its own key) would rightly call foreign.
+    database_url = await _create_pg_database(TEST_DATABASE_URL)
+    try:
+        answered, finals, verdict, duplicates = await _scenario(tmp_path, database_url)
+    finally:
+        await _drop_pg_database(database_url)
     print(
         f"\ncrash test: {len(answered)} filings answered 201/202 across 2 SIGKILLs; "
         f"{sum(1 for a in finals if 'id' not in a)} lost; {duplicates} duplicate certificates"
