@@ -12,47 +12,44 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db.base import Base
 
 
-class StatsPeriod(Base):
+class _OfAPeriod:
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class StatsPeriod(_OfAPeriod, Base):
     """A period whose figures are kept, with the late changes (app/applications/late_changes.py) of its
     days as they were when it was computed: a different count now means it must be computed again."""
 
     __tablename__ = "stats_periods"
 
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
-    start: Mapped[date] = mapped_column(Date, primary_key=True)
     late_changes: Mapped[int] = mapped_column(Integer)
 
 
-class StatsFilings(Base):
+class StatsFilings(_OfAPeriod, Base):
     __tablename__ = "stats_filings"
 
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
-    start: Mapped[date] = mapped_column(Date, primary_key=True)
     service: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
 
 
-class StatsStationFilings(Base):
+class StatsStationFilings(_OfAPeriod, Base):
     """Filings at each station's comprehensive window."""
 
     __tablename__ = "stats_station_filings"
 
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
-    start: Mapped[date] = mapped_column(Date, primary_key=True)
     station_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     service: Mapped[str] = mapped_column(String(64), primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
 
 
-class StatsDecisionTimes(Base):
+class StatsDecisionTimes(_OfAPeriod, Base):
     """How many applications were decided within each band of time from filing (app/stats/histogram.py)."""
 
     __tablename__ = "stats_decision_times"
 
-    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
-    start: Mapped[date] = mapped_column(Date, primary_key=True)
     service: Mapped[str] = mapped_column(String(64), primary_key=True)
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     n: Mapped[int] = mapped_column(Integer)
