@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, SmallInteger, String
+from sqlalchemy import JSON, Date, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base
@@ -24,6 +24,8 @@ class StatsPeriod(_OfAPeriod, Base):
     __tablename__ = "stats_periods"
 
     late_changes: Mapped[int] = mapped_column(Integer)
+    # A day's filings by channel, for the figures by day (null for a month).
+    by_channel: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 
 class StatsFilings(_OfAPeriod, Base):

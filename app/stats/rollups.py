@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.applications import late_changes
@@ -54,20 +54,39 @@ class Facts:
 @dataclass(frozen=True)
 class Plan:
     raw: list[Window]  # read from the applications
-    days: list[date]  # the whole settled days, in order: each one's figures are kept
+    days: list[date]  # the whole settled days, in order: each one's figures are kept (and listed by day)
+    settled: date | None = None  # the last settled day
 
-    @property
-    def months(self) -> list[date]:
-        """The first day of each month wholly among `days`."""
-        if not self.days:
-            return []
+    def parts(self) -> tuple[list[date], list[date], list[date]]:
+        """How the whole days add up: (months added, days added, days taken away). A month is added when
+        the window holds all of it, or more than half of it and the rest is settled too (its days outside
+        the window then taken away): fewer rows to add than its days one by one."""
+        months: list[date] = []
+        added: list[date] = []
+        taken: list[date] = []
+        if not self.days or self.settled is None:
+            return months, added, taken
         first, last = self.days[0], self.days[-1]
-        month = first if first.day == 1 else _next_month(first)
-        months = []
-        while _next_month(month) - timedelta(days=1) <= last:
-            months.append(month)
+        month = first.replace(day=1)
+        while month <= last:
+            end = _next_month(month) - timedelta(days=1)
+            whole = _span(month, end)
+            covered = _span(max(first, month), min(last, end))
+            if len(covered) == len(whole) or (end <= self.settled and 2 * len(covered) > len(whole)):
+                months.append(month)
+                taken += [day for day in whole if day < first or day > last]
+            else:
+                added += covered
             month = _next_month(month)
-        return months
+        return months, added, taken
+
+    def to_keep(self) -> list[date]:
+        """Every day whose figures the parts need kept: the window's, and all of each month added."""
+        months, _, _ = self.parts()
+        days = set(self.days)
+        for month in months:
+            days.update(_span(month, _next_month(month) - timedelta(days=1)))
+        return sorted(days)
 
 
 def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
@@ -76,8 +95,9 @@ def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
     low = window.since or earliest
     if low is None:
         return Plan([window], [])
+    settled = shanghai_day(now - late_changes.SETTLED) - timedelta(days=1)
     first = shanghai_day(low) if _midnight(shanghai_day(low)) >= low else shanghai_day(low) + timedelta(days=1)
-    last = shanghai_day(now - late_changes.SETTLED) - timedelta(days=1)
+    last = settled
     if window.until is not None:
         last = min(last, shanghai_day(window.until) - timedelta(days=1))
     if first > last:
@@ -87,16 +107,22 @@ def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
         raw.append(Window(window.since, _midnight(first)))
     if window.until is None or window.until > day_end(last):
         raw.append(Window(day_end(last), window.until))
-    return Plan(raw, [first + timedelta(days=i) for i in range((last - first).days + 1)])
+    return Plan(raw, _span(first, last), settled)
 
 
 async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, *, now: datetime) -> Facts:
     async with sessionmaker() as session:
         earliest = None if window.since else await session.scalar(select(func.min(Application.created_at)))
     cut = plan(window, now=now, earliest=earliest)
-    months = await _keep(sessionmaker, cut)
+    months, added, taken = cut.parts()
+    current = await _keep(sessionmaker, cut.to_keep(), months)
+    for month in months:
+        if month not in current:  # not current after all: its days instead
+            days = _span(month, _next_month(month) - timedelta(days=1))
+            added += [day for day in days if day not in taken]
+            taken = [day for day in taken if day not in days]
     async with sessionmaker() as session:
-        found = await _kept_facts(session, cut.days, months) if cut.days else Facts()
+        found = await _kept_facts(session, cut.days, current, added, taken) if cut.days else Facts()
         for piece in cut.raw:
             found.add(await _raw_facts(session, piece))
     return found
@@ -105,22 +131,22 @@ async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, 
 # -- keeping ----------------------------------------------------------------------------------------
 
 
-async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> list[date]:
-    """Compute the days of `cut` not kept or kept before their last late change, then the months; the
-    months whose kept figures are now current (the others are read from their days)."""
-    if not cut.days:
+async def _keep(sessionmaker: async_sessionmaker[AsyncSession], days: list[date], months: list[date]) -> list[date]:
+    """Compute the days not kept or kept before their last late change, then the months; the months
+    whose kept figures are now current."""
+    if not days:
         return []
     async with sessionmaker() as session:
-        changes = await late_changes.counts(session, cut.days[0], cut.days[-1])
-        kept = await _kept_periods(session, cut.days[0], cut.days[-1])
-    for day in cut.days:
+        changes = await late_changes.counts(session, days[0], days[-1])
+        kept = await _kept_periods(session, days[0], days[-1])
+    for day in days:
         if kept.get((DAY, day)) != changes.get(day, 0):
             await _compute_day(sessionmaker, day)
-    current = []
-    for month in cut.months:
-        if kept.get((MONTH, month)) == _month_changes(changes, month) or await _compute_month(sessionmaker, month):
-            current.append(month)
-    return current
+    return [
+        month
+        for month in months
+        if kept.get((MONTH, month)) == _month_changes(changes, month) or await _compute_month(sessionmaker, month)
+    ]
 
 
 async def _kept_periods(session: AsyncSession, first: date, last: date) -> dict[tuple[str, date], int]:
@@ -151,7 +177,10 @@ async def _compute_day(sessionmaker: async_sessionmaker[AsyncSession], day: date
             records = [{"grain": DAY, "start": day, **dict(zip((*_KEYS[table], "n"), v, strict=True))} for v in values]
             if records:
                 await session.execute(insert(table), records)
-        session.add(StatsPeriod(grain=DAY, start=day, late_changes=changes))
+        by_channel: dict[str, int] = {}
+        for _, _, channel, n in found.counts:
+            by_channel[channel] = by_channel.get(channel, 0) + n
+        session.add(StatsPeriod(grain=DAY, start=day, late_changes=changes, by_channel=by_channel))
 
 
 async def _compute_month(sessionmaker: async_sessionmaker[AsyncSession], month: date) -> bool:
@@ -162,8 +191,7 @@ async def _compute_month(sessionmaker: async_sessionmaker[AsyncSession], month: 
         await lock_until_transaction_ends(session, f"stats:{MONTH}:{month}")
         changes = await late_changes.counts(session, month, last)
         kept = await _kept_periods(session, month, last)
-        days = [month + timedelta(days=i) for i in range(last.day)]
-        if any(kept.get((DAY, day)) != changes.get(day, 0) for day in days):
+        if any(kept.get((DAY, day)) != changes.get(day, 0) for day in _span(month, last)):
             return False
         await _forget(session, MONTH, month)
         for table, keys in _KEYS.items():
@@ -186,26 +214,32 @@ async def _forget(session: AsyncSession, grain: str, start: date) -> None:
 # -- reading ----------------------------------------------------------------------------------------
 
 
-async def _kept_facts(session: AsyncSession, days: list[date], months: list[date]) -> Facts:
-    covered = set(months)
-    loose = [day for day in days if day.replace(day=1) not in covered]
+async def _kept_facts(
+    session: AsyncSession, days: list[date], months: list[date], added: list[date], taken: list[date]
+) -> Facts:
+    def weight(table: Table) -> Any:
+        return case((and_(table.c.grain == DAY, table.c.start.in_(taken)), -table.c.n), else_=table.c.n)
 
     def kept(table: Table) -> Any:
         return or_(
             and_(table.c.grain == MONTH, table.c.start.in_(months)),
-            and_(table.c.grain == DAY, table.c.start.in_(loose)),
+            and_(table.c.grain == DAY, table.c.start.in_(added + taken)),
         )
 
-    async def summed(table: Table, *keys: str, where: Any = None) -> list[tuple[Any, ...]]:
+    async def summed(table: Table, *keys: str) -> list[tuple[Any, ...]]:
         columns = [table.c[k] for k in keys]
-        query = select(*columns, func.sum(table.c.n)).where(where if where is not None else kept(table))
-        return [(*row[:-1], int(row[-1])) for row in (await session.execute(query.group_by(*columns))).all()]
+        query = select(*columns, func.sum(weight(table))).where(kept(table)).group_by(*columns)
+        return [(*row[:-1], int(row[-1])) for row in (await session.execute(query)).all() if row[-1]]
 
-    by_day = and_(_FILINGS.c.grain == DAY, _FILINGS.c.start >= days[0], _FILINGS.c.start <= days[-1])
+    by_day = await session.execute(
+        select(StatsPeriod.start, StatsPeriod.by_channel).where(
+            StatsPeriod.grain == DAY, StatsPeriod.start >= days[0], StatsPeriod.start <= days[-1]
+        )
+    )
     return Facts(
         counts=await summed(_FILINGS, "service", "status", "channel"),
         stations=await summed(_STATIONS, "station_id", "service"),
-        days=await summed(_FILINGS, "start", "channel", where=by_day),
+        days=[(day, channel, n) for day, channels in by_day.all() for channel, n in (channels or {}).items()],
         bands=await summed(_TIMES, "service", "band"),
     )
 
@@ -237,6 +271,10 @@ def _month_changes(changes: dict[date, int], month: date) -> int:
 
 def _next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _span(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def _midnight(day: date) -> datetime:

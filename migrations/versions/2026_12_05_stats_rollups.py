@@ -39,6 +39,7 @@ def upgrade() -> None:
         "stats_periods",
         *_period_columns(),
         sa.Column("late_changes", sa.Integer(), nullable=False),
+        sa.Column("by_channel", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint(*_PERIOD, name=op.f("pk_stats_periods")),
     )
     op.create_table(

@@ -26,14 +26,20 @@ def _at(day: date, hour: int = 12) -> datetime:
 def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
     cut = plan(Window(_at(date(2026, 1, 1), 10), _at(date(2026, 3, 3), 12)), now=NOW, earliest=None)
     assert cut.days[0] == date(2026, 1, 2) and cut.days[-1] == date(2026, 3, 2)
-    assert cut.months == [date(2026, 2, 1)]
+    # January less its first day, February, and two days of March.
+    assert cut.parts() == (
+        [date(2026, 1, 1), date(2026, 2, 1)],
+        [date(2026, 3, 1), date(2026, 3, 2)],
+        [date(2026, 1, 1)],
+    )
+    assert cut.to_keep()[0] == date(2026, 1, 1) and len(cut.to_keep()) == 31 + 28 + 2
     assert cut.raw == [
         Window(_at(date(2026, 1, 1), 10), _at(date(2026, 1, 2), 0)),
         Window(_at(date(2026, 3, 3), 0), _at(date(2026, 3, 3), 12)),
     ]
     # Open at both ends: from the first filing's next midnight, to yesterday (over for more than an hour).
     cut = plan(Window(), now=NOW, earliest=_at(date(2026, 1, 31), 0))
-    assert (cut.days[0], cut.days[-1], cut.months) == (date(2026, 1, 31), date(2026, 3, 9), [date(2026, 2, 1)])
+    assert (cut.days[0], cut.days[-1], cut.parts()[0]) == (date(2026, 1, 31), date(2026, 3, 9), [date(2026, 2, 1)])
     assert cut.raw == [Window(_at(date(2026, 3, 10), 0), None)]
     # At 00:30 yesterday is not settled yet: a transaction begun before midnight may still commit.
     cut = plan(Window(_at(date(2026, 3, 8), 0)), now=_at(date(2026, 3, 10), 0) + timedelta(minutes=30), earliest=None)
@@ -126,6 +132,10 @@ async def test_kept_figures_say_what_the_applications_say(client, tokens, collab
     assert grains == {"day", "month"}
     assert kept["filed"] == 6 and kept["by_channel"] == {"online": 3, "window": 3}
     assert len(kept["by_day"]) == 5
+
+    # From the month's third day: the month less its first two days (the one filed on its first is out).
+    later = await _stats(client, tokens, **{**window, "since": _at(first_of_month + timedelta(days=2), 0).isoformat()})
+    assert later["filed"] == 4 and sum(d["filed"] for d in later["by_day"]) == 4
 
     # The same six, read from the applications: a window of today only, nothing in it settled.
     today = datetime.now(UTC)
