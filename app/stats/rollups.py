@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.applications import late_changes
@@ -32,6 +32,7 @@ _FILINGS: Table = StatsFilings.__table__  # type: ignore[assignment]
 _STATIONS: Table = StatsStationFilings.__table__  # type: ignore[assignment]
 _TIMES: Table = StatsDecisionTimes.__table__  # type: ignore[assignment]
 _PERIODS: Table = StatsPeriod.__table__  # type: ignore[assignment]
+ANALYZE_AFTER = 28  # days computed at once (a database loaded in bulk): the tables' statistics are stale
 _KEYS = {_FILINGS: ("service", "status", "channel"), _STATIONS: ("station_id", "service"), _TIMES: ("service", "band")}
 
 
@@ -139,14 +140,24 @@ async def _keep(sessionmaker: async_sessionmaker[AsyncSession], days: list[date]
     async with sessionmaker() as session:
         changes = await late_changes.counts(session, days[0], days[-1])
         kept = await _kept_periods(session, days[0], days[-1])
-    for day in days:
-        if kept.get((DAY, day)) != changes.get(day, 0):
-            await _compute_day(sessionmaker, day)
+    stale = [day for day in days if kept.get((DAY, day)) != changes.get(day, 0)]
+    for day in stale:
+        await _compute_day(sessionmaker, day)
+    if len(stale) >= ANALYZE_AFTER:
+        await _analyze(sessionmaker)
     return [
         month
         for month in months
         if kept.get((MONTH, month)) == _month_changes(changes, month) or await _compute_month(sessionmaker, month)
     ]
+
+
+async def _analyze(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Tables just filled in bulk have no statistics until autovacuum's next round, and without them
+    PostgreSQL sorts the sums instead of hashing them (45 ms instead of 19 for a year at 2M)."""
+    async with sessionmaker() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text(f"ANALYZE {', '.join(t.name for t in (*_KEYS, _PERIODS))}"))
 
 
 async def _kept_periods(session: AsyncSession, first: date, last: date) -> dict[tuple[str, date], int]:
