@@ -10,7 +10,6 @@ number of applications.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -126,6 +125,7 @@ async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, 
         found = await _kept_facts(session, cut.days, current, added, taken) if cut.days else Facts()
         for piece in cut.raw:
             found.add(await _raw_facts(session, piece))
+            found.days += await repository.filings_by_day(session, piece)
     return found
 
 
@@ -179,10 +179,10 @@ async def _compute_day(sessionmaker: async_sessionmaker[AsyncSession], day: date
             return  # another request computed it meanwhile
         found = await _raw_facts(session, Window(_midnight(day), day_end(day)))
         await _forget(session, DAY, day)
-        rows: dict[Table, Iterable[tuple[Any, ...]]] = {
-            _FILINGS: _summed(found.counts),
-            _STATIONS: _summed(found.stations),
-            _TIMES: _summed(found.bands),
+        rows: dict[Table, list[tuple[Any, ...]]] = {
+            _FILINGS: found.counts,
+            _STATIONS: found.stations,
+            _TIMES: found.bands,
         }
         for table, values in rows.items():
             records = [{"grain": DAY, "start": day, **dict(zip((*_KEYS[table], "n"), v, strict=True))} for v in values]
@@ -256,6 +256,7 @@ async def _kept_facts(
 
 
 async def _raw_facts(session: AsyncSession, window: Window) -> Facts:
+    """Read from the applications, all but the counts by day (a kept day keeps them on its period)."""
     decided = await repository.decided(session, window)
     bands: dict[tuple[str, int], int] = {}
     for service, filed, decided_at in decided:
@@ -264,16 +265,8 @@ async def _raw_facts(session: AsyncSession, window: Window) -> Facts:
     return Facts(
         counts=await repository.counts(session, window),
         stations=await repository.window_filings_by_station(session, window),
-        days=await repository.filings_by_day(session, window),
         bands=[(service, b, n) for (service, b), n in bands.items()],
     )
-
-
-def _summed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    totals: dict[tuple[Any, ...], int] = {}
-    for *key, n in rows:
-        totals[tuple(key)] = totals.get(tuple(key), 0) + n
-    return [(*key, n) for key, n in totals.items()]
 
 
 def _month_changes(changes: dict[date, int], month: date) -> int:
