@@ -91,19 +91,22 @@ class Plan:
 
 def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
     """Cut `window` at Shanghai midnights into the whole settled days it covers and the rest. `earliest`:
-    the first filing there is, which bounds a window open at its start."""
-    low = window.since or earliest
-    if low is None:
+    the first filing there is (None: none yet). No day before its day is kept: a window from the year 1900
+    must not make 46,000 empty days to keep."""
+    if earliest is None:
         return Plan([window], [])
+    first = shanghai_day(earliest)
+    if window.since is not None:
+        since_day = shanghai_day(window.since)
+        first = max(first, since_day if _midnight(since_day) >= window.since else since_day + timedelta(days=1))
     settled = shanghai_day(now - late_changes.SETTLED) - timedelta(days=1)
-    first = shanghai_day(low) if _midnight(shanghai_day(low)) >= low else shanghai_day(low) + timedelta(days=1)
     last = settled
     if window.until is not None:
         last = min(last, shanghai_day(window.until) - timedelta(days=1))
     if first > last:
         return Plan([window], [])
     raw = []
-    if low < _midnight(first):
+    if window.since is not None and window.since < _midnight(first):
         raw.append(Window(window.since, _midnight(first)))
     if window.until is None or window.until > day_end(last):
         raw.append(Window(day_end(last), window.until))
@@ -112,7 +115,7 @@ def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
 
 async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, *, now: datetime) -> Facts:
     async with sessionmaker() as session:
-        earliest = None if window.since else await session.scalar(select(func.min(Application.created_at)))
+        earliest = await session.scalar(select(func.min(Application.created_at)))
     cut = plan(window, now=now, earliest=earliest)
     months, added, taken = cut.parts()
     current = await _keep(sessionmaker, cut.to_keep(), months)

@@ -24,7 +24,7 @@ def _at(day: date, hour: int = 12) -> datetime:
 
 
 def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
-    cut = plan(Window(_at(date(2026, 1, 1), 10), _at(date(2026, 3, 3), 12)), now=NOW, earliest=None)
+    cut = plan(Window(_at(date(2026, 1, 1), 10), _at(date(2026, 3, 3), 12)), now=NOW, earliest=_at(date(2025, 6, 1)))
     assert cut.days[0] == date(2026, 1, 2) and cut.days[-1] == date(2026, 3, 2)
     # January less its first day, February, and two days of March.
     assert cut.parts() == (
@@ -37,17 +37,22 @@ def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
         Window(_at(date(2026, 1, 1), 10), _at(date(2026, 1, 2), 0)),
         Window(_at(date(2026, 3, 3), 0), _at(date(2026, 3, 3), 12)),
     ]
-    # Open at both ends: from the first filing's next midnight, to yesterday (over for more than an hour).
+    # Open at both ends: from the first filing's day, to yesterday (over for more than an hour).
     cut = plan(Window(), now=NOW, earliest=_at(date(2026, 1, 31), 0))
     assert (cut.days[0], cut.days[-1], cut.parts()[0]) == (date(2026, 1, 31), date(2026, 3, 9), [date(2026, 2, 1)])
     assert cut.raw == [Window(_at(date(2026, 3, 10), 0), None)]
     # At 00:30 yesterday is not settled yet: a transaction begun before midnight may still commit.
-    cut = plan(Window(_at(date(2026, 3, 8), 0)), now=_at(date(2026, 3, 10), 0) + timedelta(minutes=30), earliest=None)
+    at_half_past = _at(date(2026, 3, 10), 0) + timedelta(minutes=30)
+    cut = plan(Window(_at(date(2026, 3, 8), 0)), now=at_half_past, earliest=_at(date(2026, 1, 1)))
     assert cut.days == [date(2026, 3, 8)]
+    # No day before the first filing is kept, however early the window starts.
+    cut = plan(Window(datetime(1900, 1, 1, tzinfo=UTC)), now=NOW, earliest=_at(date(2026, 3, 7), 9))
+    assert cut.days == [date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 9)]
+    assert cut.raw[0] == Window(datetime(1900, 1, 1, tzinfo=UTC), _at(date(2026, 3, 7), 0))
     # Nothing filed, or less than a whole day: the applications are read.
     assert plan(Window(), now=NOW, earliest=None).days == []
     narrow = Window(_at(date(2026, 3, 1), 9), _at(date(2026, 3, 1), 17))
-    assert plan(narrow, now=NOW, earliest=None).raw == [narrow]
+    assert plan(narrow, now=NOW, earliest=_at(date(2026, 1, 1))).raw == [narrow]
 
 
 def test_a_percentile_is_within_two_and_a_half_percent():
