@@ -49,7 +49,9 @@ async def run_forever(
 
     `heartbeat` is beaten at every turn of the loop (WORKER_HEALTH_PORT reports it)."""
     stop = stop or asyncio.Event()
-    last_checkpoint = last_sample = last_retention = last_partitions = 0.0
+    # Never done yet: the first pass does each. Not 0.0: `time.monotonic()` counts from the machine's boot,
+    # and on a machine up for less than an hour the first pass skipped the hourly jobs (partitions, retention).
+    last_checkpoint = last_sample = last_retention = last_partitions = float("-inf")
     while not stop.is_set():
         if heartbeat is not None:
             heartbeat.beat()
