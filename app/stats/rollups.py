@@ -2,10 +2,10 @@
 
 A window is cut into whole Shanghai days that are settled (over for an hour: app/applications/late_changes.py)
 and the rest, read from the applications themselves. Each settled day's figures are computed once and kept
-(app/stats/models.py), and each whole month's are added up from its days; a day is computed again when the
-count of its late changes is no longer the one it was computed at (a case filed that day decided since).
-So a year's figures read about twelve months of kept rows and the window's ragged edges, whatever the
-number of applications.
+(app/stats/models.py), each whole month's are added up from its days, and a running total from the first
+filing's month up to each month; a day, month or total is computed again when the count of its days' late
+changes is no longer the one it was computed at (a case filed that day decided since). So a year's figures
+add up two running totals, a few days and the window's ragged edges, whatever the number of applications.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select, text
+from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.applications import late_changes
@@ -26,7 +26,7 @@ from app.stats import histogram, repository
 from app.stats.models import StatsDecisionTimes, StatsFilings, StatsPeriod, StatsStationFilings
 from app.stats.repository import Window
 
-DAY, MONTH = "day", "month"
+DAY, MONTH, UPTO = "day", "month", "upto"  # "upto": every month from the first filing's to `start`
 _FILINGS: Table = StatsFilings.__table__  # type: ignore[assignment]
 _STATIONS: Table = StatsStationFilings.__table__  # type: ignore[assignment]
 _TIMES: Table = StatsDecisionTimes.__table__  # type: ignore[assignment]
@@ -56,6 +56,7 @@ class Plan:
     raw: list[Window]  # read from the applications
     days: list[date]  # the whole settled days, in order: each one's figures are kept (and listed by day)
     settled: date | None = None  # the last settled day
+    first_month: date | None = None  # the month of the first filing: running totals start there
 
     def parts(self) -> tuple[list[date], list[date], list[date]]:
         """How the whole days add up: (months added, days added, days taken away). A month is added when
@@ -81,21 +82,21 @@ class Plan:
         return months, added, taken
 
     def to_keep(self) -> list[date]:
-        """Every day whose figures the parts need kept: the window's, and all of each month added."""
+        """Every day whose figures the parts need kept: the window's, and with any month added, every day
+        from the first filing's month on (the running totals add up all of them)."""
         months, _, _ = self.parts()
-        days = set(self.days)
-        for month in months:
-            days.update(_span(month, _next_month(month) - timedelta(days=1)))
-        return sorted(days)
+        if months and self.first_month is not None:
+            return sorted(set(self.days) | set(_span(self.first_month, _next_month(months[-1]) - timedelta(days=1))))
+        return self.days
 
 
 def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
     """Cut `window` at Shanghai midnights into the whole settled days it covers and the rest. `earliest`:
-    the first filing there is (None: none yet). No day before its day is kept: a window from the year 1900
-    must not make 46,000 empty days to keep."""
+    the first filing there is (None: none yet). No day before its month is kept: a window from the year
+    1900 must not make 46,000 empty days to keep."""
     if earliest is None:
         return Plan([window], [])
-    first = shanghai_day(earliest)
+    first = shanghai_day(earliest).replace(day=1)  # that month whole: a window over it reads it as one
     if window.since is not None:
         since_day = shanghai_day(window.since)
         first = max(first, since_day if _midnight(since_day) >= window.since else since_day + timedelta(days=1))
@@ -110,22 +111,16 @@ def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
         raw.append(Window(window.since, _midnight(first)))
     if window.until is None or window.until > day_end(last):
         raw.append(Window(day_end(last), window.until))
-    return Plan(raw, _span(first, last), settled)
+    return Plan(raw, _span(first, last), settled, shanghai_day(earliest).replace(day=1))
 
 
 async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, *, now: datetime) -> Facts:
     async with sessionmaker() as session:
         earliest = await session.scalar(select(func.min(Application.created_at)))
     cut = plan(window, now=now, earliest=earliest)
-    months, added, taken = cut.parts()
-    current = await _keep(sessionmaker, cut.to_keep(), months)
-    for month in months:
-        if month not in current:  # not current after all: its days instead
-            days = _span(month, _next_month(month) - timedelta(days=1))
-            added += [day for day in days if day not in taken]
-            taken = [day for day in taken if day not in days]
+    terms = await _keep(sessionmaker, cut) if cut.days else []
     async with sessionmaker() as session:
-        found = await _kept_facts(session, cut.days, current, added, taken) if cut.days else Facts()
+        found = await _kept_facts(session, cut.days, terms) if cut.days else Facts()
         for piece in cut.raw:
             found.add(await _raw_facts(session, piece))
             found.days += await repository.filings_by_day(session, piece)
@@ -135,11 +130,15 @@ async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, 
 # -- keeping ----------------------------------------------------------------------------------------
 
 
-async def _keep(sessionmaker: async_sessionmaker[AsyncSession], days: list[date], months: list[date]) -> list[date]:
-    """Compute the days not kept or kept before their last late change, then the months; the months
-    whose kept figures are now current."""
-    if not days:
-        return []
+Term = tuple[str, date, int]  # (grain, start, +1 or -1): kept figures added or taken away
+
+
+async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> list[Term]:
+    """Compute what is not kept or kept before its last late change: the days, the months, then the
+    running totals in order; the terms that add up to the window's whole days. A run of whole months is
+    two running totals (up to its last month, less up to the month before it), whatever its length."""
+    months, added, taken = cut.parts()
+    days = cut.to_keep()
     async with sessionmaker() as session:
         changes = await late_changes.counts(session, days[0], days[-1])
         kept = await _kept_periods(session, days[0], days[-1])
@@ -148,11 +147,22 @@ async def _keep(sessionmaker: async_sessionmaker[AsyncSession], days: list[date]
         await _compute_day(sessionmaker, day)
     if len(stale) >= ANALYZE_AFTER:
         await _analyze(sessionmaker)
-    return [
-        month
-        for month in months
-        if kept.get((MONTH, month)) == _month_changes(changes, month) or await _compute_month(sessionmaker, month)
-    ]
+    terms: list[Term] = [(DAY, day, 1) for day in added] + [(DAY, day, -1) for day in taken]
+    if not months:
+        return terms
+    assert cut.first_month is not None  # months come only with a first filing
+    current = True
+    for month in _months(cut.first_month, months[-1]):
+        if kept.get((MONTH, month)) != _month_changes(changes, month):
+            current = await _compute_month(sessionmaker, month) and current
+        upto = sum(n for day, n in changes.items() if day < _next_month(month))
+        if current and kept.get((UPTO, month)) != upto:
+            current = await _compute_upto(sessionmaker, month, first=cut.first_month)
+    if not current:  # a change came in meanwhile: the months' days, this time
+        spans = [day for month in months for day in _span(month, _next_month(month) - timedelta(days=1))]
+        return [(DAY, day, 1) for day in spans + added if day not in taken]
+    before = _previous_month(months[0])
+    return [*terms, (UPTO, months[-1], 1), *([(UPTO, before, -1)] if before >= cut.first_month else [])]
 
 
 async def _analyze(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -220,6 +230,33 @@ async def _compute_month(sessionmaker: async_sessionmaker[AsyncSession], month: 
     return True
 
 
+async def _compute_upto(sessionmaker: async_sessionmaker[AsyncSession], month: date, *, first: date) -> bool:
+    """The running total up to `month`: the one up to the month before, plus the month; False if either
+    is not current (a change came in since)."""
+    before = _previous_month(month)
+    async with sessionmaker() as session, session.begin():
+        await lock_until_transaction_ends(session, f"stats:{UPTO}:{month}")
+        changes = await late_changes.counts(session, first, _next_month(month) - timedelta(days=1))
+        kept = await _kept_periods(session, before, month)
+        if kept.get((MONTH, month)) != _month_changes(changes, month):
+            return False
+        if before >= first and kept.get((UPTO, before)) != sum(n for d, n in changes.items() if d < month):
+            return False
+        await _forget(session, UPTO, month)
+        for table, keys in _KEYS.items():
+            columns = [table.c[k] for k in keys]
+            parts = or_(
+                and_(table.c.grain == MONTH, table.c.start == month),
+                and_(table.c.grain == UPTO, table.c.start == before),
+            )
+            summed = (
+                select(literal(UPTO), literal(month), *columns, func.sum(table.c.n)).where(parts).group_by(*columns)
+            )
+            await session.execute(insert(table).from_select(["grain", "start", *keys, "n"], summed))
+        session.add(StatsPeriod(grain=UPTO, start=month, late_changes=sum(changes.values())))
+    return True
+
+
 async def _forget(session: AsyncSession, grain: str, start: date) -> None:
     for table in (*_KEYS, _PERIODS):
         await session.execute(delete(table).where(table.c.grain == grain, table.c.start == start))
@@ -228,21 +265,18 @@ async def _forget(session: AsyncSession, grain: str, start: date) -> None:
 # -- reading ----------------------------------------------------------------------------------------
 
 
-async def _kept_facts(
-    session: AsyncSession, days: list[date], months: list[date], added: list[date], taken: list[date]
-) -> Facts:
-    def weight(table: Table) -> Any:
-        return case((and_(table.c.grain == DAY, table.c.start.in_(taken)), -table.c.n), else_=table.c.n)
-
-    def kept(table: Table) -> Any:
-        return or_(
-            and_(table.c.grain == MONTH, table.c.start.in_(months)),
-            and_(table.c.grain == DAY, table.c.start.in_(added + taken)),
-        )
+async def _kept_facts(session: AsyncSession, days: list[date], terms: list[Term]) -> Facts:
+    # (grain, start) IN a list: one expanding parameter, so the statement is compiled once, not per window.
+    every = [(grain, start) for grain, start, _ in terms]
+    taken = [(grain, start) for grain, start, sign in terms if sign < 0]
 
     async def summed(table: Table, *keys: str) -> list[tuple[Any, ...]]:
+        if not terms:
+            return []
         columns = [table.c[k] for k in keys]
-        query = select(*columns, func.sum(weight(table))).where(kept(table)).group_by(*columns)
+        period = tuple_(table.c.grain, table.c.start)
+        weighted = case((period.in_(taken), -table.c.n), else_=table.c.n)
+        query = select(*columns, func.sum(weighted)).where(period.in_(every)).group_by(*columns)
         return [(*row[:-1], int(row[-1])) for row in (await session.execute(query)).all() if row[-1]]
 
     by_day = await session.execute(
@@ -274,6 +308,17 @@ async def _raw_facts(session: AsyncSession, window: Window) -> Facts:
 
 def _month_changes(changes: dict[date, int], month: date) -> int:
     return sum(n for day, n in changes.items() if day.replace(day=1) == month)
+
+
+def _previous_month(day: date) -> date:
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _months(first: date, last: date) -> list[date]:
+    months = [first]
+    while months[-1] < last:
+        months.append(_next_month(months[-1]))
+    return months
 
 
 def _next_month(day: date) -> date:

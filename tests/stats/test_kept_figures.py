@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from app.applications.late_changes import LateChanges
 from app.applications.models import Application
@@ -32,23 +32,28 @@ def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
         [date(2026, 3, 1), date(2026, 3, 2)],
         [date(2026, 1, 1)],
     )
-    assert cut.to_keep()[0] == date(2026, 1, 1) and len(cut.to_keep()) == 31 + 28 + 2
+    # Every day from the first filing's month: the running totals add them all up.
+    assert cut.to_keep()[0] == date(2025, 6, 1) and cut.to_keep()[-1] == date(2026, 3, 2)
     assert cut.raw == [
         Window(_at(date(2026, 1, 1), 10), _at(date(2026, 1, 2), 0)),
         Window(_at(date(2026, 3, 3), 0), _at(date(2026, 3, 3), 12)),
     ]
-    # Open at both ends: from the first filing's day, to yesterday (over for more than an hour).
+    # Open at both ends: from the first filing's month, to yesterday (over for more than an hour).
     cut = plan(Window(), now=NOW, earliest=_at(date(2026, 1, 31), 0))
-    assert (cut.days[0], cut.days[-1], cut.parts()[0]) == (date(2026, 1, 31), date(2026, 3, 9), [date(2026, 2, 1)])
+    assert (cut.days[0], cut.days[-1], cut.parts()[0]) == (
+        date(2026, 1, 1),
+        date(2026, 3, 9),
+        [date(2026, 1, 1), date(2026, 2, 1)],
+    )
     assert cut.raw == [Window(_at(date(2026, 3, 10), 0), None)]
     # At 00:30 yesterday is not settled yet: a transaction begun before midnight may still commit.
     at_half_past = _at(date(2026, 3, 10), 0) + timedelta(minutes=30)
     cut = plan(Window(_at(date(2026, 3, 8), 0)), now=at_half_past, earliest=_at(date(2026, 1, 1)))
     assert cut.days == [date(2026, 3, 8)]
-    # No day before the first filing is kept, however early the window starts.
+    # No day before the first filing's month is kept, however early the window starts.
     cut = plan(Window(datetime(1900, 1, 1, tzinfo=UTC)), now=NOW, earliest=_at(date(2026, 3, 7), 9))
-    assert cut.days == [date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 9)]
-    assert cut.raw[0] == Window(datetime(1900, 1, 1, tzinfo=UTC), _at(date(2026, 3, 7), 0))
+    assert (cut.days[0], cut.days[-1]) == (date(2026, 3, 1), date(2026, 3, 9))
+    assert cut.raw[0] == Window(datetime(1900, 1, 1, tzinfo=UTC), _at(date(2026, 3, 1), 0))
     # Nothing filed, or less than a whole day: the applications are read.
     assert plan(Window(), now=NOW, earliest=None).days == []
     narrow = Window(_at(date(2026, 3, 1), 9), _at(date(2026, 3, 1), 17))
@@ -81,14 +86,21 @@ async def test_a_case_from_a_past_day_decided_later_changes_that_days_figures(cl
     assert in_review["status"] == "needs_review"
     for person in (ZHANG_WEI, LI_NA):
         assert (await file(client, tokens.citizen(*person[:2]), no_criminal_record())).status_code == 201
-    last_week = datetime.now(SHANGHAI).date() - timedelta(days=7)
-    await _move(collaborators, Application.id.is_not(None), last_week)
-    window = {"since": _at(last_week, 0).isoformat(), "until": _at(last_week + timedelta(days=1), 0).isoformat()}
+    earlier = datetime.now(SHANGHAI).date() - timedelta(days=40)  # in a month that is over
+    await _move(collaborators, Application.id.is_not(None), earlier)
+    day = {"since": _at(earlier, 0).isoformat(), "until": _at(earlier + timedelta(days=1), 0).isoformat()}
+    month_start = earlier.replace(day=1)
+    month = {
+        "since": _at(month_start, 0).isoformat(),
+        "until": _at((month_start + timedelta(days=32)).replace(day=1), 0).isoformat(),
+    }
 
-    before = await _stats(client, tokens, **window)
-    assert before["filed"] == 3 and before["by_status"] == {"needs_review": 1, "issued": 2}
+    for window in (day, month):
+        before = await _stats(client, tokens, **window)
+        assert before["filed"] == 3 and before["by_status"] == {"needs_review": 1, "issued": 2}
     async with collaborators.sessionmaker() as session:
-        assert await session.scalar(select(func.count()).select_from(StatsPeriod)) == 1  # the day, kept
+        kept = set((await session.execute(select(StatsPeriod.grain, StatsPeriod.start))).all())
+    assert ("day", earlier) in kept and {("month", month_start), ("upto", month_start)} <= kept
 
     rejected = await client.post(
         f"/v1/applications/{in_review['id']}/decision",
@@ -97,12 +109,13 @@ async def test_a_case_from_a_past_day_decided_later_changes_that_days_figures(cl
     )
     assert rejected.status_code == 200, rejected.text
     async with collaborators.sessionmaker() as session:
-        assert await session.scalar(select(LateChanges.changes).where(LateChanges.day == last_week)) == 1
+        assert await session.scalar(select(LateChanges.changes).where(LateChanges.day == earlier)) == 1
 
-    after = await _stats(client, tokens, **window)
-    assert after["by_status"] == {"rejected": 1, "issued": 2}
-    residence = next(s for s in after["by_service"] if s["service"] == in_review["service"])
-    assert residence["decided"] == 1 and residence["processing_seconds_p50"] > 6 * 86400
+    for window in (day, month):
+        after = await _stats(client, tokens, **window)
+        assert after["by_status"] == {"rejected": 1, "issued": 2}, window
+        residence = next(s for s in after["by_service"] if s["service"] == in_review["service"])
+        assert residence["decided"] == 1 and residence["processing_seconds_p50"] > 39 * 86400
 
 
 async def test_kept_figures_say_what_the_applications_say(client, tokens, collaborators):
@@ -134,7 +147,7 @@ async def test_kept_figures_say_what_the_applications_say(client, tokens, collab
     kept = await _stats(client, tokens, **window)
     async with collaborators.sessionmaker() as session:
         grains = set((await session.execute(select(StatsPeriod.grain))).scalars())
-    assert grains == {"day", "month"}
+    assert grains == {"day", "month", "upto"}
     assert kept["filed"] == 6 and kept["by_channel"] == {"online": 3, "window": 3}
     assert len(kept["by_day"]) == 5
 
