@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.config import load_settings
 from app.migrating import migrate as _migrate
@@ -29,6 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
+    from app.api import listening
     from app.api.serving import uvicorn_protocol_options
     from app.observability import configure_logging
 
@@ -51,8 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             from app.observability import serve_metrics
 
             serve_metrics(settings.metrics_host, settings.metrics_port)
-        uvicorn.run(
-            "app.main:create_served_app",
+        options: dict[str, Any] = dict(
             factory=True,
             host=args.host,
             port=args.port,
@@ -65,10 +67,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
             **uvicorn_protocol_options(),  # request headers must arrive in time (slowloris)
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
+        if args.workers > 1 and listening.spreads_connections(args.port):
+            _serve_on_own_sockets(uvicorn.Config("app.main:create_served_app", **options))
+        else:
+            uvicorn.run("app.main:create_served_app", **options)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _serve_on_own_sockets(config: Any) -> None:
+    """`uvicorn.run` with workers, each on a socket of its own (app/api/listening.py)."""
+    from uvicorn.supervisors import Multiprocess
+
+    from app.api import listening
+
+    try:
+        listening.ensure_free(config.host, config.port)
+    except OSError as exc:
+        logging.getLogger("uvicorn.error").error("%s:%d: %s", config.host, config.port, exc.strerror or exc)
+        raise SystemExit(3) from exc  # uvicorn's STARTUP_FAILURE, as when its own bind fails
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d, a socket per worker", config.host, config.port
+    )
+    Multiprocess(config, sockets=[listening.OwnSocket(config.host, config.port)]).run()  # type: ignore[list-item]
 
 
 def _stopped_cleanly(signum: int, frame: object) -> None:

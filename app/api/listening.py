@@ -1,0 +1,53 @@
+"""Each worker process listens on a socket of its own (Linux `SO_REUSEPORT`), so that the kernel spreads
+new connections over the workers.
+
+uvicorn with `--workers` binds one socket in its parent and every worker accepts from it. The kernel wakes
+the worker that waited last, so a burst of connections (a client's pool, a proxy's kept-alive connections)
+lands on one worker while the others idle: measured, all 26 connections of `bench/run.py` on one of two
+workers, whose event loop then queued every request of the open loop. Sockets of their own, bound to one
+address with `SO_REUSEPORT`, are chosen by a hash of each connection's addresses instead.
+
+uvicorn hands each worker its parent's sockets by pickling them; `OwnSocket` stands in that list, and
+unpickled in a worker it binds that worker's socket (asyncio's server calls `listen`).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Any
+
+
+def spreads_connections(port: int) -> bool:
+    """Whether this machine can: Linux, and a fixed port (with port 0 each worker would get another)."""
+    return sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT") and port != 0
+
+
+def ensure_free(host: str, port: int) -> None:
+    """Raise OSError if anything listens on the address: a socket of our own would otherwise join another
+    `serve`'s group on it, and share its traffic, instead of failing as a busy port does."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def bind_own(host: str, port: int) -> socket.socket:
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class OwnSocket:
+    """In the parent's list of sockets: a worker's own socket, bound when the worker unpickles it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return bind_own, (self.host, self.port)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
