@@ -1,11 +1,11 @@
 """Each worker process listens on a socket of its own (Linux `SO_REUSEPORT`), so that the kernel spreads
 new connections over the workers.
 
-uvicorn with `--workers` binds one socket in its parent and every worker accepts from it. The kernel wakes
-the worker that waited last, so a burst of connections (a client's pool, a proxy's kept-alive connections)
-lands on one worker while the others idle: measured, all 26 connections of `bench/run.py` on one of two
-workers, whose event loop then queued every request of the open loop. Sockets of their own, bound to one
-address with `SO_REUSEPORT`, are chosen by a hash of each connection's addresses instead.
+uvicorn with `--workers` binds one socket in its parent and every worker accepts from it: a worker that
+wakes accepts every connection waiting, so a burst (a client's pool, a proxy's kept-alive connections) can
+land on one worker while the others idle (`ss` showed all 26 connections of a `bench/run.py` pool in one
+of two workers). Sockets of their own, bound to one address with `SO_REUSEPORT`, are chosen by a hash of
+each connection's addresses instead.
 
 uvicorn hands each worker its parent's sockets by pickling them; `OwnSocket` stands in that list, and
 unpickled in a worker it binds that worker's socket (asyncio's server calls `listen`).
