@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Date, Integer, Table, event, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.applications.models import Application
 from app.clock import SHANGHAI, utc_now
 from app.db.base import Base
+from app.db.upserts import conflict_insert
 
 SETTLED = timedelta(hours=1)
 
@@ -64,7 +64,7 @@ def _count_late_changes(session: Session, _context: object, _instances: object) 
     if not days:
         return
     table: Table = LateChanges.__table__  # type: ignore[assignment]
-    insert = postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
+    insert = conflict_insert(session)(table)
     statement = insert.on_conflict_do_update(
         index_elements=[table.c.day], set_={"changes": table.c.changes + insert.excluded.changes}
     )

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent, AuditSeqHour
+from app.db.upserts import conflict_insert
 
 _HOURS: Table = AuditSeqHour.__table__  # type: ignore[assignment]
 
@@ -36,9 +36,9 @@ async def record(session: AsyncSession, sealed: Iterable[tuple[datetime, int]]) 
         bounds[hour] = (min(low, seq), max(high, seq))
     if not bounds:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(_HOURS) if dialect == "postgresql" else sqlite.insert(_HOURS)
-    lowest, highest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
+    insert = conflict_insert(session)(_HOURS)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
     statement = insert.on_conflict_do_update(
         index_elements=[_HOURS.c.hour],
         set_={

@@ -9,17 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.queue import Queue
+from app.db.upserts import conflict_insert
 from app.notifications.models import DEAD, FAILED, PENDING, SENT, SKIPPED, OutboxEvent, SinkDelivery
-
-
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
-
 
 # The outbox, delivered by the dispatcher (app.db.queue: claims, leases, backoff); each claim counts an attempt.
 OUTBOX = Queue(
@@ -108,7 +102,7 @@ async def record_sink_outcomes(session: AsyncSession, outcomes: Sequence[SinkOut
         }
         for o in outcomes
     ]
-    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    insert = conflict_insert(session)
     statement = insert(SinkDelivery).values(rows)
     await session.execute(
         statement.on_conflict_do_update(
@@ -169,7 +163,7 @@ async def feed(session: AsyncSession, *, subject_hash: str, since_id: int | None
 async def add_once(session: AsyncSession, event: OutboxEvent) -> bool:
     """Insert an event carrying a `dedupe_key` unless one with that key exists (two dispatchers scanning at
     once): INSERT … ON CONFLICT DO NOTHING on both databases."""
-    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    insert = conflict_insert(session)
     values = {c.name: getattr(event, c.key) for c in OutboxEvent.__table__.columns if getattr(event, c.key) is not None}
     result = await session.execute(
         insert(OutboxEvent).values(**values).on_conflict_do_nothing(index_elements=[OutboxEvent.dedupe_key])

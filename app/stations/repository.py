@@ -9,24 +9,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, literal, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.db.upserts import conflict_insert
 from app.notifications.models import OutboxEvent
 from app.stations.models import Appointment, AppointmentStatus, Slot
-
-
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 async def ensure_slot(
     session: AsyncSession, *, station_id: str, line: str, starts_at: datetime, ends_at: datetime, capacity: int
 ) -> None:
     """The slot's row, created by whichever booking comes first (INSERT … ON CONFLICT DO NOTHING)."""
-    insert = pg_insert if _is_postgresql(session) else sqlite_insert
+    insert = conflict_insert(session)
     await session.execute(
         insert(Slot)
         .values(station_id=station_id, line=line, starts_at=starts_at, ends_at=ends_at, capacity=capacity, booked=0)
