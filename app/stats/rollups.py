@@ -155,7 +155,7 @@ async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> li
     for month in _months(cut.first_month, months[-1]):
         if kept.get((MONTH, month)) != _month_changes(changes, month):
             current = await _compute_month(sessionmaker, month) and current
-        upto = sum(n for day, n in changes.items() if day < _next_month(month))
+        upto = _changes_before(changes, _next_month(month))
         if current and kept.get((UPTO, month)) != upto:
             current = await _compute_upto(sessionmaker, month, first=cut.first_month)
     if not current:  # a change came in meanwhile: the months' days, this time
@@ -240,7 +240,7 @@ async def _compute_upto(sessionmaker: async_sessionmaker[AsyncSession], month: d
         kept = await _kept_periods(session, before, month)
         if kept.get((MONTH, month)) != _month_changes(changes, month):
             return False
-        if before >= first and kept.get((UPTO, before)) != sum(n for d, n in changes.items() if d < month):
+        if before >= first and kept.get((UPTO, before)) != _changes_before(changes, month):
             return False
         await _forget(session, UPTO, month)
         for table, keys in _KEYS.items():
@@ -253,7 +253,7 @@ async def _compute_upto(sessionmaker: async_sessionmaker[AsyncSession], month: d
                 select(literal(UPTO), literal(month), *columns, func.sum(table.c.n)).where(parts).group_by(*columns)
             )
             await session.execute(insert(table).from_select(["grain", "start", *keys, "n"], summed))
-        session.add(StatsPeriod(grain=UPTO, start=month, late_changes=sum(changes.values())))
+        session.add(StatsPeriod(grain=UPTO, start=month, late_changes=_changes_before(changes, _next_month(month))))
     return True
 
 
@@ -304,6 +304,11 @@ async def _raw_facts(session: AsyncSession, window: Window) -> Facts:
         stations=await repository.window_filings_by_station(session, window),
         bands=[(service, b, n) for (service, b), n in bands.items()],
     )
+
+
+def _changes_before(changes: dict[date, int], day: date) -> int:
+    """What a running total up to the month before `day` was computed at."""
+    return sum(n for changed, n in changes.items() if changed < day)
 
 
 def _month_changes(changes: dict[date, int], month: date) -> int:
