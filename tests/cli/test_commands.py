@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -174,17 +176,36 @@ def _json_lines(path: Path) -> list[dict[str, object]]:
     return lines
 
 
-def test_serve_on_a_port_puts_that_port_into_qr_codes_and_stops_with_0_on_sigterm(tmp_path):
+@contextmanager
+def _serving(tmp_path: Path, *options: str, env: dict[str, str]) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
+    """`cityservices serve --port P *options` up, its output in a log: (base URL, log, process). Its whole
+    process group is killed at the end if still running (killing the parent alone leaves workers serving)."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
-    env = {k: v for k, v in service_env(tmp_path / "data").items() if k != "PUBLIC_BASE_URL"}
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [*CITYSERVICES, "serve", "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT
+            [*CITYSERVICES, "serve", "--port", str(port), *options],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
-        wait_until_up(f"{base}/healthz", deadline_s=120)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", deadline_s=120)
+        yield f"http://127.0.0.1:{port}", log, process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def _two_workers(tmp_path: Path) -> AbstractContextManager[tuple[str, Path, subprocess.Popen[bytes]]]:
+    return _serving(tmp_path, "--workers", "2", env=service_env(tmp_path / "data", PDF_PROCESSES="0"))
+
+
+def test_serve_on_a_port_puts_that_port_into_qr_codes_and_stops_with_0_on_sigterm(tmp_path):
+    env = {k: v for k, v in service_env(tmp_path / "data").items() if k != "PUBLIC_BASE_URL"}
+    with _serving(tmp_path, env=env) as (base, log, process):
         auth, filed = issue_residence_permit(base, tmp_path / "data")
         serial = filed["certificate"]["serial"]
         certificate = httpx.get(f"{base}/v1/certificates/{serial}", headers=auth).json()
@@ -193,9 +214,6 @@ def test_serve_on_a_port_puts_that_port_into_qr_codes_and_stops_with_0_on_sigter
         assert _qr_target(pdf, tmp_path).startswith(f"{base}/verify/")  # printed beside the QR code
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def _qr_target(pdf: bytes, tmp_path: Path) -> str:
@@ -209,18 +227,7 @@ def _qr_target(pdf: bytes, tmp_path: Path) -> str:
 
 
 def test_serve_with_two_workers_logs_json_request_lines_from_each_process_and_stops_with_0(tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [*CITYSERVICES, "serve", "--port", str(port), "--workers", "2"],
-            env=service_env(tmp_path / "data", PDF_PROCESSES="0"),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"{base}/healthz", deadline_s=120)
+    with _two_workers(tmp_path) as (base, log, process):
         pids: set[object] = set()
         for _ in range(200):  # fresh connections, until both processes have answered some
             assert httpx.get(f"{base}/v1/services", timeout=10).status_code == 200
@@ -233,9 +240,6 @@ def test_serve_with_two_workers_logs_json_request_lines_from_each_process_and_st
                 break
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert len(pids) == 2, log.read_text()[-3000:]
     assert [line for line in _json_lines(log) if "plain_text" in line] == []
 
@@ -248,18 +252,8 @@ def _listening_sockets(port: int) -> int:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreads connections on Linux")
 def test_serve_with_two_workers_gives_each_its_own_socket_and_spreads_connections(tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with log.open("w") as sink:
-        process = subprocess.Popen(
-            [*CITYSERVICES, "serve", "--port", str(port), "--workers", "2"],
-            env=service_env(tmp_path / "data", PDF_PROCESSES="0"),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_up(f"{base}/healthz", deadline_s=120)
+    with _two_workers(tmp_path) as (base, log, process):
+        port = int(base.rsplit(":", 1)[1])
         # One shared socket (uvicorn's own way) would show once: its workers then took bursts of
         # connections in turn, all 26 of a benchmark's pool on one of them. The second may bind a moment
         # after the first answers.
@@ -293,9 +287,6 @@ def test_serve_with_two_workers_gives_each_its_own_socket_and_spreads_connection
         assert taken.returncode == 3 and "Address already in use" in taken.stdout + taken.stderr
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0, log.read_text()[-3000:]
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_python_warnings_are_json_log_lines_too():
