@@ -283,8 +283,10 @@ async def issuing_tail(stack: Stack, args: argparse.Namespace) -> dict[str, Any]
     out: dict[str, Any] = {}
     try:
         log(f"reference: tail of a bare issuing endpoint (POST /issue): {args.users} users, alone, open loop")
+        # The same loops as the service's (service_phases): a shorter closed loop measured a maximum that
+        # moved with the machine's pace of the moment, and the open loop's load with it.
         closed = await closed_loop(
-            issuing(many), users=args.users, duration=args.duration / 2, max_iterations=100_000, warmup=2.0
+            issuing(many), users=args.users, duration=args.duration, max_iterations=100_000, warmup=3.0
         )
         out["closed"] = closed.summary()
         solo = await closed_loop(

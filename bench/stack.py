@@ -205,6 +205,7 @@ class Stack:
         )
         self.service_port, self.service = port, child
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
+        wait_listening(port, workers, timeout=timeout)
         return child
 
     def start_bare(self, *, workers: int, app: str = "bench.bare_app:app", env: dict[str, str] | None = None) -> Child:
@@ -213,6 +214,7 @@ class Stack:
         name = f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}"
         child = self.spawn(name, uvicorn_argv(app, port, workers), self.base_env() | (env or {}))
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
+        wait_listening(port, workers, timeout=60)
         self.bare_port = port
         return child
 
@@ -232,22 +234,26 @@ class Stack:
 
 
 def uvicorn_argv(app: str, port: int, workers: int = 1) -> list[str]:
-    """uvicorn on uvloop and httptools, named (not left to auto-detection) so that a venv missing them fails
-    instead of measuring the slow pure-Python stack; no access log, as a benchmark's reference."""
-    options = ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools", "--no-access-log"]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        app,
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        *options,
-        "--log-level",
-        "warning",
-    ]
+    """`app` under uvicorn as the service is served: workers on sockets of their own (bench/serving.py)."""
+    return [sys.executable, "-m", "bench.serving", app, str(port), str(workers)]
+
+
+def wait_listening(port: int, workers: int, *, timeout: float) -> None:
+    """Until every worker listens on its own socket (bench/serving.py, `serve --workers`). A worker listens
+    once its start-up is over, and the first to answer takes every connection opened before the others
+    listen: a client's pool opened at once stays on it (one reference's maximum halved that way)."""
+    if workers < 2 or not Path("/proc/net/tcp").exists():
+        return
+    deadline = time.monotonic() + timeout
+    while _listening(port) < workers:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{_listening(port)} of {workers} workers listen on {HOST}:{port} after {timeout:.0f}s")
+        time.sleep(0.1)
+
+
+def _listening(port: int) -> int:
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A")
 
 
 def wait_ready(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
