@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import shutil
 import signal
@@ -68,30 +67,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             forwarded_allow_ips=settings.forwarded_allow_ips,
         )
         if args.workers > 1 and listening.spreads_connections(args.port):
-            _serve_on_own_sockets(uvicorn.Config("app.main:create_served_app", **options))
+            listening.serve_on_own_sockets(uvicorn.Config("app.main:create_served_app", **options))
         else:
             uvicorn.run("app.main:create_served_app", **options)
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
-
-
-def _serve_on_own_sockets(config: Any) -> None:
-    """`uvicorn.run` with workers, each on a socket of its own (app/api/listening.py)."""
-    from uvicorn.supervisors import Multiprocess
-
-    from app.api import listening
-
-    try:
-        listening.ensure_free(config.host, config.port)
-    except OSError as exc:
-        logging.getLogger("uvicorn.error").error("%s:%d: %s", config.host, config.port, exc.strerror or exc)
-        raise SystemExit(3) from exc  # uvicorn's STARTUP_FAILURE, as when its own bind fails
-    logging.getLogger("uvicorn.error").info(
-        "Uvicorn running on http://%s:%d, a socket per worker", config.host, config.port
-    )
-    Multiprocess(config, sockets=[listening.OwnSocket(config.host, config.port)]).run()  # type: ignore[list-item]
 
 
 def _stopped_cleanly(signum: int, frame: object) -> None:

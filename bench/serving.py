@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from app.api import listening
 
@@ -33,7 +32,7 @@ def main(argv: list[str]) -> None:
         log_level="warning",
     )
     if workers > 1 and listening.spreads_connections(port):
-        Multiprocess(config, sockets=[listening.OwnSocket(HOST, port)]).run()  # type: ignore[list-item]
+        listening.serve_on_own_sockets(config)
     else:
         uvicorn.Server(config).run()
 

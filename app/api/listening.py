@@ -13,9 +13,13 @@ unpickled in a worker it binds that worker's socket (asyncio's server calls `lis
 
 from __future__ import annotations
 
+import logging
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def spreads_connections(port: int) -> bool:
@@ -47,6 +51,22 @@ class OwnSocket:
 
     def __reduce__(self) -> tuple[Any, tuple[str, int]]:
         return bind_own, (self.host, self.port)
+
+
+def serve_on_own_sockets(config: uvicorn.Config) -> None:
+    """`uvicorn.run` with `config.workers` workers, each on a socket of its own; exits 3 (uvicorn's
+    STARTUP_FAILURE, as when its own bind fails) if the address is taken."""
+    from uvicorn.supervisors import Multiprocess
+
+    try:
+        ensure_free(config.host, config.port)
+    except OSError as exc:
+        logging.getLogger("uvicorn.error").error("%s:%d: %s", config.host, config.port, exc.strerror or exc)
+        raise SystemExit(3) from exc
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d, a socket per worker", config.host, config.port
+    )
+    Multiprocess(config, sockets=[OwnSocket(config.host, config.port)]).run()  # type: ignore[list-item]
 
 
 def _family(host: str) -> socket.AddressFamily:
