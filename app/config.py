@@ -48,6 +48,13 @@ class Settings(IntegrationSettings):
     database_max_overflow: int = Field(
         default=10, ge=0, le=500, description="extra connections a process opens past the pool in a burst, closed after"
     )
+    database_read_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="PostgreSQL: connections each serving process keeps for the hot reads, in AUTOCOMMIT, "
+        "besides DATABASE_POOL_SIZE (a read holds one for a single statement); count them in max_connections",
+    )
     database_pool_timeout_seconds: float = Field(
         default=5.0,
         gt=0,

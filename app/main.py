@@ -111,7 +111,9 @@ def build_collaborators(settings: Settings) -> Collaborators:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.resolved_database_url, **pool_options(settings))
     sessionmaker = create_sessionmaker(engine)
-    read_engine = create_read_engine(engine)
+    read_engine = create_read_engine(
+        engine, pool_size=settings.database_read_pool_size, pool_timeout=settings.database_pool_timeout_seconds
+    )
     hmac_key = (
         settings.audit_hmac_key.encode() if settings.audit_hmac_key else load_or_create_dev_key(settings.data_dir)
     )

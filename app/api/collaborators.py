@@ -35,7 +35,7 @@ class Collaborators:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    read_engine: AsyncEngine  # `engine` in AUTOCOMMIT, same pool: the hot reads (app.db.session.create_read_engine)
+    read_engine: AsyncEngine  # AUTOCOMMIT, the hot reads: own pool on PostgreSQL (app.db.session.create_read_engine)
     read_sessions: async_sessionmaker[AsyncSession]  # sessions on `read_engine`, for hot reads of mapped objects
     uow: UnitOfWorkFactory
     audit: AuditLog
@@ -60,9 +60,11 @@ class Collaborators:
 
     async def aclose(self) -> None:
         """Release what the collaborators hold open: the PDF processes, the agencies' connections, the
-        database pool, the object store's client, the anchor. The one ending for `serve` and `worker`."""
+        database pools, the object store's client, the anchor. The one ending for `serve` and `worker`."""
         await self.issuer.pdfs.aclose()
         await self.agencies.aclose()
+        if self.read_engine.pool is not self.engine.pool:
+            await self.read_engine.dispose()
         await self.engine.dispose()
         self.storage.close()
         if self.anchor is not None:

@@ -28,12 +28,12 @@ from app.db.uow import events_committed
 logger = logging.getLogger("cityservices.audit")
 
 MAX_BATCH = 500
-# RETURNING only so that SQLAlchemy sends the batch as one multi-row INSERT (insertmanyvalues): a plain
-# executemany goes to asyncpg's executemany, which runs the statement once per row.
-_INSERT = insert(EVENTS_TABLE).returning(EVENTS_TABLE.c.id)
-# One row (a quiet service: one request per batch) is one plain execution, without insertmanyvalues'
-# batching around it.
-_INSERT_ONE = insert(EVENTS_TABLE)
+# One statement text whatever the batch's size, sent as an executemany (asyncpg pipelines the rows of
+# one prepared statement). A multi-row INSERT (insertmanyvalues, as RETURNING would make it) is a new
+# text, so a new statement to prepare, for every batch size: ~30 % more of this process's CPU per
+# batch of 1-40 events (issue 29, docs/perf/2026-12-06-reads.md). Inline: a batch of one would otherwise
+# be sent with RETURNING id, a second text.
+_INSERT = insert(EVENTS_TABLE).inline()
 
 Events = list[dict[str, Any]]
 _Item = tuple[Events, "asyncio.Future[None]"]
@@ -115,11 +115,8 @@ class RequestLogWriter:
                     done.set_result(None)
 
     async def _write_batch(self, rows: Events) -> None:
-        # One multi-row INSERT per batch (BEGIN, INSERT, COMMIT), whatever the number of events; rolled
+        # One transaction per batch (BEGIN, the rows, COMMIT), whatever the number of events; rolled
         # back on any failure when the block is left.
         async with self._engine.begin() as conn:
-            if len(rows) == 1:
-                await conn.execute(_INSERT_ONE, rows[0])
-            else:
-                await conn.execute(_INSERT, rows)
+            await conn.execute(_INSERT, rows)
         events_committed()

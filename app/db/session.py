@@ -44,19 +44,26 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
-    """`engine` for reads that change nothing: AUTOCOMMIT, on the same pool. No BEGIN and no ROLLBACK
-    around a read's one statement (two round trips on PostgreSQL), and no second pool: the connection
-    budget stays one pool per process (docs/deployment.md). SQLAlchemy sets the isolation level when a
-    connection is checked out through this view and resets it when the connection returns to the pool,
-    so the next unit of work gets a transactional connection (aiosqlite and asyncpg alike:
-    tests/foundation/test_read_engine.py). Each statement sees what was committed before it began.
+def create_read_engine(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> AsyncEngine:
+    """An engine for reads that change nothing, in AUTOCOMMIT: no BEGIN and no ROLLBACK around a read's
+    one statement (two round trips on PostgreSQL). Each statement sees what was committed before it began.
 
-    That setting and resetting costs nearly what it saves in instructions (a loop of connect + one select
-    on PostgreSQL under callgrind, 2026-12-05: 769 k with BEGIN and ROLLBACK, 736 k through this view,
-    513 k on an engine made AUTOCOMMIT at connect); the cheapest is a second pool, which would change the
-    connection budget: not done here."""
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    PostgreSQL: a pool of its own (`DATABASE_READ_POOL_SIZE`, no overflow, the service's pool timeout),
+    its connections AUTOCOMMIT from the moment they open. The same pool through an AUTOCOMMIT view of
+    `engine` costs nearly what it saves, because SQLAlchemy sets the isolation level at every check-out
+    and resets it at every return (a loop of connect + one select under callgrind, 2026-12-05: 769 k
+    instructions with BEGIN and ROLLBACK, 736 k through the view, 513 k on its own engine; issue 29).
+    A read holds its connection for one statement, so a small pool serves many concurrent reads; a
+    process that serves no hot read (`cityservices worker`) never opens one.
+
+    SQLite: the view (in process, a BEGIN costs no round trip; an in-memory database is one connection).
+    A connection used through it comes back to the pool transactional again (aiosqlite and asyncpg
+    alike: tests/foundation/test_read_engine.py)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return create_async_engine(
+        engine.url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

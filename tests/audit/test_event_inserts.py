@@ -1,6 +1,7 @@
 """Audit events are inserted as rows, several per statement (issue 20, I2): a change's events in one
-multi-row INSERT at its unit of work's commit, the group-committed events of read requests in one per
-batch. (A plain executemany would reach asyncpg's executemany, which runs the INSERT once per row.)"""
+multi-row INSERT at its unit of work's commit; the group-committed events of read requests one
+executemany per batch, of one statement text whatever the batch's size (issue 29: asyncpg prepares each
+text once, and pipelines the rows)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,16 @@ from tests.builders import ZHANG_WEI, file, residence_permit, upload_proof
 
 
 @contextmanager
-def event_inserts(engine: Any) -> Iterator[list[int]]:
-    """For every INSERT INTO audit_events statement sent on the engine meanwhile: how many rows it
-    carries (its VALUES groups). An executemany of a one-row INSERT counts once per row it is run for."""
+def event_inserts(engine: Any, texts: set[str] | None = None) -> Iterator[list[int]]:
+    """For every INSERT INTO audit_events sent to the driver on the engine meanwhile: how many rows it
+    carries (its VALUES groups, or the rows of an executemany); its text added to `texts`."""
     seen: list[int] = []
 
     def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, executemany: bool) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
-            rows = statement.count("), (") + 1
-            if rows == 1 and executemany:
-                seen.extend([1] * len(parameters))
-            else:
-                seen.append(rows)
+            seen.append(len(parameters) if executemany else statement.count("), (") + 1)
+            if texts is not None:
+                texts.add(statement)
 
     event.listen(engine.sync_engine, "before_cursor_execute", listener)
     try:
@@ -59,9 +58,13 @@ async def test_a_filings_events_are_one_insert_statement(client, tokens, collabo
 
 
 async def test_read_requests_events_share_insert_statements(client, collaborators):
-    with event_inserts(collaborators.engine) as inserts:
+    texts: set[str] = set()
+    with event_inserts(collaborators.engine, texts) as inserts:
         responses = await asyncio.gather(*(client.get("/v1/services") for _ in range(30)))
+        # Then one alone: a batch of one is the same statement as a batch of many.
+        assert (await client.get("/v1/services")).status_code == 200
     assert {r.status_code for r in responses} == {200}
-    assert await _stored(collaborators, route="/v1/services") == 30
+    assert await _stored(collaborators, route="/v1/services") == 31
     # Batches of the requests that arrived while the previous one committed, each one statement.
-    assert sum(inserts) >= 30 and len(inserts) < 30, inserts
+    assert sum(inserts) == 31 and len(inserts) < 30 and max(inserts) > 1 and inserts[-1] == 1, inserts
+    assert len(texts) == 1, texts
