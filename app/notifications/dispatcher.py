@@ -55,6 +55,9 @@ class DispatchPolicy:
     backoff_base_s: float = 2.0
     backoff_max_s: float = 3600.0
     poll_seconds: float = 0.5
+    # After a wake, the commits of the next few tens of ms join the same round: under load one claim,
+    # one read of the sinks and one mark for several filings' notifications instead of one each.
+    debounce_seconds: float = 0.05
     reminder_scan_seconds: float = 300.0
 
     def retry_delay(self, attempts: int) -> timedelta:
@@ -193,13 +196,24 @@ class Dispatcher:
                 if not ready:
                     ready = True
                     logger.info("notification dispatcher ready", extra=log_fields(sinks=[s.name for s in self.sinks]))
-                if not tried:
-                    with suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow stop()'s cancellation (3.11)
-                        async with asyncio.timeout(self.policy.poll_seconds):
-                            await self._wake.wait()
-                    self._wake.clear()
+                if tried < self.policy.batch:  # a round short of a batch took everything due: no empty round after it
+                    await self._wait_for_work()
         finally:
             unsubscribe()
+
+    async def _wait_for_work(self) -> None:
+        """Until a commit in this process writes to the outbox (then a debounce), or the poll's timeout (events
+        of other processes, retries come due). A wake during the round that just ended returns at once: its
+        event stays set until cleared here, just before the next round claims."""
+        assert self._wake is not None
+        woken = False
+        with suppress(TimeoutError):  # asyncio.timeout: wait_for can swallow stop()'s cancellation (3.11)
+            async with asyncio.timeout(self.policy.poll_seconds):
+                await self._wake.wait()
+                woken = True
+        if woken:
+            await asyncio.sleep(self.policy.debounce_seconds)
+        self._wake.clear()
 
     def _wake_up(self) -> None:
         if self._wake is not None:
