@@ -9,8 +9,22 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+_HELD = "cityservices.xact_locks"  # session.info: (the transaction, the keys it holds)
+
 
 async def lock_until_transaction_ends(session: AsyncSession, key: str) -> None:
-    """Wait for, then hold until commit or rollback, the lock named `key` (PostgreSQL; nothing on SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    """Wait for, then hold until commit or rollback, the lock named `key` (PostgreSQL; nothing on SQLite).
+    A key this transaction already holds costs no round trip: a filing takes its person's lock before
+    deciding and again where the issue is decided (issue 29). The service takes no savepoints, whose
+    rollback would release a lock taken after them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    held: tuple[object, set[str]] | None = session.info.get(_HELD)
+    if held is not None and held[0] is session.sync_session.get_transaction() and key in held[1]:
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    transaction = session.sync_session.get_transaction()  # begun by that statement if none was
+    if held is None or held[0] is not transaction:
+        held = (transaction, set())
+        session.info[_HELD] = held
+    held[1].add(key)
