@@ -6,34 +6,24 @@ text once, and pipelines the rows)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.audit.sealing import seal_all
 from tests.builders import ZHANG_WEI, file, residence_permit, upload_proof
+from tests.statements import Sent, statements_sent
 
 
-@contextmanager
-def event_inserts(engine: Any, texts: set[str] | None = None) -> Iterator[list[int]]:
-    """For every INSERT INTO audit_events sent to the driver on the engine meanwhile: how many rows it
-    carries (its VALUES groups, or the rows of an executemany); its text added to `texts`."""
-    seen: list[int] = []
+def _is_event_insert(sent: Sent) -> bool:
+    return sent.statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")
 
-    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, executemany: bool) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
-            seen.append(len(parameters) if executemany else statement.count("), (") + 1)
-            if texts is not None:
-                texts.add(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+def event_rows(sent: list[Sent]) -> list[int]:
+    """For every INSERT INTO audit_events sent: how many rows it carries (its VALUES groups, or the rows
+    of an executemany)."""
+    return [len(s.parameters) if s.executemany else s.statement.count("), (") + 1 for s in sent if _is_event_insert(s)]
 
 
 async def _stored(collaborators: Any, **where: Any) -> int:
@@ -47,8 +37,9 @@ async def _stored(collaborators: Any, **where: Any) -> int:
 async def test_a_filings_events_are_one_insert_statement(client, tokens, collaborators):
     headers = tokens.citizen(*ZHANG_WEI[:2])
     material = await upload_proof(client, headers)
-    with event_inserts(collaborators.engine) as inserts:
+    with statements_sent(collaborators.engine) as sent:
         response = await file(client, headers, residence_permit(ZHANG_WEI[2], [material]))
+    inserts = event_rows(sent)
     assert response.status_code == 201, response.text
     request_id = response.headers["x-request-id"]
     assert await _stored(collaborators, request_id=request_id) >= 5  # its own event and four agency calls
@@ -58,11 +49,12 @@ async def test_a_filings_events_are_one_insert_statement(client, tokens, collabo
 
 
 async def test_read_requests_events_share_insert_statements(client, collaborators):
-    texts: set[str] = set()
-    with event_inserts(collaborators.engine, texts) as inserts:
+    with statements_sent(collaborators.engine) as sent:
         responses = await asyncio.gather(*(client.get("/v1/services") for _ in range(30)))
         # Then one alone: a batch of one is the same statement as a batch of many.
         assert (await client.get("/v1/services")).status_code == 200
+    inserts = event_rows(sent)
+    texts = {s.statement for s in sent if _is_event_insert(s)}
     assert {r.status_code for r in responses} == {200}
     assert await _stored(collaborators, route="/v1/services") == 31
     # Batches of the requests that arrived while the previous one committed, each one statement.

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.audit.sealing import BATCH, hold_chain, seal_all, seal_once
 from app.db.session import create_engine, create_sessionmaker
+from tests.statements import statements_sent
 
 
 async def _unsealed(collaborators) -> int:
@@ -73,16 +74,16 @@ async def test_sealers_of_two_processes_racing_build_one_chain(client, tokens, c
 
 async def test_seal_all_below_a_batch_is_one_round_and_one_update(client, tokens, collaborators, database_url):
     engine = create_engine(database_url)
-    statements: list[str] = []
-    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
         async with collaborators.sessionmaker() as other, hold_chain(other):
             for _ in range(8):  # committed while the service's own sealer cannot take them
                 await client.get("/v1/services")
             await other.rollback()
-        sealed = await seal_all(create_sessionmaker(engine))
+        with statements_sent(engine) as sent:
+            sealed = await seal_all(create_sessionmaker(engine))
     finally:
         await engine.dispose()
+    statements = [s.statement for s in sent]
     assert 0 <= sealed < BATCH
     reads = [s for s in statements if "FROM audit_events" in s and "seq IS NULL" in s]
     writes = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]

@@ -4,9 +4,8 @@ in GET /v1/me/data-access (issue 13, item 3); recorded with one batched insert p
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from tests.builders import LI_NA, WANG_FANG, ZHANG_WEI, file, file_residence_permit, no_criminal_record
+from tests.statements import statements_sent
 
 
 async def _data_access(client, tokens, person) -> list[dict]:
@@ -60,17 +59,9 @@ async def test_a_page_of_twenty_is_recorded_with_one_insert(client, tokens, coll
         await file(
             client, tokens.clerk(), {**no_criminal_record(), "applicant": {"id_number": LI_NA[0], "name": LI_NA[1]}}
         )
-    inserts: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
-            inserts.append(statement)
-
-    event.listen(collaborators.engine.sync_engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(collaborators.engine) as sent:
         page = await client.get("/v1/applications?limit=20", headers=tokens.auditor())
-    finally:
-        event.remove(collaborators.engine.sync_engine, "before_cursor_execute", count)
+    inserts = [s for s in sent if s.statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")]
     assert len(page.json()["items"]) == 20
     assert len(inserts) == 1, inserts
     reads = [i for i in await _data_access(client, tokens, LI_NA) if i["action"] == "application.list"]

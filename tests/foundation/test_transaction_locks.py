@@ -3,49 +3,35 @@ transaction holds sends nothing, and the next transaction takes it anew."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from app.db.locks import lock_until_transaction_ends
+from tests.statements import Sent, statements_sent
 
 
-@contextmanager
-def lock_statements(engine: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def listener(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "pg_advisory_xact_lock" in statement:
-            seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+def locks_asked(sent: list[Sent]) -> int:
+    return sum("pg_advisory_xact_lock" in s.statement for s in sent)
 
 
 async def test_a_held_key_is_not_asked_for_again_until_the_transaction_ends(collaborators):
     if collaborators.engine.dialect.name != "postgresql":
         pytest.skip("advisory locks are PostgreSQL's; SQLite's single writer needs none")
-    with lock_statements(collaborators.engine) as sent:
+    with statements_sent(collaborators.engine) as sent:
         async with collaborators.sessionmaker() as session:
             await lock_until_transaction_ends(session, "filing:a")
             await lock_until_transaction_ends(session, "filing:a")
             await lock_until_transaction_ends(session, "filing:b")
-            assert len(sent) == 2
+            assert locks_asked(sent) == 2
             await session.commit()
             await lock_until_transaction_ends(session, "filing:a")  # a new transaction holds nothing yet
-            assert len(sent) == 3
+            assert locks_asked(sent) == 3
             await session.rollback()
             await lock_until_transaction_ends(session, "filing:a")
-            assert len(sent) == 4
+            assert locks_asked(sent) == 4
         async with collaborators.sessionmaker() as other:  # another session: its own transaction
             await lock_until_transaction_ends(other, "filing:a")
-            assert len(sent) == 5
+            assert locks_asked(sent) == 5
 
 
 async def test_the_lock_is_really_held_until_the_transaction_ends(collaborators):

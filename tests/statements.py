@@ -1,0 +1,31 @@
+"""What a test sent to the database: every statement SQLAlchemy hands to the driver on an engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from sqlalchemy import event
+
+
+class Sent(NamedTuple):
+    statement: str
+    parameters: Any
+    executemany: bool
+
+
+@contextmanager
+def statements_sent(engine: Any) -> Iterator[list[Sent]]:
+    """`with statements_sent(engine) as sent:` each statement sent on `engine` (an AsyncEngine) meanwhile,
+    in order, appended as it is sent."""
+    sent: list[Sent] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, executemany: bool) -> None:
+        sent.append(Sent(statement, parameters, executemany))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        yield sent
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
