@@ -42,7 +42,8 @@ DATABASE_URL = os.environ.get("FLOOR_DATABASE_URL", "")
 AGENCY_URL = os.environ.get("FLOOR_AGENCY_URL", "")
 SIGNING_DIR = os.environ.get("FLOOR_SIGNING_DIR", "")
 ROWS = 10_000
-POOL = 20  # per worker, like DATABASE_POOL_SIZE: no request waits for a connection the service would have had
+POOL = 20  # per worker: few of the writes wait for a connection (the service keeps DATABASE_POOL_SIZE, 30)
+READ_POOL = 10  # per worker, as the service's DATABASE_READ_POOL_SIZE
 
 metadata = MetaData()
 items = Table(
@@ -129,7 +130,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             engine = create_async_engine(DATABASE_URL, pool_size=POOL, max_overflow=0)
             stack.push_async_callback(engine.dispose)
             await _create_and_fill(engine)
-            reads = create_async_engine(DATABASE_URL, pool_size=POOL, max_overflow=0, isolation_level="AUTOCOMMIT")
+            reads = create_async_engine(DATABASE_URL, pool_size=READ_POOL, max_overflow=0, isolation_level="AUTOCOMMIT")
             stack.push_async_callback(reads.dispose)
             state.update(engine=engine, reads=reads, log=GroupCommit(engine))
             stack.push_async_callback(state["log"].stop)

@@ -2,14 +2,14 @@
 
     python bench/run.py --workers 2 --people 100000 --duration 30
 
-On loopback only: measures the references first (the naive render + sign loop, the bare FastAPI
-endpoint, this stack's floor of an audited read, of a committed INSERT and of an agency call, and the
-tail of a bare issuing endpoint: bench/floor_app.py), then starts a fresh PostgreSQL database, both
-agency simulators on a generated dataset and `cityservices serve --workers N`, and drives the
-residence-permit flow (closed loop, one citizen alone, open loop), the two hot reads (wrk) and a py-spy
-profile, with the CPU of every process per flow. Prints the table and issue 29's targets
-(bench/report.py), writes bench/results/run-<time>.json. Stops everything it started, always.
-"""
+On loopback only: measures the naive render + sign loop and the bare FastAPI endpoint, then starts a
+fresh PostgreSQL database, both agency simulators on a generated dataset and `cityservices serve
+--workers N`, and drives the residence-permit flow (closed loop, one citizen alone, open loop), the two
+hot reads (wrk) and a py-spy profile, with the CPU of every process per flow. This stack's floor (an
+audited read, a committed INSERT, an agency call: bench/floor_app.py) is measured in rounds right before
+and after the phases it divides, and the tail of a bare issuing endpoint right after the service's.
+Prints the table and issue 29's targets (bench/report.py), writes bench/results/run-<time>.json. Stops
+everything it started, always."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ from bench.loadgen import (  # noqa: E402
 from bench.monitor import CpuMeter, RssSampler, postgres_cpu  # noqa: E402
 from bench.naive import run_naive  # noqa: E402
 from bench.profiling import start_record, summarize  # noqa: E402
-from bench.stack import Child, Stack, create_database, ensure_postgres, psql, venv_bin  # noqa: E402
+from bench.stack import PG_ADMIN_URL, Child, Stack, create_database, ensure_postgres, psql, venv_bin  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CACHE = RESULTS / "cache"
@@ -233,6 +233,8 @@ def wrk_phase(
 
 
 def references(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    """The references measured once, before the service: the naive loop and the bare endpoint (for the
+    table; no target divides by them). The floor is measured beside the service's phases (Floor)."""
     out: dict[str, Any] = {}
     procs = os.cpu_count() or 1
     log(f"reference: naive render + sign loop, {procs} processes, {args.ref_duration:.0f}s")
@@ -240,28 +242,59 @@ def references(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     log(f"  {naive['throughput_per_s']} documents/s, {naive['cpu_ms_per_document']} ms CPU per document")
 
     bare = stack.start_bare(workers=args.workers)
-    base = f"http://127.0.0.1:{stack.bare_port}"
-    out["bare_endpoint"] = wrk_phase(base, "bare", [("/ping", None)], args, ProcessCpu(bare.proc.pid))
+    out["bare_endpoint"] = wrk_phase(bare_url(bare), "bare", [("/ping", None)], args, ProcessCpu(bare.proc.pid))
     stack.stop(bare)
-
-    db = f"bench_floor_{uuid.uuid4().hex[:8]}"
-    pg_url = create_database(db)
-    stack.databases.append(db)
-    agency = stack.start_bare(workers=1)
-    env = {
-        "FLOOR_DATABASE_URL": pg_url.replace("postgresql://", "postgresql+asyncpg://", 1),
-        "FLOOR_AGENCY_URL": f"http://127.0.0.1:{stack.bare_port}",
-    }
-    floor = stack.start_bare(workers=args.workers, app="bench.floor_app:app", env=env)
-    base, cpu = f"http://127.0.0.1:{stack.bare_port}", ProcessCpu(floor.proc.pid)
-    ids = [str(uuid.UUID(int=1 + i)) for i in range(1000)]
-    out["floor_read"] = wrk_phase(base, "floor-read", [(f"/floor/{i}", "floor") for i in ids], args, cpu)
-    out["floor_write"] = wrk_phase(base, "floor-write", [(f"/write/{i}", None) for i in ids], args, cpu)
-    out["floor_agency_call"] = wrk_phase(base, "floor-agency", [("/agency", None)], args, cpu)
-    stack.stop(floor)
-    stack.stop(agency)
-    out["floor_issue_tail"] = asyncio.run(issuing_tail(stack, args))
     return out
+
+
+def bare_url(child: Child) -> str:
+    return f"http://127.0.0.1:{child.port}"
+
+
+class Floor:
+    """bench/floor_app.py on a database of its own, with a bare endpoint as its agency, measured in rounds
+    right before and right after the service's phases: this machine's pace moves by a third within the
+    hour, and a floor measured minutes away from the phase it divides moved a ratio by ±20 %. The floor
+    app runs only for one kind of request at a time: its pools kept open beside the service's would not
+    fit PostgreSQL's max_connections (100 by default)."""
+
+    KINDS = ("ping", "read", "write", "agency")
+
+    def __init__(self, stack: Stack, args: argparse.Namespace) -> None:
+        self.stack, self.args = stack, args
+        db = f"bench_floor_{uuid.uuid4().hex[:8]}"
+        pg_url = create_database(db)
+        stack.databases.append(db)
+        agency = stack.start_bare(workers=1)
+        self.env = {
+            "FLOOR_DATABASE_URL": pg_url.replace("postgresql://", "postgresql+asyncpg://", 1),
+            "FLOOR_AGENCY_URL": bare_url(agency),
+        }
+        ids = [str(uuid.UUID(int=1 + i)) for i in range(1000)]
+        self.requests: dict[str, list[tuple[str, str | None]]] = {
+            "ping": [("/ping", None)],
+            "read": [(f"/floor/{i}", "floor") for i in ids],
+            "write": [(f"/write/{i}", None) for i in ids],
+            "agency": [("/agency", None)],
+        }
+
+    def round(self, name: str, kinds: Sequence[str] = KINDS) -> dict[str, Any]:
+        log(f"floor, {name}: {', '.join(kinds)} ({database_connections()} connections open before)")
+        return {kind: self._measure(kind) for kind in kinds}
+
+    def _measure(self, kind: str) -> dict[str, Any]:
+        app = self.stack.start_bare(workers=self.args.workers, app="bench.floor_app:app", env=self.env)
+        try:
+            return wrk_phase(bare_url(app), f"floor-{kind}", self.requests[kind], self.args, ProcessCpu(app.proc.pid))
+        finally:
+            self.stack.stop(app)
+
+
+def database_connections() -> str:
+    """Client connections open on the cluster, for the log."""
+    sql = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+    done = psql(PG_ADMIN_URL, sql, check=False)
+    return done.stdout.strip() if done.returncode == 0 else f"? ({done.stderr.strip()})"
 
 
 async def issuing_tail(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
@@ -271,7 +304,7 @@ async def issuing_tail(stack: Stack, args: argparse.Namespace) -> dict[str, Any]
     signing = stack.workdir / "floor-signing"
     signing.mkdir(exist_ok=True)
     floor = stack.start_bare(workers=args.workers, app="bench.floor_app:app", env={"FLOOR_SIGNING_DIR": str(signing)})
-    base = f"http://127.0.0.1:{stack.bare_port}"
+    base = bare_url(floor)
     many, alone = HttpxClient(base, connections=args.users + 8), HttpxClient(base, connections=2)
 
     def issuing(client: HttpxClient) -> Callable[[int, int, Recorder], Any]:
@@ -325,15 +358,22 @@ def server_latency(pg_url: str, since: datetime, until: datetime) -> dict[str, f
 
 
 async def service_phases(
-    args: argparse.Namespace, stack: Stack, citizens: list[Citizen], tokens: list[str], results: dict[str, Any]
+    args: argparse.Namespace,
+    stack: Stack,
+    floor: Floor,
+    citizens: list[Citizen],
+    tokens: list[str],
+    results: dict[str, Any],
 ) -> None:
+    """The service's phases, each between two rounds of the floor it is divided by."""
     assert stack.service is not None and stack.pg_url is not None
     base = f"http://127.0.0.1:{stack.service_port}"
-    phases = results["phases"]
+    phases, rounds = results["phases"], results["floor"]
     cpu = ServerCpu(stack, args.workers)
     client = HttpxClient(base, connections=args.users + 8)
     flows = Flows(client, citizens, tokens)
     try:
+        rounds["before_flows"] = floor.round("before the residence permits")
         log(f"residence permits: {args.users} users, closed loop, {args.duration:.0f}s")
         rec = await closed_loop(
             flows.residence_permit,
@@ -350,12 +390,14 @@ async def service_phases(
         )
         if not flows.issued:
             raise RuntimeError(f"no certificate was issued: {rec.failure_samples}")
+        rounds["after_flows"] = floor.round("after the residence permits, before the reads")
 
         apps = [(f"/v1/applications/{app_id}", token) for token, app_id, _ in flows.issued]
         phases["read_application"] = wrk_phase(base, "read-application", apps, args, cpu)
         # Verification is public and limited per address (60/minute): a new X-Forwarded-For every 40.
         codes = [(f"/v1/verify/{code}", None) for _, _, code in flows.issued]
         phases["verify_code"] = wrk_phase(base, "verify-code", codes, args, cpu, xff_every=40)
+        rounds["after_reads"] = floor.round("after the reads", ["read"])
 
         log(f"one citizen alone: residence permits one after another, {args.single_duration:.0f}s")
         began = datetime.now(UTC)
@@ -376,6 +418,8 @@ async def service_phases(
         rec = await open_loop(flows.residence_permit, rate=rate, duration=args.duration, max_inflight=512, cpu=cpu)
         phases["open_loop"] = rec.summary() | {"server_file": server_latency(stack.pg_url, began, datetime.now(UTC))}
         log(f"  completed {rec.completed}, dropped {rec.extra['dropped']}, failures {dict(rec.failures)}")
+        # Right after the service's, so that both tails are measured at the machine's same pace.
+        results["reference"]["floor_issue_tail"] = await issuing_tail(stack, args)
 
         if args.profile:
             results["profile"] = await profile(args, stack.service, flows, results["run_id"])
@@ -412,6 +456,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         },
         "phases": {},
+        "floor": {},
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     sampler = RssSampler()
@@ -437,7 +482,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError(f"no citizen in {dataset} qualifies for a residence permit")
         assert stack.data_dir is not None
         tokens = mint_tokens(stack.data_dir, citizens)
-        asyncio.run(service_phases(args, stack, citizens, tokens, results))
+        floor = Floor(stack, args)
+        asyncio.run(service_phases(args, stack, floor, citizens, tokens, results))
         results["memory"] = {"peak_rss_mb_per_worker": {str(k): round(v, 1) for k, v in sampler.peak("main").items()}}
     finally:
         sampler.stop()

@@ -103,6 +103,7 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    port: int = 0
 
 
 @dataclass
@@ -114,7 +115,6 @@ class Stack:
     children: list[Child] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)
     service_port: int | None = None
-    bare_port: int | None = None
     service: Child | None = None
     data_dir: Path | None = None
     pg_url: str | None = None  # the service's database (bench/run.py sets it)
@@ -213,9 +213,9 @@ class Stack:
         port = free_port()
         name = f"{app.split(':')[0].rsplit('.', 1)[-1]}-{port}"
         child = self.spawn(name, uvicorn_argv(app, port, workers), self.base_env() | (env or {}))
+        child.port = port
         wait_ready(f"http://{HOST}:{port}/ping", timeout=60, proc=child.proc)
         wait_listening(port, workers, timeout=60)
-        self.bare_port = port
         return child
 
     def stop(self, child: Child) -> None:
