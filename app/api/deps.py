@@ -118,16 +118,35 @@ class Reading(PublicReading):
     principal: Principal
 
 
+async def public_read_as(request: Request, action: str) -> PublicReading:
+    """What `public_reading` gives, for a route that takes the request instead (below)."""
+    ctx = await _context(request)
+    ctx.declare(action)
+    return PublicReading(ctx, await get_collaborators(request))
+
+
 def public_reading(action: str) -> Any:
     """`Annotated[PublicReading, public_reading("certificate.verify")]`: the route's audit action and its
     read's collaborators, in one dependency (no token)."""
 
     async def dependency(request: Request) -> PublicReading:
-        ctx = await _context(request)
-        ctx.declare(action)
-        return PublicReading(ctx, await get_collaborators(request))
+        return await public_read_as(request, action)
 
     return Depends(dependency)
+
+
+async def _read_as(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, action: str, allowed: tuple[Role, ...]
+) -> Reading:
+    ctx = await _context(request)
+    ctx.declare(action)  # first, as `audit_action` in a decorator: a refused caller's event names it
+    principal = await authorize(request, credentials, allowed)
+    return Reading(ctx, await get_collaborators(request), principal)
+
+
+async def read_as(request: Request, action: str, *allowed: Role) -> Reading:
+    """What `reading` gives, for a route that takes the request instead (below)."""
+    return await _read_as(request, await bearer_scheme(request), action, allowed)
 
 
 def reading(action: str, *allowed: Role) -> Any:
@@ -137,12 +156,18 @@ def reading(action: str, *allowed: Role) -> Any:
     async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
     ) -> Reading:
-        ctx = await _context(request)
-        ctx.declare(action)  # first, as `audit_action` in a decorator: a refused caller's event names it
-        principal = await authorize(request, credentials, allowed)
-        return Reading(ctx, await get_collaborators(request), principal)
+        return await _read_as(request, credentials, action, allowed)
 
     return Depends(dependency)
+
+
+# The two hottest reads (an application, a certificate by its code) go one step further: no dependency.
+# The route takes the request beside its declared parameters and calls `read_as` / `public_read_as`
+# first thing, so FastAPI solves one dependant instead of three (the route's, `reading`'s, the bearer
+# scheme's), each of which reads the query, headers and cookies and builds a Response (issue 29). With no
+# `Security` dependency to say so, such a route declares its bearer requirement itself:
+# `openapi_extra=BEARER_REQUIRED`.
+BEARER_REQUIRED: dict[str, Any] = {"security": [{bearer_scheme.scheme_name: []}]}
 
 
 # Refuses a query parameter the route does not declare (422 UNKNOWN_PARAMETER).

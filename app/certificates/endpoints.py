@@ -14,6 +14,7 @@ from app.api.deps import (
     Reading,
     UnitOfWorkDep,
     audit_action,
+    public_read_as,
     public_reading,
     reading,
 )
@@ -146,9 +147,10 @@ async def _by_code(read: PublicReading, code: str) -> VerificationView:
     response_model=VerificationOut,
     responses=problem_responses(CertificateNotFound, TooManyRequests),
 )
-async def verify_by_code(code: str, read: Verifying) -> Response:
-    # A hot public read: one dependency, the answer serialised once; `response_model` above stays for the
-    # OpenAPI document.
+async def verify_by_code(code: str, request: Request) -> Response:
+    # A hot public read: no dependency (app.api.deps, `public_read_as`), the answer serialised once;
+    # `response_model` above stays for the OpenAPI document.
+    read = await public_read_as(request, "certificate.verify")
     await read.collaborators.limiter.check_address("verify", read.ctx.client_addr)
     body = _verification(await _by_code(read, code))
     return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
