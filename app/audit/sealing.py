@@ -10,7 +10,10 @@ Sealing is batched, because it is bookkeeping, not the request's work: under loa
 wake its process's sealer at once, both workers' sealers queued on the lock holding a connection each,
 and every wake ended with an empty second round: ~11 statements per read. Now (issue 20, R2):
 
-- a wake waits `DEBOUNCE_SECONDS` first, so one round seals every event committed meanwhile;
+- a wake waits `DEBOUNCE_SECONDS` first, so one round seals every event committed meanwhile: a round
+  costs about six statements whatever its size, and nobody waits on it (readers seal first), so
+  rounds are few: at 200 ms, a round seals a few hundred reads' events under load, where 50 ms
+  rounds' fixed cost was a visible share of each read (issue 29);
 - a round that sealed fewer than `BATCH` events found everything there was: no empty round after it;
 - the background sealer only *tries* the lock: if another process is sealing, this one skips instead
   of queueing with a connection held. The holder may have read the unsealed rows before our commit,
@@ -43,7 +46,7 @@ from app.db import uow
 logger = logging.getLogger("cityservices.audit")
 
 BATCH = 2000
-DEBOUNCE_SECONDS = 0.05  # after a wake: the commits of the next few tens of ms join the same round
+DEBOUNCE_SECONDS = 0.2  # after a wake: the commits of the next 200 ms join the same round
 RETRY_SECONDS = 0.1  # after finding another process sealing: look again this soon
 POLL_SECONDS = 0.5  # events nobody woke this process for (other processes' skips, crashes) wait at most this
 _CHAIN_LOCK_KEY = 0x43495459  # "CITY"
