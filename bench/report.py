@@ -229,6 +229,14 @@ def table(r: dict[str, Any]) -> str:
                 + ", ".join(f"{k} {_fmt(v, 2)}" for k, v in parts.items())
                 + f"; together {_fmt(sum(v or 0 for v in parts.values()), 2)} of {m.get('cpus')}"
             )
+    rounds = {name: _cpu(r, "floor", name, "read") for name in (r.get("floor") or {})}
+    known = [v for v in rounds.values() if v]
+    if known:
+        lines.append(
+            "the floor read in its rounds (ms): "
+            + ", ".join(f"{name} {_fmt(v, 3)}" for name, v in rounds.items())
+            + f"; the machine's pace moved {100 * (max(known) / min(known) - 1):.0f} % during the run"
+        )
     lines += ["", f"{'target':<62}{'value':>8}  {'limit':<8}{'holds':<7}detail", "-" * 120]
     for t in r.get("targets", []):
         holds = {True: "yes", False: "NO", None: "n/a"}[t["holds"]]
