@@ -400,7 +400,7 @@ def floor_census(stack: Stack, args: argparse.Namespace, out_dir: Path) -> dict[
     agency = stack.start_bare(workers=1)
     env = stack.base_env() | {
         "FLOOR_DATABASE_URL": pg_url.replace("postgresql://", "postgresql+asyncpg://", 1),
-        "FLOOR_AGENCY_URL": f"http://{HOST}:{agency.port}",
+        "FLOOR_AGENCY_URL": agency.url,
     }
     port = free_port()
     log("the floor app under callgrind")

@@ -242,13 +242,9 @@ def references(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     log(f"  {naive['throughput_per_s']} documents/s, {naive['cpu_ms_per_document']} ms CPU per document")
 
     bare = stack.start_bare(workers=args.workers)
-    out["bare_endpoint"] = wrk_phase(bare_url(bare), "bare", [("/ping", None)], args, ProcessCpu(bare.proc.pid))
+    out["bare_endpoint"] = wrk_phase(bare.url, "bare", [("/ping", None)], args, ProcessCpu(bare.proc.pid))
     stack.stop(bare)
     return out
-
-
-def bare_url(child: Child) -> str:
-    return f"http://127.0.0.1:{child.port}"
 
 
 class Floor:
@@ -268,7 +264,7 @@ class Floor:
         agency = stack.start_bare(workers=1)
         self.env = {
             "FLOOR_DATABASE_URL": pg_url.replace("postgresql://", "postgresql+asyncpg://", 1),
-            "FLOOR_AGENCY_URL": bare_url(agency),
+            "FLOOR_AGENCY_URL": agency.url,
         }
         ids = [str(uuid.UUID(int=1 + i)) for i in range(1000)]
         self.requests: dict[str, list[tuple[str, str | None]]] = {
@@ -285,7 +281,7 @@ class Floor:
     def _measure(self, kind: str) -> dict[str, Any]:
         app = self.stack.start_bare(workers=self.args.workers, app="bench.floor_app:app", env=self.env)
         try:
-            return wrk_phase(bare_url(app), f"floor-{kind}", self.requests[kind], self.args, ProcessCpu(app.proc.pid))
+            return wrk_phase(app.url, f"floor-{kind}", self.requests[kind], self.args, ProcessCpu(app.proc.pid))
         finally:
             self.stack.stop(app)
 
@@ -304,7 +300,7 @@ async def issuing_tail(stack: Stack, args: argparse.Namespace) -> dict[str, Any]
     signing = stack.workdir / "floor-signing"
     signing.mkdir(exist_ok=True)
     floor = stack.start_bare(workers=args.workers, app="bench.floor_app:app", env={"FLOOR_SIGNING_DIR": str(signing)})
-    base = bare_url(floor)
+    base = floor.url
     many, alone = HttpxClient(base, connections=args.users + 8), HttpxClient(base, connections=2)
 
     def issuing(client: HttpxClient) -> Callable[[int, int, Recorder], Any]:

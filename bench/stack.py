@@ -103,7 +103,11 @@ class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
-    port: int = 0
+    port: int = 0  # where it listens, for the servers `start_bare` starts
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
 
 
 @dataclass
