@@ -14,6 +14,9 @@ class Sent(NamedTuple):
     parameters: Any
     executemany: bool
 
+    def inserts_into(self, table: str) -> bool:
+        return self.statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()}")
+
 
 @contextmanager
 def statements_sent(engine: Any) -> Iterator[list[Sent]]:

@@ -16,14 +16,14 @@ from tests.builders import ZHANG_WEI, file, residence_permit, upload_proof
 from tests.statements import Sent, statements_sent
 
 
-def _is_event_insert(sent: Sent) -> bool:
-    return sent.statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")
-
-
 def event_rows(sent: list[Sent]) -> list[int]:
     """For every INSERT INTO audit_events sent: how many rows it carries (its VALUES groups, or the rows
     of an executemany)."""
-    return [len(s.parameters) if s.executemany else s.statement.count("), (") + 1 for s in sent if _is_event_insert(s)]
+    return [
+        len(s.parameters) if s.executemany else s.statement.count("), (") + 1
+        for s in sent
+        if s.inserts_into("audit_events")
+    ]
 
 
 async def _stored(collaborators: Any, **where: Any) -> int:
@@ -54,7 +54,7 @@ async def test_read_requests_events_share_insert_statements(client, collaborator
         # Then one alone: a batch of one is the same statement as a batch of many.
         assert (await client.get("/v1/services")).status_code == 200
     inserts = event_rows(sent)
-    texts = {s.statement for s in sent if _is_event_insert(s)}
+    texts = {s.statement for s in sent if s.inserts_into("audit_events")}
     assert {r.status_code for r in responses} == {200}
     assert await _stored(collaborators, route="/v1/services") == 31
     # Batches of the requests that arrived while the previous one committed, each one statement.

@@ -61,7 +61,7 @@ async def test_a_page_of_twenty_is_recorded_with_one_insert(client, tokens, coll
         )
     with statements_sent(collaborators.engine) as sent:
         page = await client.get("/v1/applications?limit=20", headers=tokens.auditor())
-    inserts = [s for s in sent if s.statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS")]
+    inserts = [s for s in sent if s.inserts_into("audit_events")]
     assert len(page.json()["items"]) == 20
     assert len(inserts) == 1, inserts
     reads = [i for i in await _data_access(client, tokens, LI_NA) if i["action"] == "application.list"]
