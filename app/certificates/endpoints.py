@@ -49,6 +49,8 @@ from app.identity.names import mask_name
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 public_router = APIRouter(prefix="/v1", tags=["public"])
+# The hottest public read, served as the app's own route ahead of every included router (app/main.py).
+hot_reads = APIRouter(prefix="/v1", tags=["public"])
 page_router = APIRouter(tags=["public"])
 
 
@@ -139,7 +141,7 @@ async def _by_code(read: PublicReading, code: str) -> VerificationView:
         return await service.by_code(connection, code, ctx=read.ctx)
 
 
-@public_router.get(
+@hot_reads.get(
     "/verify/{code}",
     operation_id="verify_by_code",
     summary="Verify a certificate by its code",

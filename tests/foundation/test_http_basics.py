@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import httpx
 import pytest
+from starlette.routing import Match
 
 from app.api.middleware import new_request_id
+from app.applications.endpoints import cases
+from app.certificates import endpoints as certificates
 from app.main import create_app
 
 
@@ -19,6 +23,24 @@ def _is_problem(response: httpx.Response, status: int, code: str) -> dict:
     assert body["status"] == status and body["code"] == code
     assert body["type"].startswith("urn:cityservices:problem:") and body["title"] and body["detail"]
     return body
+
+
+async def test_the_routes_served_first_take_no_request_meant_for_another(app):
+    """The hottest reads are the app's own first routes (app/main.py): no other operation's path, its
+    parameters filled in, may be matched by them."""
+    first = [*certificates.hot_reads.routes, *cases.hot_reads.routes]
+    assert app.router.routes[: len(first)] == first
+    theirs = {(method.upper(), route.path) for route in first for method in route.methods}
+    others = [
+        (method.upper(), re.sub(r"\{[^}]+\}", "x-1", path))
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        if (method.upper(), path) not in theirs
+    ]
+    assert len(others) > 40
+    for method, path in others:
+        scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+        assert all(route.matches(scope)[0] is not Match.FULL for route in first), (method, path)
 
 
 async def test_unknown_route_is_a_404_problem(client):
