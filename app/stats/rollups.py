@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, insert, literal, or_, select, text, tuple_
+from sqlalchemy import Select, Table, and_, bindparam, case, delete, func, insert, literal, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.applications import late_changes
@@ -71,13 +71,13 @@ class Plan:
         month = first.replace(day=1)
         while month <= last:
             end = _next_month(month) - timedelta(days=1)
-            whole = _span(month, end)
-            covered = _span(max(first, month), min(last, end))
-            if len(covered) == len(whole) or (end <= self.settled and 2 * len(covered) > len(whole)):
+            start, stop = max(first, month), min(last, end)
+            covered, whole = (stop - start).days + 1, (end - month).days + 1
+            if covered == whole or (end <= self.settled and 2 * covered > whole):
                 months.append(month)
-                taken += [day for day in whole if day < first or day > last]
+                taken += [*_span(month, start - timedelta(days=1)), *_span(stop + timedelta(days=1), end)]
             else:
-                added += covered
+                added += _span(start, stop)
             month = _next_month(month)
         return months, added, taken
 
@@ -85,8 +85,8 @@ class Plan:
         """Every day whose figures the parts need kept: the window's, and with any month added, every day
         from the first filing's month on (the running totals add up all of them)."""
         months, _, _ = self.parts()
-        if months and self.first_month is not None:
-            return sorted(set(self.days) | set(_span(self.first_month, _next_month(months[-1]) - timedelta(days=1))))
+        if months and self.first_month is not None:  # the window's days are one run: so is the union
+            return _span(self.first_month, max(self.days[-1], _next_month(months[-1]) - timedelta(days=1)))
         return self.days
 
 
@@ -152,10 +152,15 @@ async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> li
         return terms
     assert cut.first_month is not None  # months come only with a first filing
     current = True
+    by_month: dict[date, int] = {}
+    for day, n in changes.items():
+        month = day.replace(day=1)
+        by_month[month] = by_month.get(month, 0) + n
+    upto = 0  # the late changes up to the month's end (`changes` starts at the first filing's month)
     for month in _months(cut.first_month, months[-1]):
-        if kept.get((MONTH, month)) != _month_changes(changes, month):
+        upto += by_month.get(month, 0)
+        if kept.get((MONTH, month)) != by_month.get(month, 0):
             current = await _compute_month(sessionmaker, month) and current
-        upto = _changes_before(changes, _next_month(month))
         if current and kept.get((UPTO, month)) != upto:
             current = await _compute_upto(sessionmaker, month, first=cut.first_month)
     if not current:  # a change came in meanwhile: the months' days, this time
@@ -265,19 +270,31 @@ async def _forget(session: AsyncSession, grain: str, start: date) -> None:
 # -- reading ----------------------------------------------------------------------------------------
 
 
-async def _kept_facts(session: AsyncSession, days: list[date], terms: list[Term]) -> Facts:
-    # (grain, start) IN a list: one expanding parameter, so the statement is compiled once, not per window.
-    every = [(grain, start) for grain, start, _ in terms]
-    taken = [(grain, start) for grain, start, sign in terms if sign < 0]
+def _summed(table: Table) -> Select[Any]:
+    """The sum of the kept figures of the periods `every`, those in `taken` counted negative; a key summing
+    to nothing left out. (grain, start) IN one expanding parameter each: built and compiled once."""
+    columns = [table.c[k] for k in _KEYS[table]]
+    period = tuple_(table.c.grain, table.c.start)
+    weighted = func.sum(case((period.in_(bindparam("taken", expanding=True)), -table.c.n), else_=table.c.n))
+    return (
+        select(*columns, weighted)
+        .where(period.in_(bindparam("every", expanding=True)))
+        .group_by(*columns)
+        .having(weighted != 0)
+    )
 
-    async def summed(table: Table, *keys: str) -> list[tuple[Any, ...]]:
-        if not terms:
-            return []
-        columns = [table.c[k] for k in keys]
-        period = tuple_(table.c.grain, table.c.start)
-        weighted = case((period.in_(taken), -table.c.n), else_=table.c.n)
-        query = select(*columns, func.sum(weighted)).where(period.in_(every)).group_by(*columns)
-        return [(*row[:-1], int(row[-1])) for row in (await session.execute(query)).all() if row[-1]]
+
+_SUMMED = {table: _summed(table) for table in _KEYS}
+
+
+async def _kept_facts(session: AsyncSession, days: list[date], terms: list[Term]) -> Facts:
+    periods = {
+        "every": [(grain, start) for grain, start, _ in terms],
+        "taken": [(grain, start) for grain, start, sign in terms if sign < 0],
+    }
+
+    async def summed(table: Table) -> list[Any]:
+        return list((await session.execute(_SUMMED[table], periods)).all()) if terms else []
 
     by_day = await session.execute(
         select(StatsPeriod.start, StatsPeriod.by_channel).where(
@@ -285,10 +302,10 @@ async def _kept_facts(session: AsyncSession, days: list[date], terms: list[Term]
         )
     )
     return Facts(
-        counts=await summed(_FILINGS, "service", "status", "channel"),
-        stations=await summed(_STATIONS, "station_id", "service"),
+        counts=await summed(_FILINGS),
+        stations=await summed(_STATIONS),
         days=[(day, channel, n) for day, channels in by_day.all() for channel, n in (channels or {}).items()],
-        bands=await summed(_TIMES, "service", "band"),
+        bands=await summed(_TIMES),
     )
 
 
