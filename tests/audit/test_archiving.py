@@ -27,9 +27,12 @@ THIS_MONTH = Month.of(datetime.now(UTC))
 OLD_MONTHS = (THIS_MONTH.plus(-2), THIS_MONTH.plus(-1))
 
 
-def _cli(settings, *args: str) -> subprocess.CompletedProcess:
+async def _cli(settings, *args: str) -> subprocess.CompletedProcess:
+    """In a thread: the app under test keeps serving its own transactions (a sealing round in flight
+    holds a lock on the log that detaching a month waits for)."""
     env = service_env(settings.data_dir, DATABASE_URL=settings.database_url, PDF_PROCESSES="0")
-    return subprocess.run([*CITYSERVICES, *args], env=env, capture_output=True, text=True, timeout=120)
+    command = [*CITYSERVICES, *args]
+    return await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
 
 
 async def _old_events(collaborators, month: Month, count: int) -> None:
@@ -76,7 +79,7 @@ async def _verify_export(client, tokens, collaborators, settings, tmp_path: Path
     (tmp_path / "live.ndjson").write_bytes(export.content)
     (tmp_path / "trust.pem").write_text(collaborators.issuer.pdfs.signer.certificate_pem)
     given = [arg for archive in archives for arg in ("--archive", str(archive))]
-    return _cli(
+    return await _cli(
         settings, "verify-export", str(tmp_path / "live.ndjson"), *given, "--trust", str(tmp_path / "trust.pem")
     )
 
@@ -95,7 +98,7 @@ async def postgresql_only(settings, collaborators):
 async def test_sqlite_has_no_months_to_archive(client, settings, tmp_path):
     if settings.database_url.startswith("postgresql"):
         pytest.skip("SQLite's refusal")
-    refused = _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "archive"))
+    refused = await _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "archive"))
     assert refused.returncode == 1 and "PostgreSQL only" in refused.stderr
 
 
@@ -107,7 +110,7 @@ async def test_old_months_archived_and_the_chain_verifies_across_the_cut(
     assert before["intact"] is True and before["walked_from_seq"] == 1
 
     archive = tmp_path / "archive"
-    done = _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(archive))
+    done = await _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(archive))
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(m.partition in done.stdout for m in OLD_MONTHS) and "dropped" in done.stdout
     assert await _tables(collaborators, *(m.partition for m in OLD_MONTHS)) == {m.partition: False for m in OLD_MONTHS}
@@ -146,7 +149,9 @@ async def test_a_boundary_without_its_checkpoint_is_a_break_for_the_api(
     postgresql_only, client, tokens, collaborators, settings, tmp_path
 ):
     await _a_log_over_three_months(client, tokens, collaborators)
-    done = _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "a"), "--keep-detached")
+    done = await _cli(
+        settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "a"), "--keep-detached"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert await _tables(collaborators, *(m.partition for m in OLD_MONTHS)) == {m.partition: True for m in OLD_MONTHS}
     # Whoever can move the boundary can delete the checkpoints after it: then nothing vouches for it.
@@ -161,7 +166,7 @@ async def test_a_broken_chain_is_not_archived(postgresql_only, client, tokens, c
     await _a_log_over_three_months(client, tokens, collaborators)
     async with collaborators.engine.begin() as conn:
         await conn.execute(text("UPDATE audit_events SET outcome = 'error' WHERE seq = 2"))
-    refused = _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "archive"))
+    refused = await _cli(settings, "audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "archive"))
     assert refused.returncode == 1 and "event_mismatch at event 2" in refused.stderr
     assert await _tables(collaborators, *(m.partition for m in OLD_MONTHS)) == {m.partition: True for m in OLD_MONTHS}
     assert not (tmp_path / "archive" / "boundary.json").exists()
@@ -192,12 +197,12 @@ async def test_a_checkpoint_at_the_boundary_vouches_for_it(
     await seal_all(collaborators.sessionmaker)
     archive = ["audit-archive", "--before", str(THIS_MONTH), "--out", str(tmp_path / "archive")]
     # The chain's head stays live (the sealer continues from it): nothing of this month yet, no archive.
-    refused = _cli(settings, *archive)
+    refused = await _cli(settings, *archive)
     assert refused.returncode == 1 and "nothing would be left live after event 4" in refused.stderr
     # It had signed the head first, as every archive does: a checkpoint stands at event 4.
     assert await make_checkpoint(uow=collaborators.uow, signer=collaborators.issuer.pdfs.signer) is None
     assert (await client.get("/v1/services")).status_code == 200
-    done = _cli(settings, *archive)
+    done = await _cli(settings, *archive)
     assert done.returncode == 0, done.stdout + done.stderr
     assert [
         json.loads(line)["seq"] for line in (tmp_path / "archive" / "checkpoints.jsonl").read_text().splitlines()
