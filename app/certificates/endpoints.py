@@ -49,8 +49,8 @@ from app.identity.names import mask_name
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 public_router = APIRouter(prefix="/v1", tags=["public"])
-# The hottest public read, served as the app's own route ahead of every included router (app/main.py).
-hot_reads = APIRouter(prefix="/v1", tags=["public"])
+# The hottest public read, as `public_router` but served as the app's own route first (app/main.py).
+hot_reads = APIRouter(prefix=public_router.prefix, tags=list(public_router.tags))
 page_router = APIRouter(tags=["public"])
 
 

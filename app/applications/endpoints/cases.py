@@ -63,8 +63,8 @@ from app.identity.id_number import IdNumber
 from app.stations.errors import InvalidLocation, UnknownDistrict
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
-# The hottest read, served as the app's own route ahead of every included router (app/main.py).
-hot_reads = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
+# The hottest read, as `router` but served as the app's own route ahead of every included router (app/main.py).
+hot_reads = APIRouter(prefix=router.prefix, responses=router.responses)
 
 StatusFilter = Annotated[Status | None, Query(description="Only applications in this status")]
 ServiceFilter = Annotated[str | None, Query(max_length=64, description="Only this service code")]
