@@ -243,10 +243,11 @@ def table(r: dict[str, Any]) -> str:
         lines.append(
             f"{t['target']:<62}{_fmt(t['value'], 2):>8}  {t['op'] + ' ' + str(t['limit']):<8}{holds:<7}{t['detail']}"
         )
-    prof = r.get("profile")
-    if prof and "categories" in prof:
-        lines += ["", f"profile ({prof['samples']} samples over the workers and PDF processes): where CPU went"]
-        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["categories"]]
-        lines += ["  top project functions (inclusive):"]
-        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["project_inclusive_top"][:12]]
+    for key, under in (("profile", "residence permits"), ("profile_reads", "the application read")):
+        prof = r.get(key)
+        if prof and "categories" in prof:
+            lines += ["", f"profile under {under} ({prof['samples']} samples over the workers and PDF processes)"]
+            lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["categories"]]
+            lines += ["  top project functions (inclusive):"]
+            lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["project_inclusive_top"][:12]]
     return "\n".join(lines)

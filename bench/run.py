@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -419,24 +419,52 @@ async def service_phases(
 
         if args.profile:
             results["profile"] = await profile(args, stack.service, flows, results["run_id"])
+            results["profile_reads"] = await profile_reads(args, stack.service, base, results["run_id"])
     finally:
         await client.aclose()
 
 
 async def profile(args: argparse.Namespace, service: Child, flows: Flows, run_id: str) -> dict[str, Any]:
     """py-spy over the workers and their PDF processes under residence-permit load."""
-    out = RESULTS / f"{run_id}-profile.txt"
     log(f"profile: py-spy on the service for {args.profile_duration}s under residence-permit load")
-    spy = start_record(service.proc.pid, out, duration=args.profile_duration)
+
+    def load() -> Awaitable[object]:
+        return closed_loop(
+            flows.residence_permit, users=args.users, duration=args.profile_duration, max_iterations=100_000
+        )
+
+    return await _profiled(service, RESULTS / f"{run_id}-profile.txt", args.profile_duration, load)
+
+
+async def profile_reads(args: argparse.Namespace, service: Child, base: str, run_id: str) -> dict[str, Any]:
+    """py-spy over the workers while wrk reads applications, as in the read phase: the reads' target is
+    CPU per read, and the residence permits' profile says little about it."""
+    log(f"profile: py-spy on the service for {args.profile_duration}s under the application read")
+    requests = RESULTS / "wrk-read-application.txt"  # written by the read phase
+
+    def load() -> Awaitable[object]:
+        return asyncio.to_thread(
+            run_wrk, base, requests, connections=args.read_users, duration=args.profile_duration, warmup=0.0
+        )
+
+    return await _profiled(service, RESULTS / f"{run_id}-profile-reads.txt", args.profile_duration, load)
+
+
+async def _profiled(service: Child, out: Path, duration: int, load: Callable[[], Awaitable[object]]) -> dict[str, Any]:
+    spy = start_record(service.proc.pid, out, duration=duration)
     if spy is None:
         return {"error": "py-spy not installed"}
     await asyncio.sleep(0.5)
-    await closed_loop(flows.residence_permit, users=args.users, duration=args.profile_duration, max_iterations=100_000)
+    await load()
     try:
         _, err = await asyncio.to_thread(spy.communicate, timeout=60)
     except subprocess.TimeoutExpired:
         spy.kill()
         err = b"timeout"
+    return _summary(out, err)
+
+
+def _summary(out: Path, err: bytes | None) -> dict[str, Any]:
     if not out.exists():
         return {"error": (err or b"").decode(errors="replace")[-500:]}
     return summarize(out) | {"file": str(out.relative_to(ROOT))}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, undefer
 from app.applications.models import Application, IdempotencyRecord
 from app.applications.states import OPEN, Status
 from app.certificates.models import Certificate, CertificateStatus
+from app.db.driver_reads import DriverRead
 from app.db.locks import lock_until_transaction_ends
 from app.db.queue import Queue
 from app.materials.models import ApplicationMaterial, Material
@@ -76,7 +77,7 @@ _newer = aliased(Certificate)
 # One statement, one round trip, no ORM objects: the application and its newest certificate joined by
 # a correlated subquery (an index lookup on certificates.application_id; PostgreSQL and SQLite alike).
 # Built once; the id is a bound parameter.
-_VIEW = (
+_VIEW = DriverRead(
     select(
         Application.id,
         Application.service,
@@ -117,7 +118,7 @@ _VIEW = (
 
 
 async def view(connection: AsyncConnection, application_id: str) -> ApplicationView | None:
-    row = (await connection.execute(_VIEW, {"application_id": application_id})).first()
+    row = await _VIEW.first(connection, {"application_id": application_id})
     return None if row is None else ApplicationView._make(row)
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import undefer
 
 from app.certificates.models import Certificate, CertificateNumber, CertificateStatus
+from app.db.driver_reads import DriverRead
 
 
 async def next_number(session: AsyncSession) -> int:
@@ -51,25 +52,27 @@ class VerificationView(NamedTuple):
 
 
 # Built once, the code a bound parameter: one indexed lookup (verification_code is unique), no ORM object.
-_VERIFICATION = select(
-    Certificate.serial,
-    Certificate.application_id,
-    Certificate.service,
-    Certificate.holder_name,
-    Certificate.holder_id_hash,
-    Certificate.holder_id_masked,
-    Certificate.status,
-    Certificate.issued_at,
-    Certificate.expires_at,
-    Certificate.revoked_at,
-    Certificate.revocation_reason_code,
-    Certificate.superseded_by,
-    Certificate.pdf_sha256,
-).where(Certificate.verification_code == bindparam("code"))
+_VERIFICATION = DriverRead(
+    select(
+        Certificate.serial,
+        Certificate.application_id,
+        Certificate.service,
+        Certificate.holder_name,
+        Certificate.holder_id_hash,
+        Certificate.holder_id_masked,
+        Certificate.status,
+        Certificate.issued_at,
+        Certificate.expires_at,
+        Certificate.revoked_at,
+        Certificate.revocation_reason_code,
+        Certificate.superseded_by,
+        Certificate.pdf_sha256,
+    ).where(Certificate.verification_code == bindparam("code"))
+)
 
 
 async def verification_by_code(connection: AsyncConnection, code: str) -> VerificationView | None:
-    row = (await connection.execute(_VERIFICATION, {"code": code})).first()
+    row = await _VERIFICATION.first(connection, {"code": code})
     return None if row is None else VerificationView._make(row)
 
 
