@@ -70,6 +70,13 @@ def test_sniffio_is_what_httpcore_asks_on_every_request():
     assert "import sniffio" in inspect.getsource(sync.current_async_library)
 
 
+def test_reportlab_renders_with_its_c_accelerators():
+    # Why pyproject.toml asks for reportlab[accel]: without rl_accel these fall back to pure Python.
+    from reportlab.lib import rl_accel
+
+    assert inspect.isbuiltin(rl_accel.calcChecksum) and inspect.isbuiltin(rl_accel.fp_str)
+
+
 def _pins(path: Path) -> dict[str, str]:
     return {
         m[0].lower().replace("_", "-"): m[1]
