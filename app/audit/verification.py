@@ -8,12 +8,18 @@ checkpoint's position (history rewritten, or cut and sealed again), is a break t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from app.audit.models import AuditEvent, EventRow
+
+# Events hashed between two turns of the event loop: a checkpoint or `GET /v1/audit/verify` walks tens of
+# thousands of events in the serving process, and a page of 5,000 rows walked at once held the loop for
+# 80-90 ms; 200 events are ~5 ms (docs/perf/2026-12-06-driver-render-walk.md).
+SLICE = 200
 
 # An event as the walk reads it: a plain row of the hashed columns and links, or (in tests) the ORM object.
 Walked = AuditEvent | EventRow
@@ -101,5 +107,7 @@ async def verify_events(
         assert event.seq is not None and event.prev_hash is not None and event.hash is not None
         if not state.feed(event.seq, event.prev_hash, event.hash, fields_of(event)):
             break
+        if state.checked % SLICE == 0:
+            await asyncio.sleep(0)  # the walk shares its process's event loop with the requests it serves
     state.hold_against_checkpoints()
     return state

@@ -3,7 +3,7 @@
 SQLAlchemy's execution of a statement (the cache key, the execution context, the result object, the hop
 into a greenlet and back) cost a hot read about 100 µs of the serving process's CPU beyond what the
 driver's own `fetchrow` costs on the same pooled connection (2026-12-06, the application view in a loop:
-264-331 µs against 173-219 µs a read; docs/perf/2026-12-06-driver-reads.md). Here the statement is still
+264-331 µs against 173-219 µs a read; docs/perf/2026-12-06-driver-render-walk.md). Here the statement is still
 built with SQLAlchemy and compiled by it, once per dialect; its parameters and columns go through their
 SQLAlchemy types' own processors, as SQLAlchemy would apply them; the connection is still the engine's
 (its pool, its AUTOCOMMIT). SQLite, in process, keeps SQLAlchemy's execution.
