@@ -69,9 +69,10 @@ class DriverRead:
         try:
             record = await driver.fetchrow(compiled.sql, *args)
         except BaseException as exc:
-            # A read by key on an AUTOCOMMIT connection fails only with the connection (or is cancelled in
-            # flight): it is closed, never handed out again. SQLAlchemy asks `is_closed()`, which asyncpg may
-            # not know yet ("another operation is in progress" after the server ended the session).
+            # Whatever failed (the connection, a cancellation in flight, the statement), the connection is
+            # closed rather than handed out again: a new one costs a connect, a broken one the next read.
+            # SQLAlchemy asks `is_closed()`, which asyncpg may not know yet ("another operation is in
+            # progress" after the server ended the session).
             pooled.invalidate(exc if isinstance(exc, Exception) else None)
             raise
         if record is None:
