@@ -211,6 +211,14 @@ def _own_cpu() -> float:
 # -- references -------------------------------------------------------------------------------------
 
 
+READ_APPLICATION = "read-application"  # the wrk phase of the application read, and its profile's load
+
+
+def wrk_requests_file(name: str) -> Path:
+    """Where a wrk phase's requests are written (the read profile reuses the read phase's)."""
+    return RESULTS / f"wrk-{name}.txt"
+
+
 def wrk_phase(
     base: str,
     name: str,
@@ -221,7 +229,7 @@ def wrk_phase(
 ) -> dict[str, Any]:
     """One wrk phase: the same script, connections and duration for every reference and read."""
     log(f"{name}: wrk, {args.read_users} connections, {args.read_duration:.0f}s")
-    requests = write_requests(RESULTS / f"wrk-{name}.txt", lines)
+    requests = write_requests(wrk_requests_file(name), lines)
     rec = run_wrk(
         base, requests, connections=args.read_users, duration=args.read_duration, xff_every=xff_every, cpu=cpu
     )
@@ -389,7 +397,7 @@ async def service_phases(
         rounds["after_flows"] = floor.round("after the residence permits, before the reads")
 
         apps = [(f"/v1/applications/{app_id}", token) for token, app_id, _ in flows.issued]
-        phases["read_application"] = wrk_phase(base, "read-application", apps, args, cpu)
+        phases["read_application"] = wrk_phase(base, READ_APPLICATION, apps, args, cpu)
         # Verification is public and limited per address (60/minute): a new X-Forwarded-For every 40.
         codes = [(f"/v1/verify/{code}", None) for _, _, code in flows.issued]
         phases["verify_code"] = wrk_phase(base, "verify-code", codes, args, cpu, xff_every=40)
@@ -440,7 +448,7 @@ async def profile_reads(args: argparse.Namespace, service: Child, base: str, run
     """py-spy over the workers while wrk reads applications, as in the read phase: the reads' target is
     CPU per read, and the residence permits' profile says little about it."""
     log(f"profile: py-spy on the service for {args.profile_duration}s under the application read")
-    requests = RESULTS / "wrk-read-application.txt"  # written by the read phase
+    requests = wrk_requests_file(READ_APPLICATION)  # written by the read phase
 
     def load() -> Awaitable[object]:
         return asyncio.to_thread(
