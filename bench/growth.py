@@ -7,11 +7,11 @@ For each size, a PostgreSQL database at the Alembic head holding a year of the c
 10 N request-log events with a valid hash chain, N / 4 certificates (bench/growth_data.py, by COPY). It is
 kept, with the DATA_DIR whose keys it was built with (bench/results/growth/<database>/), and reused by
 later runs (migrated to the head first) unless --rebuild; --drop drops it at the end. Then, against
-`cityservices serve` on it (development mode, agencies in process, RUN_WORKER_IN_PROCESS=false as in
-production, so that no checkpoint is signed over the tail while it is measured), with tokens minted by the
-service's own dev key for people in the data, each query is sent --requests times one after another
-(after --warmup) and its p50/p95 taken; `/v1/audit/verify` first, before the measured requests lengthen
-the log. A query parameter the running service does not declare (its OpenAPI document) is left out, so
+`cityservices serve` on each (both at once; development mode, agencies in process,
+RUN_WORKER_IN_PROCESS=false as in production, so that no checkpoint is signed over the tail while it is
+measured), with tokens minted by the service's own dev key for people in the data, each query is sent
+--requests times to each size, one request at a time and the sizes in turn (after --warmup), and its
+p50/p95 taken; `/v1/audit/verify` first, before the measured requests lengthen the log. A query parameter the running service does not declare (its OpenAPI document) is left out, so
 the script outlives changes in the API. Prints the growth table: each p95 against 50 ms and against 1.2 ×
 its figure at the small size; verify ≤ 1 s; the RSS a worker gains streaming 1,000,000 events of the export
 (< 50 MB). --explain also logs each query's statements with their plans (auto_explain, from the server's
@@ -26,7 +26,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,9 +97,11 @@ def prepared(stack: Stack, args: argparse.Namespace, applications: int) -> tuple
     pg_url = f"postgresql://postgres@127.0.0.1:5432/{name}"
     database_url = pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
     if exists and built_file.exists() and not args.rebuild:
-        log(f"{name}: reusing it (built {json.loads(built_file.read_text())['built_at']}); migrating to the head")
+        kept: dict[str, Any] = json.loads(built_file.read_text())
+        log(f"{name}: reusing it (built {kept['built_at']}); migrating to the head")
         stack.migrate(database_url)
-        return pg_url, home / "data", json.loads(built_file.read_text())
+        kept["counts"]["tail"] = growth_data.keep_tail(pg_url, home / "data", args.tail)
+        return pg_url, home / "data", kept
     log(f"{name}: building {applications:,} applications, {10 * applications:,} events")
     create_database(name)
     home.mkdir(parents=True, exist_ok=True)
@@ -124,10 +126,53 @@ def sizes(pg_url: str) -> dict[str, int]:
 # -- measuring --------------------------------------------------------------------------------------
 
 
+@dataclass
+class Sample:
+    timings: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    answer: Any = None
+    slowest_ms: float = 0.0
+    stopped: bool = False  # a request timed out: the rest would too
+
+    def summary(self, label: str) -> dict[str, Any]:
+        out = percentiles(self.timings) | {
+            "failures": len(self.failures),
+            "failure_samples": self.failures[:3],
+            "answer": self.answer,
+        }
+        log(f"  {label}: p50 {out.get('p50_ms')} ms, p95 {out.get('p95_ms')} ms, failures {len(self.failures)}")
+        return out
+
+
+def interleaved(services: list[Service], query: Query, requests: int, warmup: int) -> list[dict[str, Any]]:
+    """`query` sent to every size in turn, request by request, the first size alternating: this machine's
+    pace drifts by a third within the hour, and a ratio between sizes measured minutes apart moved by more
+    than its 1.2 limit; sent in turn, a drift falls on both sizes alike."""
+    samples = [Sample() for _ in services]
+    for i in range(warmup + requests):
+        order = list(zip(services, samples, strict=True))
+        for service, sample in order if i % 2 == 0 else reversed(order):
+            if not sample.stopped:
+                service.take(query, i, sample, counted=i >= warmup)
+    return [
+        sample.summary(f"{query.name} at {service.applications:,}")
+        for service, sample in zip(services, samples, strict=True)
+    ]
+
+
 class Service:
     """`cityservices serve` on a growth database, with a token for each role."""
 
-    def __init__(self, stack: Stack, args: argparse.Namespace, pg_url: str, data_dir: Path, samples: dict[str, Any]):
+    def __init__(
+        self,
+        stack: Stack,
+        args: argparse.Namespace,
+        applications: int,
+        pg_url: str,
+        data_dir: Path,
+        samples: dict[str, Any],
+    ):
+        self.applications = applications
         env = {
             "RUN_WORKER_IN_PROCESS": "false",
             "AUDIT_PERSON_SEARCHES_PER_HOUR": "1000000",  # one auditor, hundreds of searches
@@ -173,26 +218,28 @@ class Service:
         r = self.client.get(path, params=params, headers=headers)
         return (time.perf_counter() - start) * 1000, r
 
-    def measure(self, query: Query, requests: int, warmup: int, *, give_up_after_ms: float = 1e12) -> dict[str, Any]:
-        failures: list[str] = []
-        timings: list[float] = []
-        answer = None
-        for i in range(warmup + requests):
-            try:
-                ms, r = self.request(query, i)
-            except httpx.TimeoutException:
-                failures.append(f"no answer within {self.client.timeout.read} s")
-                break
-            if r.status_code != 200:
-                failures.append(f"{r.status_code} {r.text[:200]}")
-            elif i >= warmup:
-                timings.append(ms)
-                answer = r.json() if query is VERIFY else None
-            if ms > give_up_after_ms:
+    def take(self, query: Query, i: int, sample: Sample, *, counted: bool) -> None:
+        """One request of `query` into `sample` (its time only if `counted` and answered 200)."""
+        try:
+            ms, r = self.request(query, i)
+        except httpx.TimeoutException:
+            sample.failures.append(f"no answer within {self.client.timeout.read} s")
+            sample.stopped = True
+            return
+        if r.status_code != 200:
+            sample.failures.append(f"{r.status_code} {r.text[:200]}")
+        elif counted:
+            sample.timings.append(ms)
+            sample.answer = r.json() if query is VERIFY else None
+        sample.slowest_ms = max(sample.slowest_ms, ms)
+
+    def measure(self, query: Query, requests: int, *, give_up_after_ms: float) -> dict[str, Any]:
+        sample = Sample()
+        for i in range(requests):
+            self.take(query, i, sample, counted=True)
+            if sample.stopped or sample.slowest_ms > give_up_after_ms:
                 break  # one such answer says enough; the rest would take minutes each
-        out = percentiles(timings) | {"failures": len(failures), "failure_samples": failures[:3], "answer": answer}
-        log(f"  {query.name}: p50 {out.get('p50_ms')} ms, p95 {out.get('p95_ms')} ms, failures {len(failures)}")
-        return out
+        return sample.summary(query.name)
 
     def close(self, stack: Stack) -> None:
         self.client.close()
@@ -217,27 +264,41 @@ def export_rise(service: Service, sampler: RssSampler, label: str, events: int, 
             "max_rise_mb": max(rise.values(), default=None)}  # fmt: skip
 
 
-def measure_size(stack: Stack, args: argparse.Namespace, applications: int, sampler: RssSampler) -> dict[str, Any]:
-    pg_url, data_dir, info = prepared(stack, args, applications)
-    service = Service(stack, args, pg_url, data_dir, info["samples"])
-    label = f"growth-{applications}"
-    sampler.watch(label, service.child.proc.pid, workers=args.workers)
-    out: dict[str, Any] = {"applications": applications, "build": {k: v for k, v in info.items() if k != "samples"}}
+def measure_sizes(stack: Stack, args: argparse.Namespace, sampler: RssSampler) -> list[dict[str, Any]]:
+    """Both sizes served at once and measured together (`interleaved`); the export at the large size."""
+    built = {n: prepared(stack, args, n) for n in (args.small, args.applications)}
+    services: list[Service] = []
+    outs: list[dict[str, Any]] = []
     try:
-        log(f"measuring {applications:,} applications: {args.requests} sequential requests per query")
-        out["verify"] = service.measure(VERIFY, args.verify_requests, 0, give_up_after_ms=60_000)
-        out["queries"] = {q.name: service.measure(q, args.requests, args.warmup) for q in QUERIES}
-        if args.export_events and applications >= args.export_from:
-            out["export"] = export_rise(service, sampler, label, args.export_events, args.export_timeout)
-        out["peak_rss_mb"] = max(sampler.peak(label).values(), default=None)
+        for applications, (pg_url, data_dir, info) in built.items():
+            service = Service(stack, args, applications, pg_url, data_dir, info["samples"])
+            services.append(service)
+            sampler.watch(f"growth-{applications}", service.child.proc.pid, workers=args.workers)
+            build = {k: v for k, v in info.items() if k != "samples"}
+            outs.append({"applications": applications, "build": build, "queries": {}})
+        log(f"measuring {' and '.join(f'{n:,}' for n in built)} applications in turn: {args.requests} requests a query")
+        for service, out in zip(services, outs, strict=True):  # before the measured requests lengthen the log
+            out["verify"] = service.measure(VERIFY, args.verify_requests, give_up_after_ms=60_000)
+        for query in QUERIES:
+            for out, result in zip(outs, interleaved(services, query, args.requests, args.warmup), strict=True):
+                out["queries"][query.name] = result
+        large, out = services[-1], outs[-1]
+        if args.export_events and large.applications >= args.export_from:
+            out["export"] = export_rise(
+                large, sampler, f"growth-{large.applications}", args.export_events, args.export_timeout
+            )
+        for service, out in zip(services, outs, strict=True):
+            out["peak_rss_mb"] = max(sampler.peak(f"growth-{service.applications}").values(), default=None)
     finally:
-        sampler.unwatch(label)
-        service.close(stack)
+        for service in services:
+            sampler.unwatch(f"growth-{service.applications}")
+            service.close(stack)
     if args.explain:  # the chain's verification too, unless one took a minute or more
-        quick = (out["verify"].get("max_ms") or 1e12) < 60_000
-        queries = (VERIFY, *QUERIES) if quick else QUERIES
-        out["plans"] = explain(stack, args, pg_url, data_dir, info["samples"], applications, queries)
-    return out
+        for out, (applications, (pg_url, data_dir, info)) in zip(outs, built.items(), strict=True):
+            quick = (out["verify"].get("max_ms") or 1e12) < 60_000
+            queries = (VERIFY, *QUERIES) if quick else QUERIES
+            out["plans"] = explain(stack, args, pg_url, data_dir, info["samples"], applications, queries)
+    return outs
 
 
 # -- plans ------------------------------------------------------------------------------------------
@@ -254,7 +315,7 @@ def explain(stack: Stack, args: argparse.Namespace, pg_url: str, data_dir: Path,
                 "auto_explain.log_analyze": "on", "auto_explain.log_buffers": "on"}  # fmt: skip
     for k, v in settings.items():
         psql(PG_ADMIN_URL, f"ALTER DATABASE \"{db}\" SET {k} = '{v}'")
-    service = Service(stack, args, pg_url, data_dir, samples)
+    service = Service(stack, args, applications, pg_url, data_dir, samples)
     plans_file = RESULTS / f"growth-plans-{db}-{datetime.now():%Y%m%d-%H%M%S}.txt"
     found: dict[str, Any] = {}
     try:
@@ -387,8 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler.start()
     try:
         ensure_postgres(log)
-        for applications in (args.small, args.applications):
-            results["sizes"].append(measure_size(stack, args, applications, sampler))
+        results["sizes"] = measure_sizes(stack, args, sampler)
     finally:
         sampler.stop()
         stack.close()

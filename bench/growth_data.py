@@ -655,5 +655,35 @@ async def _finish(conn: asyncpg.Connection, year: Year, data_dir: Path) -> None:
     await conn.copy_records_to_table("audit_checkpoints", records=rows, columns=columns)
 
 
+async def _keep_tail(pg_url: str, data_dir: Path, tail: int) -> int:
+    """A checkpoint signed `tail` events before the head, when the runs since the build have lengthened the
+    tail past it (their requests are logged and sealed, and no worker signs): every run then verifies the
+    tail the build meant, not one that grows with each run. Returns the tail now."""
+    conn = await asyncpg.connect(pg_url)
+    try:
+        head = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM audit_events")
+        last = await conn.fetchval("SELECT coalesce(max(seq), 0) FROM audit_checkpoints")
+        if head - last <= tail:
+            return int(head - last)
+        seq = head - tail
+        head_hash = await conn.fetchval("SELECT hash FROM audit_events WHERE seq = $1", seq)
+        key_file, cert_file = ensure_dev_signing_material(data_dir)
+        signer = PdfSigner(key_file=key_file, cert_file=cert_file)
+        signed_at = datetime.now(UTC).replace(microsecond=0)
+        signature = base64.b64encode(signer.sign_bytes(checkpoint_message(seq, head_hash, signed_at))).decode()
+        await conn.execute(
+            "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, signature, certificate_pem) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            seq, head_hash, signed_at, signature, signer.certificate_pem,
+        )  # fmt: skip
+        return tail
+    finally:
+        await conn.close()
+
+
+def keep_tail(pg_url: str, data_dir: Path, tail: int) -> int:
+    return asyncio.run(_keep_tail(pg_url, data_dir, tail))
+
+
 def run(pg_url: str, data_dir: Path, applications: int, *, tail: int, seed: int, log: Callable[[str], None]) -> Built:
     return asyncio.run(build(pg_url, data_dir, applications, tail=tail, seed=seed, log=log))

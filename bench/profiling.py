@@ -60,6 +60,7 @@ def start_record(pid: int, out: Path, *, duration: int, rate: int = 100) -> subp
             "--output",
             str(out),
             "--nonblocking",
+            "--gil",  # only the thread holding the GIL: a thread waiting for it, or parked in a pool, is not work
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
