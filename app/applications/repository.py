@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased, undefer
 from app.applications.models import Application, IdempotencyRecord
 from app.applications.states import OPEN, Status
 from app.certificates.models import Certificate, CertificateStatus
-from app.db.driver_reads import DriverRead
+from app.db.driver import DriverRead
 from app.db.locks import lock_until_transaction_ends
 from app.db.queue import Queue
 from app.materials.models import ApplicationMaterial, Material

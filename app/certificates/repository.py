@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import undefer
 
 from app.certificates.models import Certificate, CertificateNumber, CertificateStatus
-from app.db.driver_reads import DriverRead
+from app.db.driver import DriverRead
 
 
 async def next_number(session: AsyncSession) -> int:

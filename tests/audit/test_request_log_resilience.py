@@ -10,7 +10,7 @@ import asyncio
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEvent
 from app.audit.sanitise import LENGTHS, storable
@@ -136,3 +136,49 @@ async def test_an_unreachable_database_fails_the_batch_once_without_splitting_it
         await engine.dispose()
     assert all(isinstance(r, Exception) for r in results)
     assert Counting.attempts == 1  # a database that is down is not bisected 31 times
+
+
+async def test_a_value_a_column_cannot_take_fails_only_its_own_request(collaborators, database_url):
+    """On PostgreSQL the writer runs its batch on asyncpg itself, which refuses such a value before the
+    server sees it (a DataError, an InterfaceError too): that is the batch's fault, not the database's."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite stores any value in any column")
+    writer = collaborators.audit.writer
+
+    def event(i: int, status: object) -> dict:
+        return {"kind": "request", "action": "test.typed", "outcome": "success", "request_id": f"typed-{i}",
+                "status_code": status}  # fmt: skip
+
+    results = await asyncio.gather(
+        *(writer.write(event(i, 200)) for i in range(5)),
+        writer.write(event(5, "not a number")),
+        *(writer.write(event(i, 201)) for i in range(6, 10)),
+        return_exceptions=True,
+    )
+    assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [5]
+    stored = await _events(collaborators, action="test.typed")
+    assert sorted(e.request_id for e in stored) == sorted(f"typed-{i}" for i in range(10) if i != 5)
+    assert {e.status_code for e in stored} == {200, 201}
+
+
+async def test_the_writer_outlives_the_end_of_its_held_connection(collaborators, database_url):
+    """A server restart ends every connection, the one the writer holds between batches too; the next
+    batch is written on a new one, and the request waiting for it is not refused."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite: no connection held between batches")
+    writer = collaborators.audit.writer
+    await writer.write({"kind": "request", "action": "test.held", "outcome": "success", "request_id": "held-1"})
+    async with collaborators.sessionmaker() as session:
+        ended = await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        assert any(ended.scalars())
+    # The pools' connections ended too: new ones, as SQLAlchemy makes once it finds that on their next use.
+    await collaborators.engine.dispose()
+    await collaborators.read_engine.dispose()
+    await writer.write({"kind": "request", "action": "test.held", "outcome": "success", "request_id": "held-2"})
+    stored = await _events(collaborators, action="test.held")
+    assert [e.request_id for e in stored] == ["held-1", "held-2"]

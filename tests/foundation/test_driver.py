@@ -1,4 +1,4 @@
-"""The hot reads' statements run by asyncpg itself (app/db/driver_reads.py) answer exactly what SQLAlchemy's
+"""The hot reads' statements run by asyncpg itself (app/db/driver.py) answer exactly what SQLAlchemy's
 execution of the same statement answers: the same values of the same types (JSON decoded, enums, aware
 times, nulls), on PostgreSQL by the driver and on SQLite by SQLAlchemy; and a connection that broke under
 a read is not handed out again."""
@@ -14,7 +14,7 @@ from app.applications.repository import view
 from app.certificates.codes import normalize_code
 from app.certificates.models import Certificate
 from app.certificates.repository import verification_by_code
-from app.db.driver_reads import DriverRead
+from app.db.driver import DriverRead
 from app.db.session import create_engine, create_read_engine
 from tests.builders import LI_NA, ZHANG_WEI, file, file_residence_permit, no_criminal_record
 

@@ -1,4 +1,5 @@
-"""The hot reads' one statement, run by asyncpg itself on PostgreSQL (issue 29).
+"""Statements on the hottest paths, run by asyncpg itself on PostgreSQL (issue 29): the hot reads' one
+SELECT (`DriverRead`) and the request log's batch INSERT (`DriverInsert`).
 
 SQLAlchemy's execution of a statement (the cache key, the execution context, the result object, the hop
 into a greenlet and back) cost a hot read about 100 µs of the serving process's CPU beyond what the
@@ -15,11 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
+
+# Told of each statement run here (its text, its arguments: one row's, or a list of rows' for many), as
+# SQLAlchemy's `before_cursor_execute` tells of its own: the tests count what a request sends.
+statement_listeners: list[Callable[[str, Any, bool], None]] = []
 AnySelect = Select[*tuple[Any, ...]]  # any columns
 
 
@@ -30,8 +35,8 @@ class _Compiled:
     columns: tuple[Processor, ...]
 
 
-def _compile(statement: AnySelect, dialect: Dialect) -> _Compiled:
-    compiled = statement.compile(dialect=dialect)
+def _compile(statement: AnySelect | Insert, dialect: Dialect, column_keys: list[str] | None = None) -> _Compiled:
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
     assert compiled.positiontup is not None, "asyncpg's parameters are positional"
     binds = tuple(
         (
@@ -41,8 +46,17 @@ def _compile(statement: AnySelect, dialect: Dialect) -> _Compiled:
         )
         for name in compiled.positiontup
     )
-    columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in statement.selected_columns)
+    selected = statement.selected_columns if isinstance(statement, Select) else ()
+    columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected)
     return _Compiled(str(compiled), binds, columns)
+
+
+def _arguments(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    args = []
+    for name, default, process in compiled.binds:
+        value = params[name] if name in params else default
+        args.append(value if process is None else process(value))
+    return args
 
 
 class DriverRead:
@@ -59,10 +73,9 @@ class DriverRead:
         if self._compiled is None:
             self._compiled = _compile(self.statement, connection.dialect)
         compiled = self._compiled
-        args = []
-        for name, default, process in compiled.binds:
-            value = params[name] if name in params else default
-            args.append(value if process is None else process(value))
+        args = _arguments(compiled, params)
+        for listener in statement_listeners:
+            listener(compiled.sql, args, False)
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
         assert driver is not None
@@ -81,3 +94,23 @@ class DriverRead:
             value if process is None else process(value)
             for process, value in zip(compiled.columns, record, strict=True)
         )
+
+
+class DriverInsert:
+    """An INSERT of many rows, each naming the same `columns` of `table`, as one prepared statement that
+    asyncpg pipelines row by row (`executemany`): on a connection the caller holds, in a transaction the
+    caller opened (PostgreSQL only)."""
+
+    def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
+        self.statement = insert(table).inline()
+        self.columns = list(columns)
+        self._compiled: _Compiled | None = None
+
+    async def run(self, driver: Any, dialect: Dialect, rows: list[dict[str, Any]]) -> None:
+        if self._compiled is None:
+            self._compiled = _compile(self.statement, dialect, self.columns)
+        compiled = self._compiled
+        args = [_arguments(compiled, row) for row in rows]
+        for listener in statement_listeners:
+            listener(compiled.sql, args, True)
+        await driver.executemany(compiled.sql, args)
