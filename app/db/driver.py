@@ -21,11 +21,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
+AnySelect = Select[*tuple[Any, ...]]  # any columns
 
 # Told of each statement run here (its text, its arguments: one row's, or a list of rows' for many), as
 # SQLAlchemy's `before_cursor_execute` tells of its own: the tests count what a request sends.
 statement_listeners: list[Callable[[str, Any, bool], None]] = []
-AnySelect = Select[*tuple[Any, ...]]  # any columns
 
 
 @dataclass(frozen=True)
