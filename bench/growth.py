@@ -11,11 +11,12 @@ later runs (migrated to the head first) unless --rebuild; --drop drops it at the
 RUN_WORKER_IN_PROCESS=false as in production, so that no checkpoint is signed over the tail while it is
 measured), with tokens minted by the service's own dev key for people in the data, each query is sent
 --requests times to each size, one request at a time and the sizes in turn (after --warmup), and its
-p50/p95 taken; `/v1/audit/verify` first, before the measured requests lengthen the log. A query parameter the running service does not declare (its OpenAPI document) is left out, so
-the script outlives changes in the API. Prints the growth table: each p95 against 50 ms and against 1.2 ×
-its figure at the small size; verify ≤ 1 s; the RSS a worker gains streaming 1,000,000 events of the export
-(< 50 MB). --explain also logs each query's statements with their plans (auto_explain, from the server's
-log) and names the sequential scans of the large tables.
+p50/p95 taken; `/v1/audit/verify` first, before the measured requests lengthen the log. A query
+parameter the running service does not declare (its OpenAPI document) is left out, so the script outlives
+changes in the API. Prints the growth table: each p95 against 50 ms and against 1.2 × its figure at the
+small size; verify ≤ 1 s; the RSS a worker gains streaming 1,000,000 events of the export (< 50 MB).
+--explain also logs each query's statements with their plans (auto_explain, from the server's log) and
+names the sequential scans of the large tables.
 """
 
 from __future__ import annotations
@@ -173,6 +174,7 @@ class Service:
         samples: dict[str, Any],
     ):
         self.applications = applications
+        self.label = f"growth-{applications}"  # its workers' RSS, in the sampler
         env = {
             "RUN_WORKER_IN_PROCESS": "false",
             "AUDIT_PERSON_SEARCHES_PER_HOUR": "1000000",  # one auditor, hundreds of searches
@@ -273,7 +275,7 @@ def measure_sizes(stack: Stack, args: argparse.Namespace, sampler: RssSampler) -
         for applications, (pg_url, data_dir, info) in built.items():
             service = Service(stack, args, applications, pg_url, data_dir, info["samples"])
             services.append(service)
-            sampler.watch(f"growth-{applications}", service.child.proc.pid, workers=args.workers)
+            sampler.watch(service.label, service.child.proc.pid, workers=args.workers)
             build = {k: v for k, v in info.items() if k != "samples"}
             outs.append({"applications": applications, "build": build, "queries": {}})
         log(f"measuring {' and '.join(f'{n:,}' for n in built)} applications in turn: {args.requests} requests a query")
@@ -284,14 +286,12 @@ def measure_sizes(stack: Stack, args: argparse.Namespace, sampler: RssSampler) -
                 out["queries"][query.name] = result
         large, out = services[-1], outs[-1]
         if args.export_events and large.applications >= args.export_from:
-            out["export"] = export_rise(
-                large, sampler, f"growth-{large.applications}", args.export_events, args.export_timeout
-            )
+            out["export"] = export_rise(large, sampler, large.label, args.export_events, args.export_timeout)
         for service, out in zip(services, outs, strict=True):
-            out["peak_rss_mb"] = max(sampler.peak(f"growth-{service.applications}").values(), default=None)
+            out["peak_rss_mb"] = max(sampler.peak(service.label).values(), default=None)
     finally:
         for service in services:
-            sampler.unwatch(f"growth-{service.applications}")
+            sampler.unwatch(service.label)
             service.close(stack)
     if args.explain:  # the chain's verification too, unless one took a minute or more
         for out, (applications, (pg_url, data_dir, info)) in zip(outs, built.items(), strict=True):
