@@ -643,16 +643,25 @@ async def _finish(conn: asyncpg.Connection, year: Year, data_dir: Path) -> None:
             old, new, when,
         )  # fmt: skip
     await conn.execute("SELECT setval(pg_get_serial_sequence('certificate_numbers', 'id'), $1)", max(1, year.serials))
-    key_file, cert_file = ensure_dev_signing_material(data_dir)
-    signer = PdfSigner(key_file=key_file, cert_file=cert_file)
+    signer = _signer(data_dir)
     year.checkpoints = [c for c in year.checkpoints if c[0] <= year.seq - year.tail]
-    rows = []
-    for seq, head, at in year.checkpoints:
-        signed_at = at.replace(microsecond=0)
-        signature = base64.b64encode(signer.sign_bytes(checkpoint_message(seq, head, signed_at))).decode()
-        rows.append((seq, head, signed_at, signature, signer.certificate_pem))
-    columns = ["seq", "head_hash", "signed_at", "signature", "certificate_pem"]
-    await conn.copy_records_to_table("audit_checkpoints", records=rows, columns=columns)
+    rows = [_checkpoint(signer, seq, head, at) for seq, head, at in year.checkpoints]
+    await conn.copy_records_to_table("audit_checkpoints", records=rows, columns=_CHECKPOINT_COLUMNS)
+
+
+_CHECKPOINT_COLUMNS = ["seq", "head_hash", "signed_at", "signature", "certificate_pem"]
+
+
+def _signer(data_dir: Path) -> PdfSigner:
+    key_file, cert_file = ensure_dev_signing_material(data_dir)
+    return PdfSigner(key_file=key_file, cert_file=cert_file)
+
+
+def _checkpoint(signer: PdfSigner, seq: int, head: str, at: datetime) -> tuple[int, str, datetime, str, str]:
+    """An `audit_checkpoints` row (`_CHECKPOINT_COLUMNS`), signed as the worker signs one."""
+    signed_at = at.replace(microsecond=0)
+    signature = base64.b64encode(signer.sign_bytes(checkpoint_message(seq, head, signed_at))).decode()
+    return seq, head, signed_at, signature, signer.certificate_pem
 
 
 async def _keep_tail(pg_url: str, data_dir: Path, tail: int) -> int:
@@ -667,15 +676,8 @@ async def _keep_tail(pg_url: str, data_dir: Path, tail: int) -> int:
             return int(head - last)
         seq = head - tail
         head_hash = await conn.fetchval("SELECT hash FROM audit_events WHERE seq = $1", seq)
-        key_file, cert_file = ensure_dev_signing_material(data_dir)
-        signer = PdfSigner(key_file=key_file, cert_file=cert_file)
-        signed_at = datetime.now(UTC).replace(microsecond=0)
-        signature = base64.b64encode(signer.sign_bytes(checkpoint_message(seq, head_hash, signed_at))).decode()
-        await conn.execute(
-            "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, signature, certificate_pem) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            seq, head_hash, signed_at, signature, signer.certificate_pem,
-        )  # fmt: skip
+        row = _checkpoint(_signer(data_dir), seq, head_hash, datetime.now(UTC))
+        await conn.copy_records_to_table("audit_checkpoints", records=[row], columns=_CHECKPOINT_COLUMNS)
         return tail
     finally:
         await conn.close()

@@ -40,7 +40,7 @@ _INSERT = insert(EVENTS_TABLE).inline()
 # checkout and SQLAlchemy's transaction and execution cost ~230 µs of CPU a batch more (a batch of 1-5
 # events: 420-500 µs against 200-245; docs/perf/2026-12-06-request-log-writer.md), and under load a batch
 # is a few requests' events.
-_DRIVER_INSERT = DriverInsert(EVENTS_TABLE, INSERTED_COLUMNS)
+_DRIVER_INSERT = DriverInsert(_INSERT, INSERTED_COLUMNS)
 # What asyncpg raises when the connection, not the batch, failed (besides OSError and TimeoutError). Its
 # InterfaceError includes DataError, a value a column cannot take: that is the batch's (a ValueError too).
 _DRIVER_UNREACHABLE = (

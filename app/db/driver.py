@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, insert
+from sqlalchemy import Insert, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -97,12 +97,12 @@ class DriverRead:
 
 
 class DriverInsert:
-    """An INSERT of many rows, each naming the same `columns` of `table`, as one prepared statement that
-    asyncpg pipelines row by row (`executemany`): on a connection the caller holds, in a transaction the
-    caller opened (PostgreSQL only)."""
+    """An INSERT of many rows, each naming the same `columns`, as one prepared statement that asyncpg
+    pipelines row by row (`executemany`): on a connection the caller holds, in a transaction the caller
+    opened (PostgreSQL only)."""
 
-    def __init__(self, table: Table, columns: tuple[str, ...]) -> None:
-        self.statement = insert(table).inline()
+    def __init__(self, statement: Insert, columns: tuple[str, ...]) -> None:
+        self.statement = statement
         self.columns = list(columns)
         self._compiled: _Compiled | None = None
 
