@@ -1,6 +1,7 @@
 """The figures of whole past days and months, kept so that a year's statistics add up a few thousand rows
-instead of reading two million applications (app/stats/rollups.py). `grain` is "day" or "month", `start`
-its first Shanghai day."""
+instead of reading two million applications (app/stats/rollups.py). `grain` is "day", "month" (`start` its
+first Shanghai day), "mtd" (a month from its first day to `start`) or "upto" (every month from the first
+filing's to `start`'s)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class StatsPeriod(_OfAPeriod, Base):
     __tablename__ = "stats_periods"
 
     late_changes: Mapped[int] = mapped_column(Integer)
-    # A day's filings by channel, for the figures by day (null for a month).
+    # A day's filings by channel, for the figures by day (null for the other grains).
     by_channel: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
 

@@ -2,10 +2,12 @@
 
 A window is cut into whole Shanghai days that are settled (over for an hour: app/applications/late_changes.py)
 and the rest, read from the applications themselves. Each settled day's figures are computed once and kept
-(app/stats/models.py), each whole month's are added up from its days, and a running total from the first
-filing's month up to each month; a day, month or total is computed again when the count of its days' late
-changes is no longer the one it was computed at (a case filed that day decided since). So a year's figures
-add up two running totals, a few days and the window's ragged edges, whatever the number of applications.
+(app/stats/models.py), each whole month's are added up from its days, and so is each month to one of its
+days ("mtd"); a running total from the first filing's month up to each month is the one before it plus the
+month. A day, month or total is computed again when the count of its days' late changes is no longer the one
+it was computed at (a case filed that day decided since). So a year's figures add up two running totals,
+two month-to-date totals and the window's ragged edges, whatever the number of applications or the day of
+the month.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from app.stats import histogram, repository
 from app.stats.models import StatsDecisionTimes, StatsFilings, StatsPeriod, StatsStationFilings
 from app.stats.repository import Window
 
-DAY, MONTH, UPTO = "day", "month", "upto"  # "upto": every month from the first filing's to `start`
+DAY, MONTH, UPTO, MTD = "day", "month", "upto", "mtd"
+# "upto": every month from the first filing's to `start`; "mtd": `start`'s month from its first day to `start`
 _FILINGS: Table = StatsFilings.__table__  # type: ignore[assignment]
 _STATIONS: Table = StatsStationFilings.__table__  # type: ignore[assignment]
 _TIMES: Table = StatsDecisionTimes.__table__  # type: ignore[assignment]
 _PERIODS: Table = StatsPeriod.__table__  # type: ignore[assignment]
 ANALYZE_AFTER = 28  # days computed at once (a database loaded in bulk): the tables' statistics are stale
+Term = tuple[str, date, int]  # (grain, start, +1 or -1): kept figures added or taken away
 _KEYS = {_FILINGS: ("service", "status", "channel"), _STATIONS: ("station_id", "service"), _TIMES: ("service", "band")}
 
 
@@ -55,38 +59,43 @@ class Facts:
 class Plan:
     raw: list[Window]  # read from the applications
     days: list[date]  # the whole settled days, in order: each one's figures are kept (and listed by day)
-    settled: date | None = None  # the last settled day
     first_month: date | None = None  # the month of the first filing: running totals start there
 
-    def parts(self) -> tuple[list[date], list[date], list[date]]:
-        """How the whole days add up: (months added, days added, days taken away). A month is added when
-        the window holds all of it, or more than half of it and the rest is settled too (its days outside
-        the window then taken away): fewer rows to add than its days one by one."""
+    def parts(self) -> tuple[list[date], list[Term]]:
+        """How the whole days add up: (the run of months added as running totals, the other terms). A month
+        is in the run when the window holds its last day, its days before the window taken away as the
+        month to the day before; the window's last month otherwise is the month to its last day, less the
+        month to the day before its first. One or two days of a month are themselves: fewer terms."""
         months: list[date] = []
-        added: list[date] = []
-        taken: list[date] = []
-        if not self.days or self.settled is None:
-            return months, added, taken
+        terms: list[Term] = []
+        if not self.days:
+            return months, terms
         first, last = self.days[0], self.days[-1]
         month = first.replace(day=1)
         while month <= last:
-            end = _next_month(month) - timedelta(days=1)
+            end = _month_end(month)
             start, stop = max(first, month), min(last, end)
-            covered, whole = (stop - start).days + 1, (end - month).days + 1
-            if covered == whole or (end <= self.settled and 2 * covered > whole):
-                months.append(month)
-                taken += [*_span(month, start - timedelta(days=1)), *_span(stop + timedelta(days=1), end)]
+            if (stop - start).days < 2:
+                terms += [(DAY, day, 1) for day in _span(start, stop)]
             else:
-                added += _span(start, stop)
+                if stop == end:
+                    months.append(month)
+                else:
+                    terms.append((*_month_to(stop), 1))
+                if start > month:
+                    terms.append((*_month_to(start - timedelta(days=1)), -1))
             month = _next_month(month)
-        return months, added, taken
+        return months, terms
 
     def to_keep(self) -> list[date]:
-        """Every day whose figures the parts need kept: the window's, and with any month added, every day
-        from the first filing's month on (the running totals add up all of them)."""
-        months, _, _ = self.parts()
-        if months and self.first_month is not None:  # the window's days are one run: so is the union
-            return _span(self.first_month, max(self.days[-1], _next_month(months[-1]) - timedelta(days=1)))
+        """Every day whose figures the parts need kept: the window's; from the first filing's month on with
+        any month added (the running totals add up all of them), or else from the first month's first day
+        with a month-to-date total (it adds up the days before the window's)."""
+        months, terms = self.parts()
+        if months and self.first_month is not None:
+            return _span(self.first_month, self.days[-1])
+        if any(grain == MTD for grain, _, _ in terms):
+            return _span(self.days[0].replace(day=1), self.days[-1])
         return self.days
 
 
@@ -100,8 +109,7 @@ def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
     if window.since is not None:
         since_day = shanghai_day(window.since)
         first = max(first, since_day if _midnight(since_day) >= window.since else since_day + timedelta(days=1))
-    settled = shanghai_day(now - late_changes.SETTLED) - timedelta(days=1)
-    last = settled
+    last = shanghai_day(now - late_changes.SETTLED) - timedelta(days=1)  # the last settled day
     if window.until is not None:
         last = min(last, shanghai_day(window.until) - timedelta(days=1))
     if first > last:
@@ -111,7 +119,7 @@ def plan(window: Window, *, now: datetime, earliest: datetime | None) -> Plan:
         raw.append(Window(window.since, _midnight(first)))
     if window.until is None or window.until > day_end(last):
         raw.append(Window(day_end(last), window.until))
-    return Plan(raw, _span(first, last), settled, shanghai_day(earliest).replace(day=1))
+    return Plan(raw, _span(first, last), shanghai_day(earliest).replace(day=1))
 
 
 async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, *, now: datetime) -> Facts:
@@ -130,14 +138,12 @@ async def facts(sessionmaker: async_sessionmaker[AsyncSession], window: Window, 
 # -- keeping ----------------------------------------------------------------------------------------
 
 
-Term = tuple[str, date, int]  # (grain, start, +1 or -1): kept figures added or taken away
-
-
 async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> list[Term]:
-    """Compute what is not kept or kept before its last late change: the days, the months, then the
-    running totals in order; the terms that add up to the window's whole days. A run of whole months is
-    two running totals (up to its last month, less up to the month before it), whatever its length."""
-    months, added, taken = cut.parts()
+    """Compute what is not kept or kept before its last late change: the days, the months to a day, the
+    months, then the running totals in order; the terms that add up to the window's whole days. A run of
+    whole months is two running totals (up to its last month, less up to the month before it), whatever
+    its length; if a change came in meanwhile, the window's days are added up one by one this time."""
+    months, terms = cut.parts()
     days = cut.to_keep()
     async with sessionmaker() as session:
         changes = await late_changes.counts(session, days[0], days[-1])
@@ -147,27 +153,25 @@ async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> li
         await _compute_day(sessionmaker, day)
     if len(stale) >= ANALYZE_AFTER:
         await _analyze(sessionmaker)
-    terms: list[Term] = [(DAY, day, 1) for day in added] + [(DAY, day, -1) for day in taken]
-    if not months:
-        return terms
-    assert cut.first_month is not None  # months come only with a first filing
     current = True
-    by_month: dict[date, int] = {}
-    for day, n in changes.items():
-        month = day.replace(day=1)
-        by_month[month] = by_month.get(month, 0) + n
-    upto = 0  # the late changes up to the month's end (`changes` starts at the first filing's month)
-    for month in _months(cut.first_month, months[-1]):
-        upto += by_month.get(month, 0)
-        if kept.get((MONTH, month)) != by_month.get(month, 0):
-            current = await _compute_month(sessionmaker, month) and current
-        if current and kept.get((UPTO, month)) != upto:
-            current = await _compute_upto(sessionmaker, month, first=cut.first_month)
-    if not current:  # a change came in meanwhile: the months' days, this time
-        spans = [day for month in months for day in _span(month, _next_month(month) - timedelta(days=1))]
-        return [(DAY, day, 1) for day in spans + added if day not in taken]
-    before = _previous_month(months[0])
-    return [*terms, (UPTO, months[-1], 1), *([(UPTO, before, -1)] if before >= cut.first_month else [])]
+    for grain, day, _ in terms:
+        if grain == MTD and kept.get((MTD, day)) != _changes_between(changes, day.replace(day=1), day):
+            current = await _compute_sum(sessionmaker, MTD, day) and current
+    if months:
+        assert cut.first_month is not None  # months come only with a first filing
+        by_month: dict[date, int] = {}
+        for day, n in changes.items():
+            by_month[day.replace(day=1)] = by_month.get(day.replace(day=1), 0) + n
+        upto = 0  # the late changes up to the month's end (`changes` starts at the first filing's month)
+        for month in _months(cut.first_month, months[-1]):
+            upto += by_month.get(month, 0)
+            if kept.get((MONTH, month)) != by_month.get(month, 0):
+                current = await _compute_sum(sessionmaker, MONTH, month) and current
+            if current and kept.get((UPTO, month)) != upto:
+                current = await _compute_upto(sessionmaker, month, first=cut.first_month)
+        before = _previous_month(months[0])
+        terms += [(UPTO, months[-1], 1), *([(UPTO, before, -1)] if before >= cut.first_month else [])]
+    return terms if current else [(DAY, day, 1) for day in cut.days]
 
 
 async def _analyze(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -212,26 +216,27 @@ async def _compute_day(sessionmaker: async_sessionmaker[AsyncSession], day: date
         session.add(StatsPeriod(grain=DAY, start=day, late_changes=changes, by_channel=by_channel))
 
 
-async def _compute_month(sessionmaker: async_sessionmaker[AsyncSession], month: date) -> bool:
-    """Add up the month's kept days, if every one of them is current; False if one is not (a change came
-    in since they were computed: the month is read from its days this time)."""
-    last = _next_month(month) - timedelta(days=1)
+async def _compute_sum(sessionmaker: async_sessionmaker[AsyncSession], grain: str, start: date) -> bool:
+    """Add up the kept days of a month (`start` its first day) or of a month to a day (`start` that day),
+    if every one of them is current; False if one is not (a change came in since they were computed: the
+    window is read from its days this time)."""
+    first, last = start.replace(day=1), _month_end(start) if grain == MONTH else start
     async with sessionmaker() as session, session.begin():
-        await lock_until_transaction_ends(session, f"stats:{MONTH}:{month}")
-        changes = await late_changes.counts(session, month, last)
-        kept = await _kept_periods(session, month, last)
-        if any(kept.get((DAY, day)) != changes.get(day, 0) for day in _span(month, last)):
+        await lock_until_transaction_ends(session, f"stats:{grain}:{start}")
+        changes = await late_changes.counts(session, first, last)
+        kept = await _kept_periods(session, first, last)
+        if any(kept.get((DAY, day)) != changes.get(day, 0) for day in _span(first, last)):
             return False
-        await _forget(session, MONTH, month)
+        await _forget(session, grain, start)
         for table, keys in _KEYS.items():
             columns = [table.c[k] for k in keys]
             summed = (
-                select(literal(MONTH), literal(month), *columns, func.sum(table.c.n))
-                .where(table.c.grain == DAY, table.c.start >= month, table.c.start <= last)
+                select(literal(grain), literal(start), *columns, func.sum(table.c.n))
+                .where(table.c.grain == DAY, table.c.start >= first, table.c.start <= last)
                 .group_by(*columns)
             )
             await session.execute(insert(table).from_select(["grain", "start", *keys, "n"], summed))
-        session.add(StatsPeriod(grain=MONTH, start=month, late_changes=_month_changes(changes, month)))
+        session.add(StatsPeriod(grain=grain, start=start, late_changes=_changes_between(changes, first, last)))
     return True
 
 
@@ -241,9 +246,9 @@ async def _compute_upto(sessionmaker: async_sessionmaker[AsyncSession], month: d
     before = _previous_month(month)
     async with sessionmaker() as session, session.begin():
         await lock_until_transaction_ends(session, f"stats:{UPTO}:{month}")
-        changes = await late_changes.counts(session, first, _next_month(month) - timedelta(days=1))
+        changes = await late_changes.counts(session, first, _month_end(month))
         kept = await _kept_periods(session, before, month)
-        if kept.get((MONTH, month)) != _month_changes(changes, month):
+        if kept.get((MONTH, month)) != _changes_between(changes, month, _month_end(month)):
             return False
         if before >= first and kept.get((UPTO, before)) != _changes_before(changes, month):
             return False
@@ -328,8 +333,17 @@ def _changes_before(changes: dict[date, int], day: date) -> int:
     return sum(n for changed, n in changes.items() if changed < day)
 
 
-def _month_changes(changes: dict[date, int], month: date) -> int:
-    return sum(n for day, n in changes.items() if day.replace(day=1) == month)
+def _changes_between(changes: dict[date, int], first: date, last: date) -> int:
+    return sum(n for day, n in changes.items() if first <= day <= last)
+
+
+def _month_to(day: date) -> tuple[str, date]:
+    """The kept figures of `day`'s month from its first day to `day`: on the first, the day itself."""
+    return (DAY, day) if day.day == 1 else (MTD, day)
+
+
+def _month_end(day: date) -> date:
+    return _next_month(day) - timedelta(days=1)
 
 
 def _previous_month(day: date) -> date:

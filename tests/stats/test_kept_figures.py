@@ -29,8 +29,7 @@ def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
     # January less its first day, February, and two days of March.
     assert cut.parts() == (
         [date(2026, 1, 1), date(2026, 2, 1)],
-        [date(2026, 3, 1), date(2026, 3, 2)],
-        [date(2026, 1, 1)],
+        [("day", date(2026, 1, 1), -1), ("day", date(2026, 3, 1), 1), ("day", date(2026, 3, 2), 1)],
     )
     # Every day from the first filing's month: the running totals add them all up.
     assert cut.to_keep()[0] == date(2025, 6, 1) and cut.to_keep()[-1] == date(2026, 3, 2)
@@ -38,6 +37,17 @@ def test_a_window_is_cut_into_settled_whole_days_whole_months_and_edges():
         Window(_at(date(2026, 1, 1), 10), _at(date(2026, 1, 2), 0)),
         Window(_at(date(2026, 3, 3), 0), _at(date(2026, 3, 3), 12)),
     ]
+    # January from its tenth day (the month less its first nine), February, and March to its eighth day.
+    cut = plan(Window(_at(date(2026, 1, 10), 0), _at(date(2026, 3, 9), 0)), now=NOW, earliest=_at(date(2025, 6, 1)))
+    assert cut.parts() == (
+        [date(2026, 1, 1), date(2026, 2, 1)],
+        [("mtd", date(2026, 1, 9), -1), ("mtd", date(2026, 3, 8), 1)],
+    )
+    # Within a month: the month to the window's last day less the month to the day before its first.
+    cut = plan(Window(_at(date(2026, 3, 3), 0)), now=NOW, earliest=_at(date(2025, 6, 1)))
+    assert (cut.days[0], cut.days[-1]) == (date(2026, 3, 3), date(2026, 3, 9))
+    assert cut.parts() == ([], [("mtd", date(2026, 3, 9), 1), ("mtd", date(2026, 3, 2), -1)])
+    assert cut.to_keep() == [date(2026, 3, d) for d in range(1, 10)]
     # Open at both ends: from the first filing's month, to yesterday (over for more than an hour).
     cut = plan(Window(), now=NOW, earliest=_at(date(2026, 1, 31), 0))
     assert (cut.days[0], cut.days[-1], cut.parts()[0]) == (
@@ -86,21 +96,22 @@ async def test_a_case_from_a_past_day_decided_later_changes_that_days_figures(cl
     assert in_review["status"] == "needs_review"
     for person in (ZHANG_WEI, LI_NA):
         assert (await file(client, tokens.citizen(*person[:2]), no_criminal_record())).status_code == 201
-    earlier = datetime.now(SHANGHAI).date() - timedelta(days=40)  # in a month that is over
+    month_start = (datetime.now(SHANGHAI).date().replace(day=1) - timedelta(days=40)).replace(day=1)
+    earlier = month_start + timedelta(days=9)  # the tenth of a month that is over
     await _move(collaborators, Application.id.is_not(None), earlier)
     day = {"since": _at(earlier, 0).isoformat(), "until": _at(earlier + timedelta(days=1), 0).isoformat()}
-    month_start = earlier.replace(day=1)
+    to_day = {"since": _at(month_start, 0).isoformat(), "until": day["until"]}
     month = {
         "since": _at(month_start, 0).isoformat(),
         "until": _at((month_start + timedelta(days=32)).replace(day=1), 0).isoformat(),
     }
 
-    for window in (day, month):
+    for window in (day, to_day, month):
         before = await _stats(client, tokens, **window)
         assert before["filed"] == 3 and before["by_status"] == {"needs_review": 1, "issued": 2}
     async with collaborators.sessionmaker() as session:
         kept = set((await session.execute(select(StatsPeriod.grain, StatsPeriod.start))).all())
-    assert ("day", earlier) in kept and {("month", month_start), ("upto", month_start)} <= kept
+    assert {("day", earlier), ("mtd", earlier), ("month", month_start), ("upto", month_start)} <= kept
 
     rejected = await client.post(
         f"/v1/applications/{in_review['id']}/decision",
@@ -111,7 +122,7 @@ async def test_a_case_from_a_past_day_decided_later_changes_that_days_figures(cl
     async with collaborators.sessionmaker() as session:
         assert await session.scalar(select(LateChanges.changes).where(LateChanges.day == earlier)) == 1
 
-    for window in (day, month):
+    for window in (day, to_day, month):
         after = await _stats(client, tokens, **window)
         assert after["by_status"] == {"rejected": 1, "issued": 2}, window
         residence = next(s for s in after["by_service"] if s["service"] == in_review["service"])
@@ -147,9 +158,18 @@ async def test_kept_figures_say_what_the_applications_say(client, tokens, collab
     kept = await _stats(client, tokens, **window)
     async with collaborators.sessionmaker() as session:
         grains = set((await session.execute(select(StatsPeriod.grain))).scalars())
-    assert grains == {"day", "month", "upto"}
+    assert grains == {"day", "month", "upto", "mtd"}  # the next month to the window's last whole day
     assert kept["filed"] == 6 and kept["by_channel"] == {"online": 3, "window": 3}
     assert len(kept["by_day"]) == 5
+
+    # Within the month, its third to its thirteenth day: the two filed on its tenth.
+    within = {
+        "since": _at(first_of_month + timedelta(days=2), 0).isoformat(),
+        "until": _at(first_of_month + timedelta(days=13), 0).isoformat(),
+    }
+    inside = await _stats(client, tokens, **within)
+    assert inside["filed"] == 2 and inside["by_channel"] == {"online": 1, "window": 1}
+    assert [d["day"] for d in inside["by_day"]] == [str(first_of_month + timedelta(days=9))]
 
     # From the month's third day: the month less its first two days (the one filed on its first is out).
     later = await _stats(client, tokens, **{**window, "since": _at(first_of_month + timedelta(days=2), 0).isoformat()})
