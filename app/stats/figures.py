@@ -46,34 +46,31 @@ class SmallCounts:
 
 
 def by_service(counts: list[tuple[str, str, str, int]], bands: list[tuple[str, int, int]]) -> list[ServiceStats]:
-    """From (service, status, channel, n) and (service, processing-time band, n) (app/stats/histogram.py)."""
+    """From (service, status, channel, n) and (service, processing-time band, n) (app/stats/histogram.py):
+    counted in plain dicts, each service's model built once (as by_station's)."""
     times: defaultdict[str, dict[int, int]] = defaultdict(dict)
     for service, band, n in bands:
         histogram.add(times[service], [(band, n)])
-    per_service: dict[str, ServiceStats] = {}
+    statuses: defaultdict[str, dict[str, int]] = defaultdict(dict)
+    channels: defaultdict[str, dict[str, int]] = defaultdict(dict)
     for service, status, channel, n in counts:
-        entry = per_service.setdefault(
-            service,
-            ServiceStats(
-                service=service,
-                filed=0,
-                by_status={},
-                by_channel={},
-                online_rate=None,
-                decided=0,
-                processing_seconds_p50=None,
-                processing_seconds_p95=None,
-            ),
-        )
-        entry.filed += n
-        tally(entry.by_status, status, n)
-        tally(entry.by_channel, channel, n)
-    for service, entry in per_service.items():
-        entry.online_rate = online_rate(entry.by_channel.get(ONLINE, 0), entry.filed)
-        entry.decided = sum(times[service].values())
-        entry.processing_seconds_p50 = histogram.percentile(times[service], 50)
-        entry.processing_seconds_p95 = histogram.percentile(times[service], 95)
-    return sorted(per_service.values(), key=lambda s: s.service)
+        tally(statuses[service], status, n)
+        tally(channels[service], channel, n)
+    return [_service(service, statuses[service], channels[service], times[service]) for service in sorted(statuses)]
+
+
+def _service(service: str, statuses: dict[str, int], channels: dict[str, int], times: dict[int, int]) -> ServiceStats:
+    filed = sum(channels.values())
+    return ServiceStats(
+        service=service,
+        filed=filed,
+        by_status=statuses,
+        by_channel=channels,
+        online_rate=online_rate(channels.get(ONLINE, 0), filed),
+        decided=sum(times.values()),
+        processing_seconds_p50=histogram.percentile(times, 50),
+        processing_seconds_p95=histogram.percentile(times, 95),
+    )
 
 
 # Counted in plain dicts, each answer's model built once per key: a model built per row (as the default of
