@@ -159,7 +159,8 @@ async def _keep(sessionmaker: async_sessionmaker[AsyncSession], cut: Plan) -> li
         assert cut.first_month is not None  # months come only with a first filing
         by_month: dict[date, int] = {}
         for day, n in changes.items():
-            by_month[day.replace(day=1)] = by_month.get(day.replace(day=1), 0) + n
+            month = day.replace(day=1)
+            by_month[month] = by_month.get(month, 0) + n
         upto = 0  # the late changes up to the month's end (`changes` starts at the first filing's month)
         for month in _months(cut.first_month, months[-1]):
             upto += by_month.get(month, 0)
