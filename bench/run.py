@@ -4,7 +4,7 @@
 
 On loopback only: measures the naive render + sign loop and the bare FastAPI endpoint, then starts a
 fresh PostgreSQL database, both agency simulators on a generated dataset and `cityservices serve
---workers N`, and drives the residence-permit flow (closed loop, one citizen alone, open loop), the two
+--workers N` with one `cityservices worker` beside it (as in production), and drives the residence-permit flow (closed loop, one citizen alone, open loop), the two
 hot reads (wrk) and a py-spy profile, with the CPU of every process per flow. This stack's floor (an
 audited read, a committed INSERT, an agency call: bench/floor_app.py) is measured in rounds right before
 and after the phases it divides, and the tail of a bare issuing endpoint right after the service's.
@@ -184,23 +184,30 @@ class ProcessCpu:
 
 
 class ServerCpu(ProcessCpu):
-    """The service's CPU seconds, with its workers', its PDF processes', PostgreSQL's, the agency
-    simulators' and this driver's beside it (they share the 2 cores; the naive loop has none of them)."""
+    """The service's CPU seconds (its serving processes and its `cityservices worker`), with its serving
+    workers', its PDF processes', its worker's, PostgreSQL's, the agency simulators' and this driver's beside
+    it (they share the 2 cores; the naive loop has none of them)."""
 
     def __init__(self, stack: Stack, workers: int) -> None:
-        assert stack.service is not None
+        assert stack.service is not None and stack.worker is not None
         super().__init__(stack.service.proc.pid)
+        self.worker = CpuMeter(stack.worker.proc.pid)
         sims = [CpuMeter(c.proc.pid) for c in stack.children if c.name.startswith("sim-")]
         # `serve --workers N` (N > 1): uvicorn's leader, its workers, their PDF processes; with one worker
         # the leader serves and the PDF processes are its children.
         served = 1 if workers > 1 else 0
+        self.others["server_kernel"] = lambda: self.meter.read_system() + self.worker.read_system()
         self.others |= {
             "workers": lambda: self.meter.read_depth(served),
             "pdf_processes": lambda: self.meter.read_depth(served + 1),
+            "background_worker": self.worker.read,
             "simulators": lambda: sum(m.read() for m in sims),
             "database": postgres_cpu,
             "driver": _own_cpu,
         }
+
+    def __call__(self) -> float:
+        return self.meter.read() + self.worker.read()
 
 
 def _own_cpu() -> float:
@@ -513,8 +520,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         database_url = stack.pg_url.replace("postgresql://", "postgresql+asyncpg://", 1)
         urls = stack.start_simulators(dataset, timeout=args.sim_timeout)
         stack.migrate(database_url)
-        service = stack.start_service(workers=args.workers, database_url=database_url, urls=urls)
+        service = stack.start_service(workers=args.workers, database_url=database_url, urls=urls, separate_worker=True)
         sampler.watch("main", service.proc.pid, workers=args.workers)
+        assert stack.worker is not None
+        sampler.watch("background", stack.worker.proc.pid, workers=1)
         citizens = pick(dataset, limit=max(args.citizens, 16 * args.users))
         if not citizens:
             raise RuntimeError(f"no citizen in {dataset} qualifies for a residence permit")
@@ -522,7 +531,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tokens = mint_tokens(stack.data_dir, citizens)
         floor = Floor(stack, args)
         asyncio.run(service_phases(args, stack, floor, citizens, tokens, results))
-        results["memory"] = {"peak_rss_mb_per_worker": {str(k): round(v, 1) for k, v in sampler.peak("main").items()}}
+        peaks = sampler.peak("main") | sampler.peak("background")
+        results["memory"] = {"peak_rss_mb_per_worker": {str(k): round(v, 1) for k, v in peaks.items()}}
     finally:
         sampler.stop()
         stack.close()

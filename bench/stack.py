@@ -120,6 +120,7 @@ class Stack:
     databases: list[str] = field(default_factory=list)
     service_port: int | None = None
     service: Child | None = None
+    worker: Child | None = None  # `cityservices worker`, when the service runs as in production
     data_dir: Path | None = None
     pg_url: str | None = None  # the service's database (bench/run.py sets it)
 
@@ -187,16 +188,17 @@ class Stack:
         urls: dict[str, str] | None = None,
         data_dir: Path | None = None,
         env: dict[str, str] | None = None,
+        separate_worker: bool = False,
         timeout: float = 90,
     ) -> Child:
         """`cityservices serve` in development mode on `database_url`; the agencies at `urls` (their
-        simulators as processes of their own), else the in-process simulators."""
+        simulators as processes of their own), else the in-process simulators. With `separate_worker`, the
+        background loop and the notification dispatcher run as in production: in one `cityservices worker`
+        beside the serving processes (`self.worker`), not in each of them."""
         port = free_port()
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="data-", dir=self.workdir))
         agencies = {"POLICE_API_URL": urls["police"], "HOUSING_API_URL": urls["housing"]} if urls else {}
-        child = self.spawn(
-            f"service-{port}",
-            [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
+        service_env = (
             self.base_env()
             | agencies
             | {
@@ -205,8 +207,16 @@ class Stack:
                 "ENVIRONMENT": "development",
                 "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
             }
-            | (env or {}),
+            | ({"RUN_WORKER_IN_PROCESS": "false"} if separate_worker else {})
+            | (env or {})
         )
+        child = self.spawn(
+            f"service-{port}",
+            [venv_bin("cityservices"), "serve", "--host", HOST, "--port", str(port), "--workers", str(workers)],
+            service_env,
+        )
+        if separate_worker:
+            self.worker = self.spawn(f"worker-{port}", [venv_bin("cityservices"), "worker"], service_env)
         self.service_port, self.service = port, child
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         wait_listening(port, workers, timeout=timeout)
