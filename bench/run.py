@@ -363,7 +363,7 @@ def settle(pg_url: str) -> None:
     """What the flows' writes leave PostgreSQL and the kernel to do (autovacuum and autoanalyze of the tables
     they grew, their dirty pages written out) done now, not inside the next phase's window: it is the flows'
     aftermath, not a read's cost, and would slow whatever runs next on the 2 cores (wrk's own CPU per request
-    was up to 40 % higher in the application read that followed them than in verify)."""
+    was up to 50 % higher in the application read that followed them than in verify)."""
     psql(pg_url, "VACUUM (ANALYZE)")
     psql(pg_url, "CHECKPOINT")
     os.sync()
