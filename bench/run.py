@@ -6,9 +6,9 @@ On loopback only: measures the naive render + sign loop and the bare FastAPI end
 fresh PostgreSQL database, both agency simulators on a generated dataset and `cityservices serve
 --workers N` with one `cityservices worker` beside it (as in production), and drives the
 residence-permit flow (closed loop, one citizen alone, open loop), the two hot reads (wrk) and a py-spy
-profile, with the CPU of every process per flow. This stack's floor (an
-audited read, a committed INSERT, an agency call: bench/floor_app.py) is measured in rounds right before
-and after the phases it divides, and the tail of a bare issuing endpoint right after the service's.
+profile, with the CPU of every process per flow. This stack's floor (an audited read, a committed
+INSERT, an agency call: bench/floor_app.py) is measured in rounds right before and after the phases it
+divides, and the tail of a bare issuing endpoint right after the service's.
 Prints the table and issue 29's targets (bench/report.py), writes bench/results/run-<time>.json. Stops
 everything it started, always."""
 

@@ -220,6 +220,8 @@ class Stack:
         self.service_port, self.service = port, child
         wait_ready(f"http://{HOST}:{port}/readyz", timeout=timeout, proc=child.proc)
         wait_listening(port, workers, timeout=timeout)
+        if self.worker is not None and self.worker.proc.poll() is not None:
+            raise RuntimeError(f"cityservices worker exited at start; see {self.worker.log_path}")
         return child
 
     def start_bare(self, *, workers: int, app: str = "bench.bare_app:app", env: dict[str, str] | None = None) -> Child:
