@@ -1,6 +1,6 @@
-"""Filing an application, in named steps: refuse a matter done at a window, read the filing, answer a
-retry as before, check admissibility, consult the agencies, decide under the applicant's lock, record
-the case and commit once (docs/architecture.md, "One filing, through the layers")."""
+"""Filing an application, in named steps: refuse a matter done at a window, read the filing, take the
+applicant's lock, answer a retry as before, check admissibility, consult the agencies, decide, record the
+case and commit once (docs/architecture.md, "One filing, through the layers")."""
 
 from __future__ import annotations
 
@@ -69,6 +69,9 @@ async def file(
     session, hasher = work.session, kit.audit.hasher
     await _refuse_window_matter(session, stations=stations, hasher=hasher, principal=principal, body=body)
     filing = read_filing(body, principal=principal, hasher=hasher, idempotency_key=idempotency_key)
+    # Held until the commit (PostgreSQL): a retry or another filing by this person waits here, then sees
+    # this one committed; so what is checked below stays true while the agencies answer.
+    await repository.serialize_filings(session, applicant_hash=filing.applicant_hash)
     earlier = await _earlier_answer(session, principal=principal, filing=filing)
     if earlier is not None:
         return earlier
@@ -80,7 +83,7 @@ async def file(
     application = _new_application(filing, principal=principal, hasher=hasher, now=now)
     about(ctx, application)
     fire(application, Event.file, Status.verifying, actor=actor_of(principal), at=now, by=principal.sub)
-    certificate = await _decide(work, kit=kit, ctx=ctx, application=application, filing=filing, filed_at=now)
+    certificate = await _decide(work, kit=kit, ctx=ctx, application=application, filed_at=now)
     status_code = 202 if application.status == Status.pending_agency else 201
     _record(session, application=application, filing=filing, principal=principal, status_code=status_code, at=now)
     ctx.status = status_code
@@ -200,21 +203,13 @@ def _new_application(filing: Filing, *, principal: Principal, hasher: SubjectHas
 
 
 async def _decide(
-    work: UnitOfWork,
-    *,
-    kit: DecisionKit,
-    ctx: RequestContext,
-    application: Application,
-    filing: Filing,
-    filed_at: datetime,
+    work: UnitOfWork, *, kit: DecisionKit, ctx: RequestContext, application: Application, filed_at: datetime
 ) -> Certificate | None:
-    """Consult the agencies, then decide under a lock every filing by this person takes: another filing
-    may have been committed while the agencies answered, so admissibility is checked again first."""
+    """Consult the agencies, then decide. No other filing by this person can commit meanwhile (their lock
+    is held); on SQLite, which has none, the unique indexes refuse the second commit (`_after_lost_race`)."""
     findings = await workflow.examine(
         work=work, kit=kit, application=application, ctx=ctx, today=filed_at.astimezone(SHANGHAI).date()
     )
-    await repository.serialize_filings(work.session, applicant_hash=filing.applicant_hash)
-    await ensure_admissible(work.session, filing=filing, now=kit.clock())
     return await workflow.conclude(
         work=work, kit=kit, application=application, findings=findings, now=kit.clock(), by="rules"
     )
