@@ -193,13 +193,21 @@ async def claim_due(session: AsyncSession, *, now: datetime, lease_until: dateti
     return await AGENCY_RETRIES.claim(session, now=now, lease_until=lease_until, limit=limit)
 
 
-async def open_application(session: AsyncSession, *, applicant_hash: str, service: str) -> Application | None:
-    query = select(Application).where(
-        Application.applicant_id_hash == applicant_hash,
-        Application.service == service,
+# Built once: every filing asks it, and building a select of a mapped class costs more than running it.
+_OPEN_CASE = (
+    select(Application)
+    .where(
+        Application.applicant_id_hash == bindparam("applicant_hash"),
+        Application.service == bindparam("service"),
         Application.status.in_([s.value for s in OPEN]),
     )
-    return (await session.execute(query.limit(1))).scalar_one_or_none()
+    .limit(1)
+)
+
+
+async def open_application(session: AsyncSession, *, applicant_hash: str, service: str) -> Application | None:
+    found = await session.execute(_OPEN_CASE, {"applicant_hash": applicant_hash, "service": service})
+    return found.scalar_one_or_none()
 
 
 async def serialize_filings(session: AsyncSession, *, applicant_hash: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,19 +37,28 @@ async def record(session: AsyncSession, sealed: Iterable[tuple[datetime, int]]) 
         bounds[hour] = (min(low, seq), max(high, seq))
     if not bounds:
         return
-    insert = conflict_insert(session)(_HOURS)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    lowest, highest = (func.least, func.greatest) if postgres else (func.min, func.max)
-    statement = insert.on_conflict_do_update(
-        index_elements=[_HOURS.c.hour],
-        set_={
-            "first_seq": lowest(_HOURS.c.first_seq, insert.excluded.first_seq),
-            "last_seq": highest(_HOURS.c.last_seq, insert.excluded.last_seq),
-        },
-    )
     await session.execute(
-        statement, [{"hour": hour, "first_seq": low, "last_seq": high} for hour, (low, high) in bounds.items()]
+        _widening(session), [{"hour": hour, "first_seq": low, "last_seq": high} for hour, (low, high) in bounds.items()]
     )
+
+
+_WIDENING: dict[str, Any] = {}  # per dialect: built once (every sealing round runs it)
+
+
+def _widening(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _WIDENING.get(dialect)
+    if statement is None:
+        insert = conflict_insert(session)(_HOURS)
+        lowest, highest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
+        statement = _WIDENING[dialect] = insert.on_conflict_do_update(
+            index_elements=[_HOURS.c.hour],
+            set_={
+                "first_seq": lowest(_HOURS.c.first_seq, insert.excluded.first_seq),
+                "last_seq": highest(_HOURS.c.last_seq, insert.excluded.last_seq),
+            },
+        )
+    return statement
 
 
 def seq_window(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:

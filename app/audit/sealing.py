@@ -42,6 +42,7 @@ from app.audit import hours
 from app.audit.chain import CHAINED_FIELDS, GENESIS_HASH, event_hash
 from app.audit.models import EVENTS_TABLE
 from app.db import uow
+from app.db.driver import DriverRead
 
 logger = logging.getLogger("cityservices.audit")
 
@@ -71,7 +72,9 @@ _UNSEALED = (
     .order_by(_EVENTS.c.id)
     .limit(BATCH)
 )
-_ANY_UNSEALED = select(_EVENTS.c.id).where(_EVENTS.c.seq.is_(None)).limit(1)
+# A poll, in every process every POLL_SECONDS: run by the driver itself, outside any transaction (no
+# isolation level set and reset around it, no BEGIN and ROLLBACK).
+_ANY_UNSEALED = DriverRead(select(_EVENTS.c.id).where(_EVENTS.c.seq.is_(None)).limit(1))
 # PostgreSQL: the whole batch in one statement, four arrays, whatever its size (one prepared statement).
 _LINK_PG = text(
     "UPDATE audit_events AS e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
@@ -194,8 +197,7 @@ async def _seal_once_retrying(
 async def anything_unsealed(engine: AsyncEngine) -> bool:
     """One statement, outside a transaction: is there anything for a sealer to do?"""
     async with engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        return (await autocommit.execute(_ANY_UNSEALED)).first() is not None
+        return await _ANY_UNSEALED.first(conn, {}) is not None
 
 
 class Sealer:

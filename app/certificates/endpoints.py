@@ -49,8 +49,10 @@ from app.identity.names import mask_name
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 public_router = APIRouter(prefix="/v1", tags=["public"])
-# The hottest public read, as `public_router` but served as the app's own route first (app/main.py).
-hot_reads = APIRouter(prefix=public_router.prefix, tags=list(public_router.tags))
+# The hottest routes, as `router` (the download of the PDF) and `public_router` (verify by code) but served as
+# the app's own routes ahead of every included router (app/main.py).
+served_first = APIRouter(prefix=router.prefix, responses=router.responses)
+public_served_first = APIRouter(prefix=public_router.prefix, tags=list(public_router.tags))
 page_router = APIRouter(tags=["public"])
 
 
@@ -72,7 +74,7 @@ async def get_certificate(
     return certificate_out(read.collaborators.issuer, certificate, read.principal)
 
 
-@router.get(
+@served_first.get(
     "/certificates/{serial}/pdf",
     operation_id="download_certificate_pdf",
     summary="Download the signed PDF, byte for byte as issued",
@@ -93,14 +95,9 @@ async def download_certificate_pdf(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     collaborators = read.collaborators
-    async with read.session() as session:
-        certificate = await service.visible(
-            session=session,
-            hasher=collaborators.hasher,
-            principal=read.principal,
-            serial=serial,
-            ctx=read.ctx,
-            with_pdf=True,
+    async with read.connect() as connection:
+        certificate = await service.downloadable(
+            connection=connection, hasher=collaborators.hasher, principal=read.principal, serial=serial, ctx=read.ctx
         )
     etag = f'"{certificate.pdf_sha256}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-store"}
@@ -141,7 +138,7 @@ async def _by_code(read: PublicReading, code: str) -> VerificationView:
         return await service.by_code(connection, code, ctx=read.ctx)
 
 
-@hot_reads.get(
+@public_served_first.get(
     "/verify/{code}",
     operation_id="verify_by_code",
     summary="Verify a certificate by its code",

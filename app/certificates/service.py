@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -21,26 +22,37 @@ from app.certificates.status import public_status
 from app.identity.subjects import SubjectHasher
 
 
-def _about(ctx: RequestContext, certificate: Certificate | repository.VerificationView) -> None:
+def _about(
+    ctx: RequestContext, certificate: Certificate | repository.VerificationView | repository.DownloadView
+) -> None:
     ctx.about(resource_type="certificate", resource_id=certificate.serial, application_id=certificate.application_id)
     ctx.subject_hash = certificate.holder_id_hash
     ctx.subject_masked = certificate.holder_id_masked
 
 
 async def visible(
-    *,
-    session: AsyncSession,
-    hasher: SubjectHasher,
-    principal: Principal,
-    serial: str,
-    ctx: RequestContext,
-    with_pdf: bool = False,
+    *, session: AsyncSession, hasher: SubjectHasher, principal: Principal, serial: str, ctx: RequestContext
 ) -> Certificate:
-    certificate = await repository.by_serial(session, serial, with_pdf=with_pdf)
-    if certificate is None or not may_see_subject(principal, certificate.holder_id_hash, hasher):
+    return _shown_to(await repository.by_serial(session, serial), hasher=hasher, principal=principal, ctx=ctx)
+
+
+async def downloadable(
+    *, connection: AsyncConnection, hasher: SubjectHasher, principal: Principal, serial: str, ctx: RequestContext
+) -> repository.DownloadView:
+    """As `visible`, for the download: one statement on an AUTOCOMMIT connection, no mapped object."""
+    found = await repository.download_by_serial(connection, serial)
+    return _shown_to(found, hasher=hasher, principal=principal, ctx=ctx)
+
+
+_Found = TypeVar("_Found", Certificate, repository.DownloadView)
+
+
+def _shown_to(found: _Found | None, *, hasher: SubjectHasher, principal: Principal, ctx: RequestContext) -> _Found:
+    """What was read, if this caller may see it; someone else's answers the same 404 as none."""
+    if found is None or not may_see_subject(principal, found.holder_id_hash, hasher):
         raise CertificateNotFound()
-    _about(ctx, certificate)
-    return certificate
+    _about(ctx, found)
+    return found
 
 
 async def by_code(connection: AsyncConnection, code: str, *, ctx: RequestContext) -> repository.VerificationView:

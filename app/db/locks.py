@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _HELD = "cityservices.xact_locks"  # session.info: (the transaction, the keys it holds)
 
 
@@ -22,7 +23,7 @@ async def lock_until_transaction_ends(session: AsyncSession, key: str) -> None:
     held: tuple[object, set[str]] | None = session.info.get(_HELD)
     if held is not None and held[0] is session.sync_session.get_transaction() and key in held[1]:
         return
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    await session.execute(_LOCK, {"key": key})
     transaction = session.sync_session.get_transaction()  # begun by that statement if none was
     if held is None or held[0] is not transaction:
         held = (transaction, set())

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -79,7 +79,7 @@ class UnitOfWork:
                 # Core rows, not ORM objects: nothing reads them back in this session, and the ORM's
                 # unit of work per object cost more than the insert. RETURNING only so that SQLAlchemy
                 # sends one multi-row INSERT (insertmanyvalues); without it asyncpg runs it once per row.
-                await self.session.execute(insert(table).returning(*table.primary_key.columns), rows)
+                await self.session.execute(_inserting(table), rows)
             await self.session.commit()
         except StaleDataError as exc:
             await self.session.rollback()
@@ -101,6 +101,17 @@ class UnitOfWork:
     async def rollback(self) -> None:
         self._events.clear()
         await self.session.rollback()
+
+
+_INSERTS: dict[Table, Insert] = {}
+
+
+def _inserting(table: Table) -> Insert:
+    """Built once per table (each commit with events runs it)."""
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table).returning(*table.primary_key.columns)
+    return statement
 
 
 def _by_table(events: list[tuple[Table, dict[str, Any]]]) -> list[tuple[Table, list[dict[str, Any]]]]:

@@ -4,18 +4,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.materials.models import ApplicationMaterial, Material
 
 _UNATTACHED = ~exists().where(ApplicationMaterial.material_id == Material.id)
+# Built once (each upload and each filing asks one of them): building costs more than running.
+_OWNED = select(Material.id).where(
+    Material.id.in_(bindparam("ids", expanding=True)), Material.owner_sub == bindparam("owner")
+)
+_UNATTACHED_USAGE = select(func.coalesce(func.sum(Material.size), 0), func.min(Material.created_at)).where(
+    Material.owner_sub == bindparam("owner"), _UNATTACHED
+)
 
 
 async def owned_ids(session: AsyncSession, *, owner_sub: str, ids: Sequence[str]) -> set[str]:
     if not ids:
         return set()
-    rows = await session.execute(select(Material.id).where(Material.id.in_(list(ids)), Material.owner_sub == owner_sub))
+    rows = await session.execute(_OWNED, {"ids": list(ids), "owner": owner_sub})
     return set(rows.scalars())
 
 
@@ -25,13 +32,7 @@ def add(session: AsyncSession, material: Material) -> None:
 
 async def unattached_usage(session: AsyncSession, *, owner_sub: str) -> tuple[int, datetime | None]:
     """Bytes the owner keeps in materials no application uses, and when the oldest of them was uploaded."""
-    used, oldest = (
-        await session.execute(
-            select(func.coalesce(func.sum(Material.size), 0), func.min(Material.created_at)).where(
-                Material.owner_sub == owner_sub, _UNATTACHED
-            )
-        )
-    ).one()
+    used, oldest = (await session.execute(_UNATTACHED_USAGE, {"owner": owner_sub})).one()
     return int(used), oldest
 
 

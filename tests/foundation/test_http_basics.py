@@ -11,9 +11,7 @@ import pytest
 from starlette.routing import Match
 
 from app.api.middleware import new_request_id
-from app.applications.endpoints import cases
-from app.certificates import endpoints as certificates
-from app.main import create_app
+from app.main import SERVED_FIRST, create_app
 
 
 def _is_problem(response: httpx.Response, status: int, code: str) -> dict:
@@ -26,9 +24,9 @@ def _is_problem(response: httpx.Response, status: int, code: str) -> dict:
 
 
 async def test_the_routes_served_first_take_no_request_meant_for_another(app):
-    """The hottest reads are the app's own first routes (app/main.py): no other operation's path, its
+    """The hottest routes are the app's own first routes (app/main.py): no other operation's path, its
     parameters filled in, may be matched by them."""
-    first = [*certificates.hot_reads.routes, *cases.hot_reads.routes]
+    first = [route for router in SERVED_FIRST for route in router.routes]
     assert app.router.routes[: len(first)] == first
     theirs = {(method.upper(), route.path) for route in first for method in route.methods}
     others = [
