@@ -12,12 +12,12 @@ application that waited too long goes to a clerk, an event that failed too often
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -47,26 +47,55 @@ class Queue:
     # The order among rows due at the same moment: only a column the (waiting, due_at) index already
     # holds in order (an integer key is SQLite's rowid), else every due row is sorted at each claim.
     tiebreak: tuple[InstrumentedAttribute[Any], ...] = ()
+    _built: dict[str, _Claims] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     async def claim(self, session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[Any]:
         """Take up to `limit` due rows, oldest due first; return their keys."""
-        due = (
-            select(self.key).where(self.waiting, self.due_at <= now).order_by(self.due_at, *self.tiebreak).limit(limit)
-        )
-        chosen: Sequence[Any] | ColumnElement[Any]
+        statements = self._statements()
+        params: dict[str, Any] = {"claim_now": now, "claim_until": lease_until, "claim_limit": limit}
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             # Lock first, then update: inside `UPDATE … WHERE key IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
             # PostgreSQL may rescan the subquery per row, skip the rows it has just updated, and so claim
             # far more than n (measured: all 60 of 60 with n = 10).
-            chosen = list((await session.execute(due.with_for_update(skip_locked=True))).scalars())
+            chosen = list((await session.execute(statements.lock_due, params)).scalars())
+            if not chosen:
+                return []  # nothing due (an idle poll): no UPDATE to send
+            claimed = await session.execute(statements.take_chosen, params | {"claim_chosen": chosen})
         else:
             # SQLite: one statement, so the transaction begins by writing (a read first could lose its snapshot).
-            chosen = due.scalar_subquery()
-        claimed = await session.execute(
-            update(self.key.class_)
-            .where(self.key.in_(chosen), self.waiting, self.due_at <= now)
-            .values({self.due_at: lease_until, **self.on_claim})
-            .returning(self.key)
-            .execution_options(synchronize_session=False)
-        )
+            claimed = await session.execute(statements.take_due, params)
         return list(claimed.scalars())
+
+    def _statements(self) -> _Claims:
+        """Built once per queue (each poll of the worker claims): building costs more than running."""
+        built = self._built.get("claims")
+        if built is None:
+            due = (
+                select(self.key)
+                .where(self.waiting, self.due_at <= bindparam("claim_now"))
+                .order_by(self.due_at, *self.tiebreak)
+                .limit(bindparam("claim_limit", type_=Integer))
+            )
+
+            def take(chosen: ColumnElement[Any]) -> Any:
+                return (
+                    update(self.key.class_)
+                    .where(self.key.in_(chosen), self.waiting, self.due_at <= bindparam("claim_now"))
+                    .values({self.due_at: bindparam("claim_until"), **self.on_claim})
+                    .returning(self.key)
+                    .execution_options(synchronize_session=False)
+                )
+
+            built = self._built["claims"] = _Claims(
+                lock_due=due.with_for_update(skip_locked=True),
+                take_chosen=take(bindparam("claim_chosen", expanding=True)),
+                take_due=take(due.scalar_subquery()),
+            )
+        return built
+
+
+@dataclass(frozen=True)
+class _Claims:
+    lock_due: Any  # PostgreSQL: the due keys, locked, skipping rows another claim holds
+    take_chosen: Any  # then the lease on those
+    take_due: Any  # SQLite: both in one statement
