@@ -15,6 +15,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, bindparam, select, update
@@ -47,11 +48,10 @@ class Queue:
     # The order among rows due at the same moment: only a column the (waiting, due_at) index already
     # holds in order (an integer key is SQLite's rowid), else every due row is sorted at each claim.
     tiebreak: tuple[InstrumentedAttribute[Any], ...] = ()
-    _built: dict[str, _Claims] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     async def claim(self, session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int) -> list[Any]:
         """Take up to `limit` due rows, oldest due first; return their keys."""
-        statements = self._statements()
+        statements = self._claims
         params: dict[str, Any] = {"claim_now": now, "claim_until": lease_until, "claim_limit": limit}
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             # Lock first, then update: inside `UPDATE … WHERE key IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`
@@ -66,32 +66,30 @@ class Queue:
             claimed = await session.execute(statements.take_due, params)
         return list(claimed.scalars())
 
-    def _statements(self) -> _Claims:
+    @cached_property
+    def _claims(self) -> _Claims:
         """Built once per queue (each poll of the worker claims): building costs more than running."""
-        built = self._built.get("claims")
-        if built is None:
-            due = (
-                select(self.key)
-                .where(self.waiting, self.due_at <= bindparam("claim_now"))
-                .order_by(self.due_at, *self.tiebreak)
-                .limit(bindparam("claim_limit", type_=Integer))
+        due = (
+            select(self.key)
+            .where(self.waiting, self.due_at <= bindparam("claim_now"))
+            .order_by(self.due_at, *self.tiebreak)
+            .limit(bindparam("claim_limit", type_=Integer))
+        )
+
+        def take(chosen: ColumnElement[Any]) -> Any:
+            return (
+                update(self.key.class_)
+                .where(self.key.in_(chosen), self.waiting, self.due_at <= bindparam("claim_now"))
+                .values({self.due_at: bindparam("claim_until"), **self.on_claim})
+                .returning(self.key)
+                .execution_options(synchronize_session=False)
             )
 
-            def take(chosen: ColumnElement[Any]) -> Any:
-                return (
-                    update(self.key.class_)
-                    .where(self.key.in_(chosen), self.waiting, self.due_at <= bindparam("claim_now"))
-                    .values({self.due_at: bindparam("claim_until"), **self.on_claim})
-                    .returning(self.key)
-                    .execution_options(synchronize_session=False)
-                )
-
-            built = self._built["claims"] = _Claims(
-                lock_due=due.with_for_update(skip_locked=True),
-                take_chosen=take(bindparam("claim_chosen", expanding=True)),
-                take_due=take(due.scalar_subquery()),
-            )
-        return built
+        return _Claims(
+            lock_due=due.with_for_update(skip_locked=True),
+            take_chosen=take(bindparam("claim_chosen", expanding=True)),
+            take_due=take(due.scalar_subquery()),
+        )
 
 
 @dataclass(frozen=True)

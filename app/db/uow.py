@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert
@@ -103,15 +104,10 @@ class UnitOfWork:
         await self.session.rollback()
 
 
-_INSERTS: dict[Table, Insert] = {}
-
-
+@cache
 def _inserting(table: Table) -> Insert:
     """Built once per table (each commit with events runs it)."""
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(table).returning(*table.primary_key.columns)
-    return statement
+    return insert(table).returning(*table.primary_key.columns)
 
 
 def _by_table(events: list[tuple[Table, dict[str, Any]]]) -> list[tuple[Table, list[dict[str, Any]]]]:
