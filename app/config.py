@@ -113,6 +113,13 @@ class Settings(IntegrationSettings):
     pdf_processes: int = Field(
         default=1, ge=0, le=16, description="processes per service worker that render and sign PDFs (0 = threads)"
     )
+    filings_at_once: int = Field(
+        default=2,
+        ge=1,
+        le=1000,
+        description="filings each serving process works on at once; the others wait their turn, earliest first "
+        "(a filing waiting on the agencies gives its turn up meanwhile)",
+    )
     audit_checkpoint_seconds: float = Field(
         default=300.0, gt=0, description="how often the worker signs the request log's chain head"
     )

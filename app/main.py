@@ -23,6 +23,7 @@ from app.api.slow_clients import UploadSlots
 from app.applications.decision_kit import DecisionKit
 from app.applications.endpoints import router as applications_router
 from app.applications.endpoints.cases import served_first as application_routes_first
+from app.applications.turns import FilingTurns
 from app.applications.worker import AgencyRetries
 from app.audit.anchors import open_anchor
 from app.audit.sealing import Sealer
@@ -175,6 +176,7 @@ def build_collaborators(settings: Settings) -> Collaborators:
         claim_names=ClaimNames.from_settings(settings),
         agency_probes=AgencyProbes(),
         upload_slots=UploadSlots(settings.uploads_per_address),
+        filing_turns=FilingTurns(settings.filings_at_once),
         stations=StationRegistry.load(settings.stations_file),
         credentials=credentials,
         anchor=open_anchor(settings.audit_anchor_url),

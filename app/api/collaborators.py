@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
 from app.applications.decision_kit import DecisionKit
+from app.applications.turns import FilingTurns
 from app.applications.worker import AgencyRetries
 from app.audit.anchors import Anchor
 from app.audit.service import AuditLog
@@ -49,6 +50,7 @@ class Collaborators:
     claim_names: ClaimNames  # where the identity provider puts roles, id number and name
     agency_probes: AgencyProbes  # readiness: each agency probed, cached a few seconds
     upload_slots: UploadSlots  # uploads in flight per client address, in this process
+    filing_turns: FilingTurns  # filings this process works on at once (FILINGS_AT_ONCE)
     stations: StationRegistry  # the police stations with comprehensive windows (STATIONS_FILE)
     credentials: CredentialIssuer  # signs wallet credentials and status lists (the PDF signing key)
     anchor: Anchor | None = None  # where signed audit checkpoints are also appended (AUDIT_ANCHOR_URL)

@@ -18,6 +18,7 @@ from app.applications.decision_kit import DecisionKit
 from app.applications.models import Application
 from app.applications.records import ApplicantCertificates, as_held
 from app.applications.states import Actor, Event, Status, fire
+from app.applications.turns import stepped_aside
 from app.audit.context import RequestContext
 from app.audit.events import AuditEntry
 from app.catalogue.base import Applicant, Consultation, Findings, ServiceDefinition
@@ -94,14 +95,15 @@ async def examine(
         )
         return consultation
 
-    return await service_of(application).examine(
-        applicant=applicant_of(application),
-        details=details_of(application),
-        agencies=kit.agencies,
-        consult=consult,
-        records=records_of(work, application),
-        today=today,
-    )
+    async with stepped_aside():
+        return await service_of(application).examine(
+            applicant=applicant_of(application),
+            details=details_of(application),
+            agencies=kit.agencies,
+            consult=consult,
+            records=records_of(work, application),
+            today=today,
+        )
 
 
 def records_of(work: UnitOfWork, application: Application) -> ApplicantCertificates:

@@ -128,15 +128,16 @@ async def file_application(
 ) -> Response:
     if principal.role is Role.citizen:
         await collaborators.limiter.check("filing", principal.sub)
-    outcome = await filing.file(
-        work=work,
-        kit=collaborators.decisions,
-        stations=collaborators.stations,
-        ctx=ctx,
-        principal=principal,
-        body=body,
-        idempotency_key=idempotency_key,
-    )
+    async with collaborators.filing_turns.turn():
+        outcome = await filing.file(
+            work=work,
+            kit=collaborators.decisions,
+            stations=collaborators.stations,
+            ctx=ctx,
+            principal=principal,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
     # Serialised once, as the read's answer (`response_model` above stays for the OpenAPI document).
     headers: dict[str, str] = {}
     polite_polling(headers, outcome.application)
