@@ -56,7 +56,7 @@ class FilingTurns:
             if wake.done() and not wake.cancelled():  # handed the turn as the request went away: pass it on
                 turn.held = True
                 self._give_back(turn)
-            else:
+            elif wake in self._waiting:
                 self._waiting.remove(wake)
             raise
         turn.held = True  # taken on its behalf by the filing that gave it back
@@ -71,8 +71,10 @@ class FilingTurns:
         turn.held = False
         self._free += 1
         while self._free > 0 and self._waiting:
-            self._waiting.popleft().set_result(None)
-            self._free -= 1
+            wake = self._waiting.popleft()
+            if not wake.cancelled():  # a request gone meanwhile, its task not yet told
+                wake.set_result(None)
+                self._free -= 1
 
 
 @asynccontextmanager

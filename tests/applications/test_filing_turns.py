@@ -97,6 +97,36 @@ async def test_a_request_gone_while_waiting_for_its_turn_loses_no_turn() -> None
         pass
 
 
+async def test_a_request_gone_just_as_its_turn_comes_loses_no_turn() -> None:
+    """The holder gives its turn back after the waiter's request went away but before the waiter's task has
+    heard of it: the turn goes to the next waiter, not to the gone one."""
+    turns = FilingTurns(1)
+    holder_done = asyncio.Event()
+    served: list[str] = []
+
+    async def holder() -> None:
+        async with turns.turn():
+            await holder_done.wait()
+
+    async def waiter(name: str) -> None:
+        async with turns.turn():
+            served.append(name)
+
+    held = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    gone, next_in_line = asyncio.create_task(waiter("gone")), asyncio.create_task(waiter("next"))
+    await asyncio.sleep(0)
+    holder_done.set()  # the holder runs before the gone waiter's task hears of its cancellation
+    gone.cancel()
+    await held
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await asyncio.wait_for(next_in_line, 1)
+    assert served == ["next"]
+    async with asyncio.timeout(1), turns.turn():
+        pass
+
+
 async def test_outside_a_filing_stepping_aside_does_nothing() -> None:
     async with stepped_aside():
         pass
