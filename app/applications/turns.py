@@ -62,6 +62,8 @@ class FilingTurns:
         turn.held = True  # taken on its behalf by the filing that gave it back
 
     def _take(self, turn: _Turn) -> None:
+        if turn.held:
+            return
         self._free -= 1
         turn.held = True
 

@@ -132,6 +132,18 @@ async def test_outside_a_filing_stepping_aside_does_nothing() -> None:
         pass
 
 
+async def test_stepping_aside_twice_over_keeps_the_count() -> None:
+    turns = FilingTurns(1)
+    async with turns.turn():
+        async with stepped_aside():
+            async with stepped_aside():
+                pass
+    async with asyncio.timeout(1), turns.turn():  # the one turn is free again
+        with pytest.raises(TimeoutError):  # and only one: a second filing waits
+            async with asyncio.timeout(0.05), turns.turn():
+                pass
+
+
 ISSUABLE = [c for c in CASES if c.residence_permit == "issued" and not c.purpose.startswith("boundary")][:6]
 LATENCY_S = 0.4  # under the tests' agency timeout (0.5 s)
 
