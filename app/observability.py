@@ -96,6 +96,11 @@ PDF_POOL_QUEUE = Gauge(
     "Certificates waiting for, or being rendered and signed by, the PDF pool",
     multiprocess_mode="livesum",
 )
+FILINGS_WAITING = Gauge(
+    "cityservices_filings_waiting",
+    "Filings waiting for a turn in a serving process (FILINGS_AT_ONCE)",
+    multiprocess_mode="livesum",
+)
 OUTBOX_BACKLOG = Gauge(
     "cityservices_outbox_backlog",
     "Notifications committed but not yet delivered",
@@ -128,6 +133,7 @@ METRIC_NAMES = (
     "cityservices_audit_unsealed_events",
     "cityservices_audit_chain_broken",
     "cityservices_pdf_pool_queue",
+    "cityservices_filings_waiting",
     "cityservices_outbox_backlog",
 )
 

@@ -15,6 +15,8 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from app.observability import FILINGS_WAITING
+
 
 @dataclass
 class _Turn:
@@ -51,7 +53,8 @@ class FilingTurns:
         wake = asyncio.get_running_loop().create_future()
         self._waiting.append(wake)
         try:
-            await wake
+            with FILINGS_WAITING.track_inprogress():
+                await wake
         except asyncio.CancelledError:
             if wake.done() and not wake.cancelled():  # handed the turn as the request went away: pass it on
                 turn.held = True

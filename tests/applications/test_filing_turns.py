@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from app.applications.turns import FilingTurns, stepped_aside
 from integrations.datasets.demo import CASES
@@ -21,6 +22,10 @@ async def _until(condition, *, steps: int = 100) -> None:
     raise AssertionError("never happened")
 
 
+def _waiting() -> float:
+    return REGISTRY.get_sample_value("cityservices_filings_waiting") or 0.0
+
+
 async def test_filings_past_the_limit_start_in_arrival_order_and_all_finish() -> None:
     turns = FilingTurns(2)
     started: list[int] = []
@@ -32,13 +37,16 @@ async def test_filings_past_the_limit_start_in_arrival_order_and_all_finish() ->
             await release.wait()
         return n
 
+    waiting_before = _waiting()
     tasks = [asyncio.create_task(filing(n)) for n in range(6)]
     await _until(lambda: len(started) == 2)
     await asyncio.sleep(0.01)
     assert started == [0, 1]  # the other four wait
+    assert _waiting() - waiting_before == 4  # and /metrics says so
     release.set()
     assert await asyncio.gather(*tasks) == list(range(6))
     assert started == list(range(6))
+    assert _waiting() == waiting_before
 
 
 async def test_a_filing_waiting_on_the_agencies_lets_the_next_work_and_comes_back_without_waiting() -> None:

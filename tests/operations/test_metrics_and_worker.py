@@ -24,6 +24,7 @@ GAUGES = (
     "cityservices_agency_circuit_open",
     "cityservices_audit_sealer_lag_seconds",
     "cityservices_pdf_pool_queue",
+    "cityservices_filings_waiting",
     "cityservices_outbox_backlog",
 )
 
