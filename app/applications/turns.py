@@ -30,7 +30,6 @@ class FilingTurns:
     """At most `at_once` filings start their work at once in this process; the others wait, earliest first."""
 
     def __init__(self, at_once: int) -> None:
-        self.at_once = at_once
         self._free = at_once  # below zero while filings back from the agencies run past the limit
         self._waiting: deque[asyncio.Future[None]] = deque()
 
