@@ -22,6 +22,7 @@ from app.api.readiness import AgencyProbes
 from app.api.slow_clients import UploadSlots
 from app.applications.decision_kit import DecisionKit
 from app.applications.endpoints import router as applications_router
+from app.applications.endpoints.cases import read_first as application_read_first
 from app.applications.endpoints.cases import served_first as application_routes_first
 from app.applications.turns import FilingTurns
 from app.applications.worker import AgencyRetries
@@ -247,7 +248,13 @@ def create_served_app() -> FastAPI:
 
 
 # Verify by code; then a citizen's: an application filed and read, a proof uploaded, a certificate's PDF.
-SERVED_FIRST = (verify_first, application_routes_first, materials_router, certificate_routes_first)
+SERVED_FIRST = (
+    verify_first,
+    application_read_first,
+    application_routes_first,
+    materials_router,
+    certificate_routes_first,
+)
 
 
 def create_app(settings: Settings | None = None, *, start_worker: bool = True, freeze_heap: bool = False) -> FastAPI:

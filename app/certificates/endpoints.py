@@ -18,6 +18,7 @@ from app.api.deps import (
     public_reading,
     reading,
 )
+from app.api.direct import DirectRoute
 from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.principal import Role
@@ -52,7 +53,8 @@ public_router = APIRouter(prefix="/v1", tags=["public"])
 # The hottest routes, as `router` (the download of the PDF) and `public_router` (verify by code) but served as
 # the app's own routes ahead of every included router (app/main.py).
 served_first = APIRouter(prefix=router.prefix, responses=router.responses)
-public_served_first = APIRouter(prefix=public_router.prefix, tags=list(public_router.tags))
+# Verify by code, called without FastAPI's parameter solving (app.api.direct).
+public_served_first = APIRouter(prefix=public_router.prefix, tags=list(public_router.tags), route_class=DirectRoute)
 page_router = APIRouter(tags=["public"])
 
 
