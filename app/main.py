@@ -250,8 +250,8 @@ def create_served_app() -> FastAPI:
 # Verify by code; then a citizen's: an application filed and read, a proof uploaded, a certificate's PDF.
 SERVED_FIRST = (
     verify_first,
-    application_read_first,
     application_routes_first,
+    application_read_first,
     materials_router,
     certificate_routes_first,
 )

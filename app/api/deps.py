@@ -9,6 +9,7 @@ reading the one attribute the lifespan sets on the application.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -62,11 +63,16 @@ def audit_action(action: str) -> Any:
     return Depends(declare)
 
 
-async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
-    collaborators = await get_collaborators(request)
+@asynccontextmanager
+async def _recorded_unit_of_work(collaborators: Collaborators, ctx: RequestContext) -> AsyncIterator[UnitOfWork]:
     async with collaborators.uow() as work:
         # A change made by this request commits with this request's own event, in one transaction.
-        collaborators.audit.record_request(work, await _context(request))
+        collaborators.audit.record_request(work, ctx)
+        yield work
+
+
+async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    async with _recorded_unit_of_work(await get_collaborators(request), await _context(request)) as work:
         yield work
 
 
@@ -161,13 +167,48 @@ def reading(action: str, *allowed: Role) -> Any:
     return Depends(dependency)
 
 
-# The two hottest reads (an application, a certificate by its code) go one step further: no dependency.
-# The route takes the request beside its declared parameters and calls `read_as` / `public_read_as`
-# first thing, so FastAPI solves one dependant instead of three (the route's, `reading`'s, the bearer
+# The hottest routes (an application and a certificate read, a certificate by its code, a citizen's upload)
+# go one step further: no dependency, and no parameter solving either (app.api.direct.DirectRoute). The
+# route takes the request beside its path parameters and calls `read_as` / `public_read_as` / `act_as`
+# first thing, so FastAPI solves no dependant at all instead of three (the route's, `reading`'s, the bearer
 # scheme's), each of which reads the query, headers and cookies and builds a Response (issue 29). With no
 # `Security` dependency to say so, such a route declares its bearer requirement itself:
 # `openapi_extra=BEARER_REQUIRED`.
 BEARER_REQUIRED: dict[str, Any] = {"security": [{bearer_scheme.scheme_name: []}]}
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """A change by an authenticated caller acting in one of the route's roles: as `Reading`, but its work
+    goes through a unit of work that commits with the request's own event."""
+
+    ctx: RequestContext
+    collaborators: Collaborators
+    principal: Principal
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """`async with acting.unit_of_work() as work:`, closed before the answer is sent (as `UnitOfWorkDep`)."""
+        return _recorded_unit_of_work(self.collaborators, self.ctx)
+
+
+async def act_as(request: Request, action: str, *allowed: Role) -> Acting:
+    """`read_as`, for a route that changes something."""
+    read = await read_as(request, action, *allowed)
+    return Acting(read.ctx, read.collaborators, read.principal)
+
+
+def acting(action: str, *allowed: Role) -> Any:
+    """`Annotated[Acting, acting("application.file", Role.clerk, Role.citizen)]`: `reading`, for a route that
+    changes something and takes a body (FastAPI validates the body after this, so a refused caller is told
+    so before anything about what they sent)."""
+
+    async def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+    ) -> Acting:
+        read = await _read_as(request, credentials, action, allowed)
+        return Acting(read.ctx, read.collaborators, read.principal)
+
+    return Depends(dependency)
 
 
 # Refuses a query parameter the route does not declare (422 UNKNOWN_PARAMETER).

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import (
+    BEARER_REQUIRED,
     READERS,
     CollaboratorsDep,
     ContextDep,
@@ -16,6 +17,7 @@ from app.api.deps import (
     audit_action,
     public_read_as,
     public_reading,
+    read_as,
     reading,
 )
 from app.api.direct import DirectRoute
@@ -51,9 +53,9 @@ from app.identity.names import mask_name
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 public_router = APIRouter(prefix="/v1", tags=["public"])
 # The hottest routes, as `router` (the download of the PDF) and `public_router` (verify by code) but served as
-# the app's own routes ahead of every included router (app/main.py).
-served_first = APIRouter(prefix=router.prefix, responses=router.responses)
-# Verify by code, called without FastAPI's parameter solving (app.api.direct).
+# the app's own routes ahead of every included router (app/main.py), and called without FastAPI's parameter
+# solving (app.api.direct).
+served_first = APIRouter(prefix=router.prefix, responses=router.responses, route_class=DirectRoute)
 public_served_first = APIRouter(prefix=public_router.prefix, tags=list(public_router.tags), route_class=DirectRoute)
 page_router = APIRouter(tags=["public"])
 
@@ -90,12 +92,13 @@ async def get_certificate(
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         **problem_responses(CertificateNotFound),
     },
+    openapi_extra=BEARER_REQUIRED,
 )
 async def download_certificate_pdf(
-    serial: str,
-    read: Annotated[Reading, reading("certificate.download", Role.clerk, Role.citizen)],
-    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+    serial: str, request: Request, if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None
 ) -> Response:
+    # The last step of a citizen's issuance: as the application read, no dependency (`read_as`).
+    read = await read_as(request, "certificate.download", Role.clerk, Role.citizen)
     collaborators = read.collaborators
     async with read.connect() as connection:
         certificate = await service.downloadable(
