@@ -422,9 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         "--applications", type=int, default=2_000_000, help="the large size (10 events, 1/4 certificate each)"
     )
     p.add_argument("--small", type=int, default=10_000, help="the size it is compared with")
-    # 300, not 100: a p95 of a few milliseconds over 100 requests is one slow request in twenty, and the ratio
-    # against 10,000 moved by more than its limit between two runs minutes apart (bench/README.md).
-    p.add_argument("--requests", type=int, default=300, help="measured sequential requests per query")
+    # 1,000, not 300 or 100: a p95 of a few milliseconds rests on its slowest 5 %, fifteen requests of 300,
+    # and over 300 a different query missed 1.2 x in three runs of five while its p50s at both sizes agreed
+    # within a few tenths of a millisecond (docs/perf/2026-12-07-direct-routes.md).
+    p.add_argument("--requests", type=int, default=1000, help="measured sequential requests per query")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--verify-requests", type=int, default=5)
     p.add_argument("--verify-timeout", type=float, default=900, help="seconds any one request may take")
