@@ -21,6 +21,7 @@ from app.api.deps import (
     reading,
 )
 from app.api.direct import DirectRoute
+from app.api.json_answer import json_answer
 from app.api.public_pages import html_page, problem_page, wants_a_page
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.principal import Role
@@ -157,7 +158,7 @@ async def verify_by_code(code: str, request: Request) -> Response:
     read = await public_read_as(request, "certificate.verify")
     await read.collaborators.limiter.check_address("verify", read.ctx.client_addr)
     body = _verification(await _by_code(read, code))
-    return Response(VerificationOut.__pydantic_serializer__.to_json(body), media_type="application/json")
+    return json_answer(body)
 
 
 @public_router.post(

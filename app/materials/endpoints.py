@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.api.deps import BEARER_REQUIRED, act_as
 from app.api.direct import DirectRoute
+from app.api.json_answer import json_answer
 from app.api.uploads import MULTIPART_FILE_BODY, MalformedUpload, MaterialTooLarge, NotMultipart, read_file_part
 from app.auth.principal import Role
 from app.auth.separation import StaffIdentityRequired
@@ -66,4 +67,4 @@ async def upload_material(request: Request) -> Response:
             now=utc_now(),
         )
         out = MaterialOut(id=material.id, sha256=material.sha256, size=material.size, media_type=material.media_type)
-    return Response(MaterialOut.__pydantic_serializer__.to_json(out), status_code=201, media_type="application/json")
+    return json_answer(out, status_code=201)

@@ -67,9 +67,9 @@ from app.stations.errors import InvalidLocation, UnknownDistrict
 
 router = APIRouter(prefix="/v1", responses=problem_responses(Unauthenticated, Forbidden, StaffIdentityRequired))
 # The hottest routes (a citizen's filing, the read of an application), as `router` but served as the app's own
-# routes ahead of every included router (app/main.py).
+# routes ahead of every included router (app/main.py); the read, which needs no parameter validation, is
+# also called without FastAPI's parameter solving (app.api.direct).
 served_first = APIRouter(prefix=router.prefix, responses=router.responses)
-# The read of an application, served first as well, and called without FastAPI's parameter solving.
 read_first = APIRouter(prefix=router.prefix, responses=router.responses, route_class=DirectRoute)
 
 StatusFilter = Annotated[Status | None, Query(description="Only applications in this status")]
