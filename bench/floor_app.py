@@ -9,8 +9,8 @@ same run, so that the service's figures can be set against it:
 - `GET /agency`: one GET to another server (`FLOOR_AGENCY_URL`, a bare endpoint) through a pooled
   `httpx.AsyncClient`, as an agency call;
 - `POST /issue` (with `FLOOR_SIGNING_DIR`): bench/naive.py's render + sign behind HTTP in one process per
-  worker (as the service's PDF pool): the simplest CPU-bound issuing endpoint, whose tail is measured
-  as the service's is.
+  worker (a `ProcessPoolExecutor`, the simplest way; the service's own PDF processes are spoken to over
+  their pipes): the simplest CPU-bound issuing endpoint, whose tail is measured as the service's is.
 
 It stays this small on purpose: a shape copied from the service would drift from it; these are the
 pieces any implementation of those requests has to pay for.
