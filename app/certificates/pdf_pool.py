@@ -115,12 +115,7 @@ class PdfFactory:
     async def warm_up(self) -> None:
         """Start the PDF processes now, not on the first citizen's request."""
         while self._live < self._processes:
-            self._live += 1
-            try:
-                self._idle.put_nowait(await self._start())
-            except BaseException:
-                self._live -= 1
-                raise
+            self._idle.put_nowait(await self._add())
 
     async def produce(self, doc: CertificateDocument) -> bytes:
         with PDF_POOL_QUEUE.track_inprogress():
@@ -134,7 +129,7 @@ class PdfFactory:
 
     def _produce_in_thread(self, doc: CertificateDocument) -> bytes:
         assert self._renderer is not None
-        return self.signer.sign(self._renderer.render(doc), reason=f"{doc.title} {doc.serial}")
+        return pdf_process.produce(self._renderer, self.signer, doc)
 
     async def _produce_in_process(self, doc: CertificateDocument) -> bytes:
         process = await self._take()
@@ -160,13 +155,17 @@ class PdfFactory:
 
     async def _take(self) -> _PdfProcess:
         if self._idle.empty() and self._live < self._processes:
-            self._live += 1
-            try:
-                return await self._start()
-            except BaseException:
-                self._live -= 1
-                raise
+            return await self._add()
         return await self._idle.get()
+
+    async def _add(self) -> _PdfProcess:
+        """One more process, counted as live from the moment it is asked for."""
+        self._live += 1
+        try:
+            return await self._start()
+        except BaseException:
+            self._live -= 1
+            raise
 
     async def _give_back(self, process: _PdfProcess, *, healthy: bool) -> None:
         if healthy:

@@ -45,7 +45,8 @@ def _read_frame(stream: IO[bytes]) -> Any | None:
     return pickle.loads(stream.read(size))
 
 
-def _produce(renderer: CertificateRenderer, signer: PdfSigner, doc: CertificateDocument) -> bytes:
+def produce(renderer: CertificateRenderer, signer: PdfSigner, doc: CertificateDocument) -> bytes:
+    """Render and sign one document: here, and in the serving process's threads when it has no processes."""
     return signer.sign(renderer.render(doc), reason=f"{doc.title} {doc.serial}")
 
 
@@ -72,7 +73,7 @@ def main() -> None:
     out.flush()
     while (doc := _read_frame(requests)) is not None:
         try:
-            result: tuple[bool, Any] = (True, _produce(renderer, signer, doc))
+            result: tuple[bool, Any] = (True, produce(renderer, signer, doc))
         except Exception as exc:
             result = (False, exc)
         out.write(answer(result))
