@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from bench.citizens import Citizen, pick  # noqa: E402
-from bench.loadgen import HttpxClient, Recorder, Response, closed_loop  # noqa: E402
+from bench.loadgen import HttpClient, Recorder, Response, closed_loop  # noqa: E402
 from bench.run import Flows, ensure_dataset, mint_tokens  # noqa: E402
 from bench.stack import HOST, Stack, create_database, ensure_postgres, free_port, uvicorn_argv, venv_bin, wait_ready  # noqa: E402
 
@@ -211,7 +211,7 @@ class PhasedClient:
     flows started together make all their uploads once `upload` opens, then all their filings, then all
     their downloads."""
 
-    def __init__(self, inner: HttpxClient) -> None:
+    def __init__(self, inner: HttpClient) -> None:
         self.inner = inner
         self.gates = {kind: asyncio.Event() for kind in KINDS}
         self.done = dict.fromkeys(KINDS, 0)
@@ -241,7 +241,7 @@ class Issuance:
 
     def sequential(self, how_many: int) -> None:
         async def go() -> None:
-            client = HttpxClient(self.base_url, connections=2)
+            client = HttpClient(self.base_url, connections=2)
             try:
                 flows = Flows(client, self.citizens, self.tokens, cursor=self.cursor)
                 rec = await closed_loop(
@@ -259,7 +259,7 @@ class Issuance:
         `settle` quiet seconds so that what the previous kind left behind runs outside the windows."""
 
         async def go() -> dict[str, Threads]:
-            client = PhasedClient(HttpxClient(self.base_url, connections=2))
+            client = PhasedClient(HttpClient(self.base_url, connections=2))
             flows = Flows(client, self.citizens, self.tokens, cursor=self.cursor)
             rec = Recorder()
             tasks = [asyncio.create_task(flows.residence_permit(u, 0, rec)) for u in range(how_many)]
@@ -332,7 +332,7 @@ def prepare(stack: Stack, args: argparse.Namespace) -> Prepared:
     log(f"  filing {args.issue} residence permits through a normal service")
 
     async def file_some() -> list[tuple[str, str, str]]:
-        client = HttpxClient(f"http://{HOST}:{stack.service_port}", connections=4)
+        client = HttpClient(f"http://{HOST}:{stack.service_port}", connections=4)
         flows = Flows(client, citizens[: args.issue], tokens[: args.issue])
         try:
             rec = await closed_loop(flows.residence_permit, users=2, duration=120, max_iterations=args.issue)
