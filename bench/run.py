@@ -330,6 +330,7 @@ async def issuing_tail(stack: Stack, args: argparse.Namespace) -> dict[str, Any]
     base = floor.url
     many, alone = HttpClient(base, connections=args.users + 8), HttpClient(base, connections=2)
     arrivals = HttpClient(base, connections=OPEN_INFLIGHT)
+    cpu = ProcessCpu(floor.proc.pid)  # its CPU per document under each loop, beside the service's
 
     def issuing(client: HttpClient) -> Callable[[int, int, Recorder], Any]:
         async def issue(u: int, i: int, rec: Recorder) -> None:
@@ -343,15 +344,17 @@ async def issuing_tail(stack: Stack, args: argparse.Namespace) -> dict[str, Any]
         # The same loops as the service's (service_phases): a shorter closed loop measured a maximum that
         # moved with the machine's pace of the moment, and the open loop's load with it.
         closed = await closed_loop(
-            issuing(many), users=args.users, duration=args.duration, max_iterations=100_000, warmup=3.0
+            issuing(many), users=args.users, duration=args.duration, max_iterations=100_000, warmup=3.0, cpu=cpu
         )
         out["closed"] = closed.summary()
         solo = await closed_loop(
-            issuing(alone), users=1, duration=args.single_duration, max_iterations=100_000, warmup=2.0
+            issuing(alone), users=1, duration=args.single_duration, max_iterations=100_000, warmup=2.0, cpu=cpu
         )
         out["alone"] = solo.summary()
         rate = max(0.5, args.open_load * out["closed"]["throughput_per_s"])
-        open_rec = await open_loop(issuing(arrivals), rate=rate, duration=args.duration, max_inflight=OPEN_INFLIGHT)
+        open_rec = await open_loop(
+            issuing(arrivals), rate=rate, duration=args.duration, max_inflight=OPEN_INFLIGHT, cpu=cpu
+        )
         out["open"] = open_rec.summary()
         log(
             f"  max {out['closed']['throughput_per_s']}/s; alone p50 {out['alone']['steps']['flow']['p50_ms']} ms; "
