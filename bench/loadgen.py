@@ -6,12 +6,12 @@ Two drivers:
 - `HttpClient` (aiohttp's client, HTTP/1.1, keep-alive), behind `await client.request(method, path,
   headers, body)`: for the flows. The driver shares the 2 cores with the server: through httpx, a
   residence permit's three requests cost 6.2 ms of the driver's CPU in the closed loop, through aiohttp
-  2.1 ms; the bare issuing endpoint's maximum rose from 43 to 60 documents/s with it.
+  2.1 ms; the bare issuing endpoint's maximum rose from 43 to 50-60 documents/s with it.
 - `run_wrk`: wrk (a C load generator, Debian package `wrk`) with `bench/wrk/requests.lua`, for the
   bare endpoint, the floor references and the reads: it spends ~0.02 ms of CPU per request where a Python
   client spends 0.2 ms or more, which at 10,000+ requests/s would take the CPU the server needs and
-  measure the driver. Every such phase goes through the same
-  script and connections, so their ratios are like for like.
+  measure the driver. Every such phase goes through the same script and connections, so their ratios are
+  like for like.
 
 Every loop is bounded both in time (`duration`) and in count (`max_iterations`). Each loop can be given
 `cpu`, a function returning the server's CPU seconds (bench.monitor.CpuMeter.read): the summary then
